@@ -1,0 +1,181 @@
+//! XML for XMPP: an element tree with resolved namespaces, a streaming parser with
+//! hard limits, and a deterministic serializer.
+//!
+//! The tree stores namespaces as URIs, never as prefixes or `xmlns` attributes: two
+//! documents that differ only in how they spell namespace declarations parse to equal
+//! trees, and the serializer decides where declarations go.
+
+mod parser;
+mod serialize;
+
+pub use parser::{parse_stanza, Limits, StreamEvent, StreamParser, XmlError};
+pub use serialize::{escape_attr, escape_text, write_element};
+
+/// The namespace of the `xml:` prefix (`xml:lang`), bound in every document.
+pub const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// One attribute. `ns` is empty for an unqualified attribute (the usual case).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Attr {
+    pub ns: String,
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Node {
+    Element(Element),
+    Text(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Element {
+    pub name: String,
+    pub ns: String,
+    pub attrs: Vec<Attr>,
+    pub children: Vec<Node>,
+}
+
+impl Element {
+    pub fn new(name: impl Into<String>, ns: impl Into<String>) -> Self {
+        Element {
+            name: name.into(),
+            ns: ns.into(),
+            attrs: Vec::new(),
+            children: Vec::new(),
+        }
+    }
+
+    /// Builder: sets an unqualified attribute.
+    #[must_use]
+    pub fn with_attr(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.set_attr(name, value);
+        self
+    }
+
+    /// Builder: sets an unqualified attribute only when a value is given.
+    #[must_use]
+    pub fn with_opt_attr(mut self, name: &str, value: Option<impl Into<String>>) -> Self {
+        if let Some(v) = value {
+            self.set_attr(name, v);
+        }
+        self
+    }
+
+    #[must_use]
+    pub fn with_child(mut self, child: Element) -> Self {
+        self.children.push(Node::Element(child));
+        self
+    }
+
+    #[must_use]
+    pub fn with_text(mut self, text: impl Into<String>) -> Self {
+        self.children.push(Node::Text(text.into()));
+        self
+    }
+
+    pub fn is(&self, name: &str, ns: &str) -> bool {
+        self.name == name && self.ns == ns
+    }
+
+    /// The value of an unqualified attribute.
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attr_ns("", name)
+    }
+
+    pub fn attr_ns(&self, ns: &str, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|a| a.name == name && a.ns == ns)
+            .map(|a| a.value.as_str())
+    }
+
+    pub fn set_attr(&mut self, name: &str, value: impl Into<String>) {
+        self.set_attr_ns("", name, value);
+    }
+
+    pub fn set_attr_ns(&mut self, ns: &str, name: &str, value: impl Into<String>) {
+        let value = value.into();
+        match self.attrs.iter_mut().find(|a| a.name == name && a.ns == ns) {
+            Some(a) => a.value = value,
+            None => self.attrs.push(Attr {
+                ns: ns.to_string(),
+                name: name.to_string(),
+                value,
+            }),
+        }
+    }
+
+    pub fn remove_attr(&mut self, name: &str) -> Option<String> {
+        let i = self
+            .attrs
+            .iter()
+            .position(|a| a.name == name && a.ns.is_empty())?;
+        Some(self.attrs.remove(i).value)
+    }
+
+    pub fn push(&mut self, child: Element) {
+        self.children.push(Node::Element(child));
+    }
+
+    /// Child elements, in document order.
+    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+    }
+
+    pub fn child(&self, name: &str, ns: &str) -> Option<&Element> {
+        self.elements().find(|e| e.is(name, ns))
+    }
+
+    pub fn child_mut(&mut self, name: &str, ns: &str) -> Option<&mut Element> {
+        self.children.iter_mut().find_map(|n| match n {
+            Node::Element(e) if e.is(name, ns) => Some(e),
+            _ => None,
+        })
+    }
+
+    /// The concatenated text children (not descendants).
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for n in &self.children {
+            if let Node::Text(t) = n {
+                out.push_str(t);
+            }
+        }
+        out
+    }
+
+    /// Text of the first child `name` in `ns`.
+    pub fn child_text(&self, name: &str, ns: &str) -> Option<String> {
+        self.child(name, ns).map(Element::text)
+    }
+
+    /// Serializes with `default_ns` as the namespace in scope (e.g. `jabber:client`).
+    pub fn to_xml_in(&self, default_ns: &str) -> String {
+        let mut out = String::new();
+        write_element(&mut out, self, default_ns);
+        out
+    }
+
+    /// Serializes as a standalone document fragment: the root always declares its namespace.
+    pub fn to_xml(&self) -> String {
+        self.to_xml_in("")
+    }
+
+    /// Counts elements in the tree (self included); for limits and statistics.
+    pub fn element_count(&self) -> usize {
+        1 + self.elements().map(Element::element_count).sum::<usize>()
+    }
+}
+
+impl std::fmt::Display for Element {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_xml())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,669 @@
+//! A resumable parser for XMPP streams and single stanzas, built on quick-xml's
+//! tokenizer. quick-xml finds the tokens; this module owns namespaces, limits,
+//! entity policy (RFC 6120 §11.1: no DTDs, PIs, comments or non-predefined entities)
+//! and tree building, so that every refusal is one typed [`XmlError`].
+
+use super::{Attr, Element, Node, NS_XML};
+use quick_xml::errors::{IllFormedError, SyntaxError};
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::{Reader, XmlVersion};
+
+pub const NS_STREAMS: &str = "http://etherx.jabber.org/streams";
+
+/// Hard bounds on what one stanza may cost. Every one is checked before the
+/// allocation it guards grows past it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of one top-level stanza (and of any unparsed input waiting for a `>`).
+    pub max_stanza_bytes: usize,
+    /// Element nesting depth inside a stanza (the stanza itself is depth 1).
+    pub max_depth: usize,
+    /// Attributes on one element, namespace declarations included.
+    pub max_attrs: usize,
+    /// Child elements of one element.
+    pub max_children: usize,
+    /// Text bytes directly inside one element.
+    pub max_text_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // 256 KiB is Prosody's default c2s stanza size limit.
+        Limits {
+            max_stanza_bytes: 256 * 1024,
+            max_depth: 32,
+            max_attrs: 64,
+            max_children: 4096,
+            max_text_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Why input was refused. Parsing stops at the first one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum XmlError {
+    StanzaTooLarge {
+        limit: usize,
+    },
+    TooDeep {
+        limit: usize,
+    },
+    TooManyAttributes {
+        limit: usize,
+    },
+    TooManyChildren {
+        limit: usize,
+    },
+    TextTooLong {
+        limit: usize,
+    },
+    /// `<!DOCTYPE …>`: DTDs (and with them entity bombs) are not XMPP.
+    Doctype,
+    ProcessingInstruction,
+    Comment,
+    /// `&name;` for a name other than the five predefined entities.
+    UnknownEntity(String),
+    BadCharRef(String),
+    /// A character XML 1.0 does not allow (C0 controls other than tab, LF, CR).
+    IllegalChar(u32),
+    InvalidUtf8,
+    UnboundPrefix(String),
+    BadNamespaceDeclaration(String),
+    DuplicateAttribute(String),
+    MismatchedEnd {
+        expected: String,
+        found: String,
+    },
+    UnexpectedEnd(String),
+    /// A second top-level element where one stanza was expected.
+    SecondRoot,
+    /// Non-whitespace text outside any element.
+    TextOutsideElement,
+    /// The stream's first element is not `<stream:stream>`.
+    NotAStream,
+    /// Content after `</stream:stream>`, or an XML declaration after content.
+    MisplacedContent,
+    /// Input ended inside an element (only when the caller says the input is whole).
+    Truncated,
+    /// Any other well-formedness error reported by the tokenizer.
+    Syntax(String),
+}
+
+impl XmlError {
+    /// The RFC 6120 §4.9.3 stream error condition this refusal maps to.
+    pub fn stream_condition(&self) -> &'static str {
+        match self {
+            XmlError::StanzaTooLarge { .. }
+            | XmlError::TooDeep { .. }
+            | XmlError::TooManyAttributes { .. }
+            | XmlError::TooManyChildren { .. }
+            | XmlError::TextTooLong { .. } => "policy-violation",
+            XmlError::Doctype
+            | XmlError::ProcessingInstruction
+            | XmlError::Comment
+            | XmlError::UnknownEntity(_) => "restricted-xml",
+            XmlError::InvalidUtf8 => "unsupported-encoding",
+            XmlError::NotAStream => "invalid-namespace",
+            XmlError::BadCharRef(_)
+            | XmlError::IllegalChar(_)
+            | XmlError::UnboundPrefix(_)
+            | XmlError::BadNamespaceDeclaration(_)
+            | XmlError::DuplicateAttribute(_)
+            | XmlError::MismatchedEnd { .. }
+            | XmlError::UnexpectedEnd(_)
+            | XmlError::SecondRoot
+            | XmlError::TextOutsideElement
+            | XmlError::MisplacedContent
+            | XmlError::Truncated
+            | XmlError::Syntax(_) => "not-well-formed",
+        }
+    }
+}
+
+impl std::fmt::Display for XmlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            XmlError::StanzaTooLarge { limit } => write!(f, "stanza larger than {limit} bytes"),
+            XmlError::TooDeep { limit } => write!(f, "elements nested deeper than {limit}"),
+            XmlError::TooManyAttributes { limit } => write!(f, "more than {limit} attributes"),
+            XmlError::TooManyChildren { limit } => write!(f, "more than {limit} child elements"),
+            XmlError::TextTooLong { limit } => write!(f, "text longer than {limit} bytes"),
+            XmlError::Doctype => f.write_str("DOCTYPE/DTD is not allowed"),
+            XmlError::ProcessingInstruction => f.write_str("processing instructions are not allowed"),
+            XmlError::Comment => f.write_str("comments are not allowed"),
+            XmlError::UnknownEntity(n) => write!(f, "unknown entity &{n};"),
+            XmlError::BadCharRef(r) => write!(f, "bad character reference &{r};"),
+            XmlError::IllegalChar(c) => write!(f, "character U+{c:04X} is not allowed in XML"),
+            XmlError::InvalidUtf8 => f.write_str("input is not valid UTF-8"),
+            XmlError::UnboundPrefix(p) => write!(f, "namespace prefix '{p}' is not bound"),
+            XmlError::BadNamespaceDeclaration(d) => write!(f, "bad namespace declaration {d}"),
+            XmlError::DuplicateAttribute(a) => write!(f, "duplicate attribute {a}"),
+            XmlError::MismatchedEnd { expected, found } => {
+                write!(f, "end tag </{found}> does not match <{expected}>")
+            }
+            XmlError::UnexpectedEnd(n) => write!(f, "end tag </{n}> with no open element"),
+            XmlError::SecondRoot => f.write_str("a second top-level element"),
+            XmlError::TextOutsideElement => f.write_str("text outside any element"),
+            XmlError::NotAStream => f.write_str("the first element is not <stream:stream>"),
+            XmlError::MisplacedContent => f.write_str("content after the end of the stream or document"),
+            XmlError::Truncated => f.write_str("input ended inside an element"),
+            XmlError::Syntax(s) => write!(f, "not well-formed: {s}"),
+        }
+    }
+}
+
+impl std::error::Error for XmlError {}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// The `<stream:stream>` header: its attributes, no children.
+    Open(Element),
+    /// A complete top-level element.
+    Stanza(Element),
+    /// `</stream:stream>`.
+    Close,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Stream mode, before `<stream:stream>`.
+    BeforeHeader,
+    /// Stream mode, inside the stream.
+    InStream,
+    /// Fragment mode (one stanza), before its root.
+    BeforeRoot,
+    /// Fragment mode, root complete.
+    AfterRoot,
+    /// Stream closed, or an error was returned (the parser is then poisoned).
+    Done,
+}
+
+struct Frame {
+    el: Element,
+    qname: String,
+    text_bytes: usize,
+    child_elements: usize,
+}
+
+/// A resumable parser. Feed it bytes as they arrive, in any chunking.
+pub struct StreamParser {
+    limits: Limits,
+    state: State,
+    buf: Vec<u8>,
+    stack: Vec<Frame>,
+    /// Namespace bindings per open element (the stream header's first in stream mode).
+    scopes: Vec<Vec<(String, String)>>,
+    header_qname: String,
+    base_default_ns: String,
+    /// Bytes of the current stanza already consumed from `buf`.
+    stanza_bytes: usize,
+    seen_content: bool,
+    error: Option<XmlError>,
+}
+
+impl StreamParser {
+    /// A parser for an XMPP stream: `<stream:stream>`, stanzas, `</stream:stream>`.
+    pub fn new(limits: Limits) -> Self {
+        Self::with_state(limits, State::BeforeHeader, "")
+    }
+
+    fn with_state(limits: Limits, state: State, default_ns: &str) -> Self {
+        StreamParser {
+            limits,
+            state,
+            buf: Vec::new(),
+            stack: Vec::new(),
+            scopes: Vec::new(),
+            header_qname: String::new(),
+            base_default_ns: default_ns.to_string(),
+            stanza_bytes: 0,
+            seen_content: false,
+            error: None,
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Bytes received but not yet part of a complete token.
+    pub fn pending_bytes(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Feeds bytes; returns the events they complete. After an error every later call
+    /// returns the same error.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<StreamEvent>, XmlError> {
+        let mut out = Vec::new();
+        self.feed_into(bytes, false, &mut out)?;
+        Ok(out)
+    }
+
+    fn feed_into(&mut self, bytes: &[u8], at_eof: bool, out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        self.buf.extend_from_slice(bytes);
+        let r = self.run(at_eof, out);
+        if let Err(e) = &r {
+            self.error = Some(e.clone());
+            self.state = State::Done;
+            self.buf = Vec::new();
+            self.stack.clear();
+        }
+        r
+    }
+
+    fn run(&mut self, at_eof: bool, out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
+        let data = std::mem::take(&mut self.buf);
+        // Tokenize only whole UTF-8: a chunk may end inside a multi-byte character.
+        let text = match std::str::from_utf8(&data) {
+            Ok(s) => s,
+            Err(e) if e.error_len().is_none() && !at_eof => {
+                std::str::from_utf8(&data[..e.valid_up_to()]).expect("valid prefix")
+            }
+            Err(_) => return Err(XmlError::InvalidUtf8),
+        };
+        let mut consumed = 0usize;
+        {
+            let mut reader = Reader::from_str(text);
+            let cfg = reader.config_mut();
+            cfg.check_end_names = false;
+            cfg.allow_unmatched_ends = true;
+            cfg.expand_empty_elements = false;
+            cfg.trim_text(false);
+            loop {
+                let ev = reader.read_event();
+                let end = reader.buffer_position() as usize;
+                match ev {
+                    Err(e) => {
+                        if !at_eof && is_incomplete(&e) {
+                            break;
+                        }
+                        return Err(map_error(e, at_eof));
+                    }
+                    Ok(Event::Eof) => break,
+                    Ok(Event::Text(_)) if end == text.len() && !at_eof => break,
+                    Ok(ev) => {
+                        if !self.stack.is_empty() {
+                            self.stanza_bytes += end - consumed;
+                        }
+                        self.event(ev, out)?;
+                        if self.stack.is_empty() {
+                            self.stanza_bytes = 0;
+                        }
+                        consumed = end;
+                        if self.stanza_bytes > self.limits.max_stanza_bytes {
+                            return Err(XmlError::StanzaTooLarge {
+                                limit: self.limits.max_stanza_bytes,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        let mut rest = data;
+        rest.drain(..consumed);
+        if self.stanza_bytes + rest.len() > self.limits.max_stanza_bytes {
+            return Err(XmlError::StanzaTooLarge {
+                limit: self.limits.max_stanza_bytes,
+            });
+        }
+        self.buf = rest;
+        Ok(())
+    }
+
+    fn event(&mut self, ev: Event<'_>, out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
+        match ev {
+            Event::Decl(_) => {
+                if self.seen_content {
+                    return Err(XmlError::MisplacedContent);
+                }
+                self.seen_content = true;
+            }
+            Event::Start(e) => {
+                self.seen_content = true;
+                self.start(&e, false, out)?;
+            }
+            Event::Empty(e) => {
+                self.seen_content = true;
+                self.start(&e, true, out)?;
+            }
+            Event::End(e) => {
+                let name = e.name();
+                self.end(name.as_ref(), out)?;
+            }
+            Event::Text(t) => {
+                let text = t.xml10_content();
+                self.text(&text)?;
+            }
+            Event::CData(t) => {
+                let text = t.xml10_content();
+                self.text(&text)?;
+            }
+            Event::GeneralRef(r) => {
+                let resolved: String = if r.is_char_ref() {
+                    match r.resolve_char_ref() {
+                        Ok(Some(c)) => c.to_string(),
+                        _ => return Err(XmlError::BadCharRef(r.to_string())),
+                    }
+                } else {
+                    match &*r {
+                        "lt" => "<".into(),
+                        "gt" => ">".into(),
+                        "amp" => "&".into(),
+                        "apos" => "'".into(),
+                        "quot" => "\"".into(),
+                        other => return Err(XmlError::UnknownEntity(other.to_string())),
+                    }
+                };
+                self.text_unchecked_ws(&resolved)?;
+            }
+            Event::Comment(_) => return Err(XmlError::Comment),
+            Event::PI(_) => return Err(XmlError::ProcessingInstruction),
+            Event::DocType(_) => return Err(XmlError::Doctype),
+            Event::Eof => {}
+        }
+        Ok(())
+    }
+
+    fn lookup(&self, prefix: &str) -> Option<&str> {
+        if prefix == "xml" {
+            return Some(NS_XML);
+        }
+        for scope in self.scopes.iter().rev() {
+            if let Some((_, uri)) = scope.iter().rev().find(|(p, _)| p == prefix) {
+                return Some(uri);
+            }
+        }
+        if prefix.is_empty() {
+            return Some(&self.base_default_ns);
+        }
+        None
+    }
+
+    fn start(&mut self, e: &BytesStart<'_>, empty: bool, out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
+        match self.state {
+            State::Done | State::AfterRoot => {
+                return Err(if self.state == State::AfterRoot {
+                    XmlError::SecondRoot
+                } else {
+                    XmlError::MisplacedContent
+                })
+            }
+            _ => {}
+        }
+        let in_stanza_depth = self.stack.len() + 1;
+        if self.state != State::BeforeHeader && in_stanza_depth > self.limits.max_depth {
+            return Err(XmlError::TooDeep {
+                limit: self.limits.max_depth,
+            });
+        }
+        let mut decls: Vec<(String, String)> = Vec::new();
+        let mut raw: Vec<(String, String)> = Vec::new();
+        for a in e.attributes() {
+            let a = a.map_err(|err| match err {
+                quick_xml::events::attributes::AttrError::Duplicated(..) => XmlError::DuplicateAttribute(
+                    String::from_utf8_lossy(e.as_ref().as_bytes())
+                        .chars()
+                        .take(64)
+                        .collect(),
+                ),
+                other => XmlError::Syntax(other.to_string()),
+            })?;
+            if decls.len() + raw.len() >= self.limits.max_attrs {
+                return Err(XmlError::TooManyAttributes {
+                    limit: self.limits.max_attrs,
+                });
+            }
+            let key = a.key.as_ref().to_string();
+            let value = a
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map_err(map_value_error)?;
+            check_chars(&value)?;
+            if key == "xmlns" {
+                decls.push((String::new(), value.into_owned()));
+            } else if let Some(p) = key.strip_prefix("xmlns:") {
+                let bad = value.is_empty()
+                    || p == "xmlns"
+                    || (p == "xml") != (value == NS_XML)
+                    || value == "http://www.w3.org/2000/xmlns/";
+                if bad {
+                    return Err(XmlError::BadNamespaceDeclaration(format!("{key}='{value}'")));
+                }
+                decls.push((p.to_string(), value.into_owned()));
+            } else {
+                raw.push((key, value.into_owned()));
+            }
+        }
+        self.scopes.push(decls);
+        let qname = e.name().as_ref().to_string();
+        let (prefix, local) = split_qname(&qname);
+        let ns = self
+            .lookup(prefix)
+            .ok_or_else(|| XmlError::UnboundPrefix(prefix.to_string()))?
+            .to_string();
+        let mut el = Element::new(local, ns);
+        el.attrs.reserve(raw.len());
+        for (key, value) in raw {
+            let (p, l) = split_qname(&key);
+            let ans = if p.is_empty() {
+                String::new()
+            } else {
+                self.lookup(p)
+                    .ok_or_else(|| XmlError::UnboundPrefix(p.to_string()))?
+                    .to_string()
+            };
+            if el.attrs.iter().any(|x| x.ns == ans && x.name == l) {
+                return Err(XmlError::DuplicateAttribute(key));
+            }
+            el.attrs.push(Attr {
+                ns: ans,
+                name: l.to_string(),
+                value,
+            });
+        }
+
+        match self.state {
+            State::BeforeHeader => {
+                if !(el.name == "stream" && el.ns == NS_STREAMS) {
+                    return Err(XmlError::NotAStream);
+                }
+                self.header_qname = qname;
+                out.push(StreamEvent::Open(el));
+                self.state = State::InStream;
+                if empty {
+                    self.scopes.pop();
+                    out.push(StreamEvent::Close);
+                    self.state = State::Done;
+                }
+                return Ok(());
+            }
+            State::BeforeRoot | State::InStream => {}
+            State::AfterRoot | State::Done => unreachable!("checked above"),
+        }
+        if let Some(parent) = self.stack.last_mut() {
+            parent.child_elements += 1;
+            if parent.child_elements > self.limits.max_children {
+                return Err(XmlError::TooManyChildren {
+                    limit: self.limits.max_children,
+                });
+            }
+        }
+        self.stack.push(Frame {
+            el,
+            qname,
+            text_bytes: 0,
+            child_elements: 0,
+        });
+        if empty {
+            self.close_top(out);
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, qname: &str, out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
+        match self.stack.last() {
+            Some(top) => {
+                if top.qname != qname {
+                    return Err(XmlError::MismatchedEnd {
+                        expected: top.qname.clone(),
+                        found: qname.to_string(),
+                    });
+                }
+                self.close_top(out);
+                Ok(())
+            }
+            None if self.state == State::InStream => {
+                if qname != self.header_qname {
+                    return Err(XmlError::MismatchedEnd {
+                        expected: self.header_qname.clone(),
+                        found: qname.to_string(),
+                    });
+                }
+                self.scopes.pop();
+                self.state = State::Done;
+                out.push(StreamEvent::Close);
+                Ok(())
+            }
+            None => Err(XmlError::UnexpectedEnd(qname.to_string())),
+        }
+    }
+
+    fn close_top(&mut self, out: &mut Vec<StreamEvent>) {
+        let frame = self.stack.pop().expect("close_top with an open element");
+        self.scopes.pop();
+        match self.stack.last_mut() {
+            Some(parent) => parent.el.children.push(Node::Element(frame.el)),
+            None => {
+                out.push(StreamEvent::Stanza(frame.el));
+                if self.state == State::BeforeRoot {
+                    self.state = State::AfterRoot;
+                }
+            }
+        }
+    }
+
+    fn text(&mut self, text: &str) -> Result<(), XmlError> {
+        if self.stack.is_empty() {
+            if text.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+                return Ok(());
+            }
+            return Err(if self.state == State::Done {
+                XmlError::MisplacedContent
+            } else {
+                XmlError::TextOutsideElement
+            });
+        }
+        check_chars(text)?;
+        self.append_text(text)
+    }
+
+    fn text_unchecked_ws(&mut self, text: &str) -> Result<(), XmlError> {
+        if self.stack.is_empty() {
+            return Err(XmlError::TextOutsideElement);
+        }
+        check_chars(text)?;
+        self.append_text(text)
+    }
+
+    fn append_text(&mut self, text: &str) -> Result<(), XmlError> {
+        let limit = self.limits.max_text_bytes;
+        let top = self.stack.last_mut().expect("text inside an element");
+        top.text_bytes += text.len();
+        if top.text_bytes > limit {
+            return Err(XmlError::TextTooLong { limit });
+        }
+        match top.el.children.last_mut() {
+            Some(Node::Text(t)) => t.push_str(text),
+            _ => top.el.children.push(Node::Text(text.to_string())),
+        }
+        Ok(())
+    }
+}
+
+fn split_qname(q: &str) -> (&str, &str) {
+    match q.split_once(':') {
+        Some((p, l)) => (p, l),
+        None => ("", q),
+    }
+}
+
+fn check_chars(s: &str) -> Result<(), XmlError> {
+    for c in s.chars() {
+        let u = c as u32;
+        let ok = match u {
+            0x9 | 0xA | 0xD => true,
+            0x0..=0x1F => false,
+            0xFFFE | 0xFFFF => false,
+            _ => true,
+        };
+        if !ok {
+            return Err(XmlError::IllegalChar(u));
+        }
+    }
+    Ok(())
+}
+
+fn is_incomplete(e: &quick_xml::Error) -> bool {
+    match e {
+        quick_xml::Error::Syntax(s) => matches!(
+            s,
+            SyntaxError::InvalidBangMarkup
+                | SyntaxError::UnclosedPI
+                | SyntaxError::UnclosedXmlDecl
+                | SyntaxError::UnclosedComment
+                | SyntaxError::UnclosedDoctype
+                | SyntaxError::UnclosedCData
+                | SyntaxError::UnclosedTag
+                | SyntaxError::UnclosedSingleQuotedAttributeValue
+                | SyntaxError::UnclosedDoubleQuotedAttributeValue
+        ),
+        quick_xml::Error::IllFormed(IllFormedError::UnclosedReference) => true,
+        _ => false,
+    }
+}
+
+fn map_value_error(e: quick_xml::Error) -> XmlError {
+    match e {
+        quick_xml::Error::Escape(quick_xml::escape::EscapeError::UnrecognizedEntity(_, name)) => {
+            XmlError::UnknownEntity(name)
+        }
+        quick_xml::Error::Escape(other) => XmlError::BadCharRef(other.to_string()),
+        other => map_error(other, false),
+    }
+}
+
+fn map_error(e: quick_xml::Error, at_eof: bool) -> XmlError {
+    if at_eof && is_incomplete(&e) {
+        return XmlError::Truncated;
+    }
+    match e {
+        quick_xml::Error::Encoding(_) => XmlError::InvalidUtf8,
+        quick_xml::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => XmlError::InvalidUtf8,
+        quick_xml::Error::Escape(quick_xml::escape::EscapeError::UnrecognizedEntity(_, name)) => {
+            XmlError::UnknownEntity(name)
+        }
+        other => XmlError::Syntax(other.to_string()),
+    }
+}
+
+/// Parses exactly one element from `input`, with `default_ns` as the namespace of
+/// unprefixed names that declare none (e.g. `jabber:client`).
+pub fn parse_stanza(input: &[u8], default_ns: &str, limits: &Limits) -> Result<Element, XmlError> {
+    if input.len() > limits.max_stanza_bytes {
+        return Err(XmlError::StanzaTooLarge {
+            limit: limits.max_stanza_bytes,
+        });
+    }
+    let mut p = StreamParser::with_state(*limits, State::BeforeRoot, default_ns);
+    let mut out = Vec::new();
+    p.feed_into(input, true, &mut out)?;
+    if !p.stack.is_empty() {
+        return Err(XmlError::Truncated);
+    }
+    match out.pop() {
+        Some(StreamEvent::Stanza(e)) => Ok(e),
+        _ => Err(XmlError::Truncated),
+    }
+}

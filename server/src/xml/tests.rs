@@ -1,0 +1,229 @@
+use super::*;
+
+const STREAM: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>\
+<presence to='room@conference.localhost/Romeo'><x xmlns='http://jabber.org/protocol/muc'/></presence> \n\
+<message type='groupchat' xml:lang='en'><body>a &amp; b &#x263A; &lt;c&gt;</body><p:x xmlns:p='urn:p' p:a='1'/></message>\
+</stream:stream>";
+
+fn stanza(s: &str) -> Result<Element, XmlError> {
+    parse_stanza(s.as_bytes(), "jabber:client", &Limits::default())
+}
+
+fn events_whole(input: &[u8]) -> Vec<StreamEvent> {
+    StreamParser::new(Limits::default()).feed(input).unwrap()
+}
+
+#[test]
+fn parses_a_stream_with_namespaces() {
+    let ev = events_whole(STREAM.as_bytes());
+    assert_eq!(ev.len(), 4, "{ev:?}");
+    let StreamEvent::Open(h) = &ev[0] else { panic!() };
+    assert_eq!(h.attr("to"), Some("localhost"));
+    let StreamEvent::Stanza(p) = &ev[1] else { panic!() };
+    assert!(p.is("presence", "jabber:client"));
+    assert!(p.child("x", "http://jabber.org/protocol/muc").is_some());
+    let StreamEvent::Stanza(m) = &ev[2] else { panic!() };
+    assert_eq!(m.attr_ns(NS_XML, "lang"), Some("en"));
+    assert_eq!(
+        m.child_text("body", "jabber:client").unwrap(),
+        "a & b \u{263A} <c>"
+    );
+    let x = m.child("x", "urn:p").unwrap();
+    assert_eq!(x.attr_ns("urn:p", "a"), Some("1"));
+    assert_eq!(ev[3], StreamEvent::Close);
+}
+
+#[test]
+fn any_chunking_gives_the_same_events() {
+    let whole = events_whole(STREAM.as_bytes());
+    for size in 1..40 {
+        let mut p = StreamParser::new(Limits::default());
+        let mut got = Vec::new();
+        for chunk in STREAM.as_bytes().chunks(size) {
+            got.extend(p.feed(chunk).unwrap());
+        }
+        assert_eq!(got, whole, "chunk size {size}");
+    }
+}
+
+#[test]
+fn utf8_split_across_chunks() {
+    let s = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><message><body>héllo ☺</body></message>";
+    let mut p = StreamParser::new(Limits::default());
+    let mut got = Vec::new();
+    for b in s.as_bytes() {
+        got.extend(p.feed(std::slice::from_ref(b)).unwrap());
+    }
+    let StreamEvent::Stanza(m) = &got[1] else {
+        panic!("{got:?}")
+    };
+    assert_eq!(m.child_text("body", "jabber:client").unwrap(), "héllo ☺");
+}
+
+#[test]
+fn round_trip_parse_serialize_parse() {
+    for ev in events_whole(STREAM.as_bytes()) {
+        if let StreamEvent::Stanza(e) = ev {
+            let s = e.to_xml_in("jabber:client");
+            assert_eq!(stanza(&s).unwrap(), e, "{s}");
+        }
+    }
+}
+
+#[test]
+fn prefixes_resolve_to_the_same_tree() {
+    let a = stanza("<iq xmlns:q='jabber:iq:roster'><q:query/></iq>").unwrap();
+    let b = stanza("<iq><query xmlns='jabber:iq:roster'/></iq>").unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn entity_bomb_is_refused() {
+    let bomb = "<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'><!ENTITY lol2 '&lol;&lol;&lol;'>]><message><body>&lol2;</body></message>";
+    assert_eq!(stanza(bomb), Err(XmlError::Doctype));
+    let stream = format!(
+        "<stream:stream xmlns='jabber:client' xmlns:stream='{}'>{}",
+        parser::NS_STREAMS,
+        &bomb[21..]
+    );
+    assert_eq!(
+        StreamParser::new(Limits::default()).feed(stream.as_bytes()),
+        Err(XmlError::Doctype)
+    );
+}
+
+#[test]
+fn unknown_entity_is_refused() {
+    assert_eq!(stanza("<a>&lol;</a>"), Err(XmlError::UnknownEntity("lol".into())));
+    assert_eq!(
+        stanza("<a b='&lol;'/>"),
+        Err(XmlError::UnknownEntity("lol".into()))
+    );
+}
+
+#[test]
+fn pi_and_comment_are_refused() {
+    assert_eq!(stanza("<a><?pi x?></a>"), Err(XmlError::ProcessingInstruction));
+    assert_eq!(stanza("<a><!-- c --></a>"), Err(XmlError::Comment));
+}
+
+#[test]
+fn deep_nesting_is_refused() {
+    let deep = "<a>".repeat(10_000) + &"</a>".repeat(10_000);
+    assert_eq!(stanza(&deep), Err(XmlError::TooDeep { limit: 32 }));
+}
+
+#[test]
+fn ten_megabyte_attribute_is_refused_without_buffering_it_all() {
+    let big = format!("<message to='{}'/>", "a".repeat(10 * 1024 * 1024));
+    assert_eq!(stanza(&big), Err(XmlError::StanzaTooLarge { limit: 256 * 1024 }));
+    let mut p = StreamParser::new(Limits::default());
+    p.feed(
+        b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><message to='",
+    )
+    .unwrap();
+    let chunk = vec![b'a'; 64 * 1024];
+    let mut refused = None;
+    for i in 0..160 {
+        if let Err(e) = p.feed(&chunk) {
+            refused = Some((i, e));
+            break;
+        }
+    }
+    let (i, e) = refused.expect("refused");
+    assert_eq!(e, XmlError::StanzaTooLarge { limit: 256 * 1024 });
+    assert!(i <= 4, "refused only after {i} chunks");
+    assert!(p.pending_bytes() == 0, "buffer released after error");
+}
+
+#[test]
+fn ten_megabyte_text_is_refused() {
+    let big = format!("<message><body>{}</body></message>", "a".repeat(10 * 1024 * 1024));
+    assert!(matches!(stanza(&big), Err(XmlError::StanzaTooLarge { .. })));
+    let lim = Limits {
+        max_stanza_bytes: 1 << 30,
+        ..Limits::default()
+    };
+    assert_eq!(
+        parse_stanza(big.as_bytes(), "jabber:client", &lim),
+        Err(XmlError::TextTooLong { limit: 64 * 1024 })
+    );
+}
+
+#[test]
+fn invalid_utf8_is_refused() {
+    let r = parse_stanza(
+        b"<message><body>\xff\xfe</body></message>",
+        "jabber:client",
+        &Limits::default(),
+    );
+    assert_eq!(r, Err(XmlError::InvalidUtf8));
+}
+
+#[test]
+fn unbound_prefix_is_refused() {
+    assert_eq!(stanza("<p:a/>"), Err(XmlError::UnboundPrefix("p".into())));
+    assert_eq!(stanza("<a p:b='1'/>"), Err(XmlError::UnboundPrefix("p".into())));
+}
+
+#[test]
+fn second_root_and_stray_text_are_refused() {
+    assert_eq!(stanza("<a/><b/>"), Err(XmlError::SecondRoot));
+    assert_eq!(stanza("<a/>text"), Err(XmlError::TextOutsideElement));
+    assert_eq!(stanza("<a/>  \n"), Ok(Element::new("a", "jabber:client")));
+}
+
+#[test]
+fn malformed_input_is_refused() {
+    assert!(matches!(stanza("<a></b>"), Err(XmlError::MismatchedEnd { .. })));
+    assert_eq!(stanza("<a>"), Err(XmlError::Truncated));
+    assert_eq!(stanza("<a b='1"), Err(XmlError::Truncated));
+    assert!(matches!(
+        stanza("<a b='1' b='2'/>"),
+        Err(XmlError::DuplicateAttribute(_))
+    ));
+    assert!(matches!(
+        stanza("<a xmlns:p='urn:x' xmlns:q='urn:x' p:b='1' q:b='2'/>"),
+        Err(XmlError::DuplicateAttribute(_))
+    ));
+    assert_eq!(stanza("<a>&#0;</a>"), Err(XmlError::BadCharRef("#0".into())));
+    assert_eq!(stanza("<a>\u{1}</a>"), Err(XmlError::IllegalChar(1)));
+    assert!(matches!(
+        stanza("<a xmlns:p=''/>"),
+        Err(XmlError::BadNamespaceDeclaration(_))
+    ));
+}
+
+#[test]
+fn too_many_attributes_and_children() {
+    let lim = Limits {
+        max_attrs: 3,
+        max_children: 2,
+        ..Limits::default()
+    };
+    assert_eq!(
+        parse_stanza(b"<a a='1' b='2' c='3' d='4'/>", "", &lim),
+        Err(XmlError::TooManyAttributes { limit: 3 })
+    );
+    assert_eq!(
+        parse_stanza(b"<a><b/><b/><b/></a>", "", &lim),
+        Err(XmlError::TooManyChildren { limit: 2 })
+    );
+}
+
+#[test]
+fn stream_must_start_with_stream_header() {
+    assert_eq!(
+        StreamParser::new(Limits::default()).feed(b"<presence/>"),
+        Err(XmlError::NotAStream)
+    );
+}
+
+#[test]
+fn errors_are_sticky() {
+    let mut p = StreamParser::new(Limits::default());
+    assert!(p
+        .feed(b"<stream:stream xmlns:stream='http://etherx.jabber.org/streams'><a></b>")
+        .is_err());
+    assert!(p.feed(b"<a/>").is_err());
+}

@@ -1,0 +1,1 @@
+//! Insta snapshots of stanza transcripts (to come, see issue 4).
