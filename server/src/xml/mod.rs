@@ -70,7 +70,11 @@ impl Element {
 
     #[must_use]
     pub fn with_text(mut self, text: impl Into<String>) -> Self {
-        self.children.push(Node::Text(text.into()));
+        let text = text.into();
+        // An empty text node would not survive a round trip through the parser.
+        if !text.is_empty() {
+            self.children.push(Node::Text(text));
+        }
         self
     }
 

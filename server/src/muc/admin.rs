@@ -1,0 +1,278 @@
+//! muc#admin: affiliation and role lists (XEP-0045 §8–§10), with the §5.2 permission
+//! matrix as Prosody applies it. A multi-item set is checked whole before any item
+//! takes effect, so it applies all-or-nothing (Prosody applies only the first item).
+
+use super::presence::{status, Notice};
+use super::room::Room;
+use super::{Affiliation, Role};
+use crate::ns;
+use crate::refusal::Refusal;
+use crate::service::{Ctx, Mutant, Outbox};
+use crate::xml::Element;
+use jid::{BareJid, FullJid, Jid};
+
+enum Change {
+    Affiliation { jid: BareJid, to: Affiliation, reason: Option<String> },
+    Role { nick: String, to: Role, reason: Option<String> },
+}
+
+fn parse_item(room: &Room, item: &Element) -> Result<Change, Refusal> {
+    let mut jid = match item.attr("jid") {
+        None => None,
+        Some(j) => match Jid::new(j) {
+            Err(_) => return Err(Refusal::JidMalformed("invalid JID in item")),
+            Ok(j) if j.resource().is_some() => return Err(Refusal::JidMalformed("Bare JID expected, got full JID")),
+            Ok(j) => Some(j.to_bare()),
+        },
+    };
+    let nick = match item.attr("nick") {
+        None => None,
+        Some(n) => match room.jid.with_resource_str(n) {
+            Ok(full) => Some(full.resource().as_str().to_string()),
+            Err(_) => return Err(Refusal::JidMalformed("invalid nickname")),
+        },
+    };
+    let reason = item.child_text("reason", ns::MUC_ADMIN);
+    match (item.attr("affiliation"), item.attr("role")) {
+        (Some(a), None) => {
+            let to = Affiliation::parse(a).ok_or(Refusal::UnknownAffiliationOrRole)?;
+            if jid.is_none() {
+                // Prosody's compatibility path: an affiliation by nick means that occupant.
+                jid = nick.as_deref().and_then(|n| room.occupants.get(n)).map(|o| o.bare.clone());
+            }
+            let jid = jid.ok_or(Refusal::BadAdminItem)?;
+            Ok(Change::Affiliation { jid, to, reason })
+        }
+        (None, Some(r)) => {
+            let to = Role::parse(r).ok_or(Refusal::UnknownAffiliationOrRole)?;
+            let nick = match (nick, jid) {
+                (Some(n), _) => n,
+                (None, Some(j)) => room
+                    .occupants
+                    .values()
+                    .find(|o| o.bare == j)
+                    .map(|o| o.nick.clone())
+                    .ok_or(Refusal::OccupantNotFound)?,
+                (None, None) => return Err(Refusal::BadAdminItem),
+            };
+            Ok(Change::Role { nick, to, reason })
+        }
+        _ => Err(Refusal::BadAdminItem),
+    }
+}
+
+/// XEP-0045 §5.2 as Prosody's `set_affiliation` enforces it: owners may do anything
+/// (but see the last-owner rule); admins may only move users below admin between
+/// member, none and outcast.
+fn may_set_affiliation(actor: Affiliation, target_now: Affiliation, to: Affiliation) -> bool {
+    match actor {
+        Affiliation::Owner => true,
+        Affiliation::Admin => to < Affiliation::Admin && target_now < Affiliation::Admin,
+        Affiliation::Member | Affiliation::None | Affiliation::Outcast => false,
+    }
+}
+
+/// Prosody's `may_set_role`.
+fn may_set_role(room: &Room, actor: &FullJid, nick: &str, to: Role) -> Result<(), Refusal> {
+    let target = room.occupants.get(nick).ok_or(Refusal::OccupantNotFound)?;
+    let actor_aff = room.affiliation(&actor.to_bare());
+    if actor_aff < room.affiliation(&target.bare) {
+        return Err(Refusal::NotAllowed);
+    }
+    if (target.role == Role::Moderator || to == Role::Moderator) && actor_aff < Affiliation::Admin {
+        return Err(Refusal::NotAllowed);
+    }
+    match room.occupant_by_session(actor) {
+        Some(a) if a.role == Role::Moderator => Ok(()),
+        _ => Err(Refusal::NotAllowed),
+    }
+}
+
+pub(crate) fn set(room: &mut Room, ctx: &Ctx, from: &FullJid, query: &Element, out: &mut Outbox) -> Result<(), Refusal> {
+    let items: Vec<&Element> = query.elements().filter(|e| e.is("item", ns::MUC_ADMIN)).collect();
+    if items.is_empty() {
+        return Err(Refusal::BadAdminItem);
+    }
+    if items.len() > ctx.cfg.limits.max_admin_items {
+        return Err(Refusal::PolicyLimit("too many items in one request"));
+    }
+    let changes = items.iter().map(|i| parse_item(room, i)).collect::<Result<Vec<_>, _>>()?;
+
+    // Check the whole batch against the state it would see, item by item.
+    let actor_bare = from.to_bare();
+    let mut planned = room.affiliations.clone();
+    let aff_in = |m: &std::collections::BTreeMap<BareJid, Affiliation>, j: &BareJid| {
+        m.get(j).copied().unwrap_or(Affiliation::None)
+    };
+    for c in &changes {
+        match c {
+            Change::Affiliation { jid, to, .. } => {
+                let actor_aff = aff_in(&planned, &actor_bare);
+                if !may_set_affiliation(actor_aff, aff_in(&planned, jid), *to) {
+                    return Err(Refusal::NotAllowed);
+                }
+                if *to == Affiliation::None {
+                    planned.remove(jid);
+                } else {
+                    planned.insert(jid.clone(), *to);
+                }
+            }
+            Change::Role { nick, to, .. } => may_set_role(room, from, nick, *to)?,
+        }
+    }
+    // XEP-0045 §10.6: a room keeps at least one owner.
+    if !planned.values().any(|a| *a == Affiliation::Owner) && !ctx.cfg.mutant(Mutant::LastOwnerMayLeave) {
+        return Err(Refusal::LastOwner);
+    }
+    for c in changes {
+        match c {
+            Change::Affiliation { jid, to, reason } => apply_affiliation(room, ctx, from, &jid, to, reason.as_deref(), out),
+            Change::Role { nick, to, reason } => apply_role(room, from, &nick, to, reason.as_deref(), out),
+        }
+    }
+    Ok(())
+}
+
+/// Records an affiliation and applies its consequences to occupants (Prosody's
+/// `set_affiliation`): role changes, removals with 301/321, or, when the user is
+/// not in the room, a notice to moderators (XEP-0045 example 195).
+pub(crate) fn apply_affiliation(
+    room: &mut Room,
+    ctx: &Ctx,
+    actor: &FullJid,
+    jid: &BareJid,
+    to: Affiliation,
+    reason: Option<&str>,
+    out: &mut Outbox,
+) {
+    let before = room.affiliations.get(jid).copied().unwrap_or(Affiliation::None);
+    let downgrade = before > to;
+    room.set_affiliation_raw(jid.clone(), to);
+    let role = room.default_role(to);
+    let domain_ban = jid.node().is_none() && to == Affiliation::Outcast;
+    let affected: Vec<String> = room
+        .occupants
+        .values()
+        .filter(|o| &o.bare == jid || (domain_ban && o.bare.domain() == jid.domain()))
+        .map(|o| o.nick.clone())
+        .collect();
+    let codes: Vec<&'static str> = match (role, to) {
+        (Role::None, Affiliation::Outcast) => vec!["301"],
+        (Role::None, _) => vec!["321"],
+        _ => vec![],
+    };
+    if affected.is_empty() {
+        let mut x = Element::new("x", ns::MUC_USER);
+        for c in &codes {
+            x.push(status(c));
+        }
+        let mut item = Element::new("item", ns::MUC_USER).with_attr("affiliation", to.as_str()).with_attr("jid", jid.as_str());
+        if let Some(r) = reason {
+            item.push(Element::new("reason", ns::MUC_USER).with_text(r));
+        }
+        x.push(item);
+        let msg = Element::new("message", ns::CLIENT).with_attr("from", room.jid.as_str()).with_child(x);
+        let min = if room.config.whois == super::Whois::Anyone { Role::None } else { Role::Moderator };
+        for o in room.occupants.values().filter(|o| o.role >= min) {
+            for s in &o.sessions {
+                out.send(&s.jid, msg.clone());
+            }
+        }
+        return;
+    }
+    for nick in affected {
+        let occ = room.occupants.get_mut(&nick).expect("affected occupant");
+        let old_role = occ.role;
+        if occ.role != role && (downgrade || occ.role < role) {
+            occ.role = role;
+        }
+        let notice = Notice { codes: codes.clone(), actor: Some(actor), reason, prev_role: Some(old_role), ..Notice::default() };
+        if occ.role == Role::None {
+            if to == Affiliation::Outcast && ctx.cfg.mutant(Mutant::BanKeepsOccupant) {
+                occ.role = old_role;
+                continue;
+            }
+            if to != Affiliation::Outcast && occ.sessions.len() > 1 && ctx.cfg.mutant(Mutant::RevokeOneSession) {
+                // Removes the first session only; the others stay, with role none.
+                let first = occ.sessions.remove(0);
+                room.by_session.remove(&first.jid);
+                continue;
+            }
+            let removed = room.remove_occupant(&nick).expect("affected occupant");
+            room.publicise(&removed, &notice, out);
+        } else {
+            let occ = &room.occupants[&nick];
+            room.publicise(occ, &notice, out);
+            let moderator_changed = (old_role == Role::Moderator) != (occ.role == Role::Moderator);
+            if moderator_changed && room.config.whois == super::Whois::Moderators {
+                // Real-JID visibility changed: resend everyone else's presence.
+                for s in &occ.sessions {
+                    room.send_occupant_list(&s.jid, &nick, out);
+                }
+            }
+        }
+    }
+}
+
+fn apply_role(room: &mut Room, actor: &FullJid, nick: &str, to: Role, reason: Option<&str>, out: &mut Outbox) {
+    let occ = room.occupants.get_mut(nick).expect("checked occupant");
+    let prev = occ.role;
+    occ.role = to;
+    if to == Role::None {
+        let removed = room.remove_occupant(nick).expect("checked occupant");
+        let n = Notice { codes: vec!["307"], actor: Some(actor), reason, prev_role: Some(prev), ..Notice::default() };
+        room.publicise(&removed, &n, out);
+    } else {
+        let n = Notice { actor: Some(actor), reason, prev_role: Some(prev), ..Notice::default() };
+        room.publicise(&room.occupants[nick], &n, out);
+    }
+}
+
+/// Retrieving a list (XEP-0045 §9.5, §8.5), with Prosody's permissions.
+pub(crate) fn get(room: &Room, from: &FullJid, query: &Element) -> Result<Element, Refusal> {
+    let item = query.child("item", ns::MUC_ADMIN).ok_or(Refusal::BadAdminItem)?;
+    let actor_aff = room.affiliation(&from.to_bare());
+    let mut reply = Element::new("query", ns::MUC_ADMIN);
+    match (item.attr("affiliation"), item.attr("role")) {
+        (Some(a), None) => {
+            let want = Affiliation::parse(a).ok_or(Refusal::UnknownAffiliationOrRole)?;
+            let may = (actor_aff >= Affiliation::Admin && actor_aff >= want)
+                || (room.config.members_only
+                    && room.config.whois == super::Whois::Anyone
+                    && actor_aff >= Affiliation::Member);
+            if !may {
+                return Err(Refusal::Forbidden);
+            }
+            for (jid, aff) in room.affiliations() {
+                if aff == want {
+                    reply.push(
+                        Element::new("item", ns::MUC_ADMIN).with_attr("affiliation", aff.as_str()).with_attr("jid", jid.as_str()),
+                    );
+                }
+            }
+        }
+        (None, Some(r)) => {
+            let want = Role::parse(r).ok_or(Refusal::UnknownAffiliationOrRole)?;
+            let actor_role = room
+                .occupant_by_session(from)
+                .map(|o| o.role)
+                .unwrap_or_else(|| room.default_role(actor_aff));
+            if actor_role < Role::Moderator {
+                return Err(Refusal::Forbidden);
+            }
+            for o in room.occupants.values().filter(|o| o.role == want) {
+                for s in &o.sessions {
+                    reply.push(
+                        Element::new("item", ns::MUC_ADMIN)
+                            .with_attr("affiliation", room.affiliation(&o.bare).as_str())
+                            .with_attr("role", o.role.as_str())
+                            .with_attr("jid", s.jid.as_str())
+                            .with_attr("nick", o.nick.as_str()),
+                    );
+                }
+            }
+        }
+        _ => return Err(Refusal::BadAdminItem),
+    }
+    Ok(reply)
+}

@@ -1,0 +1,338 @@
+//! The room configuration (XEP-0045 §10.2, the fields Prosody 0.12 offers) and its
+//! data form (XEP-0004): building the form an owner sees, and applying a submitted one.
+
+use super::Role;
+use crate::ns;
+use crate::refusal::Refusal;
+use crate::xml::Element;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Whois {
+    /// Semi-anonymous: only moderators see real JIDs.
+    Moderators,
+    /// Non-anonymous: everyone sees real JIDs.
+    Anyone,
+}
+
+/// Who may send private messages (Prosody's `muc#roomconfig_allowpm`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AllowPm {
+    Anyone,
+    Participants,
+    Moderators,
+    Nobody,
+}
+
+impl AllowPm {
+    fn as_str(self) -> &'static str {
+        match self {
+            AllowPm::Anyone => "anyone",
+            AllowPm::Participants => "participants",
+            AllowPm::Moderators => "moderators",
+            AllowPm::Nobody => "none",
+        }
+    }
+
+    /// Whether an occupant with `role` may send a private message.
+    pub fn allows(self, role: Role) -> bool {
+        match self {
+            AllowPm::Anyone => true,
+            AllowPm::Participants => role >= Role::Participant,
+            AllowPm::Moderators => role >= Role::Moderator,
+            AllowPm::Nobody => false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RoomConfig {
+    pub name: String,
+    pub description: String,
+    pub language: String,
+    pub persistent: bool,
+    pub public: bool,
+    pub members_only: bool,
+    pub allow_member_invites: bool,
+    pub moderated: bool,
+    pub whois: Whois,
+    pub password: Option<String>,
+    pub change_subject: bool,
+    pub history_length: u32,
+    pub default_history_messages: u32,
+    /// `None`: no limit beyond the service's own.
+    pub max_users: Option<u32>,
+    /// Roles whose presence is broadcast (XEP-0045 §10.2 presencebroadcast).
+    pub broadcast_visitor: bool,
+    pub broadcast_participant: bool,
+    pub broadcast_moderator: bool,
+    pub allow_pm: AllowPm,
+}
+
+impl Default for RoomConfig {
+    /// Prosody 0.12's defaults for a new room.
+    fn default() -> Self {
+        RoomConfig {
+            name: String::new(),
+            description: String::new(),
+            language: String::new(),
+            persistent: false,
+            public: true,
+            members_only: false,
+            allow_member_invites: false,
+            moderated: false,
+            whois: Whois::Moderators,
+            password: None,
+            change_subject: false,
+            history_length: 20,
+            default_history_messages: 20,
+            max_users: None,
+            broadcast_visitor: true,
+            broadcast_participant: true,
+            broadcast_moderator: true,
+            allow_pm: AllowPm::Anyone,
+        }
+    }
+}
+
+/// The largest history a room may be configured to keep.
+pub const MAX_HISTORY_LENGTH: u32 = 100;
+const MAX_USERS_OPTIONS: [u32; 8] = [5, 10, 20, 30, 50, 100, 200, 500];
+const MAX_TEXT_FIELD: usize = 1024;
+
+impl RoomConfig {
+    pub fn broadcasts(&self, role: Role) -> bool {
+        match role {
+            Role::None => false,
+            Role::Visitor => self.broadcast_visitor,
+            Role::Participant => self.broadcast_participant,
+            Role::Moderator => self.broadcast_moderator,
+        }
+    }
+
+    /// The owner's configuration form (XEP-0045 §10.2, example 163), current values filled in.
+    pub fn form(&self, room: &str) -> Element {
+        let mut x = Element::new("x", ns::DATA).with_attr("type", "form");
+        x.push(Element::new("title", ns::DATA).with_text(format!("Configuration for {room}")));
+        x.push(
+            Element::new("instructions", ns::DATA).with_text("Complete and submit this form to configure the room."),
+        );
+        x.push(field("FORM_TYPE", "hidden", None, &[ns::MUC_ROOMCONFIG]));
+        x.push(field("muc#roomconfig_roomname", "text-single", Some("Title"), &[&self.name]));
+        x.push(field("muc#roomconfig_roomdesc", "text-single", Some("Description"), &[&self.description]));
+        x.push(field("muc#roomconfig_lang", "text-single", Some("Language tag for room (e.g. 'en', 'de', 'fr')"), &[&self.language]));
+        x.push(bool_field("muc#roomconfig_persistentroom", "Persistent (room should remain even when it is empty)", self.persistent));
+        x.push(bool_field("muc#roomconfig_publicroom", "Include room information in public lists", self.public));
+        x.push(bool_field("muc#roomconfig_changesubject", "Allow anyone to set the room's subject", self.change_subject));
+        x.push(bool_field("muc#roomconfig_membersonly", "Only allow members to join", self.members_only));
+        x.push(bool_field(
+            "{http://prosody.im/protocol/muc}roomconfig_allowmemberinvites",
+            "Allow members to invite new members",
+            self.allow_member_invites,
+        ));
+        x.push(bool_field("muc#roomconfig_moderatedroom", "Moderated (require permission to speak)", self.moderated));
+        let mut whois = field(
+            "muc#roomconfig_whois",
+            "list-single",
+            Some("Addresses (JIDs) of room occupants may be viewed by:"),
+            &[match self.whois {
+                Whois::Moderators => "moderators",
+                Whois::Anyone => "anyone",
+            }],
+        );
+        whois.push(option("Moderators only", "moderators"));
+        whois.push(option("Anyone", "anyone"));
+        x.push(whois);
+        x.push(field("muc#roomconfig_roomsecret", "text-private", Some("Password"), &[self.password.as_deref().unwrap_or("")]));
+        x.push(field(
+            "muc#roomconfig_historylength",
+            "text-single",
+            Some("Maximum number of history messages returned by room"),
+            &[&self.history_length.to_string()],
+        ));
+        x.push(field(
+            "muc#roomconfig_defaulthistorymessages",
+            "text-single",
+            Some("Default number of history messages returned by room"),
+            &[&self.default_history_messages.to_string()],
+        ));
+        let roles: Vec<&str> = [Role::Visitor, Role::Participant, Role::Moderator]
+            .into_iter()
+            .filter(|r| self.broadcasts(*r))
+            .map(Role::as_str)
+            .collect();
+        let mut pb = field("muc#roomconfig_presencebroadcast", "list-multi", Some("Only show participants with roles:"), &roles);
+        for r in ["visitor", "participant", "moderator"] {
+            pb.push(option(r, r));
+        }
+        x.push(pb);
+        let mut pm = field("muc#roomconfig_allowpm", "list-single", Some("Allow private messages from"), &[self.allow_pm.as_str()]);
+        for v in ["anyone", "participants", "moderators", "none"] {
+            pm.push(option(v, v));
+        }
+        x.push(pm);
+        let max = self.max_users.map(|m| m.to_string()).unwrap_or_else(|| "none".into());
+        let mut mu = field("muc#roomconfig_maxusers", "list-single", Some("Maximum number of occupants"), &[&max]);
+        mu.push(option("No limit", "none"));
+        for m in MAX_USERS_OPTIONS {
+            mu.push(option(&m.to_string(), &m.to_string()));
+        }
+        x.push(mu);
+        x
+    }
+
+    /// Applies a submitted form to a copy of this configuration. Unknown fields are
+    /// ignored (XEP-0004 §3.2, and what Prosody does); a known field with a bad value
+    /// refuses the whole form, so a refused submission changes nothing.
+    pub fn apply_form(&self, form: &Element) -> Result<RoomConfig, Refusal> {
+        let mut c = self.clone();
+        let fields: Vec<&Element> = form.elements().filter(|e| e.is("field", ns::DATA)).collect();
+        if !fields.is_empty() {
+            let form_type = fields
+                .iter()
+                .find(|f| f.attr("var") == Some("FORM_TYPE"))
+                .and_then(|f| values(f).into_iter().next());
+            if form_type.as_deref() != Some(ns::MUC_ROOMCONFIG) {
+                return Err(Refusal::BadForm("Form is not of type room configuration"));
+            }
+        }
+        for f in fields {
+            let Some(var) = f.attr("var") else { continue };
+            let vals = values(f);
+            let bad = || Refusal::BadFieldValue(var.to_string());
+            let one = || -> Result<Option<String>, Refusal> {
+                match vals.len() {
+                    0 => Ok(None),
+                    1 => Ok(Some(vals[0].clone())),
+                    _ => Err(Refusal::BadFieldValue(var.to_string())),
+                }
+            };
+            let text = || -> Result<Option<String>, Refusal> {
+                let v = one()?;
+                match v {
+                    Some(s) if s.len() > MAX_TEXT_FIELD => Err(Refusal::BadFieldValue(var.to_string())),
+                    v => Ok(v),
+                }
+            };
+            let boolean = || -> Result<Option<bool>, Refusal> {
+                match one()?.as_deref() {
+                    None => Ok(None),
+                    Some("1" | "true") => Ok(Some(true)),
+                    Some("0" | "false") => Ok(Some(false)),
+                    Some(_) => Err(Refusal::BadFieldValue(var.to_string())),
+                }
+            };
+            let number = |max: u32| -> Result<Option<u32>, Refusal> {
+                match one()? {
+                    None => Ok(None),
+                    Some(s) => match s.trim().parse::<u32>() {
+                        Ok(n) if n <= max => Ok(Some(n)),
+                        _ => Err(Refusal::BadFieldValue(var.to_string())),
+                    },
+                }
+            };
+            match var {
+                "FORM_TYPE" => {}
+                "muc#roomconfig_roomname" => set(&mut c.name, text()?),
+                "muc#roomconfig_roomdesc" => set(&mut c.description, text()?),
+                "muc#roomconfig_lang" => set(&mut c.language, text()?),
+                "muc#roomconfig_persistentroom" => set(&mut c.persistent, boolean()?),
+                "muc#roomconfig_publicroom" => set(&mut c.public, boolean()?),
+                "muc#roomconfig_changesubject" => set(&mut c.change_subject, boolean()?),
+                "muc#roomconfig_membersonly" => set(&mut c.members_only, boolean()?),
+                "{http://prosody.im/protocol/muc}roomconfig_allowmemberinvites" => {
+                    set(&mut c.allow_member_invites, boolean()?)
+                }
+                "muc#roomconfig_moderatedroom" => set(&mut c.moderated, boolean()?),
+                "muc#roomconfig_whois" => match one()?.as_deref() {
+                    None => {}
+                    Some("moderators") => c.whois = Whois::Moderators,
+                    Some("anyone") => c.whois = Whois::Anyone,
+                    Some(_) => return Err(bad()),
+                },
+                "muc#roomconfig_roomsecret" => {
+                    if let Some(p) = text()? {
+                        c.password = if p.is_empty() { None } else { Some(p) };
+                    }
+                }
+                "muc#roomconfig_historylength" => set(&mut c.history_length, number(MAX_HISTORY_LENGTH)?),
+                "muc#roomconfig_defaulthistorymessages" => {
+                    set(&mut c.default_history_messages, number(MAX_HISTORY_LENGTH)?)
+                }
+                "muc#roomconfig_presencebroadcast" => {
+                    let (mut v, mut p, mut m) = (false, false, false);
+                    for val in &vals {
+                        match val.as_str() {
+                            "visitor" => v = true,
+                            "participant" => p = true,
+                            "moderator" => m = true,
+                            _ => return Err(bad()),
+                        }
+                    }
+                    (c.broadcast_visitor, c.broadcast_participant, c.broadcast_moderator) = (v, p, m);
+                }
+                "muc#roomconfig_allowpm" => match one()?.as_deref() {
+                    None => {}
+                    Some("anyone") => c.allow_pm = AllowPm::Anyone,
+                    Some("participants") => c.allow_pm = AllowPm::Participants,
+                    Some("moderators") => c.allow_pm = AllowPm::Moderators,
+                    Some("none") => c.allow_pm = AllowPm::Nobody,
+                    Some(_) => return Err(bad()),
+                },
+                "muc#roomconfig_maxusers" => match one()?.as_deref() {
+                    None => {}
+                    Some("none" | "") => c.max_users = None,
+                    Some(s) => match s.parse::<u32>() {
+                        Ok(n) if n > 0 => c.max_users = Some(n),
+                        _ => return Err(bad()),
+                    },
+                },
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    /// Status codes for the change from `self` to `new` (XEP-0045 §10.2.1): 104 for
+    /// any change, 172/173 when the room becomes non-/semi-anonymous.
+    pub fn change_codes(&self, new: &RoomConfig) -> Vec<&'static str> {
+        let mut codes = Vec::new();
+        if self != new {
+            codes.push("104");
+        }
+        if self.whois != new.whois {
+            codes.push(match new.whois {
+                Whois::Anyone => "172",
+                Whois::Moderators => "173",
+            });
+        }
+        codes
+    }
+}
+
+fn set<T>(slot: &mut T, v: Option<T>) {
+    if let Some(v) = v {
+        *slot = v;
+    }
+}
+
+fn values(f: &Element) -> Vec<String> {
+    f.elements().filter(|e| e.is("value", ns::DATA)).map(Element::text).collect()
+}
+
+fn field(var: &str, ty: &str, label: Option<&str>, vals: &[&str]) -> Element {
+    let mut f = Element::new("field", ns::DATA).with_attr("var", var).with_attr("type", ty).with_opt_attr("label", label);
+    for v in vals {
+        f.push(Element::new("value", ns::DATA).with_text(*v));
+    }
+    f
+}
+
+fn bool_field(var: &str, label: &str, v: bool) -> Element {
+    field(var, "boolean", Some(label), &[if v { "1" } else { "0" }])
+}
+
+fn option(label: &str, value: &str) -> Element {
+    Element::new("option", ns::DATA)
+        .with_attr("label", label)
+        .with_child(Element::new("value", ns::DATA).with_text(value))
+}

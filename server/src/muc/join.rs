@@ -1,0 +1,302 @@
+//! Presence to `room/nick`: create, join, leave, change nick, update (XEP-0045 §7).
+
+use super::presence::Notice;
+use super::room::{Occupant, Room, Session, StoredPresence};
+use super::{Affiliation, Role};
+use crate::ns;
+use crate::refusal::Refusal;
+use crate::service::{Ctx, Mutant, Outbox};
+use crate::stanza::{element_children, PresenceType, Stanza};
+use crate::xml::Element;
+use jid::{BareJid, FullJid};
+
+fn stored(st: &Stanza) -> StoredPresence {
+    let mut payload = element_children(&st.el);
+    payload.retain(|e| !e.is("x", ns::MUC));
+    StoredPresence { id: st.el.attr("id").map(str::to_string), payload }
+}
+
+/// XEP-0045 §10.1.1: the first presence to a new room creates it, locked, with the
+/// sender as owner.
+pub(crate) fn create_room(
+    ctx: &Ctx,
+    from: &FullJid,
+    st: &Stanza,
+    jid: BareJid,
+    nick: &str,
+    out: &mut Outbox,
+) -> Result<Room, Refusal> {
+    if st.el.child("x", ns::MUC).is_none() {
+        return Err(Refusal::JoinWithoutMucX);
+    }
+    let mut room = Room::new(jid, ctx.cfg.room_defaults.clone());
+    room.locked = ctx.cfg.lock_new_rooms;
+    let bare = from.to_bare();
+    room.set_affiliation_raw(bare.clone(), Affiliation::Owner);
+    let occ = Occupant {
+        nick: nick.to_string(),
+        occupant_id: ctx.occupant_id(&room.jid, &bare),
+        bare,
+        role: Role::Moderator,
+        sessions: vec![Session { jid: from.clone(), presence: stored(st) }],
+    };
+    room.insert_occupant(occ);
+    let mut self_codes = vec!["201"];
+    if room.config.whois == super::Whois::Anyone {
+        self_codes.push("100");
+    }
+    let occ = &room.occupants[nick];
+    room.publicise(occ, &Notice { self_codes, ..Notice::default() }, out);
+    send_subject(&room, from, out);
+    Ok(room)
+}
+
+pub(crate) fn presence(
+    room: &mut Room,
+    ctx: &Ctx,
+    from: &FullJid,
+    st: &Stanza,
+    nick: &str,
+    out: &mut Outbox,
+) -> Result<(), Refusal> {
+    let current = room.by_session.get(from).cloned();
+    let crate::stanza::Kind::Presence(ptype) = st.kind else { unreachable!("routed as presence") };
+    match ptype {
+        PresenceType::Unavailable => {
+            // Unavailable from someone not in the room needs no answer (Prosody).
+            if let Some(cur) = current {
+                remove_session(room, ctx, from, &cur, vec![], Some(stored(st)), out);
+            }
+            Ok(())
+        }
+        PresenceType::Probe => probe(room, from, nick, current.as_deref(), out),
+        PresenceType::Subscription => Err(Refusal::BadStanza("subscription presence to a room")),
+        PresenceType::Error => Ok(()),
+        PresenceType::Available => {
+            let has_x = st.el.child("x", ns::MUC).is_some();
+            match current {
+                None if !has_x => Err(Refusal::JoinWithoutMucX),
+                None => join(room, ctx, from, st, nick, out),
+                Some(cur) if cur == nick => {
+                    update(room, from, st, has_x, out);
+                    Ok(())
+                }
+                Some(cur) => change_nick(room, ctx, from, st, &cur, nick, out),
+            }
+        }
+    }
+}
+
+fn join(room: &mut Room, ctx: &Ctx, from: &FullJid, st: &Stanza, nick: &str, out: &mut Outbox) -> Result<(), Refusal> {
+    let bare = from.to_bare();
+    let aff = room.affiliation(&bare);
+    if room.locked && aff != Affiliation::Owner {
+        return Err(Refusal::RoomLocked);
+    }
+    if aff == Affiliation::Outcast {
+        return Err(Refusal::Banned);
+    }
+    if room.config.members_only && aff < Affiliation::Member && !ctx.cfg.mutant(Mutant::StaleJoinCheck) {
+        return Err(Refusal::MembersOnly);
+    }
+    if let Some(pw) = &room.config.password {
+        let given = st.el.child("x", ns::MUC).and_then(|x| x.child_text("password", ns::MUC));
+        if given.as_deref() != Some(pw.as_str()) {
+            return Err(Refusal::PasswordRequired);
+        }
+    }
+    match room.occupants.get(nick) {
+        Some(existing) if existing.bare != bare => return Err(Refusal::NickConflict),
+        Some(existing) if existing.sessions.len() >= ctx.cfg.limits.max_sessions_per_occupant => {
+            return Err(Refusal::PolicyLimit("too many sessions share this nickname"))
+        }
+        Some(_) => {}
+        None => {
+            let max = room.config.max_users.map_or(usize::MAX, |m| m as usize).min(ctx.cfg.limits.max_occupants);
+            if room.occupants.len() >= max && aff < Affiliation::Admin {
+                return Err(Refusal::RoomFull);
+            }
+        }
+    }
+    let mut role = room.default_role(aff);
+    if ctx.cfg.mutant(Mutant::StaleJoinCheck) && role == Role::None {
+        // The broken check let a non-member through; it gets the role it would have had.
+        role = Role::Participant;
+    }
+    let session = Session { jid: from.clone(), presence: stored(st) };
+    match room.occupants.get_mut(nick) {
+        Some(existing) => existing.sessions.push(session),
+        None => {
+            let occ = Occupant {
+                nick: nick.to_string(),
+                occupant_id: ctx.occupant_id(&room.jid, &bare),
+                bare,
+                role,
+                sessions: vec![session],
+            };
+            room.occupants.insert(nick.to_string(), occ);
+        }
+    }
+    room.by_session.insert(from.clone(), nick.to_string());
+    room.send_occupant_list(from, nick, out);
+    let mut self_codes = vec![];
+    if room.config.whois == super::Whois::Anyone {
+        self_codes.push("100");
+    }
+    let occ = &room.occupants[nick];
+    room.publicise(occ, &Notice { self_codes, ..Notice::default() }, out);
+    send_history(room, ctx, from, st, out);
+    send_subject(room, from, out);
+    Ok(())
+}
+
+/// A presence from an occupant to its own nick: new status, or (with `<x/>`) a
+/// client that lost track and rejoins, which gets the room state again.
+fn update(room: &mut Room, from: &FullJid, st: &Stanza, has_x: bool, out: &mut Outbox) {
+    let nick = room.by_session[from].clone();
+    let occ = room.occupants.get_mut(&nick).expect("indexed occupant");
+    if let Some(s) = occ.sessions.iter_mut().find(|s| &s.jid == from) {
+        s.presence = stored(st);
+    }
+    if has_x {
+        room.send_occupant_list(from, &nick, out);
+    }
+    room.publicise(&room.occupants[&nick], &Notice::default(), out);
+    if has_x {
+        send_subject(room, from, out);
+    }
+}
+
+/// XEP-0045 §7.6. Only an occupant with one session may change nick; Prosody's
+/// session splitting and merging is not reproduced (documented deviation).
+fn change_nick(
+    room: &mut Room,
+    ctx: &Ctx,
+    from: &FullJid,
+    st: &Stanza,
+    cur: &str,
+    new: &str,
+    out: &mut Outbox,
+) -> Result<(), Refusal> {
+    let bare = from.to_bare();
+    if !ctx.cfg.mutant(Mutant::NickChangeSkipsUniqueness) {
+        if let Some(holder) = room.occupants.get(new) {
+            return Err(if holder.bare != bare { Refusal::NickConflict } else { Refusal::NickChangeUnsupported });
+        }
+    }
+    if room.occupants[cur].sessions.len() > 1 {
+        return Err(Refusal::NickChangeUnsupported);
+    }
+    let old = room.remove_occupant(cur).expect("current occupant");
+    let notice = Notice { codes: vec!["303"], new_nick: Some(new), unavailable: true, ..Notice::default() };
+    room.publicise(&old, &notice, out);
+    let mut moved = old;
+    moved.nick = new.to_string();
+    moved.sessions[0].presence = stored(st);
+    // Under the uniqueness mutant this silently replaces the other holder of the nick,
+    // leaving its sessions in the index: the invariants catch exactly that.
+    room.insert_occupant(moved);
+    room.publicise(&room.occupants[new], &Notice::default(), out);
+    Ok(())
+}
+
+/// Removes one session; the occupant leaves when it was its last. `codes` explain
+/// why (333 for a bounced error), `leave` is the client's own unavailable presence.
+pub(crate) fn remove_session(
+    room: &mut Room,
+    _ctx: &Ctx,
+    from: &FullJid,
+    nick: &str,
+    codes: Vec<&'static str>,
+    leave: Option<StoredPresence>,
+    out: &mut Outbox,
+) {
+    let sessions = room.occupants[nick].sessions.len();
+    if sessions == 1 {
+        let mut occ = room.remove_occupant(nick).expect("occupant");
+        let prev = occ.role;
+        occ.role = Role::None;
+        room.publicise(&occ, &Notice { codes, prev_role: Some(prev), leave, ..Notice::default() }, out);
+        return;
+    }
+    room.by_session.remove(from);
+    let occ = room.occupants.get_mut(nick).expect("occupant");
+    let idx = occ.sessions.iter().position(|s| &s.jid == from).expect("session of occupant");
+    let gone = occ.sessions.remove(idx);
+    // The leaving session sees itself leave; everyone else sees the remaining sessions.
+    let mut leaving = room.occupants[nick].clone();
+    leaving.sessions = vec![gone];
+    leaving.role = Role::None;
+    let n = Notice { codes, leave, ..Notice::default() };
+    room.publicise_self(&leaving, &n, out);
+    room.publicise(&room.occupants[nick], &Notice::default(), out);
+}
+
+/// Presence probe (XEP-0045 §7.2.x, Prosody's `respond_to_probe`).
+fn probe(room: &Room, from: &FullJid, nick: &str, current: Option<&str>, out: &mut Outbox) -> Result<(), Refusal> {
+    if current.is_none() {
+        return Err(Refusal::NotInRoom);
+    }
+    if let Some(occ) = room.occupants.get(nick) {
+        let viewer = room.occupant_by_session(from).expect("prober is an occupant");
+        let view = if room.can_see_jids(viewer) || viewer.bare == occ.bare {
+            super::presence::View::Full
+        } else {
+            super::presence::View::Anon
+        };
+        let x = room.muc_x(occ, view, &Notice::default());
+        out.send(from, room.presence_stanza(occ, nick, &occ.primary().presence, false, x));
+    } else {
+        let x = Element::new("x", ns::MUC_USER).with_child(
+            Element::new("item", ns::MUC_USER).with_attr("affiliation", "none").with_attr("role", "none"),
+        );
+        let p = Element::new("presence", ns::CLIENT)
+            .with_attr("from", room.occupant_jid_str(nick))
+            .with_attr("type", "unavailable")
+            .with_child(x);
+        out.send(from, p);
+    }
+    Ok(())
+}
+
+/// The room subject (XEP-0045 §7.2.15), sent last on every join, even when empty.
+pub(crate) fn send_subject(room: &Room, to: &FullJid, out: &mut Outbox) {
+    let (from, text) = match &room.subject {
+        Some(s) => (
+            s.by.as_deref().map(|n| room.occupant_jid_str(n)).unwrap_or_else(|| room.jid.as_str().to_string()),
+            s.text.clone(),
+        ),
+        None => (room.jid.as_str().to_string(), String::new()),
+    };
+    let msg = Element::new("message", ns::CLIENT)
+        .with_attr("type", "groupchat")
+        .with_attr("from", from)
+        .with_child(Element::new("subject", ns::CLIENT).with_text(text));
+    out.send(to, msg);
+}
+
+/// Discussion history (XEP-0045 §7.2.14), honouring `maxstanzas` and `seconds`.
+fn send_history(room: &Room, ctx: &Ctx, to: &FullJid, st: &Stanza, out: &mut Outbox) {
+    let req = st.el.child("x", ns::MUC).and_then(|x| x.child("history", ns::MUC));
+    let mut max = room.config.default_history_messages.min(room.config.history_length) as usize;
+    let mut since = None;
+    if let Some(h) = req {
+        if let Some(n) = h.attr("maxstanzas").and_then(|v| v.parse::<usize>().ok()) {
+            max = max.min(n);
+        }
+        if let Some(s) = h.attr("seconds").and_then(|v| v.parse::<u64>().ok()) {
+            since = Some(ctx.now.0.saturating_sub(s.saturating_mul(1000)));
+        }
+    }
+    let entries: Vec<_> = room.history.iter().filter(|e| since.is_none_or(|t| e.at.0 >= t)).collect();
+    let skip = entries.len().saturating_sub(max);
+    for e in entries.into_iter().skip(skip) {
+        let mut m = e.stanza.clone();
+        m.push(
+            Element::new("delay", ns::DELAY)
+                .with_attr("stamp", e.at.to_xep0082())
+                .with_attr("from", room.jid.as_str()),
+        );
+        out.send(to, m);
+    }
+}

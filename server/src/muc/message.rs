@@ -1,0 +1,126 @@
+//! Messages: groupchat (XEP-0045 §7.4), subject (§8.1), private messages (§7.5) and
+//! mediated invitations (§7.8.2).
+
+use super::room::{HistoryEntry, Room};
+use super::{Affiliation, Role};
+use crate::ns;
+use crate::refusal::Refusal;
+use crate::service::{Ctx, Outbox};
+use crate::stanza::{Kind, MessageType, Stanza};
+use crate::xml::{Element, Node};
+use jid::{FullJid, Jid};
+
+pub(crate) fn groupchat(room: &mut Room, ctx: &Ctx, from: &FullJid, st: &Stanza, out: &mut Outbox) -> Result<(), Refusal> {
+    let occ = room.occupant_by_session(from).ok_or(Refusal::NotInRoom)?;
+    if occ.role < Role::Participant {
+        return Err(Refusal::NoVoice);
+    }
+    let nick = occ.nick.clone();
+    let role = occ.role;
+    let occupant_id = occ.occupant_id.clone();
+    let subject = st.el.child("subject", ns::CLIENT);
+    let body = st.el.child("body", ns::CLIENT);
+    let mut msg = st.el.clone();
+    msg.remove_attr("to");
+    msg.set_attr("from", room.occupant_jid_str(&nick));
+    // Strip delays claiming to be from the room (Prosody), and any occupant-id a
+    // client tried to forge.
+    let room_jid = room.jid.as_str().to_string();
+    msg.children.retain(|n| match n {
+        Node::Element(e) => {
+            let forged_delay =
+                (e.is("delay", ns::DELAY) || e.is("x", ns::LEGACY_DELAY)) && e.attr("from") == Some(room_jid.as_str());
+            !forged_delay && !e.is("occupant-id", ns::OCCUPANT_ID)
+        }
+        Node::Text(_) => true,
+    });
+    msg.push(super::presence::occupant_id(&occupant_id));
+    if let (Some(subject), None) = (subject, body) {
+        if !(room.config.change_subject || role == Role::Moderator) {
+            return Err(Refusal::SubjectChangeForbidden);
+        }
+        room.subject = Some(super::room::Subject { by: Some(nick.clone()), text: subject.text() });
+    } else if body.is_some() && room.config.history_length > 0 {
+        room.history.push_back(HistoryEntry { nick: nick.clone(), at: ctx.now, stanza: msg.clone() });
+        while room.history.len() > room.config.history_length as usize {
+            room.history.pop_front();
+        }
+    }
+    for o in room.occupants.values() {
+        for s in &o.sessions {
+            out.send(&s.jid, msg.clone());
+        }
+    }
+    Ok(())
+}
+
+/// A non-groupchat message to the room itself: an invitation, or nothing we accept.
+pub(crate) fn to_room(room: &mut Room, ctx: &Ctx, from: &FullJid, st: &Stanza, out: &mut Outbox) -> Result<(), Refusal> {
+    let invite = st.el.child("x", ns::MUC_USER).and_then(|x| x.child("invite", ns::MUC_USER));
+    let Some(invite) = invite else {
+        return Err(Refusal::WrongMessageType);
+    };
+    let inviter = room.occupant_by_session(from).ok_or(Refusal::NotInRoom)?;
+    let to = invite
+        .attr("to")
+        .and_then(|t| Jid::new(t).ok())
+        .ok_or(Refusal::JidMalformed("invitation without a valid 'to'"))?;
+    let inviter_aff = room.affiliation(&inviter.bare);
+    if room.config.members_only {
+        let needed = if room.config.allow_member_invites { Affiliation::Member } else { Affiliation::Admin };
+        if inviter_aff < needed {
+            return Err(Refusal::InviteForbidden);
+        }
+    }
+    let display = match room.config.whois {
+        super::Whois::Anyone => inviter.bare.as_str().to_string(),
+        super::Whois::Moderators => room.occupant_jid_str(&inviter.nick),
+    };
+    let reason = invite.child_text("reason", ns::MUC_USER).unwrap_or_default();
+    let mut x = Element::new("x", ns::MUC_USER).with_child(
+        Element::new("invite", ns::MUC_USER)
+            .with_attr("from", display.as_str())
+            .with_child(Element::new("reason", ns::MUC_USER).with_text(reason.as_str())),
+    );
+    if let Some(pw) = &room.config.password {
+        x.push(Element::new("password", ns::MUC_USER).with_text(pw.as_str()));
+    }
+    let mut body = format!("{display} invited you to the room {}", room.jid);
+    if !reason.is_empty() {
+        body.push_str(&format!(" ({reason})"));
+    }
+    let msg = Element::new("message", ns::CLIENT)
+        .with_attr("from", room.jid.as_str())
+        .with_opt_attr("id", st.el.attr("id"))
+        .with_child(x)
+        .with_child(Element::new("body", ns::CLIENT).with_text(body))
+        .with_child(Element::new("x", "jabber:x:conference").with_attr("jid", room.jid.as_str()));
+    // XEP-0045 §9.3 / Prosody: inviting into a members-only room grants membership.
+    let invitee = to.to_bare();
+    if room.config.members_only && room.affiliation(&invitee) == Affiliation::None {
+        super::admin::apply_affiliation(room, ctx, from, &invitee, Affiliation::Member, None, out);
+    }
+    // The invitee is outside the service: the outbox addresses sessions, so an
+    // invitation to a bare JID goes to the bare JID as a full-less address.
+    out.send_to_jid(&to, msg);
+    Ok(())
+}
+
+pub(crate) fn private(room: &Room, from: &FullJid, st: &Stanza, nick: &str, out: &mut Outbox) -> Result<(), Refusal> {
+    let sender = room.occupant_by_session(from).ok_or(Refusal::NotInRoom)?;
+    if st.kind == Kind::Message(MessageType::Groupchat) {
+        return Err(Refusal::WrongMessageType);
+    }
+    let target = room.occupants.get(nick).ok_or(Refusal::RecipientNotInRoom)?;
+    if !room.config.allow_pm.allows(sender.role) {
+        return Err(Refusal::PrivateMessagesForbidden);
+    }
+    let mut msg = st.el.clone();
+    msg.remove_attr("to");
+    msg.set_attr("from", room.occupant_jid_str(&sender.nick));
+    msg.push(Element::new("x", ns::MUC_USER));
+    for s in &target.sessions {
+        out.send(&s.jid, msg.clone());
+    }
+    Ok(())
+}

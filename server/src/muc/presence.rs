@@ -1,0 +1,211 @@
+//! Building and broadcasting occupant presence (XEP-0045 §7.2.3–§7.2.5), modelled on
+//! Prosody's `publicise_occupant_status`: per recipient, one of three views — full
+//! (real JIDs visible), anonymous, or the occupant's own — each built once and cloned.
+
+use super::room::{Occupant, Room, StoredPresence};
+use super::Role;
+use crate::ns;
+use crate::service::Outbox;
+use crate::xml::{Element, Node};
+use jid::FullJid;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum View {
+    Full,
+    Anon,
+    Own,
+}
+
+/// What a presence broadcast says besides the occupant's state.
+#[derive(Default)]
+pub(crate) struct Notice<'a> {
+    /// Status codes everyone sees, before the item (301, 303, 307, 321, 322, 333).
+    pub codes: Vec<&'static str>,
+    /// Status codes only the occupant sees, before the item (201, 100, 210).
+    pub self_codes: Vec<&'static str>,
+    /// XEP-0045 §10.9 `<destroy/>`.
+    pub destroy: Option<Element>,
+    /// The real JID of whoever caused the change (kick, ban, revocation).
+    pub actor: Option<&'a FullJid>,
+    pub reason: Option<&'a str>,
+    /// The new nick, on a 303 nick change.
+    pub new_nick: Option<&'a str>,
+    /// The role before the change (decides whether a now-hidden role is announced as gone).
+    pub prev_role: Option<Role>,
+    /// Send as unavailable even though the occupant keeps a role (303).
+    pub unavailable: bool,
+    /// The leave stanza to echo (status text, id); otherwise a bare unavailable presence.
+    pub leave: Option<StoredPresence>,
+}
+
+pub(crate) fn status(code: &str) -> Element {
+    Element::new("status", ns::MUC_USER).with_attr("code", code)
+}
+
+pub(crate) fn occupant_id(id: &str) -> Element {
+    Element::new("occupant-id", ns::OCCUPANT_ID).with_attr("id", id)
+}
+
+impl Room {
+    pub(crate) fn occupant_jid_str(&self, nick: &str) -> String {
+        let mut s = String::with_capacity(self.jid.as_str().len() + 1 + nick.len());
+        s.push_str(self.jid.as_str());
+        s.push('/');
+        s.push_str(nick);
+        s
+    }
+
+    fn item(&self, occ: &Occupant, jid: Option<&FullJid>, n: &Notice, actor: Option<Element>) -> Element {
+        let mut item = Element::new("item", ns::MUC_USER)
+            .with_attr("affiliation", self.affiliation(&occ.bare).as_str())
+            .with_attr("role", occ.role.as_str());
+        if let Some(j) = jid {
+            item.set_attr("jid", j.as_str());
+        }
+        if let Some(nn) = n.new_nick {
+            item.set_attr("nick", nn);
+        }
+        if let Some(a) = actor {
+            item.push(a);
+        }
+        if let Some(r) = n.reason {
+            item.push(Element::new("reason", ns::MUC_USER).with_text(r));
+        }
+        item
+    }
+
+    /// The `<x xmlns=muc#user>` for `occ` as seen in `view`.
+    pub(crate) fn muc_x(&self, occ: &Occupant, view: View, n: &Notice) -> Element {
+        let mut x = Element::new("x", ns::MUC_USER);
+        if let Some(d) = &n.destroy {
+            x.push(d.clone());
+        }
+        for c in &n.codes {
+            x.push(status(c));
+        }
+        if view == View::Own {
+            for c in &n.self_codes {
+                x.push(status(c));
+            }
+        }
+        let actor_nick = n.actor.and_then(|a| self.by_session.get(a));
+        let actor = |with_jid: bool| -> Option<Element> {
+            let jid = if with_jid { n.actor } else { None };
+            if actor_nick.is_none() && jid.is_none() {
+                return None;
+            }
+            Some(
+                Element::new("actor", ns::MUC_USER)
+                    .with_opt_attr("nick", actor_nick.map(String::as_str))
+                    .with_opt_attr("jid", jid.map(|j| j.as_str())),
+            )
+        };
+        match view {
+            View::Anon => x.push(self.item(occ, None, n, actor(false))),
+            View::Full | View::Own => {
+                for s in &occ.sessions {
+                    x.push(self.item(occ, Some(&s.jid), n, actor(view == View::Full)));
+                }
+            }
+        }
+        x
+    }
+
+    /// `<presence from=room/nick>` with the stored payload, the occupant-id and `x`.
+    pub(crate) fn presence_stanza(
+        &self,
+        occ: &Occupant,
+        nick: &str,
+        base: &StoredPresence,
+        unavailable: bool,
+        x: Element,
+    ) -> Element {
+        let mut p = Element::new("presence", ns::CLIENT).with_attr("from", self.occupant_jid_str(nick));
+        if let Some(id) = &base.id {
+            p.set_attr("id", id.clone());
+        }
+        if unavailable {
+            p.set_attr("type", "unavailable");
+        }
+        p.children.reserve(base.payload.len() + 2);
+        p.children.extend(base.payload.iter().cloned().map(Node::Element));
+        p.push(occupant_id(&occ.occupant_id));
+        p.push(x);
+        p
+    }
+
+    /// Tells every other occupant about `occ`, then `occ`'s own sessions (with 110).
+    /// `occ` may already have been removed from the room (role none).
+    pub(crate) fn publicise(&self, occ: &Occupant, n: &Notice, out: &mut Outbox) {
+        self.publicise_others(occ, n, out);
+        self.publicise_self(occ, n, out);
+    }
+
+    pub(crate) fn publicise_others(&self, occ: &Occupant, n: &Notice, out: &mut Outbox) {
+        let unavailable = n.unavailable || occ.role == Role::None;
+        let shown_now = self.config.broadcasts(occ.role);
+        let shown_before = n.prev_role.is_some_and(|r| self.config.broadcasts(r));
+        if !shown_now && !shown_before {
+            return;
+        }
+        let as_unavailable = unavailable || !shown_now;
+        let default_base = StoredPresence::default();
+        let base = if unavailable {
+            n.leave.as_ref().unwrap_or(&default_base)
+        } else {
+            &occ.primary().presence
+        };
+        let mut views: [Option<Element>; 3] = [None, None, None];
+        for other in self.occupants.values() {
+            if other.nick == occ.nick {
+                continue;
+            }
+            let view = if self.can_see_jids(other) {
+                View::Full
+            } else if other.bare == occ.bare {
+                View::Own
+            } else {
+                View::Anon
+            };
+            let slot = &mut views[view as usize];
+            let p = slot.get_or_insert_with(|| {
+                let x = self.muc_x(occ, view, n);
+                self.presence_stanza(occ, &occ.nick, base, as_unavailable, x)
+            });
+            for s in &other.sessions {
+                out.send(&s.jid, p.clone());
+            }
+        }
+    }
+
+    pub(crate) fn publicise_self(&self, occ: &Occupant, n: &Notice, out: &mut Outbox) {
+        let unavailable = n.unavailable || occ.role == Role::None;
+        let mut x = self.muc_x(occ, View::Own, n);
+        x.push(status("110"));
+        let default_base = StoredPresence::default();
+        for s in &occ.sessions {
+            let base = if unavailable { n.leave.as_ref().unwrap_or(&default_base) } else { &s.presence };
+            let p = self.presence_stanza(occ, &occ.nick, base, unavailable, x.clone());
+            out.send(&s.jid, p);
+        }
+    }
+
+    /// Sends `to` the presence of every occupant except `skip_nick` (XEP-0045 §7.2.3).
+    pub(crate) fn send_occupant_list(&self, to: &FullJid, skip_nick: &str, out: &mut Outbox) {
+        let anonymous = self.is_anonymous_for(to);
+        let to_bare = to.to_bare();
+        let n = Notice::default();
+        for occ in self.occupants.values() {
+            if occ.nick == skip_nick {
+                continue;
+            }
+            let own = occ.bare == to_bare;
+            if !own && !self.config.broadcasts(occ.role) {
+                continue;
+            }
+            let view = if own || !anonymous { View::Full } else { View::Anon };
+            let x = self.muc_x(occ, view, &n);
+            out.send(to, self.presence_stanza(occ, &occ.nick, &occ.primary().presence, false, x));
+        }
+    }
+}

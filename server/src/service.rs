@@ -1,0 +1,340 @@
+//! The service: one entry point, [`MucService::handle`], that takes a stanza from a
+//! real user's session and returns everything the service sends in answer.
+//! Routing by address happens here; what rooms do lives in [`crate::muc`].
+
+use crate::muc::room::Room;
+use crate::muc::{self, Millis, RoomConfig};
+use crate::refusal::Refusal;
+use crate::stanza::{IqType, Kind, MessageType, PresenceType, Stanza, StanzaError};
+use crate::xml::Element;
+use jid::{BareJid, FullJid, Jid};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// One stanza the service sends. `stanza` carries `from` and `to`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// A session, or (for invitations) a bare JID the home server delivers.
+    pub to: Jid,
+    pub stanza: Element,
+}
+
+/// The ordered batch of stanzas one input produced. Order matters: it is the order
+/// a real server writes them (e.g. presences before the iq result).
+#[must_use = "the outbox holds the stanzas the service sends; dropping it loses them"]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outbox {
+    items: Vec<Outgoing>,
+}
+
+impl Outbox {
+    pub(crate) fn send(&mut self, to: &FullJid, mut stanza: Element) {
+        stanza.set_attr("to", to.as_str());
+        self.items.push(Outgoing { to: Jid::from(to.clone()), stanza });
+    }
+
+    pub(crate) fn send_to_jid(&mut self, to: &Jid, mut stanza: Element) {
+        stanza.set_attr("to", to.as_str());
+        self.items.push(Outgoing { to: to.clone(), stanza });
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Outgoing> {
+        self.items.iter()
+    }
+
+    pub fn into_vec(self) -> Vec<Outgoing> {
+        self.items
+    }
+}
+
+impl IntoIterator for Outbox {
+    type Item = Outgoing;
+    type IntoIter = std::vec::IntoIter<Outgoing>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+/// Explicit bounds on everything a client can make the service hold.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ServiceLimits {
+    pub max_rooms: usize,
+    /// Occupants per room, whatever the room's own `maxusers` says.
+    pub max_occupants: usize,
+    /// Sessions sharing one nick.
+    pub max_sessions_per_occupant: usize,
+    /// Items in one muc#admin set.
+    pub max_admin_items: usize,
+}
+
+impl Default for ServiceLimits {
+    fn default() -> Self {
+        ServiceLimits { max_rooms: 100_000, max_occupants: 5_000, max_sessions_per_occupant: 16, max_admin_items: 100 }
+    }
+}
+
+/// Deliberately broken variants of the service, to prove the checkers can fail.
+/// Only the `mutants` feature can switch one on; without it every check below is `false`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mutant {
+    /// Revoking membership removes only the first session of the user.
+    RevokeOneSession,
+    /// Switching a room to members-only leaves non-members inside.
+    MembersOnlyKeepsNonMembers,
+    /// The members-only join check reads the affiliation before the latest change.
+    StaleJoinCheck,
+    /// A ban records the outcast but leaves the occupant in the room.
+    BanKeepsOccupant,
+    /// The last owner may give up ownership.
+    LastOwnerMayLeave,
+    /// A nick change does not check whether the nick is taken.
+    NickChangeSkipsUniqueness,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ServiceConfig {
+    /// The service's domain, e.g. `conference.localhost`.
+    pub domain: String,
+    /// Keys the XEP-0421 occupant ids; the service's only entropy.
+    pub seed: u64,
+    pub limits: ServiceLimits,
+    /// Configuration of a newly created room.
+    pub room_defaults: RoomConfig,
+    /// XEP-0045 §10.1: new rooms are locked until configured (Prosody's `muc_room_locking`).
+    pub lock_new_rooms: bool,
+    /// Check every invariant after every `handle` in debug builds (panics on violation).
+    pub assert_invariants: bool,
+    #[cfg(feature = "mutants")]
+    pub mutant: Option<Mutant>,
+}
+
+impl ServiceConfig {
+    pub fn new(domain: &str, seed: u64) -> ServiceConfig {
+        ServiceConfig {
+            domain: domain.to_string(),
+            seed,
+            limits: ServiceLimits::default(),
+            room_defaults: RoomConfig::default(),
+            lock_new_rooms: true,
+            assert_invariants: true,
+            #[cfg(feature = "mutants")]
+            mutant: None,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn mutant(&self, m: Mutant) -> bool {
+        #[cfg(feature = "mutants")]
+        return self.mutant == Some(m);
+        #[cfg(not(feature = "mutants"))]
+        {
+            let _ = m;
+            false
+        }
+    }
+}
+
+/// Everything a room operation needs besides the room.
+pub(crate) struct Ctx<'a> {
+    pub now: Millis,
+    pub cfg: &'a ServiceConfig,
+}
+
+impl Ctx<'_> {
+    /// XEP-0421: a stable id per (room, user), not reversible without the seed.
+    pub(crate) fn occupant_id(&self, room: &BareJid, user: &BareJid) -> String {
+        use base64::Engine;
+        let mut h = Sha256::new();
+        h.update(self.cfg.seed.to_le_bytes());
+        h.update(room.as_str().as_bytes());
+        h.update([0u8]);
+        h.update(user.as_str().as_bytes());
+        base64::engine::general_purpose::STANDARD.encode(h.finalize())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MucService {
+    cfg: ServiceConfig,
+    rooms: BTreeMap<BareJid, Room>,
+}
+
+impl MucService {
+    pub fn new(cfg: ServiceConfig) -> MucService {
+        MucService { cfg, rooms: BTreeMap::new() }
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.cfg
+    }
+
+    pub fn domain(&self) -> &str {
+        &self.cfg.domain
+    }
+
+    /// Read-only view of every room, in JID order.
+    pub fn rooms(&self) -> impl Iterator<Item = &Room> {
+        self.rooms.values()
+    }
+
+    pub fn room(&self, jid: &BareJid) -> Option<&Room> {
+        self.rooms.get(jid)
+    }
+
+    /// Handles one stanza sent by the real session `from`. Whatever the stanza, the
+    /// service answers every iq get/set exactly once and never panics.
+    pub fn handle(&mut self, now: Millis, from: FullJid, stanza: Element) -> Outbox {
+        let mut out = Outbox::default();
+        self.dispatch(now, &from, stanza, &mut out);
+        if cfg!(debug_assertions) && self.cfg.assert_invariants {
+            if let Err(v) = self.check_invariants() {
+                panic!("invariant violated after a stanza from {from}: {v}");
+            }
+        }
+        out
+    }
+
+    fn dispatch(&mut self, now: Millis, from: &FullJid, el: Element, out: &mut Outbox) {
+        let st = match Stanza::parse(el) {
+            Ok(st) => st,
+            Err((_, StanzaError::NotAStanza)) => return,
+            Err((el, StanzaError::Refused(r))) => {
+                // RFC 6120 §8.3.1: never answer an error with an error.
+                if el.attr("type") != Some("error") {
+                    let me = el.attr("to").unwrap_or(&self.cfg.domain).to_string();
+                    out.send(from, r.reply_to(&el, &me, None));
+                }
+                return;
+            }
+        };
+        let to = st.to.clone().unwrap_or_else(|| Jid::new(&self.cfg.domain).expect("valid domain"));
+        if to.domain().as_str() != self.cfg.domain {
+            self.refuse(from, &st, Refusal::WrongDomain, None, out);
+            return;
+        }
+        if st.kind.is_error() {
+            self.handle_error_stanza(now, from, &st, &to, out);
+            return;
+        }
+        if matches!(st.kind, Kind::Iq(IqType::Result)) {
+            // The service sends no iq requests, so a result answers nothing.
+            return;
+        }
+        if to.node().is_none() {
+            if let Err(r) = muc::disco::service_stanza(self, from, &st, out) {
+                self.refuse(from, &st, r, None, out);
+            }
+            return;
+        }
+        let room_jid = to.to_bare();
+        let nick = to.resource().map(|r| r.as_str().to_string());
+        let ctx = Ctx { now, cfg: &self.cfg };
+        let result = match self.rooms.get_mut(&room_jid) {
+            Some(room) => route_to_room(room, &ctx, from, &st, nick.as_deref(), out),
+            None => match (st.kind, nick.as_deref()) {
+                (Kind::Presence(PresenceType::Available), Some(nick)) => {
+                    if self.rooms.len() >= self.cfg.limits.max_rooms {
+                        Err(Refusal::PolicyLimit("too many rooms"))
+                    } else {
+                        muc::join::create_room(&ctx, from, &st, room_jid.clone(), nick, out).map(|room| {
+                            self.rooms.insert(room_jid.clone(), room);
+                            RoomFate::Keep
+                        })
+                    }
+                }
+                // Leaving a room that does not exist: nothing to do, nothing to answer.
+                (Kind::Presence(PresenceType::Unavailable), _) => Ok(RoomFate::Keep),
+                _ => Err(Refusal::RoomNotFound),
+            },
+        };
+        match result {
+            Ok(fate) => {
+                if let Some(room) = self.rooms.get(&room_jid) {
+                    let gone = fate == RoomFate::Destroyed
+                        || (room.occupants.is_empty() && (!room.config.persistent || room.locked));
+                    if gone {
+                        self.rooms.remove(&room_jid);
+                    }
+                }
+            }
+            Err(r) => {
+                let by = room_jid.as_str().to_string();
+                self.refuse(from, &st, r, Some(&by), out);
+            }
+        }
+    }
+
+    fn refuse(&self, from: &FullJid, st: &Stanza, r: Refusal, by: Option<&str>, out: &mut Outbox) {
+        let me = st.el.attr("to").unwrap_or(&self.cfg.domain).to_string();
+        out.send(from, r.reply_to(&st.el, &me, by));
+    }
+
+    /// Prosody's `handle_kickable`: an error bounced by an occupant's client means
+    /// that session is gone; it is removed (status 333).
+    fn handle_error_stanza(&mut self, now: Millis, from: &FullJid, st: &Stanza, to: &Jid, out: &mut Outbox) {
+        if matches!(st.kind, Kind::Iq(_)) || to.node().is_none() {
+            return;
+        }
+        let room_jid = to.to_bare();
+        let ctx = Ctx { now, cfg: &self.cfg };
+        if let Some(room) = self.rooms.get_mut(&room_jid) {
+            if let Some(nick) = room.by_session.get(from).cloned() {
+                muc::join::remove_session(room, &ctx, from, &nick, vec!["333"], None, out);
+                if room.occupants.is_empty() && !room.config.persistent {
+                    self.rooms.remove(&room_jid);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn rooms_map(&self) -> &BTreeMap<BareJid, Room> {
+        &self.rooms
+    }
+
+    #[cfg(test)]
+    pub(crate) fn rooms_mut(&mut self) -> &mut BTreeMap<BareJid, Room> {
+        &mut self.rooms
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RoomFate {
+    Keep,
+    Destroyed,
+}
+
+fn route_to_room(
+    room: &mut Room,
+    ctx: &Ctx,
+    from: &FullJid,
+    st: &Stanza,
+    nick: Option<&str>,
+    out: &mut Outbox,
+) -> Result<RoomFate, Refusal> {
+    match (st.kind, nick) {
+        (Kind::Presence(_), Some(nick)) => muc::join::presence(room, ctx, from, st, nick, out).map(|_| RoomFate::Keep),
+        // XEP-0045 §7.2.1: joining needs a nick.
+        (Kind::Presence(PresenceType::Unavailable), None) => Ok(RoomFate::Keep),
+        (Kind::Presence(_), None) => Err(Refusal::JidMalformed("a nickname is required")),
+        (Kind::Message(MessageType::Groupchat), None) => muc::message::groupchat(room, ctx, from, st, out).map(|_| RoomFate::Keep),
+        (Kind::Message(_), None) => muc::message::to_room(room, ctx, from, st, out).map(|_| RoomFate::Keep),
+        (Kind::Message(_), Some(nick)) => muc::message::private(room, from, st, nick, out).map(|_| RoomFate::Keep),
+        (Kind::Iq(IqType::Get | IqType::Set), None) => muc::owner::iq_to_room(room, ctx, from, st, out),
+        (Kind::Iq(_), Some(_)) => {
+            if room.by_session.contains_key(from) {
+                Err(Refusal::FeatureNotImplemented)
+            } else {
+                Err(Refusal::NotInRoom)
+            }
+        }
+        (Kind::Iq(IqType::Result | IqType::Error), None) => Ok(RoomFate::Keep),
+    }
+}
