@@ -135,3 +135,113 @@ fn room_violations(room: &Room) -> Vec<Violation> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::muc::room::{Session, StoredPresence};
+    use crate::xml::{parse_stanza, Limits};
+    use crate::{Millis, ServiceConfig};
+    use jid::{BareJid, FullJid};
+
+    fn full(s: &str) -> FullJid {
+        FullJid::new(s).unwrap()
+    }
+
+    /// A room `r` owned by owner@localhost (nick Owner), unlocked, with bob present.
+    fn service() -> MucService {
+        let mut cfg = ServiceConfig::new("conference.localhost", 1);
+        cfg.assert_invariants = false;
+        let mut svc = MucService::new(cfg);
+        let send = |svc: &mut MucService, from: &str, xml: &str| {
+            let el = parse_stanza(xml.as_bytes(), "jabber:client", &Limits::default()).unwrap();
+            let _ = svc.handle(Millis(0), full(from), el);
+        };
+        send(&mut svc, "owner@localhost/a", "<presence to='r@conference.localhost/Owner'><x xmlns='http://jabber.org/protocol/muc'/></presence>");
+        send(&mut svc, "owner@localhost/a", "<iq id='1' type='set' to='r@conference.localhost'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>");
+        send(&mut svc, "bob@localhost/b", "<presence to='r@conference.localhost/Bob'><x xmlns='http://jabber.org/protocol/muc'/></presence>");
+        svc.check_invariants().expect("a healthy room");
+        svc
+    }
+
+    fn room(svc: &mut MucService) -> &mut Room {
+        svc.rooms_mut().get_mut(&BareJid::new("r@conference.localhost").unwrap()).unwrap()
+    }
+
+    #[track_caller]
+    fn assert_names(svc: &MucService, inv: Invariant) {
+        let found: Vec<Invariant> = svc.violations().into_iter().map(|v| v.invariant).collect();
+        assert!(found.contains(&inv), "expected {inv:?}, got {found:?}");
+        assert_eq!(svc.check_invariants().unwrap_err().invariant, found[0]);
+    }
+
+    #[test]
+    fn members_only_with_a_non_member() {
+        let mut svc = service();
+        room(&mut svc).config.members_only = true;
+        assert_names(&svc, Invariant::MembersOnlyHoldsOnlyMembers);
+    }
+
+    #[test]
+    fn outcast_occupant() {
+        let mut svc = service();
+        room(&mut svc).set_affiliation_raw(BareJid::new("bob@localhost").unwrap(), Affiliation::Outcast);
+        assert_names(&svc, Invariant::NoOutcastOccupies);
+    }
+
+    #[test]
+    fn ownerless_room() {
+        let mut svc = service();
+        room(&mut svc).set_affiliation_raw(BareJid::new("owner@localhost").unwrap(), Affiliation::None);
+        assert_names(&svc, Invariant::EveryRoomHasAnOwner);
+    }
+
+    #[test]
+    fn nick_shared_by_two_users() {
+        let mut svc = service();
+        let r = room(&mut svc);
+        let bob = r.occupants.get_mut("Bob").unwrap();
+        bob.sessions.push(Session { jid: full("eve@localhost/e"), presence: StoredPresence::default() });
+        r.by_session.insert(full("eve@localhost/e"), "Bob".into());
+        assert_names(&svc, Invariant::OneBareJidPerNick);
+    }
+
+    #[test]
+    fn occupant_with_role_none() {
+        let mut svc = service();
+        room(&mut svc).occupants.get_mut("Bob").unwrap().role = Role::None;
+        assert_names(&svc, Invariant::NoOccupantWithRoleNone);
+    }
+
+    #[test]
+    fn index_disagrees() {
+        let mut svc = service();
+        room(&mut svc).by_session.remove(&full("bob@localhost/b"));
+        assert_names(&svc, Invariant::SessionIndexAgrees);
+        let mut svc = service();
+        room(&mut svc).by_session.insert(full("ghost@localhost/g"), "Bob".into());
+        assert_names(&svc, Invariant::SessionIndexAgrees);
+    }
+
+    #[test]
+    fn locked_room_with_a_guest() {
+        let mut svc = service();
+        room(&mut svc).locked = true;
+        assert_names(&svc, Invariant::LockedRoomHoldsOnlyCreator);
+    }
+
+    #[test]
+    fn empty_non_persistent_room() {
+        let mut svc = service();
+        let r = room(&mut svc);
+        r.remove_occupant("Bob");
+        r.remove_occupant("Owner");
+        assert_names(&svc, Invariant::NonPersistentRoomNotEmpty);
+    }
+
+    #[test]
+    fn invariant_count_matches_the_tests_above() {
+        // Kept in step with the tests above: adding an invariant without a test fails here.
+        assert_eq!(Invariant::ALL.len(), 8);
+    }
+}

@@ -176,7 +176,7 @@ impl Room {
         if aff >= Affiliation::Admin {
             return false;
         }
-        !self.occupant_by_session(jid).is_some_and(|o| o.role == Role::Moderator)
+        self.occupant_by_session(jid).is_none_or(|o| o.role != Role::Moderator)
     }
 
     pub(crate) fn set_affiliation_raw(&mut self, bare: BareJid, aff: Affiliation) {

@@ -1,0 +1,532 @@
+//! One test (or more) per behaviour of the service, each with its success path and
+//! its refusal.
+
+mod common;
+use common::*;
+
+const A: &str = "owner@localhost/a";
+const B: &str = "bob@localhost/b";
+const B2: &str = "bob@localhost/phone";
+const C: &str = "carol@localhost/c";
+
+fn room_with(h: &mut H, fields: &str) {
+    h.create(A, "r", "Owner", fields);
+}
+
+// --- creation and locking (XEP-0045 §10.1) ---
+
+#[test]
+fn new_room_is_locked_until_configured() {
+    let mut h = H::default();
+    let out = h.join(A, "r", "Owner");
+    assert_eq!(statuses(&out[0].stanza), vec!["201", "110"]);
+    assert!(h.room("r").unwrap().is_locked());
+    assert_error(&h.join(B, "r", "Bob"), B, "cancel", "item-not-found");
+    // An empty submitted form is the instant room (§10.1.2).
+    let out = h.send(A, "<iq id='i' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>");
+    assert_eq!(out[0].stanza.attr("type"), Some("result"));
+    assert!(!h.room("r").unwrap().is_locked());
+    let out = h.join(B, "r", "Bob");
+    assert!(out.iter().all(|o| error_of(&o.stanza).is_none()));
+}
+
+#[test]
+fn cancelling_the_initial_configuration_destroys_the_room() {
+    let mut h = H::default();
+    let _ = h.join(A, "r", "Owner");
+    let out = h.send(A, "<iq id='c' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='cancel'/></query></iq>");
+    assert_eq!(out[0].stanza.attr("type"), Some("result"));
+    assert!(h.room("r").is_none());
+}
+
+#[test]
+fn join_without_muc_x_is_refused() {
+    let mut h = H::default();
+    let out = h.send(A, "<presence to='r@conference.localhost/Owner'/>");
+    assert_error(&out, A, "cancel", "item-not-found");
+    assert!(h.room("r").is_none());
+}
+
+// --- join, leave, nick change ---
+
+#[test]
+fn join_broadcasts_in_stable_order_and_sends_subject_last() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let out = h.join(C, "r", "Carol");
+    let to_c: Vec<String> = out.iter().filter(|o| o.to.as_str() == C).map(|o| o.stanza.attr("from").unwrap().to_string()).collect();
+    assert_eq!(to_c, vec!["r@conference.localhost/Bob", "r@conference.localhost/Owner", "r@conference.localhost/Carol", "r@conference.localhost"]);
+    let others: Vec<&str> = out.iter().filter(|o| o.to.as_str() != C).map(|o| o.to.as_str()).collect();
+    assert_eq!(others, vec![B, A]);
+    let own = out.iter().find(|o| o.to.as_str() == C && o.stanza.attr("from") == Some("r@conference.localhost/Carol")).unwrap();
+    assert_eq!(statuses(&own.stanza), vec!["110"]);
+}
+
+#[test]
+fn leave_tells_everyone_and_self() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let out = h.send(B, "<presence to='r@conference.localhost/Bob' type='unavailable'><status>bye</status></presence>");
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].to.as_str(), A);
+    assert_eq!(out[0].stanza.child_text("status", "jabber:client").as_deref(), Some("bye"));
+    assert_eq!(statuses(&out[1].stanza), vec!["110"]);
+    assert!(h.room("r").unwrap().occupant("Bob").is_none());
+    // Leaving again (not an occupant) is silently ignored, as in Prosody.
+    assert!(h.send(B, "<presence to='r@conference.localhost/Bob' type='unavailable'/>").is_empty());
+}
+
+#[test]
+fn nick_change_sends_303_then_new_presence() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let out = h.join(B, "r", "Robert");
+    let to_b: Vec<&server::xml::Element> = out.iter().filter(|o| o.to.as_str() == B).map(|o| &o.stanza).collect();
+    assert_eq!(to_b.len(), 2);
+    assert_eq!(to_b[0].attr("type"), Some("unavailable"));
+    assert_eq!(statuses(to_b[0]), vec!["303", "110"]);
+    let item = to_b[0].child("x", "http://jabber.org/protocol/muc#user").unwrap().child("item", "http://jabber.org/protocol/muc#user").unwrap();
+    assert_eq!(item.attr("nick"), Some("Robert"));
+    assert_eq!(to_b[1].attr("from"), Some("r@conference.localhost/Robert"));
+    assert!(h.room("r").unwrap().occupant("Robert").is_some());
+}
+
+#[test]
+fn nick_conflict_is_refused() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    assert_error(&h.join(C, "r", "Bob"), C, "cancel", "conflict");
+    let _ = h.join(C, "r", "Carol");
+    assert_error(&h.join(C, "r", "Bob"), C, "cancel", "conflict");
+}
+
+#[test]
+fn second_session_of_same_user_shares_the_nick() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let out = h.join(B2, "r", "Bob");
+    assert!(out.iter().all(|o| error_of(&o.stanza).is_none()));
+    assert_eq!(h.room("r").unwrap().occupant("Bob").unwrap().sessions.len(), 2);
+    h.svc.check_invariants().unwrap();
+}
+
+#[test]
+fn occupant_id_is_deterministic_per_seed() {
+    let id = |seed| {
+        let mut h = H::new(server::ServiceConfig::new(MUC, seed));
+        let _ = h.join(A, "r", "Owner");
+        h.occupant_id("r", "Owner")
+    };
+    assert_eq!(id(1), id(1));
+    assert_ne!(id(1), id(2));
+}
+
+// --- anonymity, moderation, password, capacity, persistence ---
+
+#[test]
+fn semi_anonymous_hides_jids_from_participants_non_anonymous_shows_them() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let out = h.join(B, "r", "Bob");
+    let owner_seen_by_bob = out.iter().find(|o| o.to.as_str() == B && o.stanza.attr("from") == Some("r@conference.localhost/Owner")).unwrap();
+    assert!(!owner_seen_by_bob.stanza.to_xml().contains("jid="));
+
+    let mut h = H::default();
+    room_with(&mut h, "<field var='muc#roomconfig_whois'><value>anyone</value></field>");
+    let out = h.join(B, "r", "Bob");
+    let owner_seen_by_bob = out.iter().find(|o| o.to.as_str() == B && o.stanza.attr("from") == Some("r@conference.localhost/Owner")).unwrap();
+    assert!(owner_seen_by_bob.stanza.to_xml().contains(&format!("jid='{A}'")));
+    let own = out.iter().find(|o| o.to.as_str() == B && o.stanza.attr("from") == Some("r@conference.localhost/Bob")).unwrap();
+    assert_eq!(statuses(&own.stanza), vec!["100", "110"]);
+}
+
+#[test]
+fn moderated_room_needs_voice() {
+    let mut h = H::default();
+    room_with(&mut h, &bool_field("moderatedroom", true));
+    let _ = h.join(B, "r", "Bob");
+    assert_eq!(h.room("r").unwrap().occupant("Bob").unwrap().role, server::Role::Visitor);
+    let msg = "<message to='r@conference.localhost' type='groupchat'><body>hi</body></message>";
+    assert_error(&h.send(B, msg), B, "auth", "forbidden");
+    let out = h.set_role(A, "r", "Bob", "participant");
+    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
+    assert_eq!(h.send(B, msg).len(), 2);
+}
+
+#[test]
+fn password_protected_room() {
+    let mut h = H::default();
+    room_with(&mut h, "<field var='muc#roomconfig_roomsecret'><value>s3cret</value></field>");
+    assert_error(&h.join(B, "r", "Bob"), B, "auth", "not-authorized");
+    assert_error(&h.join_with(B, "r", "Bob", "<password>wrong</password>"), B, "auth", "not-authorized");
+    let out = h.join_with(B, "r", "Bob", "<password>s3cret</password>");
+    assert!(out.iter().all(|o| error_of(&o.stanza).is_none()));
+    // The password never leaks into broadcast presence.
+    assert!(out.iter().all(|o| !o.stanza.to_xml().contains("s3cret")));
+}
+
+#[test]
+fn max_occupants() {
+    let mut h = H::default();
+    room_with(&mut h, "<field var='muc#roomconfig_maxusers'><value>2</value></field>");
+    let _ = h.join(B, "r", "Bob");
+    assert_error(&h.join(C, "r", "Carol"), C, "wait", "service-unavailable");
+}
+
+#[test]
+fn non_persistent_room_disappears_persistent_stays() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.send(A, "<presence to='r@conference.localhost/Owner' type='unavailable'/>");
+    assert!(h.room("r").is_none());
+    room_with(&mut h, &bool_field("persistentroom", true));
+    let _ = h.send(A, "<presence to='r@conference.localhost/Owner' type='unavailable'/>");
+    assert!(h.room("r").is_some());
+    h.svc.check_invariants().unwrap();
+}
+
+// --- owner configuration (XEP-0045 §10.2) ---
+
+#[test]
+fn config_form_get_and_submit() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let out = h.send(A, "<iq id='g' to='r@conference.localhost' type='get'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>");
+    let form = out[0].stanza.child("query", "http://jabber.org/protocol/muc#owner").unwrap().child("x", "jabber:x:data").unwrap();
+    let vars: Vec<&str> = form.elements().filter_map(|f| f.attr("var")).collect();
+    for v in ["FORM_TYPE", "muc#roomconfig_membersonly", "muc#roomconfig_whois", "muc#roomconfig_roomsecret", "muc#roomconfig_persistentroom", "muc#roomconfig_moderatedroom"] {
+        assert!(vars.contains(&v), "{v} missing from {vars:?}");
+    }
+    let _ = h.join(B, "r", "Bob");
+    let out = h.configure(A, "r", "<field var='muc#roomconfig_roomname'><value>Garden</value></field>");
+    assert_eq!(out[0].stanza.attr("type"), Some("result"));
+    assert_eq!(out.len(), 3, "result, then 104 to each occupant");
+    assert!(out[1..].iter().all(|o| statuses(&o.stanza) == vec!["104"]));
+    assert_eq!(h.room("r").unwrap().config().name, "Garden");
+    // Nothing changed: no 104.
+    assert_eq!(h.configure(A, "r", "<field var='muc#roomconfig_roomname'><value>Garden</value></field>").len(), 1);
+}
+
+#[test]
+fn config_refusals_change_nothing() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let before = h.room("r").unwrap().config().clone();
+    let out = h.configure(A, "r", &format!("{}<field var='muc#roomconfig_membersonly'><value>maybe</value></field>", bool_field("persistentroom", true)));
+    assert_error(&out, A, "modify", "not-acceptable");
+    let out = h.send(A, "<iq id='x' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>urn:other</value></field></x></query></iq>");
+    assert_error(&out, A, "cancel", "bad-request");
+    let out = h.send(A, "<iq id='x' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='form'/></query></iq>");
+    assert_error(&out, A, "cancel", "bad-request");
+    let _ = h.join(B, "r", "Bob");
+    let out = h.configure(B, "r", &bool_field("persistentroom", true));
+    assert_error(&out, B, "auth", "forbidden");
+    assert_eq!(h.room("r").unwrap().config(), &before);
+}
+
+// --- admin: affiliations and roles (XEP-0045 §8–§10) ---
+
+#[test]
+fn affiliation_list_get_and_set() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.set_aff(A, "r", "bob@localhost", "member");
+    let _ = h.set_aff(A, "r", "carol@localhost", "member");
+    let out = h.send(A, "<iq id='l' to='r@conference.localhost' type='get'><query xmlns='http://jabber.org/protocol/muc#admin'><item affiliation='member'/></query></iq>");
+    assert_stanza(
+        &out[0].stanza,
+        &format!("<iq id='l' type='result' from='r@conference.localhost' to='{A}'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+          <item affiliation='member' jid='bob@localhost'/><item affiliation='member' jid='carol@localhost'/></query></iq>"),
+    );
+    // A participant may not read the list.
+    let _ = h.join(C, "r", "Carol");
+    let out = h.send(C, "<iq id='l' to='r@conference.localhost' type='get'><query xmlns='http://jabber.org/protocol/muc#admin'><item affiliation='member'/></query></iq>");
+    assert_error(&out, C, "auth", "forbidden");
+}
+
+#[test]
+fn kick_sends_307_and_only_moderators_may_kick() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let _ = h.join(C, "r", "Carol");
+    assert_error(&h.set_role(C, "r", "Bob", "none"), C, "cancel", "not-allowed");
+    let out = h.set_role(A, "r", "Bob", "none");
+    let to_b = out.iter().find(|o| o.to.as_str() == B).unwrap();
+    assert_eq!(statuses(&to_b.stanza), vec!["307", "110"]);
+    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
+    assert!(h.room("r").unwrap().occupant("Bob").is_none());
+    assert_error(&h.set_role(A, "r", "Nobody", "none"), A, "modify", "item-not-found");
+}
+
+#[test]
+fn moderator_grant_needs_admin_or_owner() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let _ = h.join(C, "r", "Carol");
+    let out = h.set_role(A, "r", "Bob", "moderator");
+    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
+    // Bob moderates but is no admin: he may not make Carol a moderator.
+    assert_error(&h.set_role(B, "r", "Carol", "moderator"), B, "cancel", "not-allowed");
+}
+
+#[test]
+fn permission_matrix_for_admins() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.set_aff(A, "r", "bob@localhost", "admin");
+    // An admin may make members but not owners or admins, and may not touch owners.
+    assert_eq!(h.set_aff(B, "r", "carol@localhost", "member").last().unwrap().stanza.attr("type"), Some("result"));
+    assert_error(&h.set_aff(B, "r", "carol@localhost", "admin"), B, "cancel", "not-allowed");
+    assert_error(&h.set_aff(B, "r", "owner@localhost", "outcast"), B, "cancel", "not-allowed");
+    assert_error(&h.set_aff(C, "r", "bob@localhost", "none"), C, "cancel", "not-allowed");
+}
+
+#[test]
+fn last_owner_cannot_step_down() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    assert_error(&h.set_aff(A, "r", "owner@localhost", "admin"), A, "cancel", "conflict");
+    let _ = h.set_aff(A, "r", "bob@localhost", "owner");
+    let out = h.set_aff(A, "r", "owner@localhost", "admin");
+    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
+}
+
+#[test]
+fn multi_item_set_is_all_or_nothing() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let batch = |second: &str| {
+        format!("<iq id='m' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+          <item affiliation='member' jid='bob@localhost'/>{second}</query></iq>")
+    };
+    let out = h.send(A, &batch("<item affiliation='bogus' jid='carol@localhost'/>"));
+    assert_error(&out, A, "modify", "not-acceptable");
+    assert_eq!(h.room("r").unwrap().affiliation(&jid::BareJid::new("bob@localhost").unwrap()), server::Affiliation::None);
+    let out = h.send(A, &batch("<item affiliation='member' jid='carol@localhost'/>"));
+    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
+    let r = h.room("r").unwrap();
+    assert_eq!(r.affiliation(&jid::BareJid::new("carol@localhost").unwrap()), server::Affiliation::Member);
+    assert_eq!(r.affiliation(&jid::BareJid::new("bob@localhost").unwrap()), server::Affiliation::Member);
+}
+
+#[test]
+fn bad_admin_items_are_refused() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let q = |item: &str| format!("<iq id='b' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#admin'>{item}</query></iq>");
+    assert_error(&h.send(A, &q("")), A, "cancel", "bad-request");
+    assert_error(&h.send(A, &q("<item affiliation='member'/>")), A, "cancel", "bad-request");
+    assert_error(&h.send(A, &q("<item affiliation='member' jid='bob@localhost/res'/>")), A, "modify", "jid-malformed");
+    assert_error(&h.send(A, &q("<item affiliation='member' jid='@@'/>")), A, "modify", "jid-malformed");
+    assert_error(&h.send(A, &q("<item affiliation='member' role='none' jid='bob@localhost'/>")), A, "cancel", "bad-request");
+    let many = "<item affiliation='member' jid='x@localhost'/>".repeat(101);
+    assert_error(&h.send(A, &q(&many)), A, "modify", "policy-violation");
+}
+
+// --- members-only (XEP-0045 §7.2.7, §9.4, §9.5) ---
+
+#[test]
+fn members_only_refuses_non_members() {
+    let mut h = H::default();
+    room_with(&mut h, &bool_field("membersonly", true));
+    assert_error(&h.join(B, "r", "Bob"), B, "auth", "registration-required");
+    let _ = h.set_aff(A, "r", "bob@localhost", "member");
+    assert!(h.join(B, "r", "Bob").iter().all(|o| error_of(&o.stanza).is_none()));
+}
+
+#[test]
+fn revoking_membership_removes_every_session_with_321() {
+    let mut h = H::default();
+    room_with(&mut h, &bool_field("membersonly", true));
+    let _ = h.set_aff(A, "r", "bob@localhost", "member");
+    let _ = h.join(B, "r", "Bob");
+    let _ = h.join(B2, "r", "Bob");
+    let out = h.set_aff(A, "r", "bob@localhost", "none");
+    for s in [B, B2] {
+        let p = out.iter().find(|o| o.to.as_str() == s).unwrap();
+        assert_eq!(p.stanza.attr("type"), Some("unavailable"));
+        assert_eq!(statuses(&p.stanza), vec!["321", "110"]);
+    }
+    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"), "the iq result comes after the presences");
+    assert!(h.room("r").unwrap().occupant("Bob").is_none());
+    h.svc.check_invariants().unwrap();
+}
+
+#[test]
+fn ban_removes_with_301_and_keeps_out() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let out = h.set_aff(A, "r", "bob@localhost", "outcast");
+    let p = out.iter().find(|o| o.to.as_str() == B).unwrap();
+    assert_eq!(statuses(&p.stanza), vec!["301", "110"]);
+    assert_error(&h.join(B, "r", "Bob"), B, "auth", "forbidden");
+    // A domain ban covers everyone there.
+    let _ = h.set_aff(A, "r", "evil.example", "outcast");
+    assert_error(&h.join("x@evil.example/r", "r", "X"), "x@evil.example/r", "auth", "forbidden");
+}
+
+#[test]
+fn switching_to_members_only_removes_non_members_with_322() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let _ = h.set_aff(A, "r", "carol@localhost", "member");
+    let _ = h.join(C, "r", "Carol");
+    let out = h.configure(A, "r", &bool_field("membersonly", true));
+    let to_b = out.iter().find(|o| o.to.as_str() == B).unwrap();
+    assert_eq!(statuses(&to_b.stanza), vec!["322", "110"]);
+    let pos_result = out.iter().position(|o| o.stanza.name == "iq").unwrap();
+    let pos_b = out.iter().position(|o| o.to.as_str() == B).unwrap();
+    assert!(pos_b < pos_result, "removals precede the iq result");
+    assert!(h.room("r").unwrap().occupant("Bob").is_none());
+    assert!(h.room("r").unwrap().occupant("Carol").is_some());
+}
+
+#[test]
+fn affiliation_change_of_absent_user_notifies_moderators_only() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(C, "r", "Carol");
+    let out = h.set_aff(A, "r", "bob@localhost", "member");
+    let to: Vec<&str> = out.iter().map(|o| o.to.as_str()).collect();
+    assert_eq!(to, vec![A, A], "notice to the moderator, then the result; participants hear nothing");
+    assert_eq!(out[0].stanza.name, "message");
+}
+
+// --- destroy, messages, disco, iq answers ---
+
+#[test]
+fn destroy_tells_everyone_with_reason_and_venue() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let out = h.send(A, "<iq id='d' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy jid='new@conference.localhost'><reason>moving</reason></destroy></query></iq>");
+    let to_b = out.iter().find(|o| o.to.as_str() == B).unwrap();
+    assert_stanza(
+        &to_b.stanza,
+        &format!("<presence type='unavailable' from='r@conference.localhost/Bob' to='{B}'><occupant-id xmlns='urn:xmpp:occupant-id:0' id='{}'/>\
+          <x xmlns='http://jabber.org/protocol/muc#user'><destroy jid='new@conference.localhost'><reason>moving</reason></destroy>\
+          <item affiliation='none' role='none' jid='{B}'/><status code='110'/></x></presence>",
+          out.iter().find(|o| o.to.as_str() == B).unwrap().stanza.child("occupant-id", "urn:xmpp:occupant-id:0").unwrap().attr("id").unwrap()),
+    );
+    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
+    assert!(h.room("r").is_none());
+    // Only owners may destroy.
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let out = h.send(B, "<iq id='d' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy/></query></iq>");
+    assert_error(&out, B, "auth", "forbidden");
+}
+
+#[test]
+fn groupchat_reaches_every_session_and_history_replays() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let _ = h.join(B2, "r", "Bob");
+    let out = h.send(A, "<message to='r@conference.localhost' type='groupchat' id='m1'><body>hello</body></message>");
+    let to: Vec<&str> = out.iter().map(|o| o.to.as_str()).collect();
+    assert_eq!(to, vec![B, B2, A]);
+    assert_eq!(out[0].stanza.attr("from"), Some("r@conference.localhost/Owner"));
+    assert!(out[0].stanza.child("occupant-id", "urn:xmpp:occupant-id:0").is_some());
+    let out = h.join(C, "r", "Carol");
+    let hist = out.iter().find(|o| o.to.as_str() == C && o.stanza.child("body", "jabber:client").is_some()).unwrap();
+    assert!(hist.stanza.child("delay", "urn:xmpp:delay").is_some());
+    // Non-occupants cannot speak.
+    let out = h.send("dan@localhost/d", "<message to='r@conference.localhost' type='groupchat'><body>x</body></message>");
+    assert_error(&out, "dan@localhost/d", "cancel", "not-acceptable");
+}
+
+#[test]
+fn subject_change_needs_permission() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let subj = "<message to='r@conference.localhost' type='groupchat'><subject>topic</subject></message>";
+    assert_error(&h.send(B, subj), B, "auth", "forbidden");
+    assert_eq!(h.send(A, subj).len(), 2);
+    assert_eq!(h.room("r").unwrap().subject().unwrap().text, "topic");
+}
+
+#[test]
+fn private_messages_between_occupants() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let out = h.send(A, "<message to='r@conference.localhost/Bob' type='chat'><body>psst</body></message>");
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].to.as_str(), B);
+    assert_eq!(out[0].stanza.attr("from"), Some("r@conference.localhost/Owner"));
+    let out = h.send(A, "<message to='r@conference.localhost/Nobody' type='chat'><body>x</body></message>");
+    assert_error(&out, A, "cancel", "item-not-found");
+    let out = h.send(C, "<message to='r@conference.localhost/Bob' type='chat'><body>x</body></message>");
+    assert_error(&out, C, "cancel", "not-acceptable");
+}
+
+#[test]
+fn disco_info_and_items() {
+    let mut h = H::default();
+    room_with(&mut h, &bool_field("membersonly", true));
+    let out = h.send(A, "<iq id='di' to='r@conference.localhost' type='get'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+    let xml = out[0].stanza.to_xml();
+    assert!(xml.contains("muc_membersonly") && xml.contains("muc_semianonymous") && xml.contains("muc_temporary"), "{xml}");
+    let out = h.send(A, "<iq id='s' to='conference.localhost' type='get'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
+    assert!(out[0].stanza.to_xml().contains("jid='r@conference.localhost'"));
+    let out = h.send(A, "<iq id='s' to='conference.localhost' type='get'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+    assert!(out[0].stanza.to_xml().contains("http://jabber.org/protocol/muc"));
+    let out = h.send(A, "<iq id='x' to='nope@conference.localhost' type='get'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+    assert_error(&out, A, "cancel", "item-not-found");
+}
+
+#[test]
+fn every_iq_gets_exactly_one_answer() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    for iq in [
+        "<iq id='1' to='r@conference.localhost' type='get'><query xmlns='urn:unknown'/></iq>",
+        "<iq id='2' to='conference.localhost' type='set'><query xmlns='urn:unknown'/></iq>",
+        "<iq id='3' to='r@conference.localhost/Owner' type='get'><ping xmlns='urn:xmpp:ping'/></iq>",
+        "<iq id='4' to='r@conference.localhost' type='get'/>",
+        "<iq id='5' to='r@elsewhere' type='get'><query xmlns='urn:x'/></iq>",
+        "<iq id='6' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>",
+    ] {
+        let out = h.send(A, iq);
+        let answers: Vec<_> = out.iter().filter(|o| o.stanza.name == "iq").collect();
+        assert_eq!(answers.len(), 1, "{iq}: {out:#?}");
+        assert_eq!(answers[0].stanza.attr("id"), el(iq).attr("id"));
+        assert_eq!(answers[0].stanza.attr("type"), Some("error"), "{iq}");
+    }
+    // An iq without an id still gets an error; results and errors get nothing.
+    let out = h.send(A, "<iq to='r@conference.localhost' type='get'><query xmlns='urn:x'/></iq>");
+    assert_eq!(error_of(&out[0].stanza), Some(("modify".into(), "bad-request".into())));
+    assert!(h.send(A, "<iq id='r' to='r@conference.localhost' type='result'/>").is_empty());
+    assert!(h.send(A, "<iq id='r' to='r@conference.localhost' type='error'/>").is_empty());
+}
+
+#[test]
+fn bounced_error_from_occupant_removes_the_session() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let out = h.send(B, "<message to='r@conference.localhost' type='error'><error type='cancel'><gone xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>");
+    assert!(out.iter().any(|o| o.to.as_str() == A && statuses(&o.stanza) == vec!["333"]));
+    assert!(h.room("r").unwrap().occupant("Bob").is_none());
+}
+
+#[test]
+fn mediated_invite_grants_membership_in_members_only_room() {
+    let mut h = H::default();
+    room_with(&mut h, &bool_field("membersonly", true));
+    let out = h.send(A, "<message to='r@conference.localhost' id='inv'><x xmlns='http://jabber.org/protocol/muc#user'><invite to='bob@localhost'/></x></message>");
+    let inv = out.iter().find(|o| o.to.as_str() == "bob@localhost").unwrap();
+    assert_eq!(inv.stanza.attr("from"), Some("r@conference.localhost"));
+    assert_eq!(h.room("r").unwrap().affiliation(&jid::BareJid::new("bob@localhost").unwrap()), server::Affiliation::Member);
+}
