@@ -1,1 +1,63 @@
-fn main() {}
+//! Parser MB/s on a stanza stream, next to quick-xml's raw event reader on the same bytes.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use server::xml::{Limits, StreamParser};
+use std::hint::black_box;
+
+fn stream_bytes() -> Vec<u8> {
+    let mut s = String::from(
+        "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>",
+    );
+    for i in 0..2000 {
+        s.push_str(&format!(
+            "<message to='room@conference.localhost' type='groupchat' id='msg{i}'><body>Message number {i} &amp; some text &lt;here&gt;</body>\
+             <active xmlns='http://jabber.org/protocol/chatstates'/></message>\
+             <presence to='room@conference.localhost/nick{i}' id='p{i}'><show>away</show><status>Out for lunch</status>\
+             <c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://example.org' ver='abcdefghij='/></presence>"
+        ));
+    }
+    s.push_str("</stream:stream>");
+    s.into_bytes()
+}
+
+fn parser(c: &mut Criterion) {
+    let bytes = stream_bytes();
+    let mut g = c.benchmark_group("parser");
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+    g.bench_function("mucsim_stream_parser", |b| {
+        b.iter(|| {
+            let mut p = StreamParser::new(Limits::default());
+            let mut n = 0;
+            for chunk in bytes.chunks(4096) {
+                n += p.feed(chunk).unwrap().len();
+            }
+            black_box(n)
+        })
+    });
+    g.bench_function("quick_xml_raw_reader", |b| {
+        b.iter(|| {
+            let mut r = quick_xml::Reader::from_reader(&bytes[..]);
+            let mut n = 0usize;
+            loop {
+                match r.read_event().unwrap() {
+                    quick_xml::events::Event::Eof => break,
+                    e => n += black_box(e).len_hint(),
+                }
+            }
+            black_box(n)
+        })
+    });
+    g.finish();
+}
+
+trait LenHint {
+    fn len_hint(&self) -> usize;
+}
+impl LenHint for quick_xml::events::Event<'_> {
+    fn len_hint(&self) -> usize {
+        1
+    }
+}
+
+criterion_group!(benches, parser);
+criterion_main!(benches);

@@ -1,1 +1,102 @@
-fn main() {}
+//! Stanzas/s through `MucService::handle`: join storm, groupchat fan-out, affiliation churn.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use server::xml::{parse_stanza, Element, Limits};
+use server::{Millis, MucService, ServiceConfig};
+use std::hint::black_box;
+
+fn el(xml: &str) -> Element {
+    parse_stanza(xml.as_bytes(), "jabber:client", &Limits::default()).unwrap()
+}
+
+fn jid(s: &str) -> jid::FullJid {
+    jid::FullJid::new(s).unwrap()
+}
+
+fn service() -> MucService {
+    let mut cfg = ServiceConfig::new("conference.localhost", 7);
+    cfg.lock_new_rooms = false;
+    cfg.assert_invariants = false;
+    MucService::new(cfg)
+}
+
+fn joins(n: usize) -> Vec<(jid::FullJid, Element)> {
+    (0..n)
+        .map(|i| {
+            (
+                jid(&format!("user{i}@localhost/res")),
+                el(&format!("<presence to='room@conference.localhost/nick{i}'><x xmlns='http://jabber.org/protocol/muc'/></presence>")),
+            )
+        })
+        .collect()
+}
+
+fn run_joins(svc: &mut MucService, joins: &[(jid::FullJid, Element)]) -> usize {
+    let mut delivered = 0;
+    for (from, p) in joins {
+        delivered += svc.handle(Millis(0), from.clone(), p.clone()).len();
+    }
+    delivered
+}
+
+fn join_storm(c: &mut Criterion) {
+    let mut g = c.benchmark_group("join_storm");
+    for n in [10usize, 100, 1000] {
+        let js = joins(n);
+        let delivered = run_joins(&mut service(), &js);
+        g.throughput(Throughput::Elements(delivered as u64));
+        g.sample_size(if n == 1000 { 10 } else { 30 });
+        g.bench_with_input(BenchmarkId::from_parameter(n), &js, |b, js| {
+            b.iter_batched(
+                service,
+                |mut svc| black_box(run_joins(&mut svc, js)),
+                criterion::BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+fn fan_out(c: &mut Criterion) {
+    let mut svc = service();
+    let _ = run_joins(&mut svc, &joins(100));
+    let from = jid("user0@localhost/res");
+    let msg = el("<message to='room@conference.localhost' type='groupchat' id='m'><body>Hello, everyone in the room!</body></message>");
+    let delivered = svc.handle(Millis(0), from.clone(), msg.clone()).len();
+    assert_eq!(delivered, 100);
+    let mut g = c.benchmark_group("fan_out");
+    g.throughput(Throughput::Elements(delivered as u64));
+    g.bench_function("groupchat_100_occupants", |b| {
+        b.iter(|| black_box(svc.handle(Millis(0), from.clone(), msg.clone())))
+    });
+    g.finish();
+}
+
+fn affiliation_churn(c: &mut Criterion) {
+    let mut svc = service();
+    let owner = jid("user0@localhost/res");
+    let _ = run_joins(&mut svc, &joins(10));
+    let iqs: Vec<Element> = (0..100)
+        .flat_map(|i| {
+            ["member", "none"].map(|a| {
+                el(&format!(
+                    "<iq id='c{i}' type='set' to='room@conference.localhost'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+                     <item affiliation='{a}' jid='absent{i}@localhost'/></query></iq>"
+                ))
+            })
+        })
+        .collect();
+    let mut g = c.benchmark_group("affiliation_churn");
+    g.throughput(Throughput::Elements(iqs.len() as u64));
+    g.bench_function("set_member_then_none_200_iqs", |b| {
+        b.iter(|| {
+            for iq in &iqs {
+                black_box(svc.handle(Millis(0), owner.clone(), iq.clone()));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, join_storm, fan_out, affiliation_churn);
+criterion_main!(benches);

@@ -53,7 +53,13 @@ pub struct Violation {
 
 impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} — violated in {}: {}", self.invariant.sentence(), self.room, self.detail)
+        write!(
+            f,
+            "{} — violated in {}: {}",
+            self.invariant.sentence(),
+            self.room,
+            self.detail
+        )
     }
 }
 
@@ -84,40 +90,76 @@ pub fn check_room(room: &Room) -> Result<(), Violation> {
 fn room_violations(room: &Room) -> Vec<Violation> {
     let mut out = Vec::new();
     let mut v = |invariant: Invariant, detail: String| {
-        out.push(Violation { invariant, room: room.jid().to_string(), detail });
+        out.push(Violation {
+            invariant,
+            room: room.jid().to_string(),
+            detail,
+        });
     };
     for occ in room.occupants.values() {
         let aff = room.affiliation(&occ.bare);
         if room.config.members_only && aff < Affiliation::Member && aff != Affiliation::Outcast {
-            v(Invariant::MembersOnlyHoldsOnlyMembers, format!("{} ({}) is {}", occ.nick, occ.bare, aff.as_str()));
+            v(
+                Invariant::MembersOnlyHoldsOnlyMembers,
+                format!("{} ({}) is {}", occ.nick, occ.bare, aff.as_str()),
+            );
         }
         if aff == Affiliation::Outcast {
-            v(Invariant::NoOutcastOccupies, format!("{} ({}) is an outcast", occ.nick, occ.bare));
+            v(
+                Invariant::NoOutcastOccupies,
+                format!("{} ({}) is an outcast", occ.nick, occ.bare),
+            );
         }
         if occ.role == Role::None {
-            v(Invariant::NoOccupantWithRoleNone, format!("{} has role none", occ.nick));
+            v(
+                Invariant::NoOccupantWithRoleNone,
+                format!("{} has role none", occ.nick),
+            );
         }
         if occ.sessions.is_empty() {
-            v(Invariant::SessionIndexAgrees, format!("{} has no session", occ.nick));
+            v(
+                Invariant::SessionIndexAgrees,
+                format!("{} has no session", occ.nick),
+            );
         }
         for s in &occ.sessions {
             if s.jid.to_bare() != occ.bare {
-                v(Invariant::OneBareJidPerNick, format!("{} holds sessions of {} and {}", occ.nick, occ.bare, s.jid.to_bare()));
+                v(
+                    Invariant::OneBareJidPerNick,
+                    format!(
+                        "{} holds sessions of {} and {}",
+                        occ.nick,
+                        occ.bare,
+                        s.jid.to_bare()
+                    ),
+                );
             }
             if room.by_session.get(&s.jid) != Some(&occ.nick) {
-                v(Invariant::SessionIndexAgrees, format!("session {} of {} is not indexed to it", s.jid, occ.nick));
+                v(
+                    Invariant::SessionIndexAgrees,
+                    format!("session {} of {} is not indexed to it", s.jid, occ.nick),
+                );
             }
         }
     }
     for (jid, nick) in &room.by_session {
-        let ok = room.occupants.get(nick).is_some_and(|o| o.sessions.iter().any(|s| &s.jid == jid));
+        let ok = room
+            .occupants
+            .get(nick)
+            .is_some_and(|o| o.sessions.iter().any(|s| &s.jid == jid));
         if !ok {
-            v(Invariant::SessionIndexAgrees, format!("index maps {jid} to {nick}, which has no such session"));
+            v(
+                Invariant::SessionIndexAgrees,
+                format!("index maps {jid} to {nick}, which has no such session"),
+            );
         }
     }
     for (nick, occ) in &room.occupants {
         if nick != &occ.nick {
-            v(Invariant::OneBareJidPerNick, format!("occupant {} stored under {nick}", occ.nick));
+            v(
+                Invariant::OneBareJidPerNick,
+                format!("occupant {} stored under {nick}", occ.nick),
+            );
         }
     }
     if room.owners().next().is_none() {
@@ -125,9 +167,15 @@ fn room_violations(room: &Room) -> Vec<Violation> {
     }
     if room.locked {
         let ok = room.occupants.len() <= 1
-            && room.occupants.values().all(|o| room.affiliation(&o.bare) == Affiliation::Owner);
+            && room
+                .occupants
+                .values()
+                .all(|o| room.affiliation(&o.bare) == Affiliation::Owner);
         if !ok {
-            v(Invariant::LockedRoomHoldsOnlyCreator, format!("{} occupants", room.occupants.len()));
+            v(
+                Invariant::LockedRoomHoldsOnlyCreator,
+                format!("{} occupants", room.occupants.len()),
+            );
         }
     }
     if !room.config.persistent && room.occupants.is_empty() {
@@ -165,7 +213,9 @@ mod tests {
     }
 
     fn room(svc: &mut MucService) -> &mut Room {
-        svc.rooms_mut().get_mut(&BareJid::new("r@conference.localhost").unwrap()).unwrap()
+        svc.rooms_mut()
+            .get_mut(&BareJid::new("r@conference.localhost").unwrap())
+            .unwrap()
     }
 
     #[track_caller]
@@ -201,7 +251,10 @@ mod tests {
         let mut svc = service();
         let r = room(&mut svc);
         let bob = r.occupants.get_mut("Bob").unwrap();
-        bob.sessions.push(Session { jid: full("eve@localhost/e"), presence: StoredPresence::default() });
+        bob.sessions.push(Session {
+            jid: full("eve@localhost/e"),
+            presence: StoredPresence::default(),
+        });
         r.by_session.insert(full("eve@localhost/e"), "Bob".into());
         assert_names(&svc, Invariant::OneBareJidPerNick);
     }
@@ -219,7 +272,9 @@ mod tests {
         room(&mut svc).by_session.remove(&full("bob@localhost/b"));
         assert_names(&svc, Invariant::SessionIndexAgrees);
         let mut svc = service();
-        room(&mut svc).by_session.insert(full("ghost@localhost/g"), "Bob".into());
+        room(&mut svc)
+            .by_session
+            .insert(full("ghost@localhost/g"), "Bob".into());
         assert_names(&svc, Invariant::SessionIndexAgrees);
     }
 

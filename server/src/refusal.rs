@@ -104,31 +104,59 @@ impl Refusal {
             Refusal::WrongDomain => (Cancel, "item-not-found", s("Not hosted by this service")),
             Refusal::RoomNotFound => (Cancel, "item-not-found", None),
             Refusal::RoomLocked => (Cancel, "item-not-found", None),
-            Refusal::JoinWithoutMucX => (Cancel, "item-not-found", s("You are not currently connected to this chat")),
-            Refusal::NotInRoom => (Cancel, "not-acceptable", s("You are not currently connected to this chat")),
+            Refusal::JoinWithoutMucX => (
+                Cancel,
+                "item-not-found",
+                s("You are not currently connected to this chat"),
+            ),
+            Refusal::NotInRoom => (
+                Cancel,
+                "not-acceptable",
+                s("You are not currently connected to this chat"),
+            ),
             Refusal::NickConflict => (Cancel, "conflict", None),
             Refusal::MembersOnly => (Auth, "registration-required", None),
             Refusal::Banned => (Auth, "forbidden", None),
             Refusal::PasswordRequired => (Auth, "not-authorized", None),
-            Refusal::RoomFull => (Wait, "service-unavailable", s("The room has reached its maximum number of occupants")),
+            Refusal::RoomFull => (
+                Wait,
+                "service-unavailable",
+                s("The room has reached its maximum number of occupants"),
+            ),
             Refusal::OwnerOnly => (Auth, "forbidden", s("Only owners can configure rooms")),
             Refusal::Forbidden => (Auth, "forbidden", None),
             Refusal::NotAllowed => (Cancel, "not-allowed", None),
             Refusal::LastOwner => (Cancel, "conflict", s("A room must keep at least one owner")),
             Refusal::BadForm(why) => (Cancel, "bad-request", s(why)),
-            Refusal::BadFieldValue(field) => (Modify, "not-acceptable", Some(format!("Invalid value for {field}"))),
+            Refusal::BadFieldValue(field) => (
+                Modify,
+                "not-acceptable",
+                Some(format!("Invalid value for {field}")),
+            ),
             Refusal::BadAdminItem => (Cancel, "bad-request", None),
             Refusal::UnknownAffiliationOrRole => (Modify, "not-acceptable", None),
             Refusal::OccupantNotFound => (Modify, "item-not-found", None),
             Refusal::RecipientNotInRoom => (Cancel, "item-not-found", s("Recipient not in room")),
-            Refusal::NoVoice => (Auth, "forbidden", s("You are not currently allowed to speak in this room")),
-            Refusal::SubjectChangeForbidden => (Auth, "forbidden", s("You are not allowed to change the subject")),
-            Refusal::PrivateMessagesForbidden => (Cancel, "policy-violation", s("Private messages are disabled in this room")),
+            Refusal::NoVoice => (
+                Auth,
+                "forbidden",
+                s("You are not currently allowed to speak in this room"),
+            ),
+            Refusal::SubjectChangeForbidden => {
+                (Auth, "forbidden", s("You are not allowed to change the subject"))
+            }
+            Refusal::PrivateMessagesForbidden => (
+                Cancel,
+                "policy-violation",
+                s("Private messages are disabled in this room"),
+            ),
             Refusal::InviteForbidden => (Auth, "forbidden", None),
             Refusal::WrongMessageType => (Modify, "bad-request", None),
-            Refusal::NickChangeUnsupported => {
-                (Cancel, "not-acceptable", s("Nickname changes of an occupant with several sessions are not supported"))
-            }
+            Refusal::NickChangeUnsupported => (
+                Cancel,
+                "not-acceptable",
+                s("Nickname changes of an occupant with several sessions are not supported"),
+            ),
             Refusal::PolicyLimit(what) => (Modify, "policy-violation", s(what)),
             Refusal::ServiceUnavailable => (Cancel, "service-unavailable", None),
             Refusal::FeatureNotImplemented => (Cancel, "feature-not-implemented", None),

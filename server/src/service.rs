@@ -10,13 +10,31 @@ use crate::xml::Element;
 use jid::{BareJid, FullJid, Jid};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-/// One stanza the service sends. `stanza` carries `from` and `to`.
+/// One stanza the service sends. The body is shared by every recipient of a
+/// broadcast; `to` is carried beside it and written in by [`Outgoing::element`] or
+/// by the serializer (as Prosody does when it routes).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outgoing {
     /// A session, or (for invitations) a bare JID the home server delivers.
     pub to: Jid,
-    pub stanza: Element,
+    /// The stanza without its `to` attribute.
+    pub body: Arc<Element>,
+}
+
+impl Outgoing {
+    /// The complete stanza, `to` included.
+    pub fn element(&self) -> Element {
+        let mut e = (*self.body).clone();
+        e.set_attr("to", self.to.as_str());
+        e
+    }
+
+    /// Serializes the complete stanza with `jabber:client` as the default namespace.
+    pub fn to_xml(&self) -> String {
+        self.element().to_xml_in(crate::ns::CLIENT)
+    }
 }
 
 /// The ordered batch of stanzas one input produced. Order matters: it is the order
@@ -28,14 +46,24 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    pub(crate) fn send(&mut self, to: &FullJid, mut stanza: Element) {
-        stanza.set_attr("to", to.as_str());
-        self.items.push(Outgoing { to: Jid::from(to.clone()), stanza });
+    pub(crate) fn send(&mut self, to: &FullJid, stanza: Element) {
+        self.share(to, Arc::new(stanza));
     }
 
-    pub(crate) fn send_to_jid(&mut self, to: &Jid, mut stanza: Element) {
-        stanza.set_attr("to", to.as_str());
-        self.items.push(Outgoing { to: to.clone(), stanza });
+    /// Sends one body to one more recipient without copying it.
+    pub(crate) fn share(&mut self, to: &FullJid, body: Arc<Element>) {
+        debug_assert!(body.attr("to").is_none(), "bodies carry no 'to'");
+        self.items.push(Outgoing {
+            to: Jid::from(to.clone()),
+            body,
+        });
+    }
+
+    pub(crate) fn send_to_jid(&mut self, to: &Jid, stanza: Element) {
+        self.items.push(Outgoing {
+            to: to.clone(),
+            body: Arc::new(stanza),
+        });
     }
 
     pub fn len(&self) -> usize {
@@ -77,7 +105,12 @@ pub struct ServiceLimits {
 
 impl Default for ServiceLimits {
     fn default() -> Self {
-        ServiceLimits { max_rooms: 100_000, max_occupants: 5_000, max_sessions_per_occupant: 16, max_admin_items: 100 }
+        ServiceLimits {
+            max_rooms: 100_000,
+            max_occupants: 5_000,
+            max_sessions_per_occupant: 16,
+            max_admin_items: 100,
+        }
     }
 }
 
@@ -169,7 +202,10 @@ pub struct MucService {
 
 impl MucService {
     pub fn new(cfg: ServiceConfig) -> MucService {
-        MucService { cfg, rooms: BTreeMap::new() }
+        MucService {
+            cfg,
+            rooms: BTreeMap::new(),
+        }
     }
 
     pub fn config(&self) -> &ServiceConfig {
@@ -215,7 +251,10 @@ impl MucService {
                 return;
             }
         };
-        let to = st.to.clone().unwrap_or_else(|| Jid::new(&self.cfg.domain).expect("valid domain"));
+        let to = st
+            .to
+            .clone()
+            .unwrap_or_else(|| Jid::new(&self.cfg.domain).expect("valid domain"));
         if to.domain().as_str() != self.cfg.domain {
             self.refuse(from, &st, Refusal::WrongDomain, None, out);
             return;
@@ -320,13 +359,19 @@ fn route_to_room(
     out: &mut Outbox,
 ) -> Result<RoomFate, Refusal> {
     match (st.kind, nick) {
-        (Kind::Presence(_), Some(nick)) => muc::join::presence(room, ctx, from, st, nick, out).map(|_| RoomFate::Keep),
+        (Kind::Presence(_), Some(nick)) => {
+            muc::join::presence(room, ctx, from, st, nick, out).map(|_| RoomFate::Keep)
+        }
         // XEP-0045 §7.2.1: joining needs a nick.
         (Kind::Presence(PresenceType::Unavailable), None) => Ok(RoomFate::Keep),
         (Kind::Presence(_), None) => Err(Refusal::JidMalformed("a nickname is required")),
-        (Kind::Message(MessageType::Groupchat), None) => muc::message::groupchat(room, ctx, from, st, out).map(|_| RoomFate::Keep),
+        (Kind::Message(MessageType::Groupchat), None) => {
+            muc::message::groupchat(room, ctx, from, st, out).map(|_| RoomFate::Keep)
+        }
         (Kind::Message(_), None) => muc::message::to_room(room, ctx, from, st, out).map(|_| RoomFate::Keep),
-        (Kind::Message(_), Some(nick)) => muc::message::private(room, from, st, nick, out).map(|_| RoomFate::Keep),
+        (Kind::Message(_), Some(nick)) => {
+            muc::message::private(room, from, st, nick, out).map(|_| RoomFate::Keep)
+        }
         (Kind::Iq(IqType::Get | IqType::Set), None) => muc::owner::iq_to_room(room, ctx, from, st, out),
         (Kind::Iq(_), Some(_)) => {
             if room.by_session.contains_key(from) {

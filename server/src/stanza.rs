@@ -79,8 +79,15 @@ impl Stanza {
                 Some("unavailable") => PresenceType::Unavailable,
                 Some("probe") => PresenceType::Probe,
                 Some("error") => PresenceType::Error,
-                Some("subscribe" | "subscribed" | "unsubscribe" | "unsubscribed") => PresenceType::Subscription,
-                Some(_) => return Err((el, StanzaError::Refused(Refusal::BadStanza("unknown presence type")))),
+                Some("subscribe" | "subscribed" | "unsubscribe" | "unsubscribed") => {
+                    PresenceType::Subscription
+                }
+                Some(_) => {
+                    return Err((
+                        el,
+                        StanzaError::Refused(Refusal::BadStanza("unknown presence type")),
+                    ))
+                }
             }),
             "message" => Kind::Message(match ty {
                 None | Some("normal") => MessageType::Normal,
@@ -97,14 +104,24 @@ impl Stanza {
                     Some("set") => IqType::Set,
                     Some("result") => IqType::Result,
                     Some("error") => IqType::Error,
-                    _ => return Err((el, StanzaError::Refused(Refusal::BadStanza("iq type must be get, set, result or error")))),
+                    _ => {
+                        return Err((
+                            el,
+                            StanzaError::Refused(Refusal::BadStanza(
+                                "iq type must be get, set, result or error",
+                            )),
+                        ))
+                    }
                 };
                 if el.attr("id").is_none() {
                     return Err((el, StanzaError::Refused(Refusal::BadStanza("iq without id"))));
                 }
                 // RFC 6120 §8.2.3: get and set carry exactly one payload element.
                 if matches!(t, IqType::Get | IqType::Set) && el.elements().count() != 1 {
-                    return Err((el, StanzaError::Refused(Refusal::BadStanza("iq get/set must have exactly one child"))));
+                    return Err((
+                        el,
+                        StanzaError::Refused(Refusal::BadStanza("iq get/set must have exactly one child")),
+                    ));
                 }
                 Kind::Iq(t)
             }
@@ -114,7 +131,12 @@ impl Stanza {
             None => None,
             Some(t) => match Jid::new(t) {
                 Ok(j) => Some(j),
-                Err(_) => return Err((el, StanzaError::Refused(Refusal::JidMalformed("bad 'to' address")))),
+                Err(_) => {
+                    return Err((
+                        el,
+                        StanzaError::Refused(Refusal::JidMalformed("bad 'to' address")),
+                    ))
+                }
             },
         };
         Ok(Stanza { kind, to, el })

@@ -26,12 +26,20 @@ fn members_only_change_removes_the_revoked_member() {
                <item jid='{ROMEO}' affiliation='owner' role='moderator'/><status code='110'/></x></presence>"
         ),
     );
-    assert_stanza(&out[1].stanza, &format!("<message type='groupchat' from='room@conference.localhost' to='{ROMEO}'><subject/></message>"));
+    assert_stanza(
+        &out[1].stanza,
+        &format!(
+            "<message type='groupchat' from='room@conference.localhost' to='{ROMEO}'><subject/></message>"
+        ),
+    );
 
     // Romeo makes the room members-only, which also unlocks it.
     let out = h.configure(ROMEO, "room", &bool_field("membersonly", true));
     assert_eq!(out.len(), 2);
-    assert_stanza(&out[0].stanza, &format!("<iq id='cfg' from='room@conference.localhost' to='{ROMEO}' type='result'/>"));
+    assert_stanza(
+        &out[0].stanza,
+        &format!("<iq id='cfg' from='room@conference.localhost' to='{ROMEO}' type='result'/>"),
+    );
     assert_stanza(
         &out[1].stanza,
         &format!("<message type='groupchat' from='room@conference.localhost' to='{ROMEO}'><x xmlns='http://jabber.org/protocol/muc#user'><status code='104'/></x></message>"),
@@ -47,7 +55,10 @@ fn members_only_change_removes_the_revoked_member() {
         &out[0].stanza,
         &format!("<message from='room@conference.localhost' to='{ROMEO}'><x xmlns='http://jabber.org/protocol/muc#user'><item jid='user2@localhost' affiliation='member'/></x></message>"),
     );
-    assert_stanza(&out[1].stanza, &format!("<iq from='room@conference.localhost' to='{ROMEO}' id='member1' type='result'/>"));
+    assert_stanza(
+        &out[1].stanza,
+        &format!("<iq from='room@conference.localhost' to='{ROMEO}' id='member1' type='result'/>"),
+    );
 
     // Juliet joins: Romeo's presence (no jid: semi-anonymous), her own, the subject; Romeo sees her (with jid: he moderates).
     let out = h.send(JULIET, "<presence to='room@conference.localhost/Juliet' id='join-juliet'><x xmlns='http://jabber.org/protocol/muc'/></presence>");
@@ -78,7 +89,12 @@ fn members_only_change_removes_the_revoked_member() {
                <x xmlns='http://jabber.org/protocol/muc#user'><item jid='{JULIET}' affiliation='member' role='participant'/><status code='110'/></x></presence>"
         ),
     );
-    assert_stanza(&out[3].stanza, &format!("<message type='groupchat' from='room@conference.localhost' to='{JULIET}'><subject/></message>"));
+    assert_stanza(
+        &out[3].stanza,
+        &format!(
+            "<message type='groupchat' from='room@conference.localhost' to='{JULIET}'><subject/></message>"
+        ),
+    );
 
     // Romeo revokes Juliet's membership: both are told (321) before the iq result.
     let out = h.send(
@@ -105,7 +121,10 @@ fn members_only_change_removes_the_revoked_member() {
                <item role='none' jid='{JULIET}' affiliation='none'><actor nick='Romeo'/></item><status code='110'/></x></presence>"
         ),
     );
-    assert_stanza(&out[2].stanza, &format!("<iq id='member2' from='room@conference.localhost' to='{ROMEO}' type='result'/>"));
+    assert_stanza(
+        &out[2].stanza,
+        &format!("<iq id='member2' from='room@conference.localhost' to='{ROMEO}' type='result'/>"),
+    );
     assert!(h.room("room").unwrap().occupant("Juliet").is_none());
     h.svc.check_invariants().unwrap();
 
@@ -114,7 +133,10 @@ fn members_only_change_removes_the_revoked_member() {
     assert_error(&out, JULIET, "auth", "registration-required");
 
     // Romeo leaves; the non-persistent room disappears.
-    let out = h.send(ROMEO, "<presence to='room@conference.localhost/Romeo' type='unavailable'/>");
+    let out = h.send(
+        ROMEO,
+        "<presence to='room@conference.localhost/Romeo' type='unavailable'/>",
+    );
     assert_eq!(out.len(), 1);
     assert!(h.room("room").is_none());
 }

@@ -55,11 +55,30 @@ fn join_broadcasts_in_stable_order_and_sends_subject_last() {
     room_with(&mut h, "");
     let _ = h.join(B, "r", "Bob");
     let out = h.join(C, "r", "Carol");
-    let to_c: Vec<String> = out.iter().filter(|o| o.to.as_str() == C).map(|o| o.stanza.attr("from").unwrap().to_string()).collect();
-    assert_eq!(to_c, vec!["r@conference.localhost/Bob", "r@conference.localhost/Owner", "r@conference.localhost/Carol", "r@conference.localhost"]);
-    let others: Vec<&str> = out.iter().filter(|o| o.to.as_str() != C).map(|o| o.to.as_str()).collect();
+    let to_c: Vec<String> = out
+        .iter()
+        .filter(|o| o.to.as_str() == C)
+        .map(|o| o.stanza.attr("from").unwrap().to_string())
+        .collect();
+    assert_eq!(
+        to_c,
+        vec![
+            "r@conference.localhost/Bob",
+            "r@conference.localhost/Owner",
+            "r@conference.localhost/Carol",
+            "r@conference.localhost"
+        ]
+    );
+    let others: Vec<&str> = out
+        .iter()
+        .filter(|o| o.to.as_str() != C)
+        .map(|o| o.to.as_str())
+        .collect();
     assert_eq!(others, vec![B, A]);
-    let own = out.iter().find(|o| o.to.as_str() == C && o.stanza.attr("from") == Some("r@conference.localhost/Carol")).unwrap();
+    let own = out
+        .iter()
+        .find(|o| o.to.as_str() == C && o.stanza.attr("from") == Some("r@conference.localhost/Carol"))
+        .unwrap();
     assert_eq!(statuses(&own.stanza), vec!["110"]);
 }
 
@@ -68,14 +87,25 @@ fn leave_tells_everyone_and_self() {
     let mut h = H::default();
     room_with(&mut h, "");
     let _ = h.join(B, "r", "Bob");
-    let out = h.send(B, "<presence to='r@conference.localhost/Bob' type='unavailable'><status>bye</status></presence>");
+    let out = h.send(
+        B,
+        "<presence to='r@conference.localhost/Bob' type='unavailable'><status>bye</status></presence>",
+    );
     assert_eq!(out.len(), 2);
     assert_eq!(out[0].to.as_str(), A);
-    assert_eq!(out[0].stanza.child_text("status", "jabber:client").as_deref(), Some("bye"));
+    assert_eq!(
+        out[0].stanza.child_text("status", "jabber:client").as_deref(),
+        Some("bye")
+    );
     assert_eq!(statuses(&out[1].stanza), vec!["110"]);
     assert!(h.room("r").unwrap().occupant("Bob").is_none());
     // Leaving again (not an occupant) is silently ignored, as in Prosody.
-    assert!(h.send(B, "<presence to='r@conference.localhost/Bob' type='unavailable'/>").is_empty());
+    assert!(h
+        .send(
+            B,
+            "<presence to='r@conference.localhost/Bob' type='unavailable'/>"
+        )
+        .is_empty());
 }
 
 #[test]
@@ -84,11 +114,19 @@ fn nick_change_sends_303_then_new_presence() {
     room_with(&mut h, "");
     let _ = h.join(B, "r", "Bob");
     let out = h.join(B, "r", "Robert");
-    let to_b: Vec<&server::xml::Element> = out.iter().filter(|o| o.to.as_str() == B).map(|o| &o.stanza).collect();
+    let to_b: Vec<&server::xml::Element> = out
+        .iter()
+        .filter(|o| o.to.as_str() == B)
+        .map(|o| &o.stanza)
+        .collect();
     assert_eq!(to_b.len(), 2);
     assert_eq!(to_b[0].attr("type"), Some("unavailable"));
     assert_eq!(statuses(to_b[0]), vec!["303", "110"]);
-    let item = to_b[0].child("x", "http://jabber.org/protocol/muc#user").unwrap().child("item", "http://jabber.org/protocol/muc#user").unwrap();
+    let item = to_b[0]
+        .child("x", "http://jabber.org/protocol/muc#user")
+        .unwrap()
+        .child("item", "http://jabber.org/protocol/muc#user")
+        .unwrap();
     assert_eq!(item.attr("nick"), Some("Robert"));
     assert_eq!(to_b[1].attr("from"), Some("r@conference.localhost/Robert"));
     assert!(h.room("r").unwrap().occupant("Robert").is_some());
@@ -133,15 +171,27 @@ fn semi_anonymous_hides_jids_from_participants_non_anonymous_shows_them() {
     let mut h = H::default();
     room_with(&mut h, "");
     let out = h.join(B, "r", "Bob");
-    let owner_seen_by_bob = out.iter().find(|o| o.to.as_str() == B && o.stanza.attr("from") == Some("r@conference.localhost/Owner")).unwrap();
+    let owner_seen_by_bob = out
+        .iter()
+        .find(|o| o.to.as_str() == B && o.stanza.attr("from") == Some("r@conference.localhost/Owner"))
+        .unwrap();
     assert!(!owner_seen_by_bob.stanza.to_xml().contains("jid="));
 
     let mut h = H::default();
-    room_with(&mut h, "<field var='muc#roomconfig_whois'><value>anyone</value></field>");
+    room_with(
+        &mut h,
+        "<field var='muc#roomconfig_whois'><value>anyone</value></field>",
+    );
     let out = h.join(B, "r", "Bob");
-    let owner_seen_by_bob = out.iter().find(|o| o.to.as_str() == B && o.stanza.attr("from") == Some("r@conference.localhost/Owner")).unwrap();
+    let owner_seen_by_bob = out
+        .iter()
+        .find(|o| o.to.as_str() == B && o.stanza.attr("from") == Some("r@conference.localhost/Owner"))
+        .unwrap();
     assert!(owner_seen_by_bob.stanza.to_xml().contains(&format!("jid='{A}'")));
-    let own = out.iter().find(|o| o.to.as_str() == B && o.stanza.attr("from") == Some("r@conference.localhost/Bob")).unwrap();
+    let own = out
+        .iter()
+        .find(|o| o.to.as_str() == B && o.stanza.attr("from") == Some("r@conference.localhost/Bob"))
+        .unwrap();
     assert_eq!(statuses(&own.stanza), vec!["100", "110"]);
 }
 
@@ -150,7 +200,10 @@ fn moderated_room_needs_voice() {
     let mut h = H::default();
     room_with(&mut h, &bool_field("moderatedroom", true));
     let _ = h.join(B, "r", "Bob");
-    assert_eq!(h.room("r").unwrap().occupant("Bob").unwrap().role, server::Role::Visitor);
+    assert_eq!(
+        h.room("r").unwrap().occupant("Bob").unwrap().role,
+        server::Role::Visitor
+    );
     let msg = "<message to='r@conference.localhost' type='groupchat'><body>hi</body></message>";
     assert_error(&h.send(B, msg), B, "auth", "forbidden");
     let out = h.set_role(A, "r", "Bob", "participant");
@@ -161,9 +214,17 @@ fn moderated_room_needs_voice() {
 #[test]
 fn password_protected_room() {
     let mut h = H::default();
-    room_with(&mut h, "<field var='muc#roomconfig_roomsecret'><value>s3cret</value></field>");
+    room_with(
+        &mut h,
+        "<field var='muc#roomconfig_roomsecret'><value>s3cret</value></field>",
+    );
     assert_error(&h.join(B, "r", "Bob"), B, "auth", "not-authorized");
-    assert_error(&h.join_with(B, "r", "Bob", "<password>wrong</password>"), B, "auth", "not-authorized");
+    assert_error(
+        &h.join_with(B, "r", "Bob", "<password>wrong</password>"),
+        B,
+        "auth",
+        "not-authorized",
+    );
     let out = h.join_with(B, "r", "Bob", "<password>s3cret</password>");
     assert!(out.iter().all(|o| error_of(&o.stanza).is_none()));
     // The password never leaks into broadcast presence.
@@ -173,7 +234,10 @@ fn password_protected_room() {
 #[test]
 fn max_occupants() {
     let mut h = H::default();
-    room_with(&mut h, "<field var='muc#roomconfig_maxusers'><value>2</value></field>");
+    room_with(
+        &mut h,
+        "<field var='muc#roomconfig_maxusers'><value>2</value></field>",
+    );
     let _ = h.join(B, "r", "Bob");
     assert_error(&h.join(C, "r", "Carol"), C, "wait", "service-unavailable");
 }
@@ -182,10 +246,16 @@ fn max_occupants() {
 fn non_persistent_room_disappears_persistent_stays() {
     let mut h = H::default();
     room_with(&mut h, "");
-    let _ = h.send(A, "<presence to='r@conference.localhost/Owner' type='unavailable'/>");
+    let _ = h.send(
+        A,
+        "<presence to='r@conference.localhost/Owner' type='unavailable'/>",
+    );
     assert!(h.room("r").is_none());
     room_with(&mut h, &bool_field("persistentroom", true));
-    let _ = h.send(A, "<presence to='r@conference.localhost/Owner' type='unavailable'/>");
+    let _ = h.send(
+        A,
+        "<presence to='r@conference.localhost/Owner' type='unavailable'/>",
+    );
     assert!(h.room("r").is_some());
     h.svc.check_invariants().unwrap();
 }
@@ -197,19 +267,43 @@ fn config_form_get_and_submit() {
     let mut h = H::default();
     room_with(&mut h, "");
     let out = h.send(A, "<iq id='g' to='r@conference.localhost' type='get'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>");
-    let form = out[0].stanza.child("query", "http://jabber.org/protocol/muc#owner").unwrap().child("x", "jabber:x:data").unwrap();
+    let form = out[0]
+        .stanza
+        .child("query", "http://jabber.org/protocol/muc#owner")
+        .unwrap()
+        .child("x", "jabber:x:data")
+        .unwrap();
     let vars: Vec<&str> = form.elements().filter_map(|f| f.attr("var")).collect();
-    for v in ["FORM_TYPE", "muc#roomconfig_membersonly", "muc#roomconfig_whois", "muc#roomconfig_roomsecret", "muc#roomconfig_persistentroom", "muc#roomconfig_moderatedroom"] {
+    for v in [
+        "FORM_TYPE",
+        "muc#roomconfig_membersonly",
+        "muc#roomconfig_whois",
+        "muc#roomconfig_roomsecret",
+        "muc#roomconfig_persistentroom",
+        "muc#roomconfig_moderatedroom",
+    ] {
         assert!(vars.contains(&v), "{v} missing from {vars:?}");
     }
     let _ = h.join(B, "r", "Bob");
-    let out = h.configure(A, "r", "<field var='muc#roomconfig_roomname'><value>Garden</value></field>");
+    let out = h.configure(
+        A,
+        "r",
+        "<field var='muc#roomconfig_roomname'><value>Garden</value></field>",
+    );
     assert_eq!(out[0].stanza.attr("type"), Some("result"));
     assert_eq!(out.len(), 3, "result, then 104 to each occupant");
     assert!(out[1..].iter().all(|o| statuses(&o.stanza) == vec!["104"]));
     assert_eq!(h.room("r").unwrap().config().name, "Garden");
     // Nothing changed: no 104.
-    assert_eq!(h.configure(A, "r", "<field var='muc#roomconfig_roomname'><value>Garden</value></field>").len(), 1);
+    assert_eq!(
+        h.configure(
+            A,
+            "r",
+            "<field var='muc#roomconfig_roomname'><value>Garden</value></field>"
+        )
+        .len(),
+        1
+    );
 }
 
 #[test]
@@ -217,7 +311,14 @@ fn config_refusals_change_nothing() {
     let mut h = H::default();
     room_with(&mut h, "");
     let before = h.room("r").unwrap().config().clone();
-    let out = h.configure(A, "r", &format!("{}<field var='muc#roomconfig_membersonly'><value>maybe</value></field>", bool_field("persistentroom", true)));
+    let out = h.configure(
+        A,
+        "r",
+        &format!(
+            "{}<field var='muc#roomconfig_membersonly'><value>maybe</value></field>",
+            bool_field("persistentroom", true)
+        ),
+    );
     assert_error(&out, A, "modify", "not-acceptable");
     let out = h.send(A, "<iq id='x' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>urn:other</value></field></x></query></iq>");
     assert_error(&out, A, "cancel", "bad-request");
@@ -261,7 +362,12 @@ fn kick_sends_307_and_only_moderators_may_kick() {
     assert_eq!(statuses(&to_b.stanza), vec!["307", "110"]);
     assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
     assert!(h.room("r").unwrap().occupant("Bob").is_none());
-    assert_error(&h.set_role(A, "r", "Nobody", "none"), A, "modify", "item-not-found");
+    assert_error(
+        &h.set_role(A, "r", "Nobody", "none"),
+        A,
+        "modify",
+        "item-not-found",
+    );
 }
 
 #[test]
@@ -273,7 +379,12 @@ fn moderator_grant_needs_admin_or_owner() {
     let out = h.set_role(A, "r", "Bob", "moderator");
     assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
     // Bob moderates but is no admin: he may not make Carol a moderator.
-    assert_error(&h.set_role(B, "r", "Carol", "moderator"), B, "cancel", "not-allowed");
+    assert_error(
+        &h.set_role(B, "r", "Carol", "moderator"),
+        B,
+        "cancel",
+        "not-allowed",
+    );
 }
 
 #[test]
@@ -282,17 +393,44 @@ fn permission_matrix_for_admins() {
     room_with(&mut h, "");
     let _ = h.set_aff(A, "r", "bob@localhost", "admin");
     // An admin may make members but not owners or admins, and may not touch owners.
-    assert_eq!(h.set_aff(B, "r", "carol@localhost", "member").last().unwrap().stanza.attr("type"), Some("result"));
-    assert_error(&h.set_aff(B, "r", "carol@localhost", "admin"), B, "cancel", "not-allowed");
-    assert_error(&h.set_aff(B, "r", "owner@localhost", "outcast"), B, "cancel", "not-allowed");
-    assert_error(&h.set_aff(C, "r", "bob@localhost", "none"), C, "cancel", "not-allowed");
+    assert_eq!(
+        h.set_aff(B, "r", "carol@localhost", "member")
+            .last()
+            .unwrap()
+            .stanza
+            .attr("type"),
+        Some("result")
+    );
+    assert_error(
+        &h.set_aff(B, "r", "carol@localhost", "admin"),
+        B,
+        "cancel",
+        "not-allowed",
+    );
+    assert_error(
+        &h.set_aff(B, "r", "owner@localhost", "outcast"),
+        B,
+        "cancel",
+        "not-allowed",
+    );
+    assert_error(
+        &h.set_aff(C, "r", "bob@localhost", "none"),
+        C,
+        "cancel",
+        "not-allowed",
+    );
 }
 
 #[test]
 fn last_owner_cannot_step_down() {
     let mut h = H::default();
     room_with(&mut h, "");
-    assert_error(&h.set_aff(A, "r", "owner@localhost", "admin"), A, "cancel", "conflict");
+    assert_error(
+        &h.set_aff(A, "r", "owner@localhost", "admin"),
+        A,
+        "cancel",
+        "conflict",
+    );
     let _ = h.set_aff(A, "r", "bob@localhost", "owner");
     let out = h.set_aff(A, "r", "owner@localhost", "admin");
     assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
@@ -308,24 +446,60 @@ fn multi_item_set_is_all_or_nothing() {
     };
     let out = h.send(A, &batch("<item affiliation='bogus' jid='carol@localhost'/>"));
     assert_error(&out, A, "modify", "not-acceptable");
-    assert_eq!(h.room("r").unwrap().affiliation(&jid::BareJid::new("bob@localhost").unwrap()), server::Affiliation::None);
+    assert_eq!(
+        h.room("r")
+            .unwrap()
+            .affiliation(&jid::BareJid::new("bob@localhost").unwrap()),
+        server::Affiliation::None
+    );
     let out = h.send(A, &batch("<item affiliation='member' jid='carol@localhost'/>"));
     assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
     let r = h.room("r").unwrap();
-    assert_eq!(r.affiliation(&jid::BareJid::new("carol@localhost").unwrap()), server::Affiliation::Member);
-    assert_eq!(r.affiliation(&jid::BareJid::new("bob@localhost").unwrap()), server::Affiliation::Member);
+    assert_eq!(
+        r.affiliation(&jid::BareJid::new("carol@localhost").unwrap()),
+        server::Affiliation::Member
+    );
+    assert_eq!(
+        r.affiliation(&jid::BareJid::new("bob@localhost").unwrap()),
+        server::Affiliation::Member
+    );
 }
 
 #[test]
 fn bad_admin_items_are_refused() {
     let mut h = H::default();
     room_with(&mut h, "");
-    let q = |item: &str| format!("<iq id='b' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#admin'>{item}</query></iq>");
+    let q = |item: &str| {
+        format!("<iq id='b' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#admin'>{item}</query></iq>")
+    };
     assert_error(&h.send(A, &q("")), A, "cancel", "bad-request");
-    assert_error(&h.send(A, &q("<item affiliation='member'/>")), A, "cancel", "bad-request");
-    assert_error(&h.send(A, &q("<item affiliation='member' jid='bob@localhost/res'/>")), A, "modify", "jid-malformed");
-    assert_error(&h.send(A, &q("<item affiliation='member' jid='@@'/>")), A, "modify", "jid-malformed");
-    assert_error(&h.send(A, &q("<item affiliation='member' role='none' jid='bob@localhost'/>")), A, "cancel", "bad-request");
+    assert_error(
+        &h.send(A, &q("<item affiliation='member'/>")),
+        A,
+        "cancel",
+        "bad-request",
+    );
+    assert_error(
+        &h.send(A, &q("<item affiliation='member' jid='bob@localhost/res'/>")),
+        A,
+        "modify",
+        "jid-malformed",
+    );
+    assert_error(
+        &h.send(A, &q("<item affiliation='member' jid='@@'/>")),
+        A,
+        "modify",
+        "jid-malformed",
+    );
+    assert_error(
+        &h.send(
+            A,
+            &q("<item affiliation='member' role='none' jid='bob@localhost'/>"),
+        ),
+        A,
+        "cancel",
+        "bad-request",
+    );
     let many = "<item affiliation='member' jid='x@localhost'/>".repeat(101);
     assert_error(&h.send(A, &q(&many)), A, "modify", "policy-violation");
 }
@@ -338,7 +512,10 @@ fn members_only_refuses_non_members() {
     room_with(&mut h, &bool_field("membersonly", true));
     assert_error(&h.join(B, "r", "Bob"), B, "auth", "registration-required");
     let _ = h.set_aff(A, "r", "bob@localhost", "member");
-    assert!(h.join(B, "r", "Bob").iter().all(|o| error_of(&o.stanza).is_none()));
+    assert!(h
+        .join(B, "r", "Bob")
+        .iter()
+        .all(|o| error_of(&o.stanza).is_none()));
 }
 
 #[test]
@@ -354,7 +531,11 @@ fn revoking_membership_removes_every_session_with_321() {
         assert_eq!(p.stanza.attr("type"), Some("unavailable"));
         assert_eq!(statuses(&p.stanza), vec!["321", "110"]);
     }
-    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"), "the iq result comes after the presences");
+    assert_eq!(
+        out.last().unwrap().stanza.attr("type"),
+        Some("result"),
+        "the iq result comes after the presences"
+    );
     assert!(h.room("r").unwrap().occupant("Bob").is_none());
     h.svc.check_invariants().unwrap();
 }
@@ -370,7 +551,12 @@ fn ban_removes_with_301_and_keeps_out() {
     assert_error(&h.join(B, "r", "Bob"), B, "auth", "forbidden");
     // A domain ban covers everyone there.
     let _ = h.set_aff(A, "r", "evil.example", "outcast");
-    assert_error(&h.join("x@evil.example/r", "r", "X"), "x@evil.example/r", "auth", "forbidden");
+    assert_error(
+        &h.join("x@evil.example/r", "r", "X"),
+        "x@evil.example/r",
+        "auth",
+        "forbidden",
+    );
 }
 
 #[test]
@@ -397,7 +583,11 @@ fn affiliation_change_of_absent_user_notifies_moderators_only() {
     let _ = h.join(C, "r", "Carol");
     let out = h.set_aff(A, "r", "bob@localhost", "member");
     let to: Vec<&str> = out.iter().map(|o| o.to.as_str()).collect();
-    assert_eq!(to, vec![A, A], "notice to the moderator, then the result; participants hear nothing");
+    assert_eq!(
+        to,
+        vec![A, A],
+        "notice to the moderator, then the result; participants hear nothing"
+    );
     assert_eq!(out[0].stanza.name, "message");
 }
 
@@ -432,16 +622,28 @@ fn groupchat_reaches_every_session_and_history_replays() {
     room_with(&mut h, "");
     let _ = h.join(B, "r", "Bob");
     let _ = h.join(B2, "r", "Bob");
-    let out = h.send(A, "<message to='r@conference.localhost' type='groupchat' id='m1'><body>hello</body></message>");
+    let out = h.send(
+        A,
+        "<message to='r@conference.localhost' type='groupchat' id='m1'><body>hello</body></message>",
+    );
     let to: Vec<&str> = out.iter().map(|o| o.to.as_str()).collect();
     assert_eq!(to, vec![B, B2, A]);
     assert_eq!(out[0].stanza.attr("from"), Some("r@conference.localhost/Owner"));
-    assert!(out[0].stanza.child("occupant-id", "urn:xmpp:occupant-id:0").is_some());
+    assert!(out[0]
+        .stanza
+        .child("occupant-id", "urn:xmpp:occupant-id:0")
+        .is_some());
     let out = h.join(C, "r", "Carol");
-    let hist = out.iter().find(|o| o.to.as_str() == C && o.stanza.child("body", "jabber:client").is_some()).unwrap();
+    let hist = out
+        .iter()
+        .find(|o| o.to.as_str() == C && o.stanza.child("body", "jabber:client").is_some())
+        .unwrap();
     assert!(hist.stanza.child("delay", "urn:xmpp:delay").is_some());
     // Non-occupants cannot speak.
-    let out = h.send("dan@localhost/d", "<message to='r@conference.localhost' type='groupchat'><body>x</body></message>");
+    let out = h.send(
+        "dan@localhost/d",
+        "<message to='r@conference.localhost' type='groupchat'><body>x</body></message>",
+    );
     assert_error(&out, "dan@localhost/d", "cancel", "not-acceptable");
 }
 
@@ -461,13 +663,22 @@ fn private_messages_between_occupants() {
     let mut h = H::default();
     room_with(&mut h, "");
     let _ = h.join(B, "r", "Bob");
-    let out = h.send(A, "<message to='r@conference.localhost/Bob' type='chat'><body>psst</body></message>");
+    let out = h.send(
+        A,
+        "<message to='r@conference.localhost/Bob' type='chat'><body>psst</body></message>",
+    );
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].to.as_str(), B);
     assert_eq!(out[0].stanza.attr("from"), Some("r@conference.localhost/Owner"));
-    let out = h.send(A, "<message to='r@conference.localhost/Nobody' type='chat'><body>x</body></message>");
+    let out = h.send(
+        A,
+        "<message to='r@conference.localhost/Nobody' type='chat'><body>x</body></message>",
+    );
     assert_error(&out, A, "cancel", "item-not-found");
-    let out = h.send(C, "<message to='r@conference.localhost/Bob' type='chat'><body>x</body></message>");
+    let out = h.send(
+        C,
+        "<message to='r@conference.localhost/Bob' type='chat'><body>x</body></message>",
+    );
     assert_error(&out, C, "cancel", "not-acceptable");
 }
 
@@ -477,7 +688,10 @@ fn disco_info_and_items() {
     room_with(&mut h, &bool_field("membersonly", true));
     let out = h.send(A, "<iq id='di' to='r@conference.localhost' type='get'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
     let xml = out[0].stanza.to_xml();
-    assert!(xml.contains("muc_membersonly") && xml.contains("muc_semianonymous") && xml.contains("muc_temporary"), "{xml}");
+    assert!(
+        xml.contains("muc_membersonly") && xml.contains("muc_semianonymous") && xml.contains("muc_temporary"),
+        "{xml}"
+    );
     let out = h.send(A, "<iq id='s' to='conference.localhost' type='get'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
     assert!(out[0].stanza.to_xml().contains("jid='r@conference.localhost'"));
     let out = h.send(A, "<iq id='s' to='conference.localhost' type='get'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
@@ -505,10 +719,20 @@ fn every_iq_gets_exactly_one_answer() {
         assert_eq!(answers[0].stanza.attr("type"), Some("error"), "{iq}");
     }
     // An iq without an id still gets an error; results and errors get nothing.
-    let out = h.send(A, "<iq to='r@conference.localhost' type='get'><query xmlns='urn:x'/></iq>");
-    assert_eq!(error_of(&out[0].stanza), Some(("modify".into(), "bad-request".into())));
-    assert!(h.send(A, "<iq id='r' to='r@conference.localhost' type='result'/>").is_empty());
-    assert!(h.send(A, "<iq id='r' to='r@conference.localhost' type='error'/>").is_empty());
+    let out = h.send(
+        A,
+        "<iq to='r@conference.localhost' type='get'><query xmlns='urn:x'/></iq>",
+    );
+    assert_eq!(
+        error_of(&out[0].stanza),
+        Some(("modify".into(), "bad-request".into()))
+    );
+    assert!(h
+        .send(A, "<iq id='r' to='r@conference.localhost' type='result'/>")
+        .is_empty());
+    assert!(h
+        .send(A, "<iq id='r' to='r@conference.localhost' type='error'/>")
+        .is_empty());
 }
 
 #[test]
@@ -517,7 +741,9 @@ fn bounced_error_from_occupant_removes_the_session() {
     room_with(&mut h, "");
     let _ = h.join(B, "r", "Bob");
     let out = h.send(B, "<message to='r@conference.localhost' type='error'><error type='cancel'><gone xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>");
-    assert!(out.iter().any(|o| o.to.as_str() == A && statuses(&o.stanza) == vec!["333"]));
+    assert!(out
+        .iter()
+        .any(|o| o.to.as_str() == A && statuses(&o.stanza) == vec!["333"]));
     assert!(h.room("r").unwrap().occupant("Bob").is_none());
 }
 
@@ -528,5 +754,10 @@ fn mediated_invite_grants_membership_in_members_only_room() {
     let out = h.send(A, "<message to='r@conference.localhost' id='inv'><x xmlns='http://jabber.org/protocol/muc#user'><invite to='bob@localhost'/></x></message>");
     let inv = out.iter().find(|o| o.to.as_str() == "bob@localhost").unwrap();
     assert_eq!(inv.stanza.attr("from"), Some("r@conference.localhost"));
-    assert_eq!(h.room("r").unwrap().affiliation(&jid::BareJid::new("bob@localhost").unwrap()), server::Affiliation::Member);
+    assert_eq!(
+        h.room("r")
+            .unwrap()
+            .affiliation(&jid::BareJid::new("bob@localhost").unwrap()),
+        server::Affiliation::Member
+    );
 }

@@ -10,10 +10,19 @@ use crate::refusal::Refusal;
 use crate::service::{Ctx, Mutant, Outbox};
 use crate::xml::Element;
 use jid::{BareJid, FullJid, Jid};
+use std::sync::Arc;
 
 enum Change {
-    Affiliation { jid: BareJid, to: Affiliation, reason: Option<String> },
-    Role { nick: String, to: Role, reason: Option<String> },
+    Affiliation {
+        jid: BareJid,
+        to: Affiliation,
+        reason: Option<String>,
+    },
+    Role {
+        nick: String,
+        to: Role,
+        reason: Option<String>,
+    },
 }
 
 fn parse_item(room: &Room, item: &Element) -> Result<Change, Refusal> {
@@ -21,7 +30,9 @@ fn parse_item(room: &Room, item: &Element) -> Result<Change, Refusal> {
         None => None,
         Some(j) => match Jid::new(j) {
             Err(_) => return Err(Refusal::JidMalformed("invalid JID in item")),
-            Ok(j) if j.resource().is_some() => return Err(Refusal::JidMalformed("Bare JID expected, got full JID")),
+            Ok(j) if j.resource().is_some() => {
+                return Err(Refusal::JidMalformed("Bare JID expected, got full JID"))
+            }
             Ok(j) => Some(j.to_bare()),
         },
     };
@@ -38,7 +49,10 @@ fn parse_item(room: &Room, item: &Element) -> Result<Change, Refusal> {
             let to = Affiliation::parse(a).ok_or(Refusal::UnknownAffiliationOrRole)?;
             if jid.is_none() {
                 // Prosody's compatibility path: an affiliation by nick means that occupant.
-                jid = nick.as_deref().and_then(|n| room.occupants.get(n)).map(|o| o.bare.clone());
+                jid = nick
+                    .as_deref()
+                    .and_then(|n| room.occupants.get(n))
+                    .map(|o| o.bare.clone());
             }
             let jid = jid.ok_or(Refusal::BadAdminItem)?;
             Ok(Change::Affiliation { jid, to, reason })
@@ -88,7 +102,13 @@ fn may_set_role(room: &Room, actor: &FullJid, nick: &str, to: Role) -> Result<()
     }
 }
 
-pub(crate) fn set(room: &mut Room, ctx: &Ctx, from: &FullJid, query: &Element, out: &mut Outbox) -> Result<(), Refusal> {
+pub(crate) fn set(
+    room: &mut Room,
+    ctx: &Ctx,
+    from: &FullJid,
+    query: &Element,
+    out: &mut Outbox,
+) -> Result<(), Refusal> {
     let items: Vec<&Element> = query.elements().filter(|e| e.is("item", ns::MUC_ADMIN)).collect();
     if items.is_empty() {
         return Err(Refusal::BadAdminItem);
@@ -96,7 +116,10 @@ pub(crate) fn set(room: &mut Room, ctx: &Ctx, from: &FullJid, query: &Element, o
     if items.len() > ctx.cfg.limits.max_admin_items {
         return Err(Refusal::PolicyLimit("too many items in one request"));
     }
-    let changes = items.iter().map(|i| parse_item(room, i)).collect::<Result<Vec<_>, _>>()?;
+    let changes = items
+        .iter()
+        .map(|i| parse_item(room, i))
+        .collect::<Result<Vec<_>, _>>()?;
 
     // Check the whole batch against the state it would see, item by item.
     let actor_bare = from.to_bare();
@@ -126,7 +149,9 @@ pub(crate) fn set(room: &mut Room, ctx: &Ctx, from: &FullJid, query: &Element, o
     }
     for c in changes {
         match c {
-            Change::Affiliation { jid, to, reason } => apply_affiliation(room, ctx, from, &jid, to, reason.as_deref(), out),
+            Change::Affiliation { jid, to, reason } => {
+                apply_affiliation(room, ctx, from, &jid, to, reason.as_deref(), out)
+            }
             Change::Role { nick, to, reason } => apply_role(room, from, &nick, to, reason.as_deref(), out),
         }
     }
@@ -166,16 +191,25 @@ pub(crate) fn apply_affiliation(
         for c in &codes {
             x.push(status(c));
         }
-        let mut item = Element::new("item", ns::MUC_USER).with_attr("affiliation", to.as_str()).with_attr("jid", jid.as_str());
+        let mut item = Element::new("item", ns::MUC_USER)
+            .with_attr("affiliation", to.as_str())
+            .with_attr("jid", jid.as_str());
         if let Some(r) = reason {
             item.push(Element::new("reason", ns::MUC_USER).with_text(r));
         }
         x.push(item);
-        let msg = Element::new("message", ns::CLIENT).with_attr("from", room.jid.as_str()).with_child(x);
-        let min = if room.config.whois == super::Whois::Anyone { Role::None } else { Role::Moderator };
+        let msg = Element::new("message", ns::CLIENT)
+            .with_attr("from", room.jid.as_str())
+            .with_child(x);
+        let min = if room.config.whois == super::Whois::Anyone {
+            Role::None
+        } else {
+            Role::Moderator
+        };
+        let msg = Arc::new(msg);
         for o in room.occupants.values().filter(|o| o.role >= min) {
             for s in &o.sessions {
-                out.send(&s.jid, msg.clone());
+                out.share(&s.jid, msg.clone());
             }
         }
         return;
@@ -186,13 +220,22 @@ pub(crate) fn apply_affiliation(
         if occ.role != role && (downgrade || occ.role < role) {
             occ.role = role;
         }
-        let notice = Notice { codes: codes.clone(), actor: Some(actor), reason, prev_role: Some(old_role), ..Notice::default() };
+        let notice = Notice {
+            codes: codes.clone(),
+            actor: Some(actor),
+            reason,
+            prev_role: Some(old_role),
+            ..Notice::default()
+        };
         if occ.role == Role::None {
             if to == Affiliation::Outcast && ctx.cfg.mutant(Mutant::BanKeepsOccupant) {
                 occ.role = old_role;
                 continue;
             }
-            if to != Affiliation::Outcast && occ.sessions.len() > 1 && ctx.cfg.mutant(Mutant::RevokeOneSession) {
+            if to != Affiliation::Outcast
+                && occ.sessions.len() > 1
+                && ctx.cfg.mutant(Mutant::RevokeOneSession)
+            {
                 // Removes the first session only; the others stay, with role none.
                 let first = occ.sessions.remove(0);
                 room.by_session.remove(&first.jid);
@@ -214,16 +257,34 @@ pub(crate) fn apply_affiliation(
     }
 }
 
-fn apply_role(room: &mut Room, actor: &FullJid, nick: &str, to: Role, reason: Option<&str>, out: &mut Outbox) {
+fn apply_role(
+    room: &mut Room,
+    actor: &FullJid,
+    nick: &str,
+    to: Role,
+    reason: Option<&str>,
+    out: &mut Outbox,
+) {
     let occ = room.occupants.get_mut(nick).expect("checked occupant");
     let prev = occ.role;
     occ.role = to;
     if to == Role::None {
         let removed = room.remove_occupant(nick).expect("checked occupant");
-        let n = Notice { codes: vec!["307"], actor: Some(actor), reason, prev_role: Some(prev), ..Notice::default() };
+        let n = Notice {
+            codes: vec!["307"],
+            actor: Some(actor),
+            reason,
+            prev_role: Some(prev),
+            ..Notice::default()
+        };
         room.publicise(&removed, &n, out);
     } else {
-        let n = Notice { actor: Some(actor), reason, prev_role: Some(prev), ..Notice::default() };
+        let n = Notice {
+            actor: Some(actor),
+            reason,
+            prev_role: Some(prev),
+            ..Notice::default()
+        };
         room.publicise(&room.occupants[nick], &n, out);
     }
 }
@@ -246,7 +307,9 @@ pub(crate) fn get(room: &Room, from: &FullJid, query: &Element) -> Result<Elemen
             for (jid, aff) in room.affiliations() {
                 if aff == want {
                     reply.push(
-                        Element::new("item", ns::MUC_ADMIN).with_attr("affiliation", aff.as_str()).with_attr("jid", jid.as_str()),
+                        Element::new("item", ns::MUC_ADMIN)
+                            .with_attr("affiliation", aff.as_str())
+                            .with_attr("jid", jid.as_str()),
                     );
                 }
             }

@@ -114,22 +114,58 @@ impl RoomConfig {
         let mut x = Element::new("x", ns::DATA).with_attr("type", "form");
         x.push(Element::new("title", ns::DATA).with_text(format!("Configuration for {room}")));
         x.push(
-            Element::new("instructions", ns::DATA).with_text("Complete and submit this form to configure the room."),
+            Element::new("instructions", ns::DATA)
+                .with_text("Complete and submit this form to configure the room."),
         );
         x.push(field("FORM_TYPE", "hidden", None, &[ns::MUC_ROOMCONFIG]));
-        x.push(field("muc#roomconfig_roomname", "text-single", Some("Title"), &[&self.name]));
-        x.push(field("muc#roomconfig_roomdesc", "text-single", Some("Description"), &[&self.description]));
-        x.push(field("muc#roomconfig_lang", "text-single", Some("Language tag for room (e.g. 'en', 'de', 'fr')"), &[&self.language]));
-        x.push(bool_field("muc#roomconfig_persistentroom", "Persistent (room should remain even when it is empty)", self.persistent));
-        x.push(bool_field("muc#roomconfig_publicroom", "Include room information in public lists", self.public));
-        x.push(bool_field("muc#roomconfig_changesubject", "Allow anyone to set the room's subject", self.change_subject));
-        x.push(bool_field("muc#roomconfig_membersonly", "Only allow members to join", self.members_only));
+        x.push(field(
+            "muc#roomconfig_roomname",
+            "text-single",
+            Some("Title"),
+            &[&self.name],
+        ));
+        x.push(field(
+            "muc#roomconfig_roomdesc",
+            "text-single",
+            Some("Description"),
+            &[&self.description],
+        ));
+        x.push(field(
+            "muc#roomconfig_lang",
+            "text-single",
+            Some("Language tag for room (e.g. 'en', 'de', 'fr')"),
+            &[&self.language],
+        ));
+        x.push(bool_field(
+            "muc#roomconfig_persistentroom",
+            "Persistent (room should remain even when it is empty)",
+            self.persistent,
+        ));
+        x.push(bool_field(
+            "muc#roomconfig_publicroom",
+            "Include room information in public lists",
+            self.public,
+        ));
+        x.push(bool_field(
+            "muc#roomconfig_changesubject",
+            "Allow anyone to set the room's subject",
+            self.change_subject,
+        ));
+        x.push(bool_field(
+            "muc#roomconfig_membersonly",
+            "Only allow members to join",
+            self.members_only,
+        ));
         x.push(bool_field(
             "{http://prosody.im/protocol/muc}roomconfig_allowmemberinvites",
             "Allow members to invite new members",
             self.allow_member_invites,
         ));
-        x.push(bool_field("muc#roomconfig_moderatedroom", "Moderated (require permission to speak)", self.moderated));
+        x.push(bool_field(
+            "muc#roomconfig_moderatedroom",
+            "Moderated (require permission to speak)",
+            self.moderated,
+        ));
         let mut whois = field(
             "muc#roomconfig_whois",
             "list-single",
@@ -142,7 +178,12 @@ impl RoomConfig {
         whois.push(option("Moderators only", "moderators"));
         whois.push(option("Anyone", "anyone"));
         x.push(whois);
-        x.push(field("muc#roomconfig_roomsecret", "text-private", Some("Password"), &[self.password.as_deref().unwrap_or("")]));
+        x.push(field(
+            "muc#roomconfig_roomsecret",
+            "text-private",
+            Some("Password"),
+            &[self.password.as_deref().unwrap_or("")],
+        ));
         x.push(field(
             "muc#roomconfig_historylength",
             "text-single",
@@ -160,18 +201,36 @@ impl RoomConfig {
             .filter(|r| self.broadcasts(*r))
             .map(Role::as_str)
             .collect();
-        let mut pb = field("muc#roomconfig_presencebroadcast", "list-multi", Some("Only show participants with roles:"), &roles);
+        let mut pb = field(
+            "muc#roomconfig_presencebroadcast",
+            "list-multi",
+            Some("Only show participants with roles:"),
+            &roles,
+        );
         for r in ["visitor", "participant", "moderator"] {
             pb.push(option(r, r));
         }
         x.push(pb);
-        let mut pm = field("muc#roomconfig_allowpm", "list-single", Some("Allow private messages from"), &[self.allow_pm.as_str()]);
+        let mut pm = field(
+            "muc#roomconfig_allowpm",
+            "list-single",
+            Some("Allow private messages from"),
+            &[self.allow_pm.as_str()],
+        );
         for v in ["anyone", "participants", "moderators", "none"] {
             pm.push(option(v, v));
         }
         x.push(pm);
-        let max = self.max_users.map(|m| m.to_string()).unwrap_or_else(|| "none".into());
-        let mut mu = field("muc#roomconfig_maxusers", "list-single", Some("Maximum number of occupants"), &[&max]);
+        let max = self
+            .max_users
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| "none".into());
+        let mut mu = field(
+            "muc#roomconfig_maxusers",
+            "list-single",
+            Some("Maximum number of occupants"),
+            &[&max],
+        );
         mu.push(option("No limit", "none"));
         for m in MAX_USERS_OPTIONS {
             mu.push(option(&m.to_string(), &m.to_string()));
@@ -268,7 +327,11 @@ impl RoomConfig {
                             _ => return Err(bad()),
                         }
                     }
-                    (c.broadcast_visitor, c.broadcast_participant, c.broadcast_moderator) = (v, p, m);
+                    (
+                        c.broadcast_visitor,
+                        c.broadcast_participant,
+                        c.broadcast_moderator,
+                    ) = (v, p, m);
                 }
                 "muc#roomconfig_allowpm" => match one()?.as_deref() {
                     None => {}
@@ -316,11 +379,17 @@ fn set<T>(slot: &mut T, v: Option<T>) {
 }
 
 fn values(f: &Element) -> Vec<String> {
-    f.elements().filter(|e| e.is("value", ns::DATA)).map(Element::text).collect()
+    f.elements()
+        .filter(|e| e.is("value", ns::DATA))
+        .map(Element::text)
+        .collect()
 }
 
 fn field(var: &str, ty: &str, label: Option<&str>, vals: &[&str]) -> Element {
-    let mut f = Element::new("field", ns::DATA).with_attr("var", var).with_attr("type", ty).with_opt_attr("label", label);
+    let mut f = Element::new("field", ns::DATA)
+        .with_attr("var", var)
+        .with_attr("type", ty)
+        .with_opt_attr("label", label);
     for v in vals {
         f.push(Element::new("value", ns::DATA).with_text(*v));
     }

@@ -13,7 +13,12 @@ fn feature(var: &str) -> Element {
 }
 
 /// Stanzas addressed to the service's own domain.
-pub(crate) fn service_stanza(svc: &MucService, from: &FullJid, st: &Stanza, out: &mut Outbox) -> Result<(), Refusal> {
+pub(crate) fn service_stanza(
+    svc: &MucService,
+    from: &FullJid,
+    st: &Stanza,
+    out: &mut Outbox,
+) -> Result<(), Refusal> {
     match st.kind {
         Kind::Iq(IqType::Get) => {
             let q = st.payload().expect("get has one payload");
@@ -33,11 +38,18 @@ pub(crate) fn service_stanza(svc: &MucService, from: &FullJid, st: &Stanza, out:
                 let mut r = Element::new("query", ns::DISCO_ITEMS);
                 for room in svc.rooms_map().values().filter(|r| r.config.public && !r.locked) {
                     let name = if room.config.name.is_empty() {
-                        room.jid.node().map(|n| n.as_str().to_string()).unwrap_or_default()
+                        room.jid
+                            .node()
+                            .map(|n| n.as_str().to_string())
+                            .unwrap_or_default()
                     } else {
                         room.config.name.clone()
                     };
-                    r.push(Element::new("item", ns::DISCO_ITEMS).with_attr("jid", room.jid.as_str()).with_attr("name", name));
+                    r.push(
+                        Element::new("item", ns::DISCO_ITEMS)
+                            .with_attr("jid", room.jid.as_str())
+                            .with_attr("name", name),
+                    );
                 }
                 r
             } else {
@@ -58,7 +70,10 @@ pub(crate) fn room_info(room: &Room, query: &Element) -> Element {
     let c = &room.config;
     let mut r = Element::new("query", ns::DISCO_INFO).with_opt_attr("node", query.attr("node"));
     let name = if c.name.is_empty() {
-        room.jid.node().map(|n| n.as_str().to_string()).unwrap_or_default()
+        room.jid
+            .node()
+            .map(|n| n.as_str().to_string())
+            .unwrap_or_default()
     } else {
         c.name.clone()
     };
@@ -71,10 +86,26 @@ pub(crate) fn room_info(room: &Room, query: &Element) -> Element {
     let flags = [
         ns::MUC,
         ns::OCCUPANT_ID,
-        if c.members_only { "muc_membersonly" } else { "muc_open" },
-        if c.moderated { "muc_moderated" } else { "muc_unmoderated" },
-        if c.persistent { "muc_persistent" } else { "muc_temporary" },
-        if c.password.is_some() { "muc_passwordprotected" } else { "muc_unsecured" },
+        if c.members_only {
+            "muc_membersonly"
+        } else {
+            "muc_open"
+        },
+        if c.moderated {
+            "muc_moderated"
+        } else {
+            "muc_unmoderated"
+        },
+        if c.persistent {
+            "muc_persistent"
+        } else {
+            "muc_temporary"
+        },
+        if c.password.is_some() {
+            "muc_passwordprotected"
+        } else {
+            "muc_unsecured"
+        },
         if c.public { "muc_public" } else { "muc_hidden" },
         match c.whois {
             super::Whois::Anyone => "muc_nonanonymous",
@@ -98,8 +129,16 @@ pub(crate) fn room_info(room: &Room, query: &Element) -> Element {
                 .with_attr("type", "hidden")
                 .with_child(Element::new("value", ns::DATA).with_text(ns::MUC_ROOMINFO)),
         )
-        .with_child(field("muc#roominfo_description", "Description", c.description.clone()))
-        .with_child(field("muc#roominfo_occupants", "Number of occupants", room.occupants.len().to_string()))
+        .with_child(field(
+            "muc#roominfo_description",
+            "Description",
+            c.description.clone(),
+        ))
+        .with_child(field(
+            "muc#roominfo_occupants",
+            "Number of occupants",
+            room.occupants.len().to_string(),
+        ))
         .with_child(field(
             "muc#roominfo_subject",
             "Subject",

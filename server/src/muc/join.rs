@@ -13,7 +13,10 @@ use jid::{BareJid, FullJid};
 fn stored(st: &Stanza) -> StoredPresence {
     let mut payload = element_children(&st.el);
     payload.retain(|e| !e.is("x", ns::MUC));
-    StoredPresence { id: st.el.attr("id").map(str::to_string), payload }
+    StoredPresence {
+        id: st.el.attr("id").map(str::to_string),
+        payload,
+    }
 }
 
 /// XEP-0045 §10.1.1: the first presence to a new room creates it, locked, with the
@@ -38,7 +41,10 @@ pub(crate) fn create_room(
         occupant_id: ctx.occupant_id(&room.jid, &bare),
         bare,
         role: Role::Moderator,
-        sessions: vec![Session { jid: from.clone(), presence: stored(st) }],
+        sessions: vec![Session {
+            jid: from.clone(),
+            presence: stored(st),
+        }],
     };
     room.insert_occupant(occ);
     let mut self_codes = vec!["201"];
@@ -46,7 +52,14 @@ pub(crate) fn create_room(
         self_codes.push("100");
     }
     let occ = &room.occupants[nick];
-    room.publicise(occ, &Notice { self_codes, ..Notice::default() }, out);
+    room.publicise(
+        occ,
+        &Notice {
+            self_codes,
+            ..Notice::default()
+        },
+        out,
+    );
     send_subject(&room, from, out);
     Ok(room)
 }
@@ -60,7 +73,9 @@ pub(crate) fn presence(
     out: &mut Outbox,
 ) -> Result<(), Refusal> {
     let current = room.by_session.get(from).cloned();
-    let crate::stanza::Kind::Presence(ptype) = st.kind else { unreachable!("routed as presence") };
+    let crate::stanza::Kind::Presence(ptype) = st.kind else {
+        unreachable!("routed as presence")
+    };
     match ptype {
         PresenceType::Unavailable => {
             // Unavailable from someone not in the room needs no answer (Prosody).
@@ -87,7 +102,14 @@ pub(crate) fn presence(
     }
 }
 
-fn join(room: &mut Room, ctx: &Ctx, from: &FullJid, st: &Stanza, nick: &str, out: &mut Outbox) -> Result<(), Refusal> {
+fn join(
+    room: &mut Room,
+    ctx: &Ctx,
+    from: &FullJid,
+    st: &Stanza,
+    nick: &str,
+    out: &mut Outbox,
+) -> Result<(), Refusal> {
     let bare = from.to_bare();
     let aff = room.affiliation(&bare);
     if room.locked && aff != Affiliation::Owner {
@@ -100,7 +122,10 @@ fn join(room: &mut Room, ctx: &Ctx, from: &FullJid, st: &Stanza, nick: &str, out
         return Err(Refusal::MembersOnly);
     }
     if let Some(pw) = &room.config.password {
-        let given = st.el.child("x", ns::MUC).and_then(|x| x.child_text("password", ns::MUC));
+        let given = st
+            .el
+            .child("x", ns::MUC)
+            .and_then(|x| x.child_text("password", ns::MUC));
         if given.as_deref() != Some(pw.as_str()) {
             return Err(Refusal::PasswordRequired);
         }
@@ -112,7 +137,11 @@ fn join(room: &mut Room, ctx: &Ctx, from: &FullJid, st: &Stanza, nick: &str, out
         }
         Some(_) => {}
         None => {
-            let max = room.config.max_users.map_or(usize::MAX, |m| m as usize).min(ctx.cfg.limits.max_occupants);
+            let max = room
+                .config
+                .max_users
+                .map_or(usize::MAX, |m| m as usize)
+                .min(ctx.cfg.limits.max_occupants);
             if room.occupants.len() >= max && aff < Affiliation::Admin {
                 return Err(Refusal::RoomFull);
             }
@@ -123,7 +152,10 @@ fn join(room: &mut Room, ctx: &Ctx, from: &FullJid, st: &Stanza, nick: &str, out
         // The broken check let a non-member through; it gets the role it would have had.
         role = Role::Participant;
     }
-    let session = Session { jid: from.clone(), presence: stored(st) };
+    let session = Session {
+        jid: from.clone(),
+        presence: stored(st),
+    };
     match room.occupants.get_mut(nick) {
         Some(existing) => existing.sessions.push(session),
         None => {
@@ -144,7 +176,14 @@ fn join(room: &mut Room, ctx: &Ctx, from: &FullJid, st: &Stanza, nick: &str, out
         self_codes.push("100");
     }
     let occ = &room.occupants[nick];
-    room.publicise(occ, &Notice { self_codes, ..Notice::default() }, out);
+    room.publicise(
+        occ,
+        &Notice {
+            self_codes,
+            ..Notice::default()
+        },
+        out,
+    );
     send_history(room, ctx, from, st, out);
     send_subject(room, from, out);
     Ok(())
@@ -181,14 +220,23 @@ fn change_nick(
     let bare = from.to_bare();
     if !ctx.cfg.mutant(Mutant::NickChangeSkipsUniqueness) {
         if let Some(holder) = room.occupants.get(new) {
-            return Err(if holder.bare != bare { Refusal::NickConflict } else { Refusal::NickChangeUnsupported });
+            return Err(if holder.bare != bare {
+                Refusal::NickConflict
+            } else {
+                Refusal::NickChangeUnsupported
+            });
         }
     }
     if room.occupants[cur].sessions.len() > 1 {
         return Err(Refusal::NickChangeUnsupported);
     }
     let old = room.remove_occupant(cur).expect("current occupant");
-    let notice = Notice { codes: vec!["303"], new_nick: Some(new), unavailable: true, ..Notice::default() };
+    let notice = Notice {
+        codes: vec!["303"],
+        new_nick: Some(new),
+        unavailable: true,
+        ..Notice::default()
+    };
     room.publicise(&old, &notice, out);
     let mut moved = old;
     moved.nick = new.to_string();
@@ -216,24 +264,47 @@ pub(crate) fn remove_session(
         let mut occ = room.remove_occupant(nick).expect("occupant");
         let prev = occ.role;
         occ.role = Role::None;
-        room.publicise(&occ, &Notice { codes, prev_role: Some(prev), leave, ..Notice::default() }, out);
+        room.publicise(
+            &occ,
+            &Notice {
+                codes,
+                prev_role: Some(prev),
+                leave,
+                ..Notice::default()
+            },
+            out,
+        );
         return;
     }
     room.by_session.remove(from);
     let occ = room.occupants.get_mut(nick).expect("occupant");
-    let idx = occ.sessions.iter().position(|s| &s.jid == from).expect("session of occupant");
+    let idx = occ
+        .sessions
+        .iter()
+        .position(|s| &s.jid == from)
+        .expect("session of occupant");
     let gone = occ.sessions.remove(idx);
     // The leaving session sees itself leave; everyone else sees the remaining sessions.
     let mut leaving = room.occupants[nick].clone();
     leaving.sessions = vec![gone];
     leaving.role = Role::None;
-    let n = Notice { codes, leave, ..Notice::default() };
+    let n = Notice {
+        codes,
+        leave,
+        ..Notice::default()
+    };
     room.publicise_self(&leaving, &n, out);
     room.publicise(&room.occupants[nick], &Notice::default(), out);
 }
 
 /// Presence probe (XEP-0045 §7.2.x, Prosody's `respond_to_probe`).
-fn probe(room: &Room, from: &FullJid, nick: &str, current: Option<&str>, out: &mut Outbox) -> Result<(), Refusal> {
+fn probe(
+    room: &Room,
+    from: &FullJid,
+    nick: &str,
+    current: Option<&str>,
+    out: &mut Outbox,
+) -> Result<(), Refusal> {
     if current.is_none() {
         return Err(Refusal::NotInRoom);
     }
@@ -245,10 +316,15 @@ fn probe(room: &Room, from: &FullJid, nick: &str, current: Option<&str>, out: &m
             super::presence::View::Anon
         };
         let x = room.muc_x(occ, view, &Notice::default());
-        out.send(from, room.presence_stanza(occ, nick, &occ.primary().presence, false, x));
+        out.send(
+            from,
+            room.presence_stanza(occ, nick, &occ.primary().presence, false, x),
+        );
     } else {
         let x = Element::new("x", ns::MUC_USER).with_child(
-            Element::new("item", ns::MUC_USER).with_attr("affiliation", "none").with_attr("role", "none"),
+            Element::new("item", ns::MUC_USER)
+                .with_attr("affiliation", "none")
+                .with_attr("role", "none"),
         );
         let p = Element::new("presence", ns::CLIENT)
             .with_attr("from", room.occupant_jid_str(nick))
@@ -263,7 +339,9 @@ fn probe(room: &Room, from: &FullJid, nick: &str, current: Option<&str>, out: &m
 pub(crate) fn send_subject(room: &Room, to: &FullJid, out: &mut Outbox) {
     let (from, text) = match &room.subject {
         Some(s) => (
-            s.by.as_deref().map(|n| room.occupant_jid_str(n)).unwrap_or_else(|| room.jid.as_str().to_string()),
+            s.by.as_deref()
+                .map(|n| room.occupant_jid_str(n))
+                .unwrap_or_else(|| room.jid.as_str().to_string()),
             s.text.clone(),
         ),
         None => (room.jid.as_str().to_string(), String::new()),
@@ -277,8 +355,14 @@ pub(crate) fn send_subject(room: &Room, to: &FullJid, out: &mut Outbox) {
 
 /// Discussion history (XEP-0045 §7.2.14), honouring `maxstanzas` and `seconds`.
 fn send_history(room: &Room, ctx: &Ctx, to: &FullJid, st: &Stanza, out: &mut Outbox) {
-    let req = st.el.child("x", ns::MUC).and_then(|x| x.child("history", ns::MUC));
-    let mut max = room.config.default_history_messages.min(room.config.history_length) as usize;
+    let req = st
+        .el
+        .child("x", ns::MUC)
+        .and_then(|x| x.child("history", ns::MUC));
+    let mut max = room
+        .config
+        .default_history_messages
+        .min(room.config.history_length) as usize;
     let mut since = None;
     if let Some(h) = req {
         if let Some(n) = h.attr("maxstanzas").and_then(|v| v.parse::<usize>().ok()) {
@@ -288,7 +372,11 @@ fn send_history(room: &Room, ctx: &Ctx, to: &FullJid, st: &Stanza, out: &mut Out
             since = Some(ctx.now.0.saturating_sub(s.saturating_mul(1000)));
         }
     }
-    let entries: Vec<_> = room.history.iter().filter(|e| since.is_none_or(|t| e.at.0 >= t)).collect();
+    let entries: Vec<_> = room
+        .history
+        .iter()
+        .filter(|e| since.is_none_or(|t| e.at.0 >= t))
+        .collect();
     let skip = entries.len().saturating_sub(max);
     for e in entries.into_iter().skip(skip) {
         let mut m = e.stanza.clone();

@@ -9,8 +9,15 @@ use crate::service::{Ctx, Outbox};
 use crate::stanza::{Kind, MessageType, Stanza};
 use crate::xml::{Element, Node};
 use jid::{FullJid, Jid};
+use std::sync::Arc;
 
-pub(crate) fn groupchat(room: &mut Room, ctx: &Ctx, from: &FullJid, st: &Stanza, out: &mut Outbox) -> Result<(), Refusal> {
+pub(crate) fn groupchat(
+    room: &mut Room,
+    ctx: &Ctx,
+    from: &FullJid,
+    st: &Stanza,
+    out: &mut Outbox,
+) -> Result<(), Refusal> {
     let occ = room.occupant_by_session(from).ok_or(Refusal::NotInRoom)?;
     if occ.role < Role::Participant {
         return Err(Refusal::NoVoice);
@@ -28,8 +35,8 @@ pub(crate) fn groupchat(room: &mut Room, ctx: &Ctx, from: &FullJid, st: &Stanza,
     let room_jid = room.jid.as_str().to_string();
     msg.children.retain(|n| match n {
         Node::Element(e) => {
-            let forged_delay =
-                (e.is("delay", ns::DELAY) || e.is("x", ns::LEGACY_DELAY)) && e.attr("from") == Some(room_jid.as_str());
+            let forged_delay = (e.is("delay", ns::DELAY) || e.is("x", ns::LEGACY_DELAY))
+                && e.attr("from") == Some(room_jid.as_str());
             !forged_delay && !e.is("occupant-id", ns::OCCUPANT_ID)
         }
         Node::Text(_) => true,
@@ -39,24 +46,41 @@ pub(crate) fn groupchat(room: &mut Room, ctx: &Ctx, from: &FullJid, st: &Stanza,
         if !(room.config.change_subject || role == Role::Moderator) {
             return Err(Refusal::SubjectChangeForbidden);
         }
-        room.subject = Some(super::room::Subject { by: Some(nick.clone()), text: subject.text() });
+        room.subject = Some(super::room::Subject {
+            by: Some(nick.clone()),
+            text: subject.text(),
+        });
     } else if body.is_some() && room.config.history_length > 0 {
-        room.history.push_back(HistoryEntry { nick: nick.clone(), at: ctx.now, stanza: msg.clone() });
+        room.history.push_back(HistoryEntry {
+            nick: nick.clone(),
+            at: ctx.now,
+            stanza: msg.clone(),
+        });
         while room.history.len() > room.config.history_length as usize {
             room.history.pop_front();
         }
     }
+    let msg = Arc::new(msg);
     for o in room.occupants.values() {
         for s in &o.sessions {
-            out.send(&s.jid, msg.clone());
+            out.share(&s.jid, msg.clone());
         }
     }
     Ok(())
 }
 
 /// A non-groupchat message to the room itself: an invitation, or nothing we accept.
-pub(crate) fn to_room(room: &mut Room, ctx: &Ctx, from: &FullJid, st: &Stanza, out: &mut Outbox) -> Result<(), Refusal> {
-    let invite = st.el.child("x", ns::MUC_USER).and_then(|x| x.child("invite", ns::MUC_USER));
+pub(crate) fn to_room(
+    room: &mut Room,
+    ctx: &Ctx,
+    from: &FullJid,
+    st: &Stanza,
+    out: &mut Outbox,
+) -> Result<(), Refusal> {
+    let invite = st
+        .el
+        .child("x", ns::MUC_USER)
+        .and_then(|x| x.child("invite", ns::MUC_USER));
     let Some(invite) = invite else {
         return Err(Refusal::WrongMessageType);
     };
@@ -67,7 +91,11 @@ pub(crate) fn to_room(room: &mut Room, ctx: &Ctx, from: &FullJid, st: &Stanza, o
         .ok_or(Refusal::JidMalformed("invitation without a valid 'to'"))?;
     let inviter_aff = room.affiliation(&inviter.bare);
     if room.config.members_only {
-        let needed = if room.config.allow_member_invites { Affiliation::Member } else { Affiliation::Admin };
+        let needed = if room.config.allow_member_invites {
+            Affiliation::Member
+        } else {
+            Affiliation::Admin
+        };
         if inviter_aff < needed {
             return Err(Refusal::InviteForbidden);
         }
@@ -106,7 +134,13 @@ pub(crate) fn to_room(room: &mut Room, ctx: &Ctx, from: &FullJid, st: &Stanza, o
     Ok(())
 }
 
-pub(crate) fn private(room: &Room, from: &FullJid, st: &Stanza, nick: &str, out: &mut Outbox) -> Result<(), Refusal> {
+pub(crate) fn private(
+    room: &Room,
+    from: &FullJid,
+    st: &Stanza,
+    nick: &str,
+    out: &mut Outbox,
+) -> Result<(), Refusal> {
     let sender = room.occupant_by_session(from).ok_or(Refusal::NotInRoom)?;
     if st.kind == Kind::Message(MessageType::Groupchat) {
         return Err(Refusal::WrongMessageType);
@@ -119,8 +153,9 @@ pub(crate) fn private(room: &Room, from: &FullJid, st: &Stanza, nick: &str, out:
     msg.remove_attr("to");
     msg.set_attr("from", room.occupant_jid_str(&sender.nick));
     msg.push(Element::new("x", ns::MUC_USER));
+    let msg = Arc::new(msg);
     for s in &target.sessions {
-        out.send(&s.jid, msg.clone());
+        out.share(&s.jid, msg.clone());
     }
     Ok(())
 }

@@ -24,8 +24,13 @@ pub enum Affiliation {
 }
 
 impl Affiliation {
-    pub const ALL: [Affiliation; 5] =
-        [Affiliation::Owner, Affiliation::Admin, Affiliation::Member, Affiliation::None, Affiliation::Outcast];
+    pub const ALL: [Affiliation; 5] = [
+        Affiliation::Owner,
+        Affiliation::Admin,
+        Affiliation::Member,
+        Affiliation::None,
+        Affiliation::Outcast,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -89,7 +94,12 @@ impl Millis {
         let d = doy - (153 * mp + 2) / 5 + 1;
         let m = if mp < 10 { mp + 3 } else { mp - 9 };
         let y = if m <= 2 { y + 1 } else { y };
-        format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+            rem / 3600,
+            (rem % 3600) / 60,
+            rem % 60
+        )
     }
 }
 

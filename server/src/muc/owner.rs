@@ -10,6 +10,7 @@ use crate::service::{Ctx, Mutant, Outbox, RoomFate};
 use crate::stanza::{iq_result, IqType, Kind, Stanza};
 use crate::xml::Element;
 use jid::FullJid;
+use std::sync::Arc;
 
 pub(crate) fn iq_to_room(
     room: &mut Room,
@@ -18,7 +19,9 @@ pub(crate) fn iq_to_room(
     st: &Stanza,
     out: &mut Outbox,
 ) -> Result<RoomFate, Refusal> {
-    let Kind::Iq(ty) = st.kind else { unreachable!("routed as iq") };
+    let Kind::Iq(ty) = st.kind else {
+        unreachable!("routed as iq")
+    };
     let query = st.payload().expect("get/set have one payload");
     let me = room.jid.as_str().to_string();
     // XEP-0045 §10.1: a locked room does not exist for anyone but its owners.
@@ -123,9 +126,10 @@ fn owner_set(
                     .with_attr("type", "groupchat")
                     .with_attr("from", me.as_str())
                     .with_child(x);
+                let msg = Arc::new(msg);
                 for o in room.occupants.values() {
                     for s in &o.sessions {
-                        out.send(&s.jid, msg.clone());
+                        out.share(&s.jid, msg.clone());
                     }
                 }
             }
@@ -147,7 +151,15 @@ fn remove_non_members(room: &mut Room, out: &mut Outbox) {
         let mut occ = room.remove_occupant(&nick).expect("listed occupant");
         let prev = occ.role;
         occ.role = Role::None;
-        room.publicise(&occ, &Notice { codes: vec!["322"], prev_role: Some(prev), ..Notice::default() }, out);
+        room.publicise(
+            &occ,
+            &Notice {
+                codes: vec!["322"],
+                prev_role: Some(prev),
+                ..Notice::default()
+            },
+            out,
+        );
     }
 }
 
@@ -170,7 +182,10 @@ pub(crate) fn destroy(room: &mut Room, destroy_req: &Element, out: &mut Outbox) 
         removed.push(occ);
     }
     for occ in &removed {
-        let n = Notice { destroy: Some(d.clone()), ..Notice::default() };
+        let n = Notice {
+            destroy: Some(d.clone()),
+            ..Notice::default()
+        };
         room.publicise_self(occ, &n, out);
     }
 }

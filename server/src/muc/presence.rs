@@ -8,6 +8,7 @@ use crate::ns;
 use crate::service::Outbox;
 use crate::xml::{Element, Node};
 use jid::FullJid;
+use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum View {
@@ -155,7 +156,7 @@ impl Room {
         } else {
             &occ.primary().presence
         };
-        let mut views: [Option<Element>; 3] = [None, None, None];
+        let mut views: [Option<Arc<Element>>; 3] = [None, None, None];
         for other in self.occupants.values() {
             if other.nick == occ.nick {
                 continue;
@@ -170,10 +171,10 @@ impl Room {
             let slot = &mut views[view as usize];
             let p = slot.get_or_insert_with(|| {
                 let x = self.muc_x(occ, view, n);
-                self.presence_stanza(occ, &occ.nick, base, as_unavailable, x)
+                Arc::new(self.presence_stanza(occ, &occ.nick, base, as_unavailable, x))
             });
             for s in &other.sessions {
-                out.send(&s.jid, p.clone());
+                out.share(&s.jid, p.clone());
             }
         }
     }
@@ -184,7 +185,11 @@ impl Room {
         x.push(status("110"));
         let default_base = StoredPresence::default();
         for s in &occ.sessions {
-            let base = if unavailable { n.leave.as_ref().unwrap_or(&default_base) } else { &s.presence };
+            let base = if unavailable {
+                n.leave.as_ref().unwrap_or(&default_base)
+            } else {
+                &s.presence
+            };
             let p = self.presence_stanza(occ, &occ.nick, base, unavailable, x.clone());
             out.send(&s.jid, p);
         }
@@ -205,7 +210,10 @@ impl Room {
             }
             let view = if own || !anonymous { View::Full } else { View::Anon };
             let x = self.muc_x(occ, view, &n);
-            out.send(to, self.presence_stanza(occ, &occ.nick, &occ.primary().presence, false, x));
+            out.send(
+                to,
+                self.presence_stanza(occ, &occ.nick, &occ.primary().presence, false, x),
+            );
         }
     }
 }

@@ -143,7 +143,10 @@ impl Room {
     }
 
     pub fn owners(&self) -> impl Iterator<Item = &BareJid> {
-        self.affiliations.iter().filter(|(_, a)| **a == Affiliation::Owner).map(|(j, _)| j)
+        self.affiliations
+            .iter()
+            .filter(|(_, a)| **a == Affiliation::Owner)
+            .map(|(j, _)| j)
     }
 
     /// XEP-0045 §5.1.2 default roles; Prosody's members-only rule gives non-members none.
@@ -176,7 +179,8 @@ impl Room {
         if aff >= Affiliation::Admin {
             return false;
         }
-        self.occupant_by_session(jid).is_none_or(|o| o.role != Role::Moderator)
+        self.occupant_by_session(jid)
+            .is_none_or(|o| o.role != Role::Moderator)
     }
 
     pub(crate) fn set_affiliation_raw(&mut self, bare: BareJid, aff: Affiliation) {

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use server::xml::{parse_stanza, Element, Limits, Node};
-use server::{Millis, MucService, Outgoing, ServiceConfig};
+use server::{Millis, MucService, ServiceConfig};
 
 pub const MUC: &str = "conference.localhost";
 
@@ -35,7 +35,20 @@ pub fn canon(e: &Element) -> Element {
 pub fn assert_stanza(got: &Element, expected: &str) {
     let want = canon(&el(expected));
     let got_c = canon(got);
-    assert_eq!(got_c, want, "\n got: {}\nwant: {}", got_c.to_xml_in("jabber:client"), want.to_xml_in("jabber:client"));
+    assert_eq!(
+        got_c,
+        want,
+        "\n got: {}\nwant: {}",
+        got_c.to_xml_in("jabber:client"),
+        want.to_xml_in("jabber:client")
+    );
+}
+
+/// One stanza as its recipient gets it: `to` written in.
+#[derive(Debug)]
+pub struct Sent {
+    pub to: jid::Jid,
+    pub stanza: Element,
 }
 
 pub struct H {
@@ -51,24 +64,43 @@ impl Default for H {
 
 impl H {
     pub fn new(cfg: ServiceConfig) -> H {
-        H { svc: MucService::new(cfg), now: 1_795_000_000_000 }
+        H {
+            svc: MucService::new(cfg),
+            now: 1_795_000_000_000,
+        }
     }
 
-    pub fn send(&mut self, from: &str, xml: &str) -> Vec<Outgoing> {
+    pub fn send(&mut self, from: &str, xml: &str) -> Vec<Sent> {
         self.now += 10;
-        self.svc.handle(Millis(self.now), full(from), el(xml)).into_vec()
+        self.svc
+            .handle(Millis(self.now), full(from), el(xml))
+            .into_iter()
+            .map(|o| Sent {
+                stanza: o.element(),
+                to: o.to,
+            })
+            .collect()
     }
 
     /// Sends and keeps only what `to` receives.
     pub fn send_for(&mut self, from: &str, xml: &str, to: &str) -> Vec<Element> {
-        self.send(from, xml).into_iter().filter(|o| o.to.as_str() == to).map(|o| o.stanza).collect()
+        self.send(from, xml)
+            .into_iter()
+            .filter(|o| o.to.as_str() == to)
+            .map(|o| o.stanza)
+            .collect()
     }
 
-    pub fn join(&mut self, from: &str, room: &str, nick: &str) -> Vec<Outgoing> {
-        self.send(from, &format!("<presence to='{room}@{MUC}/{nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>"))
+    pub fn join(&mut self, from: &str, room: &str, nick: &str) -> Vec<Sent> {
+        self.send(
+            from,
+            &format!(
+                "<presence to='{room}@{MUC}/{nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>"
+            ),
+        )
     }
 
-    pub fn join_with(&mut self, from: &str, room: &str, nick: &str, x_inner: &str) -> Vec<Outgoing> {
+    pub fn join_with(&mut self, from: &str, room: &str, nick: &str, x_inner: &str) -> Vec<Sent> {
         self.send(
             from,
             &format!("<presence to='{room}@{MUC}/{nick}'><x xmlns='http://jabber.org/protocol/muc'>{x_inner}</x></presence>"),
@@ -79,10 +111,13 @@ impl H {
     pub fn create(&mut self, owner: &str, room: &str, nick: &str, fields: &str) {
         let _ = self.join(owner, room, nick);
         let out = self.configure(owner, room, fields);
-        assert!(out.iter().any(|o| o.stanza.attr("type") == Some("result")), "config refused: {out:?}");
+        assert!(
+            out.iter().any(|o| o.stanza.attr("type") == Some("result")),
+            "config refused: {out:?}"
+        );
     }
 
-    pub fn configure(&mut self, owner: &str, room: &str, fields: &str) -> Vec<Outgoing> {
+    pub fn configure(&mut self, owner: &str, room: &str, fields: &str) -> Vec<Sent> {
         self.send(
             owner,
             &format!(
@@ -93,7 +128,7 @@ impl H {
         )
     }
 
-    pub fn set_aff(&mut self, from: &str, room: &str, jid: &str, aff: &str) -> Vec<Outgoing> {
+    pub fn set_aff(&mut self, from: &str, room: &str, jid: &str, aff: &str) -> Vec<Sent> {
         self.send(
             from,
             &format!(
@@ -103,7 +138,7 @@ impl H {
         )
     }
 
-    pub fn set_role(&mut self, from: &str, room: &str, nick: &str, role: &str) -> Vec<Outgoing> {
+    pub fn set_role(&mut self, from: &str, room: &str, nick: &str, role: &str) -> Vec<Sent> {
         self.send(
             from,
             &format!(
@@ -114,16 +149,25 @@ impl H {
     }
 
     pub fn room(&self, room: &str) -> Option<&server::muc::Room> {
-        self.svc.room(&jid::BareJid::new(&format!("{room}@{MUC}")).unwrap())
+        self.svc
+            .room(&jid::BareJid::new(&format!("{room}@{MUC}")).unwrap())
     }
 
     pub fn occupant_id(&self, room: &str, nick: &str) -> String {
-        self.room(room).unwrap().occupant(nick).unwrap().occupant_id.clone()
+        self.room(room)
+            .unwrap()
+            .occupant(nick)
+            .unwrap()
+            .occupant_id
+            .clone()
     }
 }
 
 pub fn bool_field(var: &str, v: bool) -> String {
-    format!("<field var='muc#roomconfig_{var}'><value>{}</value></field>", if v { 1 } else { 0 })
+    format!(
+        "<field var='muc#roomconfig_{var}'><value>{}</value></field>",
+        if v { 1 } else { 0 }
+    )
 }
 
 /// The error condition of an error stanza, e.g. `("auth", "forbidden")`.
@@ -132,19 +176,30 @@ pub fn error_of(st: &Element) -> Option<(String, String)> {
         return None;
     }
     let e = st.child("error", "jabber:client")?;
-    let cond = e.elements().find(|c| c.ns == "urn:ietf:params:xml:ns:xmpp-stanzas" && c.name != "text")?;
+    let cond = e
+        .elements()
+        .find(|c| c.ns == "urn:ietf:params:xml:ns:xmpp-stanzas" && c.name != "text")?;
     Some((e.attr("type")?.to_string(), cond.name.clone()))
 }
 
 #[track_caller]
-pub fn assert_error(out: &[Outgoing], to: &str, ty: &str, cond: &str) {
-    let errs: Vec<_> = out.iter().filter(|o| o.to.as_str() == to).filter_map(|o| error_of(&o.stanza)).collect();
+pub fn assert_error(out: &[Sent], to: &str, ty: &str, cond: &str) {
+    let errs: Vec<_> = out
+        .iter()
+        .filter(|o| o.to.as_str() == to)
+        .filter_map(|o| error_of(&o.stanza))
+        .collect();
     assert_eq!(errs, vec![(ty.to_string(), cond.to_string())], "outbox: {out:#?}");
     assert_eq!(out.len(), 1, "a refusal sends only the error: {out:#?}");
 }
 
 pub fn statuses(st: &Element) -> Vec<String> {
     st.child("x", "http://jabber.org/protocol/muc#user")
-        .map(|x| x.elements().filter(|c| c.name == "status").filter_map(|c| c.attr("code").map(String::from)).collect())
+        .map(|x| {
+            x.elements()
+                .filter(|c| c.name == "status")
+                .filter_map(|c| c.attr("code").map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
