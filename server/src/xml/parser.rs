@@ -180,7 +180,9 @@ enum State {
 
 struct Frame {
     el: Element,
-    qname: String,
+    /// The prefixed name as written, for matching the end tag; `None` when unprefixed
+    /// (then it is `el.name`).
+    qname: Option<String>,
     text_bytes: usize,
     child_elements: usize,
 }
@@ -400,7 +402,7 @@ impl StreamParser {
             });
         }
         let mut decls: Vec<(String, String)> = Vec::new();
-        let mut raw: Vec<(String, String)> = Vec::new();
+        let mut raw: Vec<(&str, String)> = Vec::new();
         for a in e.attributes() {
             let a = a.map_err(|err| match err {
                 quick_xml::events::attributes::AttrError::Duplicated(..) => XmlError::DuplicateAttribute(
@@ -416,7 +418,7 @@ impl StreamParser {
                     limit: self.limits.max_attrs,
                 });
             }
-            let key = a.key.as_ref().to_string();
+            let key: &str = a.key.0;
             let value = a
                 .normalized_value(XmlVersion::Implicit1_0)
                 .map_err(map_value_error)?;
@@ -446,7 +448,7 @@ impl StreamParser {
         let mut el = Element::new(local, ns);
         el.attrs.reserve(raw.len());
         for (key, value) in raw {
-            let (p, l) = split_qname(&key);
+            let (p, l) = split_qname(key);
             let ans = if p.is_empty() {
                 String::new()
             } else {
@@ -455,7 +457,7 @@ impl StreamParser {
                     .to_string()
             };
             if el.attrs.iter().any(|x| x.ns == ans && x.name == l) {
-                return Err(XmlError::DuplicateAttribute(key));
+                return Err(XmlError::DuplicateAttribute(key.to_string()));
             }
             el.attrs.push(Attr {
                 ns: ans,
@@ -490,6 +492,7 @@ impl StreamParser {
                 });
             }
         }
+        let qname = if qname.contains(':') { Some(qname) } else { None };
         self.stack.push(Frame {
             el,
             qname,
@@ -505,9 +508,10 @@ impl StreamParser {
     fn end(&mut self, qname: &str, out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
         match self.stack.last() {
             Some(top) => {
-                if top.qname != qname {
+                let expected = top.qname.as_deref().unwrap_or(&top.el.name);
+                if expected != qname {
                     return Err(XmlError::MismatchedEnd {
-                        expected: top.qname.clone(),
+                        expected: expected.to_string(),
                         found: qname.to_string(),
                     });
                 }
@@ -590,16 +594,16 @@ fn split_qname(q: &str) -> (&str, &str) {
 }
 
 fn check_chars(s: &str) -> Result<(), XmlError> {
-    for c in s.chars() {
-        let u = c as u32;
-        let ok = match u {
-            0x9 | 0xA | 0xD => true,
-            0x0..=0x1F => false,
-            0xFFFE | 0xFFFF => false,
-            _ => true,
-        };
-        if !ok {
-            return Err(XmlError::IllegalChar(u));
+    // Bytes, not chars: C0 controls are single bytes, and U+FFFE/U+FFFF are the only
+    // other characters XML 1.0 forbids that UTF-8 can carry (EF BF BE / EF BF BF).
+    let b = s.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        if c < 0x20 {
+            if !matches!(c, b'\t' | b'\n' | b'\r') {
+                return Err(XmlError::IllegalChar(c as u32));
+            }
+        } else if c == 0xEF && b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF)) {
+            return Err(XmlError::IllegalChar(if b[i + 2] == 0xBE { 0xFFFE } else { 0xFFFF }));
         }
     }
     Ok(())
