@@ -91,7 +91,7 @@ fn affiliation_churn(c: &mut Criterion) {
     g.bench_function("set_member_then_none_200_iqs", |b| {
         b.iter(|| {
             for iq in &iqs {
-                black_box(svc.handle(Millis(0), owner.clone(), iq.clone()));
+                black_box(svc.handle(Millis(0), owner.clone(), iq.clone()).len());
             }
         })
     });

@@ -603,7 +603,11 @@ fn check_chars(s: &str) -> Result<(), XmlError> {
                 return Err(XmlError::IllegalChar(c as u32));
             }
         } else if c == 0xEF && b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF)) {
-            return Err(XmlError::IllegalChar(if b[i + 2] == 0xBE { 0xFFFE } else { 0xFFFF }));
+            return Err(XmlError::IllegalChar(if b[i + 2] == 0xBE {
+                0xFFFE
+            } else {
+                0xFFFF
+            }));
         }
     }
     Ok(())
