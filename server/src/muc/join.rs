@@ -47,21 +47,26 @@ pub(crate) fn create_room(
         }],
     };
     room.insert_occupant(occ);
-    let mut self_codes = vec!["201"];
+    announce_join(&room, nick, true, out);
+    send_subject(&room, from, out);
+    Ok(room)
+}
+
+/// Tells the room about a new occupant (or session) and the occupant about itself:
+/// 201 when it created the room, 100 when the room is non-anonymous (XEP-0045 §7.2.3).
+fn announce_join(room: &Room, nick: &str, created: bool, out: &mut Outbox) {
+    let mut self_codes = Vec::new();
+    if created {
+        self_codes.push("201");
+    }
     if room.config.whois == super::Whois::Anyone {
         self_codes.push("100");
     }
-    let occ = &room.occupants[nick];
-    room.publicise(
-        occ,
-        &Notice {
-            self_codes,
-            ..Notice::default()
-        },
-        out,
-    );
-    send_subject(&room, from, out);
-    Ok(room)
+    let notice = Notice {
+        self_codes,
+        ..Notice::default()
+    };
+    room.publicise(&room.occupants[nick], &notice, out);
 }
 
 pub(crate) fn presence(
@@ -171,19 +176,7 @@ fn join(
     }
     room.by_session.insert(from.clone(), nick.to_string());
     room.send_occupant_list(from, nick, out);
-    let mut self_codes = vec![];
-    if room.config.whois == super::Whois::Anyone {
-        self_codes.push("100");
-    }
-    let occ = &room.occupants[nick];
-    room.publicise(
-        occ,
-        &Notice {
-            self_codes,
-            ..Notice::default()
-        },
-        out,
-    );
+    announce_join(room, nick, false, out);
     send_history(room, ctx, from, st, out);
     send_subject(room, from, out);
     Ok(())
