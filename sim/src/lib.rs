@@ -1,1 +1,5 @@
-//! Deterministic simulated network and home server around the MUC service; runs scansion scripts and swarms (to come, see issue 4).
+//! The deterministic world around the MUC service (issue 4, in progress): so far the
+//! scansion script parser. The simulated network, home server, matcher and runner
+//! come next.
+
+pub mod scansion;

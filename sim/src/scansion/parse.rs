@@ -1,0 +1,337 @@
+//! Parsing `.scs` scripts into a [`Script`]. Every error names the line and the reason.
+
+use server::xml::{parse_stanza, Element, Limits};
+
+/// The namespace scripts' unbound `scansion:` prefix (e.g. `scansion:strict`) stands for.
+pub const NS_SCANSION: &str = "https://matthewwild.co.uk/projects/scansion";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientDef {
+    pub name: String,
+    pub jid: String,
+    pub password: String,
+    pub resource: Option<String>,
+    pub line: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ActionKind {
+    Connects,
+    Disconnects,
+    Sends(Vec<Element>),
+    Receives(Vec<Element>),
+    /// `X receives: nothing`.
+    ReceivesNothing,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Action {
+    pub client: String,
+    pub kind: ActionKind,
+    /// 1-based line of the action's first line.
+    pub line: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Script {
+    pub title: Option<String>,
+    pub clients: Vec<ClientDef>,
+    pub actions: Vec<Action>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub line: usize,
+    pub reason: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.reason)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+fn err<T>(line: usize, reason: impl Into<String>) -> Result<T, ParseError> {
+    Err(ParseError {
+        line,
+        reason: reason.into(),
+    })
+}
+
+fn is_indented(l: &str) -> bool {
+    l.starts_with('\t') || l.starts_with(' ')
+}
+
+/// Parses a whole script.
+pub fn parse(text: &str) -> Result<Script, ParseError> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut i = 0;
+    let mut title = None;
+    let mut clients: Vec<ClientDef> = Vec::new();
+    let mut header_done = false;
+
+    // Header: title comment, client blocks, then a line of dashes.
+    while i < lines.len() {
+        let n = i + 1;
+        let l = lines[i].trim_end();
+        i += 1;
+        if l.trim().is_empty() {
+            continue;
+        }
+        if let Some(c) = l.strip_prefix('#') {
+            if title.is_none() && clients.is_empty() {
+                title = Some(c.trim().to_string());
+            }
+            continue;
+        }
+        if l.starts_with("---") && l.chars().all(|c| c == '-') {
+            header_done = true;
+            break;
+        }
+        if let Some(name) = l.strip_prefix("[Client]") {
+            let name = name.trim();
+            if name.is_empty() {
+                return err(n, "client definition without a name");
+            }
+            if clients.iter().any(|c| c.name == name) {
+                return err(n, format!("client '{name}' is defined twice"));
+            }
+            let (mut jid, mut password, mut resource) = (None, None, None);
+            while i < lines.len() && is_indented(lines[i]) && !lines[i].trim().is_empty() {
+                let kv = lines[i].trim();
+                let Some((k, v)) = kv.split_once(':') else {
+                    return err(
+                        i + 1,
+                        format!("expected 'key: value' in client '{name}', found '{kv}'"),
+                    );
+                };
+                let v = v.trim().to_string();
+                match k.trim() {
+                    "jid" => jid = Some(v),
+                    "password" => password = Some(v),
+                    "resource" => resource = Some(v),
+                    other => return err(i + 1, format!("unknown client property '{other}'")),
+                }
+                i += 1;
+            }
+            let Some(jid) = jid else {
+                return err(n, format!("client '{name}' has no jid"));
+            };
+            if jid::Jid::new(&jid).is_err() {
+                return err(n, format!("client '{name}' has an invalid jid '{jid}'"));
+            }
+            clients.push(ClientDef {
+                name: name.to_string(),
+                jid,
+                password: password.unwrap_or_default(),
+                resource,
+                line: n,
+            });
+            continue;
+        }
+        return err(
+            n,
+            format!("expected a [Client] definition or '-----', found '{l}'"),
+        );
+    }
+    if !header_done {
+        return err(
+            lines.len().max(1),
+            "the header does not end with a line of dashes ('-----')",
+        );
+    }
+
+    let mut actions = Vec::new();
+    while i < lines.len() {
+        let n = i + 1;
+        let l = lines[i].trim_end();
+        i += 1;
+        if l.trim().is_empty() || l.starts_with('#') {
+            continue;
+        }
+        if is_indented(l) {
+            return err(n, "indented line outside a sends/receives block");
+        }
+        let Some(client) = clients
+            .iter()
+            .map(|c| c.name.as_str())
+            .filter(|c| l.starts_with(&format!("{c} ")))
+            .max_by_key(|c| c.len())
+        else {
+            return err(n, format!("no client defined for '{l}'"));
+        };
+        let verb = l[client.len()..].trim();
+        let (verb, rest) = match verb.split_once(':') {
+            Some((v, r)) => (v.trim(), r.trim()),
+            None => (verb, ""),
+        };
+        let kind = match (verb, rest) {
+            ("connects", "") => ActionKind::Connects,
+            ("disconnects", "") => ActionKind::Disconnects,
+            ("receives", "nothing") => ActionKind::ReceivesNothing,
+            ("sends" | "receives", "") => {
+                let start = i;
+                while i < lines.len() && (is_indented(lines[i]) || lines[i].trim().is_empty()) {
+                    i += 1;
+                }
+                let block = lines[start..i].join("\n");
+                if block.trim().is_empty() {
+                    return err(n, format!("'{verb}' without an indented stanza after it"));
+                }
+                let stanzas = parse_block(&block, start + 1)?;
+                if verb == "sends" {
+                    ActionKind::Sends(stanzas)
+                } else {
+                    ActionKind::Receives(stanzas)
+                }
+            }
+            _ => {
+                return err(
+                    n,
+                    format!("unknown action '{verb}' (expected connects, disconnects, sends or receives)"),
+                )
+            }
+        };
+        actions.push(Action {
+            client: client.to_string(),
+            kind,
+            line: n,
+        });
+    }
+    Ok(Script {
+        title,
+        clients,
+        actions,
+    })
+}
+
+/// One or more stanzas in `jabber:client`, with the `scansion:` prefix bound.
+fn parse_block(block: &str, first_line: usize) -> Result<Vec<Element>, ParseError> {
+    let wrapped = format!("<block xmlns:scansion='{NS_SCANSION}'>{block}</block>");
+    let limits = Limits {
+        max_stanza_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    match parse_stanza(wrapped.as_bytes(), "jabber:client", &limits) {
+        Ok(root) => {
+            let stanzas: Vec<Element> = root.elements().cloned().collect();
+            if root
+                .children
+                .iter()
+                .any(|n| matches!(n, server::xml::Node::Text(t) if !t.trim().is_empty()))
+            {
+                return err(first_line, "text outside any stanza in the block");
+            }
+            Ok(stanzas)
+        }
+        Err(e) => err(first_line, format!("stanza block is not well-formed XML: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance/prosody");
+
+    #[test]
+    fn parses_every_corpus_script() {
+        let mut n = 0;
+        for entry in std::fs::read_dir(CORPUS).expect("../shared/conformance/prosody beside the project") {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("scs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let s = parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(
+                !s.clients.is_empty() && !s.actions.is_empty(),
+                "{}",
+                path.display()
+            );
+            n += 1;
+        }
+        assert_eq!(n, 13);
+    }
+
+    #[test]
+    fn founding_scenario_structure() {
+        let text = std::fs::read_to_string(format!("{CORPUS}/muc_members_only_change.scs")).unwrap();
+        let s = parse(&text).unwrap();
+        assert_eq!(
+            s.title.as_deref(),
+            Some("MUC: Members-only rooms kick members who lose affiliation")
+        );
+        assert_eq!(
+            s.clients.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            ["Romeo", "Juliet"]
+        );
+        assert_eq!(
+            s.actions[0],
+            Action {
+                client: "Romeo".into(),
+                kind: ActionKind::Connects,
+                line: 13
+            }
+        );
+        let ActionKind::Sends(st) = &s.actions[1].kind else {
+            panic!()
+        };
+        assert!(st[0].is("presence", "jabber:client"));
+        assert!(matches!(s.actions.last().unwrap().kind, ActionKind::Disconnects));
+    }
+
+    #[test]
+    fn names_with_apostrophes_and_spaces_and_strict_attribute() {
+        let s = parse(
+            "# t\n[Client] Juliet's phone\n\tjid: j@localhost\n\tpassword: p\n-----\n\
+             Juliet's phone sends\n\t<presence/>\n\t<presence type='unavailable'/>\n\
+             Juliet's phone receives:\n\t<x xmlns='urn:x' scansion:strict='false'/>\n\
+             Juliet's phone receives: nothing\n",
+        )
+        .unwrap();
+        let ActionKind::Sends(st) = &s.actions[0].kind else {
+            panic!()
+        };
+        assert_eq!(st.len(), 2);
+        let ActionKind::Receives(r) = &s.actions[1].kind else {
+            panic!()
+        };
+        assert_eq!(r[0].attr_ns(NS_SCANSION, "strict"), Some("false"));
+        assert_eq!(s.actions[2].kind, ActionKind::ReceivesNothing);
+    }
+
+    #[test]
+    fn malformed_scripts_get_line_numbered_errors() {
+        let head = "[Client] A\n\tjid: a@localhost\n-----\n";
+        let cases: [(&str, usize, &str); 8] = [
+            (
+                "[Client] A\n\tjid: a@localhost\nA connects\n",
+                3,
+                "expected a [Client]",
+            ),
+            ("[Client] A\n\tpassword: x\n-----\n", 1, "has no jid"),
+            (
+                "[Client] A\n\tjid: a@localhost\n[Client] A\n\tjid: b@localhost\n-----\n",
+                3,
+                "defined twice",
+            ),
+            (&format!("{head}B connects\n"), 4, "no client defined"),
+            (&format!("{head}A dances\n"), 4, "unknown action"),
+            (
+                &format!("{head}A sends:\nA connects\n"),
+                4,
+                "without an indented stanza",
+            ),
+            (&format!("{head}A sends:\n\t<presence>\n"), 5, "not well-formed"),
+            ("[Client] A\n\tjid: a@localhost\n", 2, "line of dashes"),
+        ];
+        for (text, line, reason) in cases {
+            let e = parse(text).unwrap_err();
+            assert_eq!(e.line, line, "{text:?}: {e}");
+            assert!(e.reason.contains(reason), "{text:?}: {e}");
+        }
+    }
+}
