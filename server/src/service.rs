@@ -260,7 +260,7 @@ impl MucService {
             return;
         }
         if st.kind.is_error() {
-            self.handle_error_stanza(now, from, &st, &to, out);
+            self.handle_error_stanza(from, &st, &to, out);
             return;
         }
         if matches!(st.kind, Kind::Iq(IqType::Result)) {
@@ -318,15 +318,14 @@ impl MucService {
 
     /// Prosody's `handle_kickable`: an error bounced by an occupant's client means
     /// that session is gone; it is removed (status 333).
-    fn handle_error_stanza(&mut self, now: Millis, from: &FullJid, st: &Stanza, to: &Jid, out: &mut Outbox) {
+    fn handle_error_stanza(&mut self, from: &FullJid, st: &Stanza, to: &Jid, out: &mut Outbox) {
         if matches!(st.kind, Kind::Iq(_)) || to.node().is_none() {
             return;
         }
         let room_jid = to.to_bare();
-        let ctx = Ctx { now, cfg: &self.cfg };
         if let Some(room) = self.rooms.get_mut(&room_jid) {
             if let Some(nick) = room.by_session.get(from).cloned() {
-                muc::join::remove_session(room, &ctx, from, &nick, vec!["333"], None, out);
+                muc::join::remove_session(room, from, &nick, vec!["333"], None, out);
                 if room.occupants.is_empty() && !room.config.persistent {
                     self.rooms.remove(&room_jid);
                 }

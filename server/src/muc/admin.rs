@@ -10,7 +10,6 @@ use crate::refusal::Refusal;
 use crate::service::{Ctx, Mutant, Outbox};
 use crate::xml::Element;
 use jid::{BareJid, FullJid, Jid};
-use std::sync::Arc;
 
 enum Change {
     Affiliation {
@@ -206,12 +205,7 @@ pub(crate) fn apply_affiliation(
         } else {
             Role::Moderator
         };
-        let msg = Arc::new(msg);
-        for o in room.occupants.values().filter(|o| o.role >= min) {
-            for s in &o.sessions {
-                out.share(&s.jid, msg.clone());
-            }
-        }
+        room.broadcast(msg, |o| o.role >= min, out);
         return;
     }
     for nick in affected {

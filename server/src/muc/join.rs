@@ -85,7 +85,7 @@ pub(crate) fn presence(
         PresenceType::Unavailable => {
             // Unavailable from someone not in the room needs no answer (Prosody).
             if let Some(cur) = current {
-                remove_session(room, ctx, from, &cur, vec![], Some(stored(st)), out);
+                remove_session(room, from, &cur, vec![], Some(stored(st)), out);
             }
             Ok(())
         }
@@ -245,7 +245,6 @@ fn change_nick(
 /// why (333 for a bounced error), `leave` is the client's own unavailable presence.
 pub(crate) fn remove_session(
     room: &mut Room,
-    _ctx: &Ctx,
     from: &FullJid,
     nick: &str,
     codes: Vec<&'static str>,

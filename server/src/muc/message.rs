@@ -60,12 +60,7 @@ pub(crate) fn groupchat(
             room.history.pop_front();
         }
     }
-    let msg = Arc::new(msg);
-    for o in room.occupants.values() {
-        for s in &o.sessions {
-            out.share(&s.jid, msg.clone());
-        }
-    }
+    room.broadcast(msg, |_| true, out);
     Ok(())
 }
 

@@ -10,7 +10,6 @@ use crate::service::{Ctx, Mutant, Outbox, RoomFate};
 use crate::stanza::{iq_result, IqType, Kind, Stanza};
 use crate::xml::Element;
 use jid::FullJid;
-use std::sync::Arc;
 
 pub(crate) fn iq_to_room(
     room: &mut Room,
@@ -126,12 +125,7 @@ fn owner_set(
                     .with_attr("type", "groupchat")
                     .with_attr("from", me.as_str())
                     .with_child(x);
-                let msg = Arc::new(msg);
-                for o in room.occupants.values() {
-                    for s in &o.sessions {
-                        out.share(&s.jid, msg.clone());
-                    }
-                }
+                room.broadcast(msg, |_| true, out);
             }
             Ok(RoomFate::Keep)
         }

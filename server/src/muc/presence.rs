@@ -195,6 +195,16 @@ impl Room {
         }
     }
 
+    /// Sends one message body to every session of every occupant that `to_whom` accepts.
+    pub(crate) fn broadcast(&self, msg: Element, to_whom: impl Fn(&Occupant) -> bool, out: &mut Outbox) {
+        let msg = Arc::new(msg);
+        for o in self.occupants.values().filter(|o| to_whom(o)) {
+            for s in &o.sessions {
+                out.share(&s.jid, msg.clone());
+            }
+        }
+    }
+
     /// Sends `to` the presence of every occupant except `skip_nick` (XEP-0045 §7.2.3).
     pub(crate) fn send_occupant_list(&self, to: &FullJid, skip_nick: &str, out: &mut Outbox) {
         let anonymous = self.is_anonymous_for(to);
