@@ -73,7 +73,7 @@ impl Stanza {
             return Err((el, StanzaError::NotAStanza));
         }
         let ty = el.attr("type");
-        let kind = match el.name.as_str() {
+        let kind = match &*el.name {
             "presence" => Kind::Presence(match ty {
                 None => PresenceType::Available,
                 Some("unavailable") => PresenceType::Unavailable,

@@ -34,7 +34,7 @@ pub(crate) fn iq_to_room(
         }
         r
     };
-    match (ty, query.name.as_str(), query.ns.as_str()) {
+    match (ty, &*query.name, &*query.ns) {
         (IqType::Get, "query", ns::MUC_OWNER) => {
             if room.affiliation(&from.to_bare()) != Affiliation::Owner {
                 return Err(Refusal::OwnerOnly);

@@ -5,20 +5,26 @@
 //! documents that differ only in how they spell namespace declarations parse to equal
 //! trees, and the serializer decides where declarations go.
 
+mod intern;
 mod parser;
 mod serialize;
 
+pub use intern::name as intern_name;
 pub use parser::{parse_stanza, Limits, StreamEvent, StreamParser, XmlError};
 pub use serialize::{escape_attr, escape_text, write_element};
 
 /// The namespace of the `xml:` prefix (`xml:lang`), bound in every document.
 pub const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
 
+/// A name or namespace URI: borrowed from a static table for the names XMPP uses all
+/// the time (the parser interns them, so parsing them allocates nothing), owned otherwise.
+pub type Name = std::borrow::Cow<'static, str>;
+
 /// One attribute. `ns` is empty for an unqualified attribute (the usual case).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Attr {
-    pub ns: String,
-    pub name: String,
+    pub ns: Name,
+    pub name: Name,
     pub value: String,
 }
 
@@ -30,14 +36,14 @@ pub enum Node {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Element {
-    pub name: String,
-    pub ns: String,
+    pub name: Name,
+    pub ns: Name,
     pub attrs: Vec<Attr>,
     pub children: Vec<Node>,
 }
 
 impl Element {
-    pub fn new(name: impl Into<String>, ns: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<Name>, ns: impl Into<Name>) -> Self {
         Element {
             name: name.into(),
             ns: ns.into(),
@@ -103,8 +109,8 @@ impl Element {
         match self.attrs.iter_mut().find(|a| a.name == name && a.ns == ns) {
             Some(a) => a.value = value,
             None => self.attrs.push(Attr {
-                ns: ns.to_string(),
-                name: name.to_string(),
+                ns: intern::name(ns),
+                name: intern::name(name),
                 value,
             }),
         }

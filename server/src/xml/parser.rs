@@ -3,7 +3,7 @@
 //! entity policy (RFC 6120 §11.1: no DTDs, PIs, comments or non-predefined entities)
 //! and tree building, so that every refusal is one typed [`XmlError`].
 
-use super::{Attr, Element, Node, NS_XML};
+use super::{intern, Attr, Element, Name, Node, NS_XML};
 use quick_xml::errors::{IllFormedError, SyntaxError};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
@@ -193,10 +193,12 @@ pub struct StreamParser {
     state: State,
     buf: Vec<u8>,
     stack: Vec<Frame>,
-    /// Namespace bindings per open element (the stream header's first in stream mode).
-    scopes: Vec<Vec<(String, String)>>,
+    /// Namespace bindings (prefix, URI) of every open element, innermost last (the stream
+    /// header's first in stream mode); `scope_starts` marks where each element's begin.
+    bindings: Vec<(Name, Name)>,
+    scope_starts: Vec<usize>,
     header_qname: String,
-    base_default_ns: String,
+    base_default_ns: Name,
     /// Bytes of the current stanza already consumed from `buf`.
     stanza_bytes: usize,
     seen_content: bool,
@@ -215,9 +217,10 @@ impl StreamParser {
             state,
             buf: Vec::new(),
             stack: Vec::new(),
-            scopes: Vec::new(),
+            bindings: Vec::new(),
+            scope_starts: Vec::new(),
             header_qname: String::new(),
-            base_default_ns: default_ns.to_string(),
+            base_default_ns: intern::name(default_ns),
             stanza_bytes: 0,
             seen_content: false,
             error: None,
@@ -369,19 +372,40 @@ impl StreamParser {
         Ok(())
     }
 
-    fn lookup(&self, prefix: &str) -> Option<&str> {
+    fn lookup(&self, prefix: &str) -> Option<&Name> {
+        static XML: Name = Name::Borrowed(NS_XML);
         if prefix == "xml" {
-            return Some(NS_XML);
+            return Some(&XML);
         }
-        for scope in self.scopes.iter().rev() {
-            if let Some((_, uri)) = scope.iter().rev().find(|(p, _)| p == prefix) {
-                return Some(uri);
-            }
+        if let Some((_, uri)) = self.bindings.iter().rev().find(|(p, _)| p == prefix) {
+            return Some(uri);
         }
         if prefix.is_empty() {
             return Some(&self.base_default_ns);
         }
         None
+    }
+
+    /// Declares `prefix` on the element being opened; declaring it twice there is a
+    /// duplicate attribute.
+    fn bind(&mut self, prefix: &str, uri: &str) -> Result<(), XmlError> {
+        let start = self.scope_starts.last().copied().unwrap_or(0);
+        if self.bindings[start..].iter().any(|(p, _)| p == prefix) {
+            let attr = if prefix.is_empty() {
+                "xmlns".to_owned()
+            } else {
+                format!("xmlns:{prefix}")
+            };
+            return Err(XmlError::DuplicateAttribute(attr));
+        }
+        self.bindings.push((intern::name(prefix), intern::name(uri)));
+        Ok(())
+    }
+
+    fn pop_scope(&mut self) {
+        if let Some(start) = self.scope_starts.pop() {
+            self.bindings.truncate(start);
+        }
     }
 
     fn start(&mut self, e: &BytesStart<'_>, empty: bool, out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
@@ -401,19 +425,18 @@ impl StreamParser {
                 limit: self.limits.max_depth,
             });
         }
-        let mut decls: Vec<(String, String)> = Vec::new();
-        let mut raw: Vec<(&str, String)> = Vec::new();
-        for a in e.attributes() {
-            let a = a.map_err(|err| match err {
-                quick_xml::events::attributes::AttrError::Duplicated(..) => XmlError::DuplicateAttribute(
-                    String::from_utf8_lossy(e.as_ref().as_bytes())
-                        .chars()
-                        .take(64)
-                        .collect(),
-                ),
-                other => XmlError::Syntax(other.to_string()),
-            })?;
-            if decls.len() + raw.len() >= self.limits.max_attrs {
+        // Namespace declarations go straight onto the flat binding stack; other attributes
+        // go onto the element with their prefix still in the name, resolved below once
+        // every declaration on this element is known.
+        self.scope_starts.push(self.bindings.len());
+        let mut el = Element::new("", "");
+        let mut prefixed_attrs = false;
+        // quick-xml's duplicate check compares raw names; ours below compares resolved
+        // (namespace, name) pairs, which is what XML Namespaces requires.
+        for a in e.attributes().with_checks(false) {
+            let a = a.map_err(|err| XmlError::Syntax(err.to_string()))?;
+            let scope_len = self.bindings.len() - self.scope_starts.last().copied().unwrap_or(0);
+            if scope_len + el.attrs.len() >= self.limits.max_attrs {
                 return Err(XmlError::TooManyAttributes {
                     limit: self.limits.max_attrs,
                 });
@@ -424,7 +447,7 @@ impl StreamParser {
                 .map_err(map_value_error)?;
             check_chars(&value)?;
             if key == "xmlns" {
-                decls.push((String::new(), value.into_owned()));
+                self.bind("", &value)?;
             } else if let Some(p) = key.strip_prefix("xmlns:") {
                 let bad = value.is_empty()
                     || p == "xmlns"
@@ -433,37 +456,45 @@ impl StreamParser {
                 if bad {
                     return Err(XmlError::BadNamespaceDeclaration(format!("{key}='{value}'")));
                 }
-                decls.push((p.to_string(), value.into_owned()));
+                self.bind(p, &value)?;
             } else {
-                raw.push((key, value.into_owned()));
+                prefixed_attrs |= key.contains(':');
+                el.attrs.push(Attr {
+                    ns: Name::Borrowed(""),
+                    name: intern::name(key),
+                    value: value.into_owned(),
+                });
             }
         }
-        self.scopes.push(decls);
-        let qname = e.name().as_ref().to_string();
-        let (prefix, local) = split_qname(&qname);
-        let ns = self
+        let qname = e.name();
+        let qname = qname.as_ref();
+        let (prefix, local) = split_qname(qname);
+        el.ns = self
             .lookup(prefix)
             .ok_or_else(|| XmlError::UnboundPrefix(prefix.to_string()))?
-            .to_string();
-        let mut el = Element::new(local, ns);
-        el.attrs.reserve(raw.len());
-        for (key, value) in raw {
-            let (p, l) = split_qname(key);
-            let ans = if p.is_empty() {
-                String::new()
-            } else {
-                self.lookup(p)
+            .clone();
+        el.name = intern::name(local);
+        if prefixed_attrs {
+            for i in 0..el.attrs.len() {
+                let (p, l) = split_qname(&el.attrs[i].name);
+                if p.is_empty() {
+                    continue;
+                }
+                let ns = self
+                    .lookup(p)
                     .ok_or_else(|| XmlError::UnboundPrefix(p.to_string()))?
-                    .to_string()
-            };
-            if el.attrs.iter().any(|x| x.ns == ans && x.name == l) {
-                return Err(XmlError::DuplicateAttribute(key.to_string()));
+                    .clone();
+                let l = intern::name(l);
+                el.attrs[i].ns = ns;
+                el.attrs[i].name = l;
             }
-            el.attrs.push(Attr {
-                ns: ans,
-                name: l.to_string(),
-                value,
-            });
+        }
+        for i in 1..el.attrs.len() {
+            let (head, tail) = el.attrs.split_at(i);
+            let a = &tail[0];
+            if head.iter().any(|x| x.ns == a.ns && x.name == a.name) {
+                return Err(XmlError::DuplicateAttribute(a.name.to_string()));
+            }
         }
 
         match self.state {
@@ -471,11 +502,11 @@ impl StreamParser {
                 if !(el.name == "stream" && el.ns == NS_STREAMS) {
                     return Err(XmlError::NotAStream);
                 }
-                self.header_qname = qname;
+                self.header_qname = qname.to_owned();
                 out.push(StreamEvent::Open(el));
                 self.state = State::InStream;
                 if empty {
-                    self.scopes.pop();
+                    self.pop_scope();
                     out.push(StreamEvent::Close);
                     self.state = State::Done;
                 }
@@ -492,7 +523,11 @@ impl StreamParser {
                 });
             }
         }
-        let qname = if qname.contains(':') { Some(qname) } else { None };
+        let qname = if prefix.is_empty() {
+            None
+        } else {
+            Some(qname.to_owned())
+        };
         self.stack.push(Frame {
             el,
             qname,
@@ -525,7 +560,7 @@ impl StreamParser {
                         found: qname.to_string(),
                     });
                 }
-                self.scopes.pop();
+                self.pop_scope();
                 self.state = State::Done;
                 out.push(StreamEvent::Close);
                 Ok(())
@@ -536,7 +571,7 @@ impl StreamParser {
 
     fn close_top(&mut self, out: &mut Vec<StreamEvent>) {
         let frame = self.stack.pop().expect("close_top with an open element");
-        self.scopes.pop();
+        self.pop_scope();
         match self.stack.last_mut() {
             Some(parent) => parent.el.children.push(Node::Element(frame.el)),
             None => {
@@ -597,6 +632,10 @@ fn check_chars(s: &str) -> Result<(), XmlError> {
     // Bytes, not chars: C0 controls are single bytes, and U+FFFE/U+FFFF are the only
     // other characters XML 1.0 forbids that UTF-8 can carry (EF BF BE / EF BF BF).
     let b = s.as_bytes();
+    // Fast path, written as a fold so that it vectorizes: nothing below 0x20, no 0xEF.
+    if !b.iter().fold(false, |bad, &c| bad | (c < 0x20) | (c == 0xEF)) {
+        return Ok(());
+    }
     for (i, &c) in b.iter().enumerate() {
         if c < 0x20 {
             if !matches!(c, b'\t' | b'\n' | b'\r') {

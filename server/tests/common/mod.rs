@@ -179,7 +179,7 @@ pub fn error_of(st: &Element) -> Option<(String, String)> {
     let cond = e
         .elements()
         .find(|c| c.ns == "urn:ietf:params:xml:ns:xmpp-stanzas" && c.name != "text")?;
-    Some((e.attr("type")?.to_string(), cond.name.clone()))
+    Some((e.attr("type")?.to_string(), cond.name.to_string()))
 }
 
 #[track_caller]

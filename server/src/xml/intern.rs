@@ -1,0 +1,197 @@
+//! The static table of names and namespace URIs the parser hands out without
+//! allocating. Anything not in the table is owned; the table only saves work.
+
+use super::Name;
+use std::borrow::Cow;
+
+/// Names and namespaces common in XMPP client streams and in MUC traffic.
+const TABLE: &[&str] = &[
+    // stanzas and their attributes
+    "presence",
+    "message",
+    "iq",
+    "from",
+    "to",
+    "id",
+    "type",
+    "lang",
+    "error",
+    "show",
+    "status",
+    "priority",
+    "body",
+    "subject",
+    "thread",
+    "text",
+    "query",
+    "x",
+    "item",
+    "actor",
+    "reason",
+    "continue",
+    "destroy",
+    "password",
+    "history",
+    "affiliation",
+    "role",
+    "jid",
+    "nick",
+    "code",
+    "by",
+    "c",
+    "hash",
+    "node",
+    "ver",
+    "ext",
+    "stamp",
+    "delay",
+    "occupant-id",
+    "invite",
+    "decline",
+    "field",
+    "value",
+    "var",
+    "label",
+    "option",
+    "required",
+    "desc",
+    "title",
+    "instructions",
+    "identity",
+    "feature",
+    "category",
+    "name",
+    "stream",
+    "features",
+    "handshake",
+    "active",
+    "composing",
+    "paused",
+    "inactive",
+    "gone",
+    "photo",
+    "maxchars",
+    "maxstanzas",
+    "seconds",
+    "since",
+    "bind",
+    "resource",
+    "session",
+    "mechanisms",
+    "mechanism",
+    "auth",
+    "success",
+    "failure",
+    "challenge",
+    "response",
+    "starttls",
+    "version",
+    "received",
+    "request",
+    "markable",
+    // namespaces
+    "jabber:client",
+    "jabber:server",
+    "jabber:component:accept",
+    "jabber:x:data",
+    "jabber:x:delay",
+    "jabber:iq:roster",
+    "jabber:iq:version",
+    "vcard-temp",
+    "vcard-temp:x:update",
+    "http://etherx.jabber.org/streams",
+    "urn:ietf:params:xml:ns:xmpp-stanzas",
+    "urn:ietf:params:xml:ns:xmpp-streams",
+    "urn:ietf:params:xml:ns:xmpp-sasl",
+    "urn:ietf:params:xml:ns:xmpp-bind",
+    "urn:ietf:params:xml:ns:xmpp-session",
+    "urn:ietf:params:xml:ns:xmpp-tls",
+    "http://jabber.org/protocol/muc",
+    "http://jabber.org/protocol/muc#user",
+    "http://jabber.org/protocol/muc#admin",
+    "http://jabber.org/protocol/muc#owner",
+    "http://jabber.org/protocol/muc#roomconfig",
+    "http://jabber.org/protocol/muc#roominfo",
+    "http://jabber.org/protocol/disco#info",
+    "http://jabber.org/protocol/disco#items",
+    "http://jabber.org/protocol/caps",
+    "http://jabber.org/protocol/chatstates",
+    "urn:xmpp:occupant-id:0",
+    "urn:xmpp:delay",
+    "urn:xmpp:receipts",
+    "urn:xmpp:chat-markers:0",
+    "urn:xmpp:sid:0",
+    "http://prosody.im/protocol/muc",
+    "http://www.w3.org/XML/1998/namespace",
+    "https://prosody.im/protocol/scansion",
+];
+
+/// `s` as a [`Name`], borrowed from the table when it is there.
+pub fn name(s: &str) -> Name {
+    match lookup(s) {
+        Some(t) => Cow::Borrowed(t),
+        None => Cow::Owned(s.to_owned()),
+    }
+}
+
+const SLOTS: usize = 1024;
+
+fn hash(b: &[u8]) -> usize {
+    let mut h: u64 = b.len() as u64;
+    for &c in b {
+        h = (h.rotate_left(5) ^ u64::from(c)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    (h >> 40) as usize
+}
+
+/// An open-addressed table over [`TABLE`], built on first use: one hash and usually
+/// one comparison per lookup.
+fn slots() -> &'static [Option<&'static str>] {
+    static SLOTS_TABLE: std::sync::OnceLock<Vec<Option<&'static str>>> = std::sync::OnceLock::new();
+    SLOTS_TABLE.get_or_init(|| {
+        let mut v = vec![None; SLOTS];
+        for &t in TABLE {
+            let mut i = hash(t.as_bytes()) % SLOTS;
+            while let Some(existing) = v[i] {
+                if existing == t {
+                    break;
+                }
+                i = (i + 1) % SLOTS;
+            }
+            v[i] = Some(t);
+        }
+        v
+    })
+}
+
+fn lookup(s: &str) -> Option<&'static str> {
+    if s.len() > 48 {
+        return None;
+    }
+    let slots = slots();
+    let mut i = hash(s.as_bytes()) % SLOTS;
+    while let Some(t) = slots[i] {
+        if t == s {
+            return Some(t);
+        }
+        i = (i + 1) % SLOTS;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn known_names_are_borrowed_and_others_owned() {
+        assert!(matches!(super::name("presence"), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(
+            super::name("jabber:client"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert!(matches!(super::name("zzz"), std::borrow::Cow::Owned(_)));
+        assert_eq!(super::name(""), "");
+        for t in super::TABLE {
+            assert_eq!(super::lookup(t), Some(*t));
+        }
+    }
+}
