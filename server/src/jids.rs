@@ -4,6 +4,18 @@
 
 pub use jid::{BareJid, FullJid, Jid};
 
+/// Stringprep's table B.1 ("commonly mapped to nothing": soft hyphen, zero-width
+/// joiners, variation selectors, ...), which lenient resourceprep removes; used to
+/// name a nick that strict validation refuses the way a lenient server spells it.
+pub fn map_to_nothing(s: &str) -> String {
+    s.chars()
+        .filter(|c| {
+            !matches!(*c as u32,
+                0x00AD | 0x034F | 0x1806 | 0x180B..=0x180D | 0x200B..=0x200D | 0x2060 | 0xFE00..=0xFE0F | 0xFEFF)
+        })
+        .collect()
+}
+
 /// A room's address: `room@service`, always bare.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RoomJid(pub BareJid);

@@ -91,6 +91,12 @@ pub enum Refusal {
     ServiceUnavailable,
     /// Iq to an occupant: not relayed by this service.
     FeatureNotImplemented,
+    /// Prosody: a nickname that does not pass strict resourceprep.
+    NickNotStrict,
+    /// Home server: the addressee's domain is neither local nor reachable.
+    RemoteServerNotFound,
+    /// Home server: an iq or presence for a local user with no such session.
+    RecipientUnavailable,
 }
 
 impl Refusal {
@@ -160,6 +166,9 @@ impl Refusal {
             Refusal::PolicyLimit(what) => (Modify, "policy-violation", s(what)),
             Refusal::ServiceUnavailable => (Cancel, "service-unavailable", None),
             Refusal::FeatureNotImplemented => (Cancel, "feature-not-implemented", None),
+            Refusal::NickNotStrict => (Modify, "jid-malformed", s("Nickname must pass strict validation")),
+            Refusal::RemoteServerNotFound => (Cancel, "remote-server-not-found", None),
+            Refusal::RecipientUnavailable => (Wait, "recipient-unavailable", None),
         }
     }
 

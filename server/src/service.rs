@@ -4,6 +4,7 @@
 
 use crate::muc::room::Room;
 use crate::muc::{self, Millis, RoomConfig};
+use crate::ns;
 use crate::refusal::Refusal;
 use crate::stanza::{IqType, Kind, MessageType, PresenceType, Stanza, StanzaError};
 use crate::xml::Element;
@@ -245,8 +246,17 @@ impl MucService {
             Err((el, StanzaError::Refused(r))) => {
                 // RFC 6120 §8.3.1: never answer an error with an error.
                 if el.attr("type") != Some("error") {
-                    let me = el.attr("to").unwrap_or(&self.cfg.domain).to_string();
-                    out.send(from, r.reply_to(&el, &me, None));
+                    let raw_to = el.attr("to").unwrap_or(&self.cfg.domain);
+                    // Prosody: a nick that fails strict resourceprep, on a valid room
+                    // address, is refused by the room.
+                    if let (Some((room, nick)), "presence") = (raw_to.split_once('/'), &*el.name) {
+                        if BareJid::new(room).is_ok() && !nick.is_empty() {
+                            let me = format!("{room}/{}", crate::jids::map_to_nothing(nick));
+                            out.send(from, Refusal::NickNotStrict.reply_to(&el, &me, Some(room)));
+                            return;
+                        }
+                    }
+                    out.send(from, r.reply_to(&el, raw_to, None));
                 }
                 return;
             }
@@ -325,7 +335,23 @@ impl MucService {
         let room_jid = to.to_bare();
         if let Some(room) = self.rooms.get_mut(&room_jid) {
             if let Some(nick) = room.by_session.get(from).cloned() {
-                muc::join::remove_session(room, from, &nick, vec!["333"], None, out);
+                // Prosody's status text: the condition in words, plus the error's text
+                // only where real JIDs are public anyway.
+                let err = st.el.child("error", ns::CLIENT);
+                let cond = err
+                    .and_then(|e| e.elements().find(|c| c.ns == ns::STANZAS && c.name != "text"))
+                    .map_or("presence error".to_string(), |c| c.name.replace('-', " "));
+                let mut text = format!("Kicked: {cond}");
+                if room.config.whois == muc::Whois::Anyone {
+                    if let Some(t) = err.and_then(|e| e.child_text("text", ns::STANZAS)) {
+                        text = format!("{text}: {t}");
+                    }
+                }
+                let leave = muc::room::StoredPresence {
+                    id: None,
+                    payload: vec![Element::new("status", ns::CLIENT).with_text(text)],
+                };
+                muc::join::remove_session(room, from, &nick, vec!["333"], Some(leave), out);
                 if room.occupants.is_empty() && !room.config.persistent {
                     self.rooms.remove(&room_jid);
                 }
@@ -360,6 +386,12 @@ fn route_to_room(
     match (st.kind, nick) {
         (Kind::Presence(_), Some(nick)) => {
             muc::join::presence(room, ctx, from, st, nick, out).map(|_| RoomFate::Keep)
+        }
+        // Prosody: presence to the bare room from an occupant is presence to its own
+        // occupant JID (e.g. leaving with `to='room@service'`).
+        (Kind::Presence(_), None) if room.by_session.contains_key(from) => {
+            let current = room.by_session[from].clone();
+            muc::join::presence(room, ctx, from, st, &current, out).map(|_| RoomFate::Keep)
         }
         // XEP-0045 §7.2.1: joining needs a nick.
         (Kind::Presence(PresenceType::Unavailable), None) => Ok(RoomFate::Keep),

@@ -1,5 +1,11 @@
-//! The deterministic world around the MUC service (issue 4, in progress): so far the
-//! scansion script parser. The simulated network, home server, matcher and runner
-//! come next.
+//! The deterministic world around the MUC service: a virtual clock, one seeded PRNG,
+//! a simulated home server with per-connection FIFO links, a canonical transcript,
+//! and the scansion runner that plays Prosody's test scripts in it.
 
+mod home;
 pub mod scansion;
+pub mod transcript;
+pub mod world;
+
+pub use transcript::{Event, Transcript};
+pub use world::{ConnId, World, WorldConfig, WorldError};

@@ -1,6 +1,10 @@
 //! Scansion, Prosody's XMPP test-script language, as `../shared/conformance/README.md`
-//! describes it.
+//! describes it: the parser, the matcher, the runner that plays scripts in the
+//! simulated world, and the writer that turns a transcript back into a script.
 
+pub mod matcher;
 mod parse;
+pub mod runner;
 
 pub use parse::{parse, Action, ActionKind, ClientDef, ParseError, Script, NS_SCANSION};
+pub use runner::{run, run_in, Failure, Outcome, RunOptions};

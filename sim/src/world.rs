@@ -1,0 +1,407 @@
+//! The simulated world: a virtual clock, one seeded PRNG, a home server (`localhost`)
+//! with client connections, per-connection FIFO links, and the MUC service on
+//! `conference.localhost`. Nothing here reads real time or real randomness, so one
+//! seed gives one history.
+
+use crate::home::{HomeServer, Route};
+use crate::transcript::{Event, Transcript};
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use server::jids::{FullJid, Jid};
+use server::muc::Millis;
+use server::xml::Element;
+use server::{MucService, ServiceConfig};
+use std::collections::{BTreeMap, VecDeque};
+
+/// The PRNG every random choice in a world draws from: ChaCha8, seeded with the
+/// world's seed (`ChaCha8Rng::seed_from_u64`). Fixed so that seeds replay across
+/// versions of this crate.
+pub type WorldRng = ChaCha8Rng;
+
+#[derive(Clone, Debug)]
+pub struct WorldConfig {
+    pub seed: u64,
+    /// The home server's domain; clients' JIDs must be on it.
+    pub home_domain: String,
+    /// One-way link latency in virtual milliseconds, drawn uniformly per stanza.
+    pub latency_ms: (u64, u64),
+    pub service: ServiceConfig,
+}
+
+impl WorldConfig {
+    /// Prosody's test setup: `localhost` and `conference.localhost`.
+    pub fn new(seed: u64) -> WorldConfig {
+        WorldConfig {
+            seed,
+            home_domain: "localhost".to_string(),
+            latency_ms: (1, 5),
+            service: ServiceConfig::new("conference.localhost", seed),
+        }
+    }
+}
+
+/// A connection, valid for the life of the world (a reconnect gets a new one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub usize);
+
+#[derive(Debug)]
+pub(crate) struct Conn {
+    pub label: String,
+    pub jid: FullJid,
+    pub open: bool,
+    /// Sent initial presence and not yet unavailable (RFC 6121 §4.2).
+    pub available: bool,
+    pub priority: i8,
+    /// Entities that got directed available presence from this session (§4.6).
+    pub directed: Vec<Jid>,
+    /// Stanzas delivered to the client and not yet taken by whoever drives it.
+    pub inbox: VecDeque<Element>,
+    /// Latest delivery time scheduled on each direction, to keep each link FIFO.
+    up_last: u64,
+    down_last: u64,
+    /// While set, deliveries to this client wait (a client that stops reading).
+    pub paused_until: Option<u64>,
+}
+
+#[derive(Debug)]
+enum Hop {
+    /// Client to server.
+    Up(ConnId, Element),
+    /// The client closes its stream after everything it sent before.
+    Close(ConnId),
+    /// Server to client.
+    Down(ConnId, Element),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WorldError {
+    BadJid(String),
+    WrongDomain(String),
+    ResourceInUse(String),
+    NotConnected(String),
+}
+
+impl std::fmt::Display for WorldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WorldError::BadJid(j) => write!(f, "'{j}' is not a valid JID"),
+            WorldError::WrongDomain(j) => write!(f, "'{j}' is not on this home server"),
+            WorldError::ResourceInUse(j) => write!(f, "{j} is already connected"),
+            WorldError::NotConnected(c) => write!(f, "{c} is not connected"),
+        }
+    }
+}
+
+impl std::error::Error for WorldError {}
+
+pub struct World {
+    cfg: WorldConfig,
+    now: u64,
+    rng: WorldRng,
+    service: MucService,
+    home: HomeServer,
+    pub(crate) conns: Vec<Conn>,
+    in_flight: BTreeMap<(u64, u64), Hop>,
+    seq: u64,
+    transcript: Transcript,
+    stats: Stats,
+}
+
+/// Counters a world keeps as it runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub sent: u64,
+    pub delivered: u64,
+    pub service_inputs: u64,
+}
+
+impl World {
+    pub fn new(cfg: WorldConfig) -> World {
+        let service = MucService::new(cfg.service.clone());
+        let home = HomeServer::new(&cfg.home_domain, &cfg.service.domain);
+        World {
+            rng: WorldRng::seed_from_u64(cfg.seed),
+            cfg,
+            now: 0,
+            service,
+            home,
+            conns: Vec::new(),
+            in_flight: BTreeMap::new(),
+            seq: 0,
+            transcript: Transcript::default(),
+            stats: Stats::default(),
+        }
+    }
+
+    pub fn now(&self) -> Millis {
+        Millis(self.now)
+    }
+
+    pub fn rng(&mut self) -> &mut WorldRng {
+        &mut self.rng
+    }
+
+    pub fn service(&self) -> &MucService {
+        &self.service
+    }
+
+    pub fn transcript(&self) -> &Transcript {
+        &self.transcript
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    pub fn config(&self) -> &WorldConfig {
+        &self.cfg
+    }
+
+    /// Records a remark in the transcript (e.g. a stanza the runner skipped).
+    pub fn note(&mut self, conn: ConnId, text: impl Into<String>) {
+        let label = self.conns[conn.0].label.clone();
+        self.transcript.push(self.now(), &label, Event::Note(text.into()));
+    }
+
+    /// Logs `label` in as `jid` and binds `resource`, or one derived from the seed.
+    /// Like the scripts' Prosody, any password is accepted and no presence is sent.
+    pub fn connect(&mut self, label: &str, jid: &str, resource: Option<&str>) -> Result<ConnId, WorldError> {
+        // The JID may carry the resource itself (`jid: romeo@localhost/abc`).
+        let given = Jid::new(jid).map_err(|_| WorldError::BadJid(jid.to_string()))?;
+        let bare = given.to_bare();
+        if bare.domain().as_str() != self.cfg.home_domain || bare.node().is_none() {
+            return Err(WorldError::WrongDomain(jid.to_string()));
+        }
+        let resource = match (resource, given.resource()) {
+            (Some(r), _) => r.to_string(),
+            (None, Some(r)) => r.to_string(),
+            (None, None) => format!("sim-{:08x}", self.rng.next_u32()),
+        };
+        let full = bare
+            .with_resource_str(&resource)
+            .map_err(|_| WorldError::BadJid(format!("{jid}/{resource}")))?;
+        if self.conns.iter().any(|c| c.open && c.jid == full) {
+            return Err(WorldError::ResourceInUse(full.to_string()));
+        }
+        self.conns.push(Conn {
+            label: label.to_string(),
+            jid: full.clone(),
+            open: true,
+            available: false,
+            priority: 0,
+            directed: Vec::new(),
+            inbox: VecDeque::new(),
+            up_last: self.now,
+            down_last: self.now,
+            paused_until: None,
+        });
+        self.transcript.push(
+            self.now(),
+            label,
+            Event::Connect {
+                full_jid: full.to_string(),
+            },
+        );
+        Ok(ConnId(self.conns.len() - 1))
+    }
+
+    pub fn full_jid(&self, conn: ConnId) -> &FullJid {
+        &self.conns[conn.0].jid
+    }
+
+    pub fn label(&self, conn: ConnId) -> &str {
+        &self.conns[conn.0].label
+    }
+
+    pub fn is_open(&self, conn: ConnId) -> bool {
+        self.conns[conn.0].open
+    }
+
+    /// The client writes a stanza; it reaches the server after the link's latency,
+    /// after everything this client wrote before.
+    pub fn send(&mut self, conn: ConnId, stanza: Element) -> Result<(), WorldError> {
+        let c = &self.conns[conn.0];
+        if !c.open {
+            return Err(WorldError::NotConnected(c.label.clone()));
+        }
+        let label = c.label.clone();
+        self.transcript.push(self.now(), &label, Event::Send(stanza.clone()));
+        self.stats.sent += 1;
+        let at = self.up_time(conn);
+        self.schedule(at, Hop::Up(conn, stanza));
+        Ok(())
+    }
+
+    /// The client closes its stream (after what it already wrote).
+    pub fn disconnect(&mut self, conn: ConnId) -> Result<(), WorldError> {
+        let c = &self.conns[conn.0];
+        if !c.open {
+            return Err(WorldError::NotConnected(c.label.clone()));
+        }
+        let label = c.label.clone();
+        self.transcript.push(self.now(), &label, Event::Disconnect);
+        let at = self.up_time(conn);
+        self.schedule(at, Hop::Close(conn));
+        Ok(())
+    }
+
+    /// Stops delivering to `conn` until `until` (a client that stops reading).
+    pub fn pause_reading(&mut self, conn: ConnId, until: Millis) {
+        self.conns[conn.0].paused_until = Some(until.0);
+    }
+
+    /// Takes the next stanza the client has read, if any.
+    pub fn take_received(&mut self, conn: ConnId) -> Option<Element> {
+        self.conns[conn.0].inbox.pop_front()
+    }
+
+    pub fn has_received(&self, conn: ConnId) -> bool {
+        !self.conns[conn.0].inbox.is_empty()
+    }
+
+    /// True when nothing is in flight.
+    pub fn is_quiet(&self) -> bool {
+        self.in_flight.is_empty()
+    }
+
+    /// Virtual time of the next delivery.
+    pub fn next_event_at(&self) -> Option<Millis> {
+        self.in_flight.keys().next().map(|(t, _)| Millis(*t))
+    }
+
+    /// Delivers the next hop, advancing the clock to it. False when quiet.
+    pub fn step(&mut self) -> bool {
+        let Some(((at, _), hop)) = self.in_flight.pop_first() else {
+            return false;
+        };
+        self.now = self.now.max(at);
+        match hop {
+            Hop::Up(conn, el) => self.arrive_at_server(conn, el),
+            Hop::Close(conn) => self.close(conn, None),
+            Hop::Down(conn, el) => self.arrive_at_client(conn, el),
+        }
+        true
+    }
+
+    /// Runs until nothing is in flight.
+    pub fn run_until_quiet(&mut self) {
+        while self.step() {}
+    }
+
+    /// Runs until `conn` has something to read, the world is quiet, or `deadline`.
+    /// True when there is something to read.
+    pub fn run_until_received(&mut self, conn: ConnId, deadline: Millis) -> bool {
+        loop {
+            if self.has_received(conn) {
+                return true;
+            }
+            match self.next_event_at() {
+                Some(t) if t <= deadline => {
+                    self.step();
+                }
+                _ => {
+                    self.now = self.now.max(deadline.0);
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Advances the clock without delivering anything due later.
+    pub fn advance_to(&mut self, t: Millis) {
+        while matches!(self.next_event_at(), Some(n) if n <= t) {
+            self.step();
+        }
+        self.now = self.now.max(t.0);
+    }
+
+    fn latency(&mut self) -> u64 {
+        let (lo, hi) = self.cfg.latency_ms;
+        if hi <= lo {
+            return lo;
+        }
+        lo + u64::from(self.rng.next_u32()) % (hi - lo + 1)
+    }
+
+    fn up_time(&mut self, conn: ConnId) -> u64 {
+        let at = self.now + self.latency();
+        let c = &mut self.conns[conn.0];
+        c.up_last = c.up_last.max(at);
+        c.up_last
+    }
+
+    fn down_time(&mut self, conn: ConnId) -> u64 {
+        let mut at = self.now + self.latency();
+        let c = &mut self.conns[conn.0];
+        if let Some(p) = c.paused_until {
+            at = at.max(p);
+        }
+        c.down_last = c.down_last.max(at);
+        c.down_last
+    }
+
+    fn schedule(&mut self, at: u64, hop: Hop) {
+        self.seq += 1;
+        self.in_flight.insert((at, self.seq), hop);
+    }
+
+    fn arrive_at_server(&mut self, conn: ConnId, el: Element) {
+        if !self.conns[conn.0].open {
+            return;
+        }
+        let routes = self.home.from_client(&mut self.conns, conn, el);
+        self.route_all(routes);
+    }
+
+    fn route_all(&mut self, mut routes: Vec<Route>) {
+        // Breadth-first, preserving the order each producer emitted.
+        let mut queue: VecDeque<Route> = routes.drain(..).collect();
+        while let Some(r) = queue.pop_front() {
+            match r {
+                Route::ToClient(conn, el) => {
+                    if self.conns[conn.0].open {
+                        let at = self.down_time(conn);
+                        self.schedule(at, Hop::Down(conn, el));
+                    }
+                }
+                Route::ToService(from, el) => {
+                    self.stats.service_inputs += 1;
+                    let out = self.service.handle(self.now(), from, el);
+                    for o in out.into_vec() {
+                        let el = o.element();
+                        queue.extend(self.home.deliver(&mut self.conns, &o.to, el));
+                    }
+                }
+                Route::CloseStream(conn, condition) => {
+                    self.close(conn, Some(condition));
+                }
+            }
+        }
+    }
+
+    fn arrive_at_client(&mut self, conn: ConnId, el: Element) {
+        let c = &mut self.conns[conn.0];
+        if !c.open {
+            return;
+        }
+        c.inbox.push_back(el.clone());
+        let label = c.label.clone();
+        self.stats.delivered += 1;
+        self.transcript.push(self.now(), &label, Event::Receive(el));
+    }
+
+    /// The stream ends: by the client (`None`) or by the server with a stream error.
+    fn close(&mut self, conn: ConnId, condition: Option<String>) {
+        if !self.conns[conn.0].open {
+            return;
+        }
+        if let Some(cond) = &condition {
+            let label = self.conns[conn.0].label.clone();
+            self.transcript.push(self.now(), &label, Event::StreamError(cond.clone()));
+        }
+        let routes = self.home.unbind(&mut self.conns, conn);
+        self.conns[conn.0].open = false;
+        self.conns[conn.0].inbox.clear();
+        self.route_all(routes);
+    }
+}
