@@ -3,7 +3,7 @@
 //! reason cannot be added without deciding its type and condition.
 
 use crate::ns;
-use crate::xml::{Element, NS_XML};
+use crate::xml::Element;
 
 /// RFC 6120 §8.3.2 error types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -180,9 +180,8 @@ impl Refusal {
             .with_opt_attr("by", by)
             .with_child(Element::new(cond, ns::STANZAS));
         if let Some(t) = text {
-            let mut te = Element::new("text", ns::STANZAS).with_text(t);
-            te.set_attr_ns(NS_XML, "lang", "en");
-            err.push(te);
+            // Like Prosody's error_reply: no xml:lang on the text.
+            err.push(Element::new("text", ns::STANZAS).with_text(t));
         }
         err
     }

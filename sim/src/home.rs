@@ -53,6 +53,9 @@ impl HomeServer {
             }
         }
         el.set_attr("from", me.as_str());
+        if &*el.name == "presence" && el.ns == ns::CLIENT && el.attr("type").is_none() {
+            inject_vcard_update(&mut el);
+        }
         // Everything for the MUC domain goes to the service, even addresses the jid
         // crate refuses: the room answers those (e.g. a nick failing strict prep).
         if el.attr("to").map(raw_domain) == Some(self.muc_domain.as_str()) {
@@ -261,6 +264,17 @@ impl HomeServer {
         let mut reply = r.reply_to(el, by, None);
         reply.set_attr("to", to.as_str());
         self.deliver(conns, &to, reply)
+    }
+}
+
+/// XEP-0153, as Prosody's mod_vcard_legacy does for every available presence a
+/// client sends: an avatar-hash `<x/>` (empty `<photo/>`: no avatar is published).
+fn inject_vcard_update(el: &mut Element) {
+    const NS_VCARD_UPDATE: &str = "vcard-temp:x:update";
+    match el.child_mut("x", NS_VCARD_UPDATE) {
+        None => el.push(Element::new("x", NS_VCARD_UPDATE).with_child(Element::new("photo", NS_VCARD_UPDATE))),
+        Some(x) if x.child("photo", NS_VCARD_UPDATE).is_none() => x.push(Element::new("photo", NS_VCARD_UPDATE)),
+        Some(_) => {}
     }
 }
 

@@ -308,11 +308,8 @@ impl RoomConfig {
                     Some("anyone") => c.whois = Whois::Anyone,
                     Some(_) => return Err(bad()),
                 },
-                "muc#roomconfig_roomsecret" => {
-                    if let Some(p) = text()? {
-                        c.password = if p.is_empty() { None } else { Some(p) };
-                    }
-                }
+                // Prosody: a submitted secret field without a value clears the password.
+                "muc#roomconfig_roomsecret" => c.password = text()?.filter(|p| !p.is_empty()),
                 "muc#roomconfig_historylength" => set(&mut c.history_length, number(MAX_HISTORY_LENGTH)?),
                 "muc#roomconfig_defaulthistorymessages" => {
                     set(&mut c.default_history_messages, number(MAX_HISTORY_LENGTH)?)

@@ -203,7 +203,8 @@ mod tests {
     fn el(s: &str) -> Element {
         let wrapped = format!("<w xmlns:scansion='{NS_SCANSION}'>{s}</w>");
         let w = parse_stanza(wrapped.as_bytes(), ns::CLIENT, &Default::default()).unwrap();
-        w.elements().next().unwrap().clone()
+        let first = w.elements().next().unwrap().clone();
+        first
     }
 
     fn ok(exp: &str, got: &str) -> bool {

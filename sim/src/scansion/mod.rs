@@ -5,6 +5,8 @@
 pub mod matcher;
 mod parse;
 pub mod runner;
+mod write;
 
 pub use parse::{parse, Action, ActionKind, ClientDef, ParseError, Script, NS_SCANSION};
 pub use runner::{run, run_in, Failure, Outcome, RunOptions};
+pub use write::to_scs;

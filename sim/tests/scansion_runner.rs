@@ -1,0 +1,145 @@
+//! The scansion runner against Prosody's own corpus and against itself.
+
+use mucsim_sim::scansion::{parse, run, to_scs, RunOptions, Script};
+use std::path::PathBuf;
+
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance/prosody");
+
+/// Corpus scripts that do not pass yet, each for a reason listed in the README.
+const KNOWN_FAILING: &[&str] = &[
+    "muc_create_destroy.scs",
+    "muc_presence_probe.scs",
+    "muc_register.scs",
+    "muc_show_offline.scs",
+];
+
+fn corpus() -> Vec<(String, Script)> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(CORPUS)
+        .expect("../shared/conformance/prosody beside the repository")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "scs"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            let script = parse(&std::fs::read_to_string(&p).unwrap()).unwrap();
+            (name, script)
+        })
+        .collect()
+}
+
+fn opts(seed: u64) -> RunOptions {
+    RunOptions {
+        seed,
+        ..RunOptions::default()
+    }
+}
+
+#[test]
+fn founding_scenario_passes_unchanged() {
+    let text = std::fs::read_to_string(format!("{CORPUS}/muc_members_only_change.scs")).unwrap();
+    let o = run(&parse(&text).unwrap(), &opts(0));
+    assert!(o.passed(), "{}\n{}", o.failure.unwrap(), o.transcript);
+}
+
+#[test]
+fn corpus_passes_except_the_known_failures() {
+    let all = corpus();
+    assert_eq!(all.len(), 13);
+    let mut passing = 0;
+    for (name, script) in &all {
+        let o = run(script, &opts(0));
+        let expected_to_pass = !KNOWN_FAILING.contains(&name.as_str());
+        assert_eq!(
+            o.passed(),
+            expected_to_pass,
+            "{name}: {}",
+            o.failure.map(|f| f.to_string()).unwrap_or_else(|| "passes now: update KNOWN_FAILING and the README".into())
+        );
+        passing += usize::from(o.passed());
+    }
+    assert!(passing >= 9, "{passing} of 13 pass");
+}
+
+#[test]
+fn same_seed_same_transcript_and_other_seeds_still_pass() {
+    for (name, script) in corpus().iter().filter(|(n, _)| !KNOWN_FAILING.contains(&n.as_str())) {
+        let a = run(script, &opts(7)).transcript.to_string();
+        let b = run(script, &opts(7)).transcript.to_string();
+        assert_eq!(a, b, "{name}: same seed, different transcript");
+        let other = run(script, &opts(8));
+        assert!(other.passed(), "{name} fails with seed 8: {}", other.failure.unwrap());
+        assert_ne!(a, other.transcript.to_string(), "{name}: the seed changed nothing");
+    }
+}
+
+#[test]
+fn transcripts_written_as_scripts_replay_strictly() {
+    for (name, script) in corpus().iter().filter(|(n, _)| !KNOWN_FAILING.contains(&n.as_str())) {
+        let first = run(script, &opts(3));
+        let scs = to_scs(name, &first.transcript);
+        let replay = parse(&scs).unwrap_or_else(|e| panic!("{name}: written script does not parse: {e}\n{scs}"));
+        for seed in [3, 4] {
+            let o = run(
+                &replay,
+                &RunOptions {
+                    seed,
+                    strict: true,
+                    ..RunOptions::default()
+                },
+            );
+            assert!(o.passed(), "{name} replay (seed {seed}): {}\n{scs}", o.failure.unwrap());
+        }
+    }
+}
+
+#[test]
+fn strict_mode_fails_on_a_stanza_the_script_does_not_expect() {
+    // The founding scenario never expects the 104 message a config change sends.
+    let text = std::fs::read_to_string(format!("{CORPUS}/muc_members_only_change.scs")).unwrap();
+    let o = run(
+        &parse(&text).unwrap(),
+        &RunOptions {
+            strict: true,
+            ..RunOptions::default()
+        },
+    );
+    let f = o.failure.expect("strict mode must fail");
+    assert!(f.reason.contains("unexpected stanza"), "{f}");
+    assert!(f.got.unwrap().contains("code='104'"));
+}
+
+#[test]
+fn a_failure_names_the_line_the_expected_and_the_received_stanza() {
+    let script = "# wrong expectation\n[Client] Romeo\n\tjid: user@localhost\n\tpassword: x\n-----\nRomeo connects\n\
+                  Romeo sends:\n\t<presence to='r@conference.localhost/Romeo'><x xmlns='http://jabber.org/protocol/muc'/></presence>\n\
+                  Romeo receives:\n\t<presence from='r@conference.localhost/Juliet'/>\n";
+    let o = run(&parse(script).unwrap(), &opts(0));
+    let f = o.failure.expect("must fail");
+    assert_eq!(f.line, 9);
+    assert!(f.reason.contains("nothing matching within 5000 ms"), "{f}");
+    assert!(f.expected.unwrap().contains("r@conference.localhost/Juliet"));
+    assert!(f.got.unwrap().contains("r@conference.localhost/Romeo"));
+}
+
+#[test]
+fn receives_nothing_fails_when_something_arrives() {
+    let script = "# nothing\n[Client] Romeo\n\tjid: user@localhost\n\tpassword: x\n-----\nRomeo connects\n\
+                  Romeo sends:\n\t<presence to='r@conference.localhost/Romeo'><x xmlns='http://jabber.org/protocol/muc'/></presence>\n\
+                  Romeo receives: nothing\n";
+    let o = run(&parse(script).unwrap(), &opts(0));
+    assert_eq!(o.failure.expect("must fail").line, 9);
+    let quiet = "# nothing\n[Client] Romeo\n\tjid: user@localhost\n\tpassword: x\n-----\nRomeo connects\nRomeo receives: nothing\n";
+    assert!(run(&parse(quiet).unwrap(), &opts(0)).passed());
+}
+
+#[test]
+fn a_script_naming_an_unknown_variable_fails_at_its_line() {
+    let script = "# var\n[Client] Romeo\n\tjid: user@localhost\n\tpassword: x\n-----\nRomeo connects\n\
+                  Romeo sends:\n\t<message to=\"${Nobody's JID}\"/>\n";
+    let f = run(&parse(script).unwrap(), &opts(0)).failure.expect("must fail");
+    assert_eq!(f.line, 7);
+    assert!(f.reason.contains("Nobody"), "{f}");
+}
