@@ -1,7 +1,11 @@
 //! The `mucsim` command. Thin: argument parsing, output, exit codes. The work lives
-//! in the workspace crates.
+//! in the workspace crates; each subcommand's glue lives in `commands/`.
+
+mod commands;
 
 use clap::{Parser, Subcommand};
+use mucsim_sim::scansion::RunOptions;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -19,10 +23,33 @@ struct Cli {
 enum Command {
     /// Model-check the default scenarios (not built yet: prints what is available).
     Check,
+    /// Run scansion scripts in the simulated world; non-zero exit on any failure.
+    Run {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Seed of the world (resources, latencies, occupant-ids).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Fail on any received stanza the script does not expect (default: skip it).
+        #[arg(long)]
+        strict: bool,
+        /// Print each script's transcript.
+        #[arg(long)]
+        transcript: bool,
+    },
+    /// Run every .scs in a directory and print a table.
+    Conformance {
+        #[arg(default_value = "../shared/conformance/prosody")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        strict: bool,
+    },
     /// Parse an XMPP stream or stanza file and report the first refusal, if any.
     Parse {
         /// File holding a `<stream:stream>` stream or a single stanza.
-        file: std::path::PathBuf,
+        file: PathBuf,
     },
     /// Show the service's invariants, by name.
     Invariants,
@@ -30,12 +57,12 @@ enum Command {
 
 const AVAILABLE: &str = "\
 mucsim is being built issue by issue. Available now:
-  mucsim parse FILE     parse an XMPP stream or stanza with the service's parser and limits
-  mucsim invariants     list the invariants the service checks after every stanza
-  cargo test --workspace   the MUC service's tests (founding scenario, every behaviour, hostile XML)
-  cargo bench -p mucsim-server   throughput benches (join storm, fan-out, churn, parser)
-Coming: `check` (model checking, issue 5), `run`/`conformance` (scansion, issue 4),
-`sim` (swarms, issue 7), `serve` (XEP-0114 component, issue 8).";
+  mucsim run FILE...       play scansion scripts in the simulated world (--seed, --strict, --transcript)
+  mucsim conformance [DIR] run a directory of scripts (default: Prosody's MUC corpus) as a table
+  mucsim parse FILE        parse an XMPP stream or stanza with the service's parser and limits
+  mucsim invariants        list the invariants the service checks after every stanza
+  cargo test --workspace   all tests (service, founding scenario, corpus, snapshots)
+Coming: `check` (model checking, issue 5), `sim` (swarms, issue 7), `serve` (XEP-0114, issue 8).";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -44,59 +71,29 @@ fn main() -> ExitCode {
             println!("{AVAILABLE}");
             ExitCode::SUCCESS
         }
+        Some(Command::Run {
+            files,
+            seed,
+            strict,
+            transcript,
+        }) => commands::scripts::run_scripts(&files, &options(seed, strict), transcript),
+        Some(Command::Conformance { dir, seed, strict }) => {
+            commands::scripts::conformance(&dir, &options(seed, strict))
+        }
         Some(Command::Invariants) => {
             for inv in server::Invariant::ALL {
                 println!("{:?}: {}", inv, inv.sentence());
             }
             ExitCode::SUCCESS
         }
-        Some(Command::Parse { file }) => parse(&file),
+        Some(Command::Parse { file }) => commands::parse::parse(&file),
     }
 }
 
-fn parse(file: &std::path::Path) -> ExitCode {
-    use server::xml::{parse_stanza, Limits, StreamEvent, StreamParser};
-    let bytes = match std::fs::read(file) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("mucsim: cannot read {}: {e}", file.display());
-            return ExitCode::from(2);
-        }
-    };
-    let limits = Limits::default();
-    let trimmed = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .map_or(&bytes[..], |i| &bytes[i..]);
-    let is_stream = trimmed.starts_with(b"<?xml") || trimmed.starts_with(b"<stream:");
-    let result = if is_stream {
-        let mut p = StreamParser::new(limits);
-        p.feed(&bytes).map(|evs| {
-            evs.into_iter()
-                .map(|e| match e {
-                    StreamEvent::Open(h) => format!("stream open: {}", h.to_xml()),
-                    StreamEvent::Stanza(s) => s.to_xml_in("jabber:client"),
-                    StreamEvent::Close => "stream close".to_string(),
-                })
-                .collect::<Vec<_>>()
-        })
-    } else {
-        parse_stanza(&bytes, "jabber:client", &limits).map(|e| vec![e.to_xml_in("jabber:client")])
-    };
-    match result {
-        Ok(lines) => {
-            for l in lines {
-                println!("{l}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!(
-                "mucsim: {}: refused ({}): {e}",
-                file.display(),
-                e.stream_condition()
-            );
-            ExitCode::from(1)
-        }
+fn options(seed: u64, strict: bool) -> RunOptions {
+    RunOptions {
+        seed,
+        strict,
+        ..RunOptions::default()
     }
 }

@@ -1,0 +1,99 @@
+//! `mucsim run` and `mucsim conformance`: scansion scripts in the simulated world.
+
+use mucsim_sim::scansion::{parse, run, Outcome, RunOptions};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// A script's result, or why it could not be run at all.
+enum ScriptResult {
+    Ran(Box<Outcome>),
+    Unreadable(String),
+}
+
+fn run_file(path: &Path, opts: &RunOptions) -> ScriptResult {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return ScriptResult::Unreadable(format!("cannot read: {e}")),
+    };
+    match parse(&text) {
+        Ok(script) => ScriptResult::Ran(Box::new(run(&script, opts))),
+        Err(e) => ScriptResult::Unreadable(format!("line {}: {}", e.line, e.reason)),
+    }
+}
+
+pub fn run_scripts(files: &[PathBuf], opts: &RunOptions, show_transcript: bool) -> ExitCode {
+    let mut failed = 0;
+    for f in files {
+        match run_file(f, opts) {
+            ScriptResult::Unreadable(why) => {
+                failed += 1;
+                println!("FAIL {}: {why}", f.display());
+            }
+            ScriptResult::Ran(o) => {
+                match &o.failure {
+                    None => println!(
+                        "PASS {} ({} stanzas, {} skipped)",
+                        f.display(),
+                        o.transcript.stanzas(),
+                        o.skipped
+                    ),
+                    Some(fail) => {
+                        failed += 1;
+                        println!("FAIL {}: {fail}", f.display());
+                        if !show_transcript {
+                            println!("transcript so far:\n{}", o.transcript);
+                        }
+                    }
+                }
+                if show_transcript {
+                    println!("{}", o.transcript);
+                }
+            }
+        }
+    }
+    println!("{} of {} scripts passed (seed {})", files.len() - failed, files.len(), opts.seed);
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+pub fn conformance(dir: &Path, opts: &RunOptions) -> ExitCode {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "scs"))
+            .collect(),
+        Err(e) => {
+            eprintln!("mucsim: cannot read {}: {e}", dir.display());
+            return ExitCode::from(2);
+        }
+    };
+    files.sort();
+    println!("| script | result | first failing line | reason |");
+    println!("|---|---|---|---|");
+    let mut passed = 0;
+    for f in &files {
+        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        match run_file(f, opts) {
+            ScriptResult::Unreadable(why) => println!("| {name} | error | | {why} |"),
+            ScriptResult::Ran(o) => match &o.failure {
+                None => {
+                    passed += 1;
+                    println!("| {name} | pass | | |");
+                }
+                Some(fail) => {
+                    let reason = fail.reason.replace('|', "\\|").replace('\n', " ");
+                    println!("| {name} | fail | {} | {reason} |", fail.line);
+                }
+            },
+        }
+    }
+    println!("\n{passed} of {} scripts pass", files.len());
+    if passed == files.len() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
