@@ -143,7 +143,7 @@ fn match_element(exp: &Element, got: &Element, caps: &mut Captures, path: &str) 
                     break;
                 }
                 Err(m) => {
-                    if first_miss.is_none() && g.name == e.name {
+                    if first_miss.is_none() && g.name == e.name && g.ns == e.ns {
                         first_miss = Some(m);
                     }
                 }

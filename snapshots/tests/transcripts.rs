@@ -1,0 +1,30 @@
+use mucsim_snapshots::{scripts_in, transcript_of, CORPUS, SCENARIOS};
+use std::path::Path;
+
+fn snapshot_dir(dir: &str, prefix: &str, must_pass: bool) -> usize {
+    let mut n = 0;
+    for path in scripts_in(Path::new(dir)) {
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        match transcript_of(&path) {
+            Ok(t) => {
+                insta::assert_snapshot!(format!("{prefix}__{stem}"), t);
+                n += 1;
+            }
+            Err(why) => assert!(!must_pass, "{}: {why}", path.display()),
+        }
+    }
+    n
+}
+
+#[test]
+fn scenario_transcripts() {
+    let n = snapshot_dir(SCENARIOS, "scenario", true);
+    assert!(n >= 10, "only {n} scenarios");
+}
+
+#[test]
+fn corpus_transcripts() {
+    // Failing corpus scripts are listed (and pinned) in sim's runner tests.
+    let n = snapshot_dir(CORPUS, "corpus", false);
+    assert!(n >= 9, "only {n} corpus scripts pass");
+}
