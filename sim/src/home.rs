@@ -42,11 +42,11 @@ impl HomeServer {
     }
 
     /// A stanza the client `conn` wrote.
-    pub fn from_client(&mut self, conns: &mut [Conn], conn: ConnId, mut el: Element) -> Vec<Route> {
+    pub fn client_stanza(&mut self, conns: &mut [Conn], conn: ConnId, mut el: Element) -> Vec<Route> {
         let me = conns[conn.0].jid.clone();
         if let Some(from) = el.attr("from") {
             let owned = Jid::new(from)
-                .map(|j| j == Jid::from(me.clone()) || j == Jid::from(me.to_bare()))
+                .map(|j| j.as_str() == me.as_str() || j.as_str() == me.to_bare().as_str())
                 .unwrap_or(false);
             if !owned {
                 return vec![Route::CloseStream(conn, "invalid-from".into())];
@@ -79,12 +79,12 @@ impl HomeServer {
             Err((el, StanzaError::Refused(r))) => return self.refuse(conns, &el, &r, &self.domain.clone()),
         };
         let Some(to) = st.to.clone() else {
-            return self.to_own_account(conns, conn, st);
+            return self.for_own_account(conns, conn, st);
         };
         let domain = to.domain().as_str();
         if domain == self.domain {
             if to.node().is_none() {
-                return self.to_server(conns, st);
+                return self.for_server(conns, st);
             }
             if let Kind::Presence(t) = st.kind {
                 track_directed(&mut conns[conn.0], &to, t);
@@ -104,7 +104,7 @@ impl HomeServer {
             Ok(st) => st.kind,
             Err(_) => return Vec::new(),
         };
-        if let Some(full) = to.try_as_full().ok() {
+        if let Ok(full) = to.try_as_full() {
             if let Some(i) = conns.iter().position(|c| c.open && &c.jid == full) {
                 return vec![Route::ToClient(ConnId(i), el)];
             }
@@ -126,11 +126,15 @@ impl HomeServer {
                     self.offline.entry(bare).or_default().push(el);
                     return Vec::new();
                 }
-                targets.into_iter().map(|c| Route::ToClient(c, el.clone())).collect()
+                targets
+                    .into_iter()
+                    .map(|c| Route::ToClient(c, el.clone()))
+                    .collect()
             }
-            Kind::Presence(_) if to.resource().is_none() => {
-                targets.into_iter().map(|c| Route::ToClient(c, el.clone())).collect()
-            }
+            Kind::Presence(_) if to.resource().is_none() => targets
+                .into_iter()
+                .map(|c| Route::ToClient(c, el.clone()))
+                .collect(),
             Kind::Iq(IqType::Get | IqType::Set) => {
                 self.refuse(conns, &el, &Refusal::ServiceUnavailable, to.as_str())
             }
@@ -166,7 +170,7 @@ impl HomeServer {
 
     /// Presence without `to` is a broadcast; other stanzas without `to` are for the
     /// server on the account's behalf.
-    fn to_own_account(&mut self, conns: &mut [Conn], conn: ConnId, st: Stanza) -> Vec<Route> {
+    fn for_own_account(&mut self, conns: &mut [Conn], conn: ConnId, st: Stanza) -> Vec<Route> {
         let me = conns[conn.0].jid.clone();
         match st.kind {
             Kind::Presence(PresenceType::Available) => {
@@ -206,7 +210,7 @@ impl HomeServer {
             }
             Kind::Presence(_) => Vec::new(),
             Kind::Message(_) => self.deliver(conns, &Jid::from(me.to_bare()), st.el),
-            Kind::Iq(_) => self.to_server(conns, st),
+            Kind::Iq(_) => self.for_server(conns, st),
         }
     }
 
@@ -216,7 +220,9 @@ impl HomeServer {
         conns
             .iter()
             .enumerate()
-            .filter(|(i, c)| *i != skip.0 && c.open && (c.available || &c.jid == me) && c.jid.to_bare() == bare)
+            .filter(|(i, c)| {
+                *i != skip.0 && c.open && (c.available || &c.jid == me) && c.jid.to_bare() == bare
+            })
             .map(|(i, c)| {
                 let mut p = pres.clone();
                 p.set_attr("to", c.jid.as_str());
@@ -227,7 +233,7 @@ impl HomeServer {
 
     /// Iqs the server answers itself: ping and an (empty) roster; anything else is
     /// `service-unavailable`, as for a server without the feature.
-    fn to_server(&mut self, conns: &mut [Conn], st: Stanza) -> Vec<Route> {
+    fn for_server(&mut self, conns: &mut [Conn], st: Stanza) -> Vec<Route> {
         let Kind::Iq(t @ (IqType::Get | IqType::Set)) = st.kind else {
             return Vec::new();
         };
@@ -272,8 +278,12 @@ impl HomeServer {
 fn inject_vcard_update(el: &mut Element) {
     const NS_VCARD_UPDATE: &str = "vcard-temp:x:update";
     match el.child_mut("x", NS_VCARD_UPDATE) {
-        None => el.push(Element::new("x", NS_VCARD_UPDATE).with_child(Element::new("photo", NS_VCARD_UPDATE))),
-        Some(x) if x.child("photo", NS_VCARD_UPDATE).is_none() => x.push(Element::new("photo", NS_VCARD_UPDATE)),
+        None => {
+            el.push(Element::new("x", NS_VCARD_UPDATE).with_child(Element::new("photo", NS_VCARD_UPDATE)))
+        }
+        Some(x) if x.child("photo", NS_VCARD_UPDATE).is_none() => {
+            x.push(Element::new("photo", NS_VCARD_UPDATE))
+        }
         Some(_) => {}
     }
 }
@@ -286,11 +296,7 @@ fn raw_domain(jid: &str) -> &str {
 
 fn track_directed(c: &mut Conn, to: &Jid, t: PresenceType) {
     match t {
-        PresenceType::Available => {
-            if !c.directed.contains(to) {
-                c.directed.push(to.clone());
-            }
-        }
+        PresenceType::Available if !c.directed.contains(to) => c.directed.push(to.clone()),
         PresenceType::Unavailable => c.directed.retain(|j| j != to),
         _ => {}
     }

@@ -225,7 +225,8 @@ impl World {
             return Err(WorldError::NotConnected(c.label.clone()));
         }
         let label = c.label.clone();
-        self.transcript.push(self.now(), &label, Event::Send(stanza.clone()));
+        self.transcript
+            .push(self.now(), &label, Event::Send(stanza.clone()));
         self.stats.sent += 1;
         let at = self.up_time(conn);
         self.schedule(at, Hop::Up(conn, stanza));
@@ -349,7 +350,7 @@ impl World {
         if !self.conns[conn.0].open {
             return;
         }
-        let routes = self.home.from_client(&mut self.conns, conn, el);
+        let routes = self.home.client_stanza(&mut self.conns, conn, el);
         self.route_all(routes);
     }
 
@@ -397,7 +398,8 @@ impl World {
         }
         if let Some(cond) = &condition {
             let label = self.conns[conn.0].label.clone();
-            self.transcript.push(self.now(), &label, Event::StreamError(cond.clone()));
+            self.transcript
+                .push(self.now(), &label, Event::StreamError(cond.clone()));
         }
         let routes = self.home.unbind(&mut self.conns, conn);
         self.conns[conn.0].open = false;

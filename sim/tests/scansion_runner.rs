@@ -56,7 +56,9 @@ fn corpus_passes_except_the_known_failures() {
             o.passed(),
             expected_to_pass,
             "{name}: {}",
-            o.failure.map(|f| f.to_string()).unwrap_or_else(|| "passes now: update KNOWN_FAILING and the README".into())
+            o.failure
+                .map(|f| f.to_string())
+                .unwrap_or_else(|| "passes now: update KNOWN_FAILING and the README".into())
         );
         passing += usize::from(o.passed());
     }
@@ -65,22 +67,37 @@ fn corpus_passes_except_the_known_failures() {
 
 #[test]
 fn same_seed_same_transcript_and_other_seeds_still_pass() {
-    for (name, script) in corpus().iter().filter(|(n, _)| !KNOWN_FAILING.contains(&n.as_str())) {
+    for (name, script) in corpus()
+        .iter()
+        .filter(|(n, _)| !KNOWN_FAILING.contains(&n.as_str()))
+    {
         let a = run(script, &opts(7)).transcript.to_string();
         let b = run(script, &opts(7)).transcript.to_string();
         assert_eq!(a, b, "{name}: same seed, different transcript");
         let other = run(script, &opts(8));
-        assert!(other.passed(), "{name} fails with seed 8: {}", other.failure.unwrap());
-        assert_ne!(a, other.transcript.to_string(), "{name}: the seed changed nothing");
+        assert!(
+            other.passed(),
+            "{name} fails with seed 8: {}",
+            other.failure.unwrap()
+        );
+        assert_ne!(
+            a,
+            other.transcript.to_string(),
+            "{name}: the seed changed nothing"
+        );
     }
 }
 
 #[test]
 fn transcripts_written_as_scripts_replay_strictly() {
-    for (name, script) in corpus().iter().filter(|(n, _)| !KNOWN_FAILING.contains(&n.as_str())) {
+    for (name, script) in corpus()
+        .iter()
+        .filter(|(n, _)| !KNOWN_FAILING.contains(&n.as_str()))
+    {
         let first = run(script, &opts(3));
         let scs = to_scs(name, &first.transcript);
-        let replay = parse(&scs).unwrap_or_else(|e| panic!("{name}: written script does not parse: {e}\n{scs}"));
+        let replay =
+            parse(&scs).unwrap_or_else(|e| panic!("{name}: written script does not parse: {e}\n{scs}"));
         for seed in [3, 4] {
             let o = run(
                 &replay,
@@ -90,7 +107,11 @@ fn transcripts_written_as_scripts_replay_strictly() {
                     ..RunOptions::default()
                 },
             );
-            assert!(o.passed(), "{name} replay (seed {seed}): {}\n{scs}", o.failure.unwrap());
+            assert!(
+                o.passed(),
+                "{name} replay (seed {seed}): {}\n{scs}",
+                o.failure.unwrap()
+            );
         }
     }
 }

@@ -51,7 +51,12 @@ pub fn run_scripts(files: &[PathBuf], opts: &RunOptions, show_transcript: bool) 
             }
         }
     }
-    println!("{} of {} scripts passed (seed {})", files.len() - failed, files.len(), opts.seed);
+    println!(
+        "{} of {} scripts passed (seed {})",
+        files.len() - failed,
+        files.len(),
+        opts.seed
+    );
     if failed == 0 {
         ExitCode::SUCCESS
     } else {
@@ -75,7 +80,10 @@ pub fn conformance(dir: &Path, opts: &RunOptions) -> ExitCode {
     println!("|---|---|---|---|");
     let mut passed = 0;
     for f in &files {
-        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match run_file(f, opts) {
             ScriptResult::Unreadable(why) => println!("| {name} | error | | {why} |"),
             ScriptResult::Ran(o) => match &o.failure {

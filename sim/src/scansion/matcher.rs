@@ -98,7 +98,10 @@ fn match_element(exp: &Element, got: &Element, caps: &mut Captures, path: &str) 
     let got_text = text_of(got);
     if strict {
         if exp_text != got_text {
-            return fail(path, format!("text expected {exp_text:?}, got {got_text:?} (strict)"));
+            return fail(
+                path,
+                format!("text expected {exp_text:?}, got {got_text:?} (strict)"),
+            );
         }
     } else if !exp_text.trim().is_empty() && exp_text.trim() != got_text.trim() {
         return fail(
@@ -218,7 +221,10 @@ mod tests {
             "<presence from='a@b/c' id='x'><occupant-id xmlns='urn:xmpp:occupant-id:0' id='1'/></presence>"
         ));
         assert!(!ok("<presence from='a@b/c'/>", "<presence from='a@b/d'/>"));
-        assert!(!ok("<presence from='a@b/c' type='unavailable'/>", "<presence from='a@b/c'/>"));
+        assert!(!ok(
+            "<presence from='a@b/c' type='unavailable'/>",
+            "<presence from='a@b/c'/>"
+        ));
         assert!(!ok("<presence/>", "<message/>"));
     }
 
@@ -228,21 +234,34 @@ mod tests {
             "<message><body>hi</body><subject/></message>",
             "<message><subject/><body>hi</body></message>"
         ));
-        assert!(!ok("<message><body/><body/></message>", "<message><body/></message>"));
+        assert!(!ok(
+            "<message><body/><body/></message>",
+            "<message><body/></message>"
+        ));
         assert!(!ok("<message><thread/></message>", "<message><body/></message>"));
     }
 
     #[test]
     fn non_strict_text_is_trimmed() {
-        assert!(ok("<message><body>\n hi \n</body></message>", "<message><body>hi</body></message>"));
-        assert!(!ok("<message><body>hi</body></message>", "<message><body>ho</body></message>"));
+        assert!(ok(
+            "<message><body>\n hi \n</body></message>",
+            "<message><body>hi</body></message>"
+        ));
+        assert!(!ok(
+            "<message><body>hi</body></message>",
+            "<message><body>ho</body></message>"
+        ));
         // No expected text: any text matches.
-        assert!(ok("<message><body/></message>", "<message><body>ho</body></message>"));
+        assert!(ok(
+            "<message><body/></message>",
+            "<message><body>ho</body></message>"
+        ));
     }
 
     #[test]
     fn namespaced_elements_are_strict() {
-        let exp = "<presence><x xmlns='http://jabber.org/protocol/muc#user'><status code='110'/></x></presence>";
+        let exp =
+            "<presence><x xmlns='http://jabber.org/protocol/muc#user'><status code='110'/></x></presence>";
         assert!(ok(exp, exp));
         // An extra child of a strict element fails.
         assert!(!ok(
@@ -264,9 +283,18 @@ mod tests {
 
     #[test]
     fn scansion_strict_overrides_the_default() {
-        assert!(ok("<x xmlns='urn:x' scansion:strict='false'><a/></x>", "<x xmlns='urn:x' y='1'><b/><a/></x>"));
-        assert!(!ok("<x xmlns='urn:x'><a/></x>", "<x xmlns='urn:x' y='1'><b/><a/></x>"));
-        assert!(ok("<message scansion:strict='true'><body>x</body></message>", "<message><body>x</body></message>"));
+        assert!(ok(
+            "<x xmlns='urn:x' scansion:strict='false'><a/></x>",
+            "<x xmlns='urn:x' y='1'><b/><a/></x>"
+        ));
+        assert!(!ok(
+            "<x xmlns='urn:x'><a/></x>",
+            "<x xmlns='urn:x' y='1'><b/><a/></x>"
+        ));
+        assert!(ok(
+            "<message scansion:strict='true'><body>x</body></message>",
+            "<message><body>x</body></message>"
+        ));
         assert!(!ok(
             "<message scansion:strict='true'><body>x</body></message>",
             "<message id='1'><body>x</body></message>"
@@ -282,10 +310,25 @@ mod tests {
     #[test]
     fn captures_bind_once_and_must_agree() {
         let mut caps = Captures::default();
-        assert!(matches(&el("<iq id='{scansion:capture:X}'/>"), &el("<iq id='7'/>"), &mut caps).is_ok());
+        assert!(matches(
+            &el("<iq id='{scansion:capture:X}'/>"),
+            &el("<iq id='7'/>"),
+            &mut caps
+        )
+        .is_ok());
         assert_eq!(caps.get("X"), Some("7"));
-        assert!(matches(&el("<iq id='{scansion:capture:X}'/>"), &el("<iq id='7'/>"), &mut caps).is_ok());
-        assert!(matches(&el("<iq id='{scansion:capture:X}'/>"), &el("<iq id='8'/>"), &mut caps).is_err());
+        assert!(matches(
+            &el("<iq id='{scansion:capture:X}'/>"),
+            &el("<iq id='7'/>"),
+            &mut caps
+        )
+        .is_ok());
+        assert!(matches(
+            &el("<iq id='{scansion:capture:X}'/>"),
+            &el("<iq id='8'/>"),
+            &mut caps
+        )
+        .is_err());
         // A failed match binds nothing.
         let mut caps = Captures::default();
         assert!(matches(

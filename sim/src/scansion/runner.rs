@@ -55,7 +55,6 @@ impl fmt::Display for Failure {
     }
 }
 
-
 pub struct Outcome {
     pub title: Option<String>,
     pub failure: Option<Failure>,
@@ -148,7 +147,9 @@ impl Runner<'_> {
                     let conn = self.conn(&action.client, line)?;
                     for s in stanzas {
                         let s = self.substitute(s, line)?;
-                        self.world.send(conn, s).map_err(|e| failure(line, e.to_string()))?;
+                        self.world
+                            .send(conn, s)
+                            .map_err(|e| failure(line, e.to_string()))?;
                     }
                     self.world.run_until_quiet();
                 }
@@ -218,8 +219,10 @@ impl Runner<'_> {
                 }
                 Err(m) => {
                     self.skipped += 1;
-                    self.world
-                        .note(conn, format!("skipped a stanza the script does not expect here (line {line})"));
+                    self.world.note(
+                        conn,
+                        format!("skipped a stanza the script does not expect here (line {line})"),
+                    );
                     if got.name == exp.name {
                         last_miss = Some((got, m));
                     }

@@ -19,7 +19,10 @@ pub fn to_scs(title: &str, transcript: &Transcript) -> String {
     for e in transcript.entries() {
         match &e.event {
             Event::Connect { full_jid } => {
-                let existing = clients.iter().find(|(_, j)| j == full_jid).map(|(n, _)| n.clone());
+                let existing = clients
+                    .iter()
+                    .find(|(_, j)| j == full_jid)
+                    .map(|(n, _)| n.clone());
                 let name = existing.unwrap_or_else(|| {
                     let taken = |n: &str| clients.iter().any(|(c, _)| c == n);
                     let mut name = sanitize(&e.client);
