@@ -21,8 +21,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Model-check the default scenarios (not built yet: prints what is available).
-    Check,
+    /// Model-check the default scenario: every property's verdict and the state counts.
+    Check {
+        /// Checker threads.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Depth-first instead of breadth-first.
+        #[arg(long)]
+        dfs: bool,
+        /// Stop after this many states.
+        #[arg(long)]
+        max_states: Option<usize>,
+    },
     /// Run scansion scripts in the simulated world; non-zero exit on any failure.
     Run {
         #[arg(required = true)]
@@ -62,15 +72,25 @@ mucsim is being built issue by issue. Available now:
   mucsim parse FILE        parse an XMPP stream or stanza with the service's parser and limits
   mucsim invariants        list the invariants the service checks after every stanza
   cargo test --workspace   all tests (service, founding scenario, corpus, snapshots)
-Coming: `check` (model checking, issue 5), `sim` (swarms, issue 7), `serve` (XEP-0114, issue 8).";
+  mucsim check             model-check the default scenario (first version, issue 5)
+Coming: `sim` (swarms, issue 7), `serve` (XEP-0114, issue 8).";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        None | Some(Command::Check) => {
+        None => {
             println!("{AVAILABLE}");
             ExitCode::SUCCESS
         }
+        Some(Command::Check {
+            threads,
+            dfs,
+            max_states,
+        }) => commands::check::check(&mucsim_model::check::CheckOptions {
+            threads,
+            dfs,
+            max_states,
+        }),
         Some(Command::Run {
             files,
             seed,

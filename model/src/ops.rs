@@ -1,0 +1,96 @@
+//! The operations a client may perform, and the stanzas they are on the wire. The
+//! model only builds stanzas: every MUC rule is the real service's.
+
+use server::ns;
+use server::xml::Element;
+
+pub const ROOM: &str = "room@conference.localhost";
+
+/// One thing a client can do. Each client has a bounded set of these; the checker
+/// chooses the order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    Join,
+    JoinWithPassword,
+    Leave,
+    ChangeNick,
+    Groupchat,
+    /// Owner: switch members-only on or off.
+    MembersOnly(bool),
+    /// Owner/admin: set the affiliation of client `target` (by index).
+    Affiliate {
+        target: usize,
+        affiliation: &'static str,
+    },
+    /// Moderator: kick client `target` (role none).
+    Kick {
+        target: usize,
+    },
+    Destroy,
+    Disconnect,
+}
+
+impl Op {
+    /// The stanza this operation sends, with `iq_id` for iqs. `None` for a disconnect.
+    pub fn stanza(&self, nick: &str, iq_id: &str, targets: &[(String, String)]) -> Option<Element> {
+        let join = |x: Element| {
+            Element::new("presence", ns::CLIENT)
+                .with_attr("to", format!("{ROOM}/{nick}"))
+                .with_child(x)
+        };
+        let iq = |child: Element| {
+            Element::new("iq", ns::CLIENT)
+                .with_attr("to", ROOM)
+                .with_attr("type", "set")
+                .with_attr("id", iq_id)
+                .with_child(child)
+        };
+        Some(match self {
+            Op::Join => join(Element::new("x", ns::MUC)),
+            Op::JoinWithPassword => join(
+                Element::new("x", ns::MUC).with_child(Element::new("password", ns::MUC).with_text("secret")),
+            ),
+            Op::Leave => Element::new("presence", ns::CLIENT)
+                .with_attr("to", format!("{ROOM}/{nick}"))
+                .with_attr("type", "unavailable"),
+            Op::ChangeNick => Element::new("presence", ns::CLIENT).with_attr("to", format!("{ROOM}/{nick}2")),
+            Op::Groupchat => Element::new("message", ns::CLIENT)
+                .with_attr("to", ROOM)
+                .with_attr("type", "groupchat")
+                .with_child(Element::new("body", ns::CLIENT).with_text("hi")),
+            Op::MembersOnly(on) => iq(Element::new("query", ns::MUC_OWNER).with_child(
+                Element::new("x", ns::DATA)
+                    .with_attr("type", "submit")
+                    .with_child(field("FORM_TYPE", ns::MUC_ROOMCONFIG))
+                    .with_child(field("muc#roomconfig_membersonly", if *on { "1" } else { "0" })),
+            )),
+            Op::Affiliate { target, affiliation } => iq(Element::new("query", ns::MUC_ADMIN).with_child(
+                Element::new("item", ns::MUC_ADMIN)
+                    .with_attr("affiliation", *affiliation)
+                    .with_attr("jid", targets[*target].0.as_str()),
+            )),
+            Op::Kick { target } => iq(Element::new("query", ns::MUC_ADMIN).with_child(
+                Element::new("item", ns::MUC_ADMIN)
+                    .with_attr("role", "none")
+                    .with_attr("nick", targets[*target].1.as_str()),
+            )),
+            Op::Destroy => {
+                iq(Element::new("query", ns::MUC_OWNER).with_child(Element::new("destroy", ns::MUC_OWNER)))
+            }
+            Op::Disconnect => return None,
+        })
+    }
+
+    pub fn is_iq(&self) -> bool {
+        matches!(
+            self,
+            Op::MembersOnly(_) | Op::Affiliate { .. } | Op::Kick { .. } | Op::Destroy
+        )
+    }
+}
+
+fn field(var: &str, value: &str) -> Element {
+    Element::new("field", ns::DATA)
+        .with_attr("var", var)
+        .with_child(Element::new("value", ns::DATA).with_text(value))
+}
