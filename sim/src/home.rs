@@ -156,8 +156,22 @@ impl HomeServer {
         if was_available {
             out.extend(self.own_sessions(conns, &me, conn, &unavailable));
         }
-        for to in directed {
-            let mut p = unavailable.clone();
+        out.extend(self.send_each(conns, &me, directed, &unavailable));
+        out
+    }
+
+    /// A copy of `pres` from `me` to each of `targets` (the MUC domain goes to the
+    /// service; local users get local delivery).
+    fn send_each(
+        &mut self,
+        conns: &mut [Conn],
+        me: &FullJid,
+        targets: Vec<Jid>,
+        pres: &Element,
+    ) -> Vec<Route> {
+        let mut out = Vec::new();
+        for to in targets {
+            let mut p = pres.clone();
             p.set_attr("to", to.as_str());
             if to.domain().as_str() == self.muc_domain {
                 out.push(Route::ToService(me.clone(), p));
@@ -197,15 +211,8 @@ impl HomeServer {
                 // Everyone that got directed presence hears that we left (§4.6.3).
                 let c = &mut conns[conn.0];
                 c.available = false;
-                for to in std::mem::take(&mut c.directed) {
-                    let mut p = st.el.clone();
-                    p.set_attr("to", to.as_str());
-                    if to.domain().as_str() == self.muc_domain {
-                        out.push(Route::ToService(me.clone(), p));
-                    } else {
-                        out.extend(self.deliver(conns, &to, p));
-                    }
-                }
+                let directed = std::mem::take(&mut c.directed);
+                out.extend(self.send_each(conns, &me, directed, &st.el));
                 out
             }
             Kind::Presence(_) => Vec::new(),
