@@ -23,15 +23,31 @@ struct Cli {
 enum Command {
     /// Model-check the default scenario: every property's verdict and the state counts.
     Check {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
         /// Checker threads.
         #[arg(long, default_value_t = 2)]
         threads: usize,
-        /// Depth-first instead of breadth-first.
+        /// Search order: dfs (flat memory) or bfs (shortest counterexamples, keeps the
+        /// whole frontier in memory).
+        #[arg(long, value_enum, default_value_t = Search::Dfs)]
+        search: Search,
+        /// Turn off symmetry reduction (stateright applies it in dfs only).
         #[arg(long)]
-        dfs: bool,
+        no_symmetry: bool,
         /// Stop after this many states.
         #[arg(long)]
         max_states: Option<usize>,
+        /// Where counterexample scripts are written.
+        #[arg(long, default_value = ".")]
+        scs_dir: PathBuf,
+    },
+    /// Serve stateright's Explorer for a scenario on 127.0.0.1.
+    Explore {
+        #[command(flatten)]
+        scenario: ScenarioArgs,
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
     },
     /// Run scansion scripts in the simulated world; non-zero exit on any failure.
     Run {
@@ -46,6 +62,9 @@ enum Command {
         /// Print each script's transcript.
         #[arg(long)]
         transcript: bool,
+        /// Run against the service with a deliberate bug (needs --features mutants).
+        #[arg(long)]
+        mutant: Option<String>,
     },
     /// Run every .scs in a directory and print a table.
     Conformance {
@@ -65,6 +84,41 @@ enum Command {
     Invariants,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Search {
+    Dfs,
+    Bfs,
+}
+
+/// Which world `check` and `explore` use.
+#[derive(clap::Args)]
+struct ScenarioArgs {
+    /// A named scenario: default, revocation, nick-clash, owner-abdicates.
+    #[arg(long)]
+    scenario: Option<String>,
+    /// Clients (2-4): Romeo the owner, Juliet's phone and laptop, Mercutio.
+    #[arg(long)]
+    clients: Option<usize>,
+    /// Operation kinds, comma-separated: join, password, leave, nick, groupchat,
+    /// members-only, grant, revoke, ban, kick, admin, destroy, abdicate, disconnect.
+    #[arg(long)]
+    ops: Option<String>,
+    /// A deliberate bug in the service (needs --features mutants).
+    #[arg(long)]
+    mutant: Option<String>,
+}
+
+impl ScenarioArgs {
+    fn choice(self) -> commands::check::ScenarioChoice {
+        commands::check::ScenarioChoice {
+            name: self.scenario,
+            clients: self.clients,
+            ops: self.ops,
+            mutant: self.mutant,
+        }
+    }
+}
+
 const AVAILABLE: &str = "\
 mucsim is being built issue by issue. Available now:
   mucsim run FILE...       play scansion scripts in the simulated world (--seed, --strict, --transcript)
@@ -72,7 +126,8 @@ mucsim is being built issue by issue. Available now:
   mucsim parse FILE        parse an XMPP stream or stanza with the service's parser and limits
   mucsim invariants        list the invariants the service checks after every stanza
   cargo test --workspace   all tests (service, founding scenario, corpus, snapshots)
-  mucsim check             model-check the default scenario (first version, issue 5)
+  mucsim check             model-check the default scenario (--clients, --ops, --search, --scenario)
+  mucsim explore           stateright's Explorer on 127.0.0.1:3000
 Coming: `sim` (swarms, issue 7), `serve` (XEP-0114, issue 8).";
 
 fn main() -> ExitCode {
@@ -83,20 +138,31 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Command::Check {
+            scenario,
             threads,
-            dfs,
+            search,
+            no_symmetry,
             max_states,
-        }) => commands::check::check(&mucsim_model::check::CheckOptions {
-            threads,
-            dfs,
-            max_states,
-        }),
+            scs_dir,
+        }) => commands::check::check(
+            &scenario.choice(),
+            &mucsim_model::check::CheckOptions {
+                threads,
+                dfs: search == Search::Dfs,
+                symmetry: !no_symmetry && search == Search::Dfs,
+                max_states,
+                stop_at: Vec::new(),
+            },
+            &scs_dir,
+        ),
+        Some(Command::Explore { scenario, port }) => commands::check::explore(&scenario.choice(), port),
         Some(Command::Run {
             files,
             seed,
             strict,
             transcript,
-        }) => commands::scripts::run_scripts(&files, &options(seed, strict), transcript),
+            mutant,
+        }) => commands::scripts::run_scripts(&files, &options(seed, strict), transcript, mutant.as_deref()),
         Some(Command::Conformance { dir, seed, strict }) => {
             commands::scripts::conformance(&dir, &options(seed, strict))
         }

@@ -1,28 +1,46 @@
-//! Running the checker over a scenario and reporting each property's verdict, with
-//! a counterexample as a stanza transcript.
+//! Running the checker over a scenario and reporting each property's verdict, with a
+//! counterexample as a stanza transcript and a `.scs` script.
 
+use crate::replay::{replay, scs};
 use crate::scenario::Scenario;
-use crate::{model, Model, Msg, MucActor};
-use server::ns;
-use stateright::actor::{ActorModelAction, ActorModelState};
-use stateright::{Checker, Expectation, Model as _, Path};
+use crate::{model, Model};
+use mucsim_sim::WorldConfig;
+use stateright::{Checker, Expectation, HasDiscoveries, Model as _};
 
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
     pub threads: usize,
+    /// Depth-first (the default: it keeps only the path, so memory stays flat) or
+    /// breadth-first (shortest counterexamples; keeps every frontier state).
     pub dfs: bool,
+    /// Symmetry reduction over alike clients (stateright applies it depth-first only).
+    pub symmetry: bool,
     /// Stop after this many states (unset: explore everything).
     pub max_states: Option<usize>,
+    /// Stop as soon as any of these properties has a discovery (empty: explore
+    /// until every property has one or the space is exhausted).
+    pub stop_at: Vec<&'static str>,
 }
 
 impl Default for CheckOptions {
     fn default() -> Self {
         CheckOptions {
             threads: 2,
-            dfs: false,
+            dfs: true,
+            symmetry: true,
             max_states: None,
+            stop_at: Vec::new(),
         }
     }
+}
+
+/// A violated `always` property's path, for people and for `mucsim run`.
+#[derive(Clone, Debug)]
+pub struct Counterexample {
+    /// Who sent and received what, step by step, with full stanzas.
+    pub transcript: String,
+    /// A scansion script replaying the interleaving against the real service.
+    pub scs: Result<String, String>,
 }
 
 #[derive(Clone, Debug)]
@@ -31,26 +49,35 @@ pub struct Verdict {
     pub expectation: Expectation,
     /// For `always`: no counterexample. For `sometimes`: an example was found.
     pub holds: bool,
-    /// The path that breaks an `always` property, as a transcript.
-    pub counterexample: Option<String>,
+    pub counterexample: Option<Counterexample>,
 }
 
+pub type DynChecker = Box<dyn Checker<Model> + Send + Sync>;
+
 /// Starts checking `scenario` in the background.
-pub fn spawn(scenario: &Scenario, opts: &CheckOptions) -> Box<dyn Checker<Model> + Send + Sync> {
-    let mut b = model(scenario).checker().threads(opts.threads.max(1));
+pub fn spawn(scenario: &Scenario, opts: &CheckOptions) -> Result<DynChecker, String> {
+    let mut b = model(scenario)?.checker().threads(opts.threads.max(1));
     if let Some(n) = opts.max_states {
         b = b.target_state_count(n);
     }
-    if opts.dfs {
+    if !opts.stop_at.is_empty() {
+        b = b.finish_when(HasDiscoveries::AnyOf(opts.stop_at.iter().copied().collect()));
+    }
+    if opts.symmetry && opts.dfs {
+        b = b.symmetry_fn(crate::symmetry::representative);
+    }
+    Ok(if opts.dfs {
         Box::new(b.spawn_dfs())
     } else {
         Box::new(b.spawn_bfs())
-    }
+    })
 }
 
-/// The verdict of every property, once the checker is done.
-pub fn verdicts(checker: &dyn Checker<Model>) -> Vec<Verdict> {
+/// The verdict of every property, once the checker is done. A counterexample's
+/// script is titled with the property and the scenario.
+pub fn verdicts(checker: &dyn Checker<Model>, scenario: &Scenario) -> Vec<Verdict> {
     let m = checker.model();
+    let cast = scenario.cast();
     m.properties()
         .into_iter()
         .map(|p| {
@@ -58,7 +85,16 @@ pub fn verdicts(checker: &dyn Checker<Model>) -> Vec<Verdict> {
             let (holds, counterexample) = match p.expectation {
                 Expectation::Sometimes => (found.is_some(), None),
                 _ => {
-                    let cx = found.map(|path| transcript(m, path));
+                    let cx = found.map(|path| {
+                        let (transcript, arrivals) = replay(m, path);
+                        let title =
+                            format!("{} (scenario: {}), found by mucsim check", p.name, scenario.name);
+                        let scs = cast
+                            .as_ref()
+                            .map_err(Clone::clone)
+                            .and_then(|c| scs(c, &arrivals, &title, WorldConfig::new(0)));
+                        Counterexample { transcript, scs }
+                    });
                     (cx.is_none(), cx)
                 }
             };
@@ -72,51 +108,11 @@ pub fn verdicts(checker: &dyn Checker<Model>) -> Vec<Verdict> {
         .collect()
 }
 
-fn label(m: &Model, id: usize) -> String {
-    match m.actors.get(id) {
-        Some(MucActor::Client { spec, .. }) => spec.jid.to_string(),
-        _ => "conference.localhost".to_string(),
-    }
-}
-
-/// The path as who sent what and who received what, one line per step.
-pub fn transcript(
-    m: &Model,
-    path: Path<ActorModelState<MucActor>, ActorModelAction<Msg, (), usize>>,
-) -> String {
-    let mut out = String::new();
-    for (step, action) in path.into_actions().into_iter().enumerate() {
-        let line = match action {
-            ActorModelAction::Deliver { src, dst, msg } => {
-                let (src, dst) = (usize::from(src), usize::from(dst));
-                match msg {
-                    Msg::Stanza(el) if dst == 0 => {
-                        format!("{} sends: {}", label(m, src), el.to_xml_in(ns::CLIENT))
-                    }
-                    Msg::Stanza(el) => format!("{} receives: {}", label(m, dst), el.to_xml_in(ns::CLIENT)),
-                    Msg::Disconnect => format!("{} disconnects", label(m, src)),
-                }
-            }
-            ActorModelAction::SelectRandom { actor, random, .. } => {
-                let id = usize::from(actor);
-                let op = match m.actors.get(id) {
-                    Some(MucActor::Client { spec, .. }) => format!("{:?}", spec.ops[random]),
-                    _ => format!("{random}"),
-                };
-                format!("{} decides to {op}", label(m, id))
-            }
-            other => format!("{other:?}"),
-        };
-        out.push_str(&format!("{:>4}. {line}\n", step + 1));
-    }
-    out
-}
-
 /// Checks `scenario` to the end (or the state budget) and returns the finished checker.
-pub fn run(scenario: &Scenario, opts: &CheckOptions) -> Box<dyn Checker<Model> + Send + Sync> {
-    let checker = spawn(scenario, opts);
+pub fn run(scenario: &Scenario, opts: &CheckOptions) -> Result<DynChecker, String> {
+    let checker = spawn(scenario, opts)?;
     while !checker.is_done() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    checker
+    Ok(checker)
 }

@@ -1,123 +1,132 @@
-//! What a client knows: its view of the room, built only from the stanzas it
-//! received, and the facts the properties ask about.
+//! What a client knows: its view of the room, built only from the notices it
+//! received, and the facts the properties ask about. Small and `Copy`-sized, because
+//! the checker stores one per client per state.
 
-use server::ns;
-use server::xml::Element;
-use std::collections::BTreeMap;
+use crate::notice::{Codes, Nick, Notice, MAX_NICKS};
+use server::{Affiliation, Role};
 
-/// Status codes that explain why an occupant was removed by someone else.
-const REMOVAL_CAUSES: [&str; 5] = ["301", "307", "321", "322", "333"];
+/// nick → (affiliation, role) of every occupant the client believes is present.
+pub type View = [Option<(Affiliation, Role)>; MAX_NICKS];
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// Why a client's removal notice was wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RemovalFault {
+    /// An unavailable self-presence arrived while the client was not in the room.
+    ToldTwice(Codes),
+    /// Removed by someone else, with no status code saying why.
+    NoCause(Codes),
+}
+
+impl std::fmt::Display for RemovalFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RemovalFault::ToldTwice(c) => write!(f, "told it left while not in the room (codes {c})"),
+            RemovalFault::NoCause(c) => write!(f, "removed without a cause (codes {c})"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ClientState {
     pub connected: bool,
-    /// Operations not yet performed (indices into the client's op list).
+    /// Operations not yet performed (bits index the client's op list).
     pub remaining: u32,
-    pub nick: String,
+    /// The nick the client uses now (its base nick or the alternative).
+    pub nick: Nick,
     /// Between a self-presence with 110 and an unavailable one with 110.
     pub in_room: bool,
-    /// The client asked to leave and has not yet been told it left.
+    /// The client sent unavailable to the room and has not yet been told it left.
     pub leaving: bool,
-    /// nick -> (affiliation, role), from the presences received.
-    pub view: BTreeMap<String, (String, String)>,
-    /// iq id -> answers received (results and errors).
-    pub iqs: BTreeMap<String, u8>,
-    /// Told of its own removal while not in the room, or without a cause.
-    pub bad_removal_notice: Option<String>,
+    /// Sent available presence to the room and no unavailable since (RFC 6121
+    /// §4.6): its home server tells the room when it disconnects.
+    pub directed: bool,
+    pub view: View,
+    /// iq operations sent, answered, and answered more than once (bits by op).
+    pub iq_sent: u32,
+    pub iq_answered: u32,
+    pub iq_answered_twice: u32,
+    pub removal_fault: Option<RemovalFault>,
     pub saw_revocation: bool,
     pub saw_registration_required: bool,
 }
 
 impl ClientState {
-    pub fn new(nick: &str, ops: usize, in_room: bool) -> ClientState {
+    pub fn new(nick: Nick, ops: usize, in_room: bool) -> ClientState {
         ClientState {
             connected: true,
             remaining: if ops >= 32 { u32::MAX } else { (1u32 << ops) - 1 },
-            nick: nick.to_string(),
+            nick,
             in_room,
             leaving: false,
-            view: BTreeMap::new(),
-            iqs: BTreeMap::new(),
-            bad_removal_notice: None,
+            directed: in_room,
+            view: [None; MAX_NICKS],
+            iq_sent: 0,
+            iq_answered: 0,
+            iq_answered_twice: 0,
+            removal_fault: None,
             saw_revocation: false,
             saw_registration_required: false,
         }
     }
 
-    /// Updates the view from one received stanza.
-    pub fn observe(&mut self, el: &Element) {
-        match &*el.name {
-            "iq" => {
-                if let Some(id) = el.attr("id") {
-                    *self.iqs.entry(id.to_string()).or_default() += 1;
-                }
-            }
-            "presence" => self.observe_presence(el),
-            _ => {}
-        }
+    /// Every iq sent was answered (none more than once is a separate check).
+    pub fn all_iqs_answered(&self) -> bool {
+        self.iq_sent & !self.iq_answered == 0
     }
 
-    fn observe_presence(&mut self, el: &Element) {
-        let Some(from_nick) = el
-            .attr("from")
-            .and_then(|f| f.split_once('/'))
-            .map(|(_, n)| n.to_string())
-        else {
-            return;
-        };
-        if el.attr("type") == Some("error") {
-            let registration_required = el
-                .child("error", ns::CLIENT)
-                .is_some_and(|e| e.child("registration-required", ns::STANZAS).is_some());
-            self.saw_registration_required |= registration_required;
-            return;
-        }
-        let Some(x) = el.child("x", ns::MUC_USER) else {
-            return;
-        };
-        let codes: Vec<String> = x
-            .elements()
-            .filter(|c| c.is("status", ns::MUC_USER))
-            .filter_map(|c| c.attr("code").map(str::to_string))
-            .collect();
-        let has = |c: &str| codes.iter().any(|x| x == c);
-        let item = x.child("item", ns::MUC_USER);
-        let aff = item
-            .and_then(|i| i.attr("affiliation"))
-            .unwrap_or("none")
-            .to_string();
-        let role = item.and_then(|i| i.attr("role")).unwrap_or("none").to_string();
-        let is_self = has("110");
-        if el.attr("type") == Some("unavailable") {
-            self.view.remove(&from_nick);
-            if has("303") {
-                if let Some(new) = item.and_then(|i| i.attr("nick")) {
+    /// Updates the view from one received notice.
+    pub fn observe(&mut self, notice: &Notice) {
+        match *notice {
+            Notice::IqAnswer { op } => {
+                let bit = 1u32.checked_shl(u32::from(op)).unwrap_or(0);
+                self.iq_answered_twice |= self.iq_answered & bit;
+                self.iq_answered |= bit;
+            }
+            Notice::PresenceError {
+                registration_required,
+            } => {
+                self.saw_registration_required |= registration_required;
+            }
+            Notice::Presence {
+                from,
+                unavailable,
+                codes,
+                destroyed,
+                affiliation,
+                role,
+                new_nick,
+            } => {
+                let slot = usize::from(from.0).min(MAX_NICKS - 1);
+                let is_self = codes.has("110");
+                if !unavailable {
                     if is_self {
-                        self.nick = new.to_string();
+                        self.in_room = true;
+                        self.nick = from;
                     }
-                    // The new nick's presence follows; nothing to add yet.
+                    self.view[slot] = Some((affiliation, role));
+                    return;
                 }
-                return;
-            }
-            if is_self {
-                let destroyed = x.child("destroy", ns::MUC_USER).is_some();
-                let caused = destroyed || REMOVAL_CAUSES.iter().any(|c| has(c));
-                if !self.in_room {
-                    self.bad_removal_notice = Some(format!("told of leaving twice: codes {codes:?}"));
-                } else if !caused && !self.leaving {
-                    self.bad_removal_notice = Some(format!("removed without a cause: codes {codes:?}"));
+                self.view[slot] = None;
+                if codes.has("303") {
+                    // A nick change: the new nick's presence follows.
+                    if let (true, Some(n)) = (is_self, new_nick) {
+                        self.nick = n;
+                    }
+                    return;
                 }
-                self.saw_revocation |= has("321");
-                self.in_room = false;
-                self.leaving = false;
-                self.view.clear();
+                if is_self {
+                    let caused = destroyed || codes.has_removal_cause();
+                    if !self.in_room {
+                        self.removal_fault = Some(RemovalFault::ToldTwice(codes));
+                    } else if !caused && !self.leaving {
+                        self.removal_fault = Some(RemovalFault::NoCause(codes));
+                    }
+                    self.saw_revocation |= codes.has("321");
+                    self.in_room = false;
+                    self.leaving = false;
+                    self.view = [None; MAX_NICKS];
+                }
             }
-        } else {
-            if is_self {
-                self.in_room = true;
-                self.nick = from_nick.clone();
-            }
-            self.view.insert(from_nick, (aff, role));
         }
     }
 }

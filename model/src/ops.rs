@@ -13,6 +13,7 @@ pub enum Op {
     Join,
     JoinWithPassword,
     Leave,
+    /// Switch between the base nick and its alternative (the base with `2`).
     ChangeNick,
     Groupchat,
     /// Owner: switch members-only on or off.
@@ -31,8 +32,15 @@ pub enum Op {
 }
 
 impl Op {
-    /// The stanza this operation sends, with `iq_id` for iqs. `None` for a disconnect.
-    pub fn stanza(&self, nick: &str, iq_id: &str, targets: &[(String, String)]) -> Option<Element> {
+    /// The stanza this operation sends when the client's nick is `nick` (`alt` is
+    /// the other nick of its pair), with `iq_id` for iqs. `None` for a disconnect.
+    pub fn stanza(
+        &self,
+        nick: &str,
+        alt: &str,
+        iq_id: &str,
+        targets: &[(String, String)],
+    ) -> Option<Element> {
         let join = |x: Element| {
             Element::new("presence", ns::CLIENT)
                 .with_attr("to", format!("{ROOM}/{nick}"))
@@ -53,7 +61,7 @@ impl Op {
             Op::Leave => Element::new("presence", ns::CLIENT)
                 .with_attr("to", format!("{ROOM}/{nick}"))
                 .with_attr("type", "unavailable"),
-            Op::ChangeNick => Element::new("presence", ns::CLIENT).with_attr("to", format!("{ROOM}/{nick}2")),
+            Op::ChangeNick => Element::new("presence", ns::CLIENT).with_attr("to", format!("{ROOM}/{alt}")),
             Op::Groupchat => Element::new("message", ns::CLIENT)
                 .with_attr("to", ROOM)
                 .with_attr("type", "groupchat")
@@ -81,6 +89,12 @@ impl Op {
         })
     }
 
+    /// Whether the stanza is available presence to the room (RFC 6121 §4.6 directed
+    /// presence, which the home server ends with unavailable on disconnect).
+    pub fn is_directed_presence(&self) -> bool {
+        matches!(self, Op::Join | Op::JoinWithPassword | Op::ChangeNick)
+    }
+
     pub fn is_iq(&self) -> bool {
         matches!(
             self,
@@ -89,7 +103,8 @@ impl Op {
     }
 }
 
-fn field(var: &str, value: &str) -> Element {
+/// A data form field with one value.
+pub(crate) fn field(var: &str, value: &str) -> Element {
     Element::new("field", ns::DATA)
         .with_attr("var", var)
         .with_child(Element::new("value", ns::DATA).with_text(value))

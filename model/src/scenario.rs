@@ -1,19 +1,109 @@
-//! Scenarios (who is in the world and what each may do) and the properties checked
-//! over them.
+//! Scenarios: who is in the world and what each client may do.
+//!
+//! Client 0 is the owner, Romeo, who created and configured the room before checking
+//! starts. The others are users: Juliet with two sessions (phone and laptop, which
+//! behave alike and so may swap under symmetry reduction), then Mercutio and Tybalt.
 
-use crate::client::ClientState;
-use crate::ops::{Op, ROOM};
-use crate::{room_view, ClientSpec, Model, MucActor, State};
+use crate::actor::{Cast, ClientSpec, MucActor};
+use crate::notice::Nicks;
+use crate::ops::{field, Op, ROOM};
 use server::jids::FullJid;
 use server::ns;
 use server::xml::Element;
-use server::{Invariant, ServiceConfig};
-use stateright::actor::ActorModelState;
-use stateright::Expectation;
+use server::ServiceConfig;
+use std::sync::Arc;
 
-/// A world to check: client 0 is the owner, who has created and configured the room
-/// before the checker starts; the others are users (several clients may share a
-/// user, as sessions).
+/// The kinds of operation a scenario may enable (`mucsim check --ops`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OpKind {
+    Join,
+    Password,
+    Leave,
+    Nick,
+    Groupchat,
+    MembersOnly,
+    Grant,
+    Revoke,
+    Ban,
+    Kick,
+    Admin,
+    Destroy,
+    /// The owner makes itself a member (only the last-owner rule stops it).
+    Abdicate,
+    Disconnect,
+}
+
+impl OpKind {
+    pub const ALL: [OpKind; 14] = [
+        OpKind::Join,
+        OpKind::Password,
+        OpKind::Leave,
+        OpKind::Nick,
+        OpKind::Groupchat,
+        OpKind::MembersOnly,
+        OpKind::Grant,
+        OpKind::Revoke,
+        OpKind::Ban,
+        OpKind::Kick,
+        OpKind::Admin,
+        OpKind::Destroy,
+        OpKind::Abdicate,
+        OpKind::Disconnect,
+    ];
+
+    /// The default scenario's kinds.
+    pub const DEFAULT: [OpKind; 6] = [
+        OpKind::Join,
+        OpKind::MembersOnly,
+        OpKind::Grant,
+        OpKind::Revoke,
+        OpKind::Ban,
+        OpKind::Disconnect,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OpKind::Join => "join",
+            OpKind::Password => "password",
+            OpKind::Leave => "leave",
+            OpKind::Nick => "nick",
+            OpKind::Groupchat => "groupchat",
+            OpKind::MembersOnly => "members-only",
+            OpKind::Grant => "grant",
+            OpKind::Revoke => "revoke",
+            OpKind::Ban => "ban",
+            OpKind::Kick => "kick",
+            OpKind::Admin => "admin",
+            OpKind::Destroy => "destroy",
+            OpKind::Abdicate => "abdicate",
+            OpKind::Disconnect => "disconnect",
+        }
+    }
+
+    /// Parses a comma-separated list such as `join,members-only,revoke`.
+    pub fn parse_list(s: &str) -> Result<Vec<OpKind>, String> {
+        let mut out = Vec::new();
+        for word in s.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            match OpKind::ALL.iter().find(|k| k.name() == word) {
+                Some(k) if !out.contains(k) => out.push(*k),
+                Some(_) => {}
+                None => {
+                    let known: Vec<&str> = OpKind::ALL.iter().map(|k| k.name()).collect();
+                    return Err(format!(
+                        "unknown operation '{word}' (known: {})",
+                        known.join(", ")
+                    ));
+                }
+            }
+        }
+        if out.is_empty() {
+            return Err("no operations given".into());
+        }
+        Ok(out)
+    }
+}
+
+/// A world to check.
 #[derive(Clone, Debug)]
 pub struct Scenario {
     pub name: String,
@@ -26,34 +116,130 @@ fn full(s: &str) -> FullJid {
     FullJid::new(s).expect("valid full JID")
 }
 
+/// The users clients 1.. belong to, in order.
+const USERS: [(&str, &str); 3] = [
+    ("juliet@localhost/phone", "Juliet"),
+    ("juliet@localhost/laptop", "Juliet"),
+    ("mercutio@localhost/pda", "Mercutio"),
+];
+
 impl Scenario {
-    /// The default (first version): an owner who switches members-only on, grants
-    /// Juliet membership and revokes it; Juliet with two sessions (phone, laptop)
-    /// that each join.
+    /// The default: the owner switches members-only on, grants Juliet membership,
+    /// revokes it and bans her; Juliet's two sessions each join and disconnect, in
+    /// any order against the owner's operations.
     pub fn default_check() -> Scenario {
+        Scenario::generate(3, &OpKind::DEFAULT).expect("the default scenario is valid")
+    }
+
+    /// The founding scenario, small: members-only on, grant and revoke Juliet; her
+    /// two sessions join. (The first version of the default.)
+    pub fn revocation() -> Scenario {
+        Scenario::generate(
+            3,
+            &[OpKind::Join, OpKind::MembersOnly, OpKind::Grant, OpKind::Revoke],
+        )
+        .expect("valid")
+    }
+
+    /// Mercutio joins as `Juliet2`, the nick Juliet's nick change moves to, and may
+    /// change to `Juliet`: every nick change can clash.
+    pub fn nick_clash() -> Scenario {
+        let mut s = Scenario::generate(3, &[OpKind::Join, OpKind::Nick]).expect("valid");
+        s.clients[2] = ClientSpec {
+            jid: full("mercutio@localhost/pda"),
+            nick: "Juliet2".into(),
+            ops: vec![Op::Join, Op::ChangeNick],
+        };
+        s.name = "nick clash: Juliet and Mercutio (as Juliet2) join and change nick".into();
+        s
+    }
+
+    /// The named scenarios `mucsim check --scenario` knows.
+    pub const NAMES: [&'static str; 4] = ["default", "revocation", "nick-clash", "owner-abdicates"];
+
+    pub fn named(name: &str) -> Result<Scenario, String> {
+        match name {
+            "default" => Ok(Scenario::default_check()),
+            "revocation" => Ok(Scenario::revocation()),
+            "nick-clash" => Ok(Scenario::nick_clash()),
+            "owner-abdicates" => Scenario::generate(2, &[OpKind::Join, OpKind::Abdicate, OpKind::Leave]),
+            _ => Err(format!(
+                "unknown scenario '{name}' (known: {})",
+                Scenario::NAMES.join(", ")
+            )),
+        }
+    }
+
+    /// A scenario with `clients` clients (2–4: Romeo the owner, then Juliet's phone,
+    /// Juliet's laptop, Mercutio) and the given kinds of operation. The owner does
+    /// the room-wide operations; every other client does the occupant ones.
+    pub fn generate(clients: usize, kinds: &[OpKind]) -> Result<Scenario, String> {
+        if !(2..=4).contains(&clients) {
+            return Err(format!("{clients} clients: the model takes 2 to 4"));
+        }
+        let has = |k| kinds.contains(&k);
         let aff = |target, affiliation| Op::Affiliate { target, affiliation };
-        Scenario {
-            name: "members-only revocation".into(),
-            clients: vec![
-                ClientSpec {
-                    jid: full("romeo@localhost/pda"),
-                    nick: "Romeo".into(),
-                    ops: vec![Op::MembersOnly(true), aff(1, "member"), aff(1, "none")],
-                },
-                ClientSpec {
-                    jid: full("juliet@localhost/phone"),
-                    nick: "Juliet".into(),
-                    ops: vec![Op::Join],
-                },
-                ClientSpec {
-                    jid: full("juliet@localhost/laptop"),
-                    nick: "Juliet".into(),
-                    ops: vec![Op::Join],
-                },
-            ],
+        // Targets: Juliet (client 1) for membership; Mercutio when present, else
+        // Juliet, for bans, kicks and admin grants.
+        let other = if clients == 4 { 3 } else { 1 };
+        let mut owner = Vec::new();
+        if has(OpKind::MembersOnly) {
+            owner.push(Op::MembersOnly(true));
+        }
+        if has(OpKind::Grant) {
+            owner.push(aff(1, "member"));
+        }
+        if has(OpKind::Revoke) {
+            owner.push(aff(1, "none"));
+        }
+        if has(OpKind::Ban) {
+            owner.push(aff(other, "outcast"));
+        }
+        if has(OpKind::Kick) {
+            owner.push(Op::Kick { target: other });
+        }
+        if has(OpKind::Admin) {
+            owner.push(aff(other, "admin"));
+        }
+        if has(OpKind::Destroy) {
+            owner.push(Op::Destroy);
+        }
+        if has(OpKind::Abdicate) {
+            owner.push(aff(0, "member"));
+        }
+        let mut user = Vec::new();
+        let kinds_ops = [
+            (OpKind::Join, Op::Join),
+            (OpKind::Password, Op::JoinWithPassword),
+            (OpKind::Nick, Op::ChangeNick),
+            (OpKind::Groupchat, Op::Groupchat),
+            (OpKind::Leave, Op::Leave),
+            (OpKind::Disconnect, Op::Disconnect),
+        ];
+        for (k, op) in kinds_ops {
+            if has(k) {
+                user.push(op);
+            }
+        }
+        let mut specs = vec![ClientSpec {
+            jid: full("romeo@localhost/pda"),
+            nick: "Romeo".into(),
+            ops: owner,
+        }];
+        for (jid, nick) in USERS.iter().take(clients - 1) {
+            specs.push(ClientSpec {
+                jid: full(jid),
+                nick: (*nick).into(),
+                ops: user.clone(),
+            });
+        }
+        let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+        Ok(Scenario {
+            name: format!("{clients} clients: {}", names.join(", ")),
+            clients: specs,
             #[cfg(feature = "mutants")]
             mutant: None,
-        }
+        })
     }
 
     pub fn service_config(&self) -> ServiceConfig {
@@ -67,9 +253,19 @@ impl Scenario {
         cfg
     }
 
-    pub fn actors(&self) -> Vec<MucActor> {
+    /// The owner's stanzas before checking starts: create the room, accept the
+    /// default configuration (an instant room). A password room when any client
+    /// joins with the password.
+    pub fn setup(&self) -> Vec<(FullJid, Element)> {
         let owner = &self.clients[0];
-        let setup = vec![
+        let mut form = Element::new("x", ns::DATA).with_attr("type", "submit");
+        if self.clients.iter().any(|c| c.ops.contains(&Op::JoinWithPassword)) {
+            form = form
+                .with_child(field("FORM_TYPE", ns::MUC_ROOMCONFIG))
+                .with_child(field("muc#roomconfig_passwordprotectedroom", "1"))
+                .with_child(field("muc#roomconfig_roomsecret", "secret"));
+        }
+        vec![
             (
                 owner.jid.clone(),
                 Element::new("presence", ns::CLIENT)
@@ -82,125 +278,62 @@ impl Scenario {
                     .with_attr("to", ROOM)
                     .with_attr("type", "set")
                     .with_attr("id", "setup")
-                    .with_child(
-                        Element::new("query", ns::MUC_OWNER)
-                            .with_child(Element::new("x", ns::DATA).with_attr("type", "submit")),
-                    ),
+                    .with_child(Element::new("query", ns::MUC_OWNER).with_child(form)),
             ),
-        ];
-        let targets: Vec<(String, String)> = self
+        ]
+    }
+
+    /// The shared, fixed part of the world.
+    pub fn cast(&self) -> Result<Cast, String> {
+        if self.clients.is_empty() {
+            return Err("a scenario needs an owner".into());
+        }
+        if let Some(c) = self.clients.iter().find(|c| c.ops.len() > 31) {
+            return Err(format!("{} has {} operations; at most 31", c.jid, c.ops.len()));
+        }
+        let nicks = Nicks::new(self.clients.iter().map(|c| c.nick.as_str()))?;
+        let targets = self
             .clients
             .iter()
             .map(|c| (c.jid.to_bare().to_string(), c.nick.clone()))
             .collect();
-        let mut actors = vec![MucActor::Server {
+        // Clients other than the owner that differ only by resource are alike.
+        let mut classes: Vec<Vec<usize>> = Vec::new();
+        for (i, c) in self.clients.iter().enumerate().skip(1) {
+            let alike = |j: &usize| {
+                let d: &ClientSpec = &self.clients[*j];
+                d.jid.to_bare() == c.jid.to_bare() && d.nick == c.nick && d.ops == c.ops
+            };
+            match classes.iter_mut().find(|cl| alike(&cl[0])) {
+                Some(cl) => cl.push(i),
+                None => classes.push(vec![i]),
+            }
+        }
+        classes.retain(|cl| cl.len() > 1);
+        Ok(Cast {
             cfg: self.service_config(),
-            setup,
-            clients: self.clients.iter().map(|c| c.jid.clone()).collect(),
-        }];
-        for (i, spec) in self.clients.iter().enumerate() {
+            setup: self.setup(),
+            clients: self.clients.clone(),
+            nicks,
+            targets,
+            symmetry_classes: classes,
+        })
+    }
+
+    pub fn actors(&self) -> Result<Vec<MucActor>, String> {
+        let cast = Arc::new(self.cast()?);
+        let mut actors = vec![MucActor::Server(cast.clone())];
+        for index in 0..self.clients.len() {
             actors.push(MucActor::Client {
-                spec: spec.clone(),
-                starts_in_room: i == 0,
-                targets: targets.clone(),
+                index,
+                cast: cast.clone(),
             });
         }
-        actors
+        Ok(actors)
     }
-}
 
-type S = ActorModelState<MucActor, ()>;
-
-fn service(s: &S) -> &server::MucService {
-    match &*s.actor_states[0] {
-        State::Server(svc) => svc,
-        State::Client(_) => unreachable!("actor 0 is the server"),
+    /// Total operations over all clients.
+    pub fn op_count(&self) -> usize {
+        self.clients.iter().map(|c| c.ops.len()).sum()
     }
-}
-
-fn clients(s: &S) -> impl Iterator<Item = &ClientState> {
-    s.actor_states[1..].iter().filter_map(|a| match &**a {
-        State::Client(c) => Some(c),
-        State::Server(_) => None,
-    })
-}
-
-fn quiescent(s: &S) -> bool {
-    s.network.len() == 0
-}
-
-/// The sentence naming the `always` property for a service invariant.
-pub fn invariant_property(inv: Invariant) -> String {
-    format!("always: {}", inv.sentence())
-}
-
-pub const IQ_ONCE: &str = "always: every iq is answered at most once, and by quiescence exactly once";
-pub const REMOVAL_TOLD_ONCE: &str =
-    "always: a client removed from the room is told once, with 110 and a cause (301/307/321/322/333) unless it left";
-pub const VIEWS_AGREE: &str = "always: at quiescence each client in the room sees the room's occupant list";
-pub const SOMETIMES_REVOKED_PRESENT: &str = "sometimes: a member is revoked while present";
-pub const SOMETIMES_JOIN_AFTER_MEMBERS_ONLY: &str =
-    "sometimes: a join arrives after the room became members-only (registration-required)";
-pub const SOMETIMES_TWO_SESSIONS_REVOKED: &str =
-    "sometimes: both sessions of one user are removed when its membership is revoked";
-
-fn invariant_holds<const I: usize>(_: &Model, s: &S) -> bool {
-    let inv = Invariant::ALL[I];
-    !service(s).violations().iter().any(|v| v.invariant == inv)
-}
-
-/// The bare JID of client actor `i` (actor `i + 1`).
-fn user_of(m: &Model, i: usize) -> Option<String> {
-    match m.actors.get(i + 1) {
-        Some(MucActor::Client { spec, .. }) => Some(spec.jid.to_bare().to_string()),
-        _ => None,
-    }
-}
-
-pub fn properties(model: Model, _scenario: &Scenario) -> Model {
-    const CHECKS: [fn(&Model, &S) -> bool; 8] = [
-        invariant_holds::<0>,
-        invariant_holds::<1>,
-        invariant_holds::<2>,
-        invariant_holds::<3>,
-        invariant_holds::<4>,
-        invariant_holds::<5>,
-        invariant_holds::<6>,
-        invariant_holds::<7>,
-    ];
-    let mut model = model;
-    for (i, inv) in Invariant::ALL.iter().enumerate() {
-        let name: &'static str = Box::leak(invariant_property(*inv).into_boxed_str());
-        model = model.property(Expectation::Always, name, CHECKS[i]);
-    }
-    model
-        .property(Expectation::Always, IQ_ONCE, |_, s| {
-            let q = quiescent(s);
-            clients(s).all(|c| c.iqs.values().all(|&n| n <= 1 && (!q || n == 1)))
-        })
-        .property(Expectation::Always, REMOVAL_TOLD_ONCE, |_, s| {
-            clients(s).all(|c| c.bad_removal_notice.is_none())
-        })
-        .property(Expectation::Always, VIEWS_AGREE, |_, s| {
-            if !quiescent(s) {
-                return true;
-            }
-            let room = room_view(service(s));
-            clients(s).all(|c| !c.connected || !c.in_room || c.view == room)
-        })
-        .property(Expectation::Sometimes, SOMETIMES_REVOKED_PRESENT, |_, s| {
-            clients(s).any(|c| c.saw_revocation)
-        })
-        .property(
-            Expectation::Sometimes,
-            SOMETIMES_JOIN_AFTER_MEMBERS_ONLY,
-            |_, s| clients(s).any(|c| c.saw_registration_required),
-        )
-        .property(Expectation::Sometimes, SOMETIMES_TWO_SESSIONS_REVOKED, |m, s| {
-            let cs: Vec<&ClientState> = clients(s).collect();
-            (0..cs.len()).any(|i| {
-                (i + 1..cs.len())
-                    .any(|j| cs[i].saw_revocation && cs[j].saw_revocation && user_of(m, i) == user_of(m, j))
-            })
-        })
 }

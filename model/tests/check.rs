@@ -1,28 +1,63 @@
 use mucsim_model::check::{run, verdicts, CheckOptions};
 use mucsim_model::scenario::Scenario;
 
-#[test]
-fn default_scenario_holds_and_reaches_the_interesting_states() {
-    let checker = run(&Scenario::default_check(), &CheckOptions::default());
-    let vs = verdicts(&*checker);
-    for v in &vs {
-        assert!(v.holds, "{}: {:?}", v.name, v.counterexample);
+fn opts(dfs: bool, symmetry: bool) -> CheckOptions {
+    CheckOptions {
+        dfs,
+        symmetry,
+        ..CheckOptions::default()
     }
-    assert_eq!(vs.len(), 14);
-    // Pinned: a change here is a change in the explored space and must be explained.
-    assert_eq!(checker.unique_state_count(), 61_379);
 }
 
-#[cfg(feature = "mutants")]
+fn unique_states(s: &Scenario, o: &CheckOptions) -> usize {
+    let checker = run(s, o).expect("valid scenario");
+    for v in verdicts(&*checker, s) {
+        if v.expectation != stateright::Expectation::Sometimes {
+            assert!(
+                v.holds,
+                "{}: {:?}",
+                v.name,
+                v.counterexample.map(|c| c.transcript)
+            );
+        }
+    }
+    checker.unique_state_count()
+}
+
+// Pinned: a change in any of these is a change in the explored space and must be
+// explained in the commit that makes it.
 #[test]
-fn revoking_only_one_session_is_caught() {
-    let mut s = Scenario::default_check();
-    s.mutant = Some(server::Mutant::RevokeOneSession);
-    let checker = run(&s, &CheckOptions::default());
-    let vs = verdicts(&*checker);
-    let failed: Vec<_> = vs.iter().filter(|v| !v.holds).map(|v| v.name).collect();
-    assert!(
-        failed.contains(&"always: no non-member occupies a members-only room"),
-        "{failed:?}"
-    );
+fn revocation_scenario_state_counts_with_and_without_symmetry() {
+    let s = Scenario::revocation();
+    assert_eq!(unique_states(&s, &opts(false, false)), 15_263, "BFS");
+    assert_eq!(unique_states(&s, &opts(true, false)), 15_263, "DFS");
+    assert_eq!(unique_states(&s, &opts(true, true)), 7_908, "DFS with symmetry");
+}
+
+#[test]
+fn small_scenarios_state_counts() {
+    let nick = Scenario::nick_clash();
+    assert_eq!(unique_states(&nick, &opts(false, false)), 1_307);
+    let abdicate = Scenario::named("owner-abdicates").unwrap();
+    assert_eq!(unique_states(&abdicate, &opts(false, false)), 127);
+}
+
+#[test]
+fn revocation_scenario_reaches_every_interesting_state() {
+    let s = Scenario::revocation();
+    let checker = run(&s, &CheckOptions::default()).unwrap();
+    let vs = verdicts(&*checker, &s);
+    assert_eq!(vs.len(), 14);
+    for v in &vs {
+        assert!(v.holds, "{}", v.name);
+    }
+}
+
+#[test]
+fn bad_scenarios_are_refused_with_a_reason() {
+    assert!(Scenario::generate(5, &[]).unwrap_err().contains("2 to 4"));
+    assert!(mucsim_model::scenario::OpKind::parse_list("join,fly")
+        .unwrap_err()
+        .contains("unknown operation 'fly'"));
+    assert!(Scenario::named("nope").unwrap_err().contains("known:"));
 }

@@ -133,6 +133,33 @@ pub enum Mutant {
     NickChangeSkipsUniqueness,
 }
 
+impl Mutant {
+    pub const ALL: [Mutant; 6] = [
+        Mutant::RevokeOneSession,
+        Mutant::MembersOnlyKeepsNonMembers,
+        Mutant::StaleJoinCheck,
+        Mutant::BanKeepsOccupant,
+        Mutant::LastOwnerMayLeave,
+        Mutant::NickChangeSkipsUniqueness,
+    ];
+
+    /// The command-line name, e.g. `revoke-one-session`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mutant::RevokeOneSession => "revoke-one-session",
+            Mutant::MembersOnlyKeepsNonMembers => "members-only-keeps-non-members",
+            Mutant::StaleJoinCheck => "stale-join-check",
+            Mutant::BanKeepsOccupant => "ban-keeps-occupant",
+            Mutant::LastOwnerMayLeave => "last-owner-may-leave",
+            Mutant::NickChangeSkipsUniqueness => "nick-change-skips-uniqueness",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Mutant> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ServiceConfig {
     /// The service's domain, e.g. `conference.localhost`.
@@ -195,17 +222,44 @@ impl Ctx<'_> {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// The service's whole state is its rooms; the configuration is shared (cloning a
+/// service for the model checker copies rooms only) and fixed for the service's life.
+#[derive(Clone, Debug)]
 pub struct MucService {
-    cfg: ServiceConfig,
+    cfg: Arc<ServiceConfig>,
     rooms: BTreeMap<BareJid, Room>,
+}
+
+impl PartialEq for MucService {
+    fn eq(&self, other: &Self) -> bool {
+        self.rooms == other.rooms && (Arc::ptr_eq(&self.cfg, &other.cfg) || self.cfg == other.cfg)
+    }
+}
+
+impl Eq for MucService {}
+
+/// Hashes the rooms only: two services compared by a model checker share one
+/// configuration, and equal services hash equally either way.
+impl std::hash::Hash for MucService {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.rooms.hash(state);
+    }
 }
 
 impl MucService {
     pub fn new(cfg: ServiceConfig) -> MucService {
         MucService {
-            cfg,
+            cfg: Arc::new(cfg),
             rooms: BTreeMap::new(),
+        }
+    }
+
+    /// Renames real session JIDs everywhere the service holds them (`f` must be a
+    /// bijection on sessions). A model checker uses it for symmetry reduction: two
+    /// sessions that behave alike may swap names without changing what the service does.
+    pub fn rename_sessions(&mut self, f: &dyn Fn(&FullJid) -> FullJid) {
+        for room in self.rooms.values_mut() {
+            room.rename_sessions(f);
         }
     }
 

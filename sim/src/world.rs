@@ -35,7 +35,12 @@ impl WorldConfig {
             seed,
             home_domain: "localhost".to_string(),
             latency_ms: (1, 5),
-            service: ServiceConfig::new("conference.localhost", seed),
+            service: ServiceConfig {
+                // The world checks invariants itself and records the first violation
+                // (a panic would lose the transcript).
+                assert_invariants: false,
+                ..ServiceConfig::new("conference.localhost", seed)
+            },
         }
     }
 }
@@ -105,6 +110,8 @@ pub struct World {
     seq: u64,
     transcript: Transcript,
     stats: Stats,
+    /// The first service invariant broken, checked after every input to the service.
+    violation: Option<server::Violation>,
 }
 
 /// Counters a world keeps as it runs.
@@ -130,6 +137,7 @@ impl World {
             seq: 0,
             transcript: Transcript::default(),
             stats: Stats::default(),
+            violation: None,
         }
     }
 
@@ -143,6 +151,11 @@ impl World {
 
     pub fn service(&self) -> &MucService {
         &self.service
+    }
+
+    /// The first invariant violation the service showed, if any.
+    pub fn violation(&self) -> Option<&server::Violation> {
+        self.violation.as_ref()
     }
 
     pub fn transcript(&self) -> &Transcript {
@@ -368,6 +381,9 @@ impl World {
                 Route::ToService(from, el) => {
                     self.stats.service_inputs += 1;
                     let out = self.service.handle(self.now(), from, el);
+                    if self.violation.is_none() {
+                        self.violation = self.service.check_invariants().err();
+                    }
                     for o in out.into_vec() {
                         let el = o.element();
                         queue.extend(self.home.deliver(&mut self.conns, &o.to, el));

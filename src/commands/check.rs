@@ -1,38 +1,104 @@
-//! `mucsim check`: model-check a scenario and print each property's verdict.
+//! `mucsim check` and `mucsim explore`: model-check a scenario and print each
+//! property's verdict, or serve stateright's Explorer over it.
 
 use mucsim_model::check::{spawn, verdicts, CheckOptions};
-use mucsim_model::scenario::Scenario;
+use mucsim_model::scenario::{OpKind, Scenario};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+/// Which world to check, from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct ScenarioChoice {
+    pub name: Option<String>,
+    pub clients: Option<usize>,
+    pub ops: Option<String>,
+    pub mutant: Option<String>,
+}
+
+impl ScenarioChoice {
+    pub fn build(&self) -> Result<Scenario, String> {
+        let mut s = match (&self.name, self.clients, &self.ops) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err("--scenario cannot be combined with --clients or --ops".into())
+            }
+            (Some(name), None, None) => Scenario::named(name)?,
+            (None, None, None) => Scenario::default_check(),
+            (None, clients, ops) => {
+                let kinds = match ops {
+                    Some(list) => OpKind::parse_list(list)?,
+                    None => OpKind::DEFAULT.to_vec(),
+                };
+                Scenario::generate(clients.unwrap_or(4), &kinds)?
+            }
+        };
+        if let Some(name) = &self.mutant {
+            set_mutant(&mut s, name)?;
+        }
+        Ok(s)
+    }
+}
+
+#[cfg(feature = "mutants")]
+fn set_mutant(s: &mut Scenario, name: &str) -> Result<(), String> {
+    s.mutant = Some(super::mutant(name)?);
+    s.name = format!("{} [mutant: {name}]", s.name);
+    Ok(())
+}
+
+#[cfg(not(feature = "mutants"))]
+fn set_mutant(_: &mut Scenario, name: &str) -> Result<(), String> {
+    match super::mutant(name)? {}
+}
 
 // The command reports wall-clock time and states/s; the ban on reading the clock is for
 // the deterministic crates (server, sim, model), not for this front end.
 #[allow(clippy::disallowed_methods)]
-pub fn check(opts: &CheckOptions) -> ExitCode {
-    let scenario = Scenario::default_check();
+pub fn check(choice: &ScenarioChoice, opts: &CheckOptions, scs_dir: &Path) -> ExitCode {
+    let scenario = match choice.build() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mucsim check: {e}");
+            return ExitCode::from(2);
+        }
+    };
     println!(
-        "checking '{}': {} clients, {} operations, {} threads, {}",
+        "checking '{}': {} clients, {} operations, {} threads, {}{}",
         scenario.name,
         scenario.clients.len(),
-        scenario.clients.iter().map(|c| c.ops.len()).sum::<usize>(),
+        scenario.op_count(),
         opts.threads,
-        if opts.dfs { "DFS" } else { "BFS" }
+        if opts.dfs { "DFS" } else { "BFS" },
+        if opts.symmetry { ", symmetry reduction" } else { "" }
     );
     let start = Instant::now();
-    let checker = spawn(&scenario, opts);
+    let checker = match spawn(&scenario, opts) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mucsim check: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
     while !checker.is_done() {
         std::thread::sleep(Duration::from_millis(100));
         if start.elapsed() > Duration::from_secs(1) {
-            bar.set_message(format!("{} unique states", checker.unique_state_count()));
+            let secs = start.elapsed().as_secs_f64();
+            let unique = checker.unique_state_count();
+            bar.set_message(format!(
+                "{unique} unique states, depth {}, {:.0} states/s",
+                checker.max_depth(),
+                unique as f64 / secs
+            ));
             bar.tick();
         }
     }
     bar.finish_and_clear();
     let elapsed = start.elapsed();
-    let results = verdicts(&*checker);
+    let results = verdicts(&*checker, &scenario);
     let mut violated = false;
+    let mut written = 0;
     for v in &results {
         let verdict = match (v.holds, &v.expectation) {
             (true, stateright::Expectation::Sometimes) => "reached",
@@ -41,11 +107,23 @@ pub fn check(opts: &CheckOptions) -> ExitCode {
             (false, _) => "VIOLATED",
         };
         println!("{verdict:>12}  {}", v.name);
-        if !v.holds {
-            violated = true;
-        }
         if let Some(cx) = &v.counterexample {
-            println!("counterexample:\n{cx}");
+            violated = true;
+            println!("counterexample:\n{}", cx.transcript);
+            match &cx.scs {
+                Ok(script) => {
+                    written += 1;
+                    let path = scs_dir.join(format!("counterexample-{written}.scs"));
+                    match std::fs::write(&path, script) {
+                        Ok(()) => println!(
+                            "replay: mucsim run {} (the script expects the real service's answers)\n",
+                            path.display()
+                        ),
+                        Err(e) => eprintln!("mucsim check: cannot write {}: {e}", path.display()),
+                    }
+                }
+                Err(e) => eprintln!("mucsim check: no script for this counterexample: {e}"),
+            }
         }
     }
     let unique = checker.unique_state_count();
@@ -63,4 +141,25 @@ pub fn check(opts: &CheckOptions) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `mucsim explore`: stateright's Explorer, on 127.0.0.1 only.
+pub fn explore(choice: &ScenarioChoice, port: u16) -> ExitCode {
+    use stateright::Model as _;
+    let model = match choice.build().and_then(|s| mucsim_model::model(&s)) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("mucsim explore: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let addr = format!("127.0.0.1:{port}");
+    // stateright panics when it cannot bind; find out first and say so plainly.
+    if let Err(e) = std::net::TcpListener::bind(&addr) {
+        eprintln!("mucsim explore: cannot listen on {addr}: {e} (pick another with --port)");
+        return ExitCode::from(2);
+    }
+    println!("serving stateright's Explorer on http://{addr}/ (Ctrl-C to stop)");
+    let _ = model.checker().threads(2).serve(addr);
+    ExitCode::SUCCESS
 }

@@ -1,6 +1,7 @@
 //! `mucsim run` and `mucsim conformance`: scansion scripts in the simulated world.
 
-use mucsim_sim::scansion::{parse, run, Outcome, RunOptions};
+use mucsim_sim::scansion::{parse, run_in, Outcome, RunOptions};
+use mucsim_sim::{World, WorldConfig};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -10,21 +11,49 @@ enum ScriptResult {
     Unreadable(String),
 }
 
-fn run_file(path: &Path, opts: &RunOptions) -> ScriptResult {
+/// The world scripts run in: Prosody's test setup, with the service's deliberate bug
+/// when `--mutant` names one.
+pub fn world_config(seed: u64, mutant: Option<&str>) -> Result<WorldConfig, String> {
+    #[allow(unused_mut)]
+    let mut cfg = WorldConfig::new(seed);
+    if let Some(name) = mutant {
+        #[cfg(feature = "mutants")]
+        {
+            cfg.service.mutant = Some(super::mutant(name)?);
+        }
+        #[cfg(not(feature = "mutants"))]
+        match super::mutant(name)? {}
+    }
+    Ok(cfg)
+}
+
+fn run_file(path: &Path, opts: &RunOptions, world: &WorldConfig) -> ScriptResult {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => return ScriptResult::Unreadable(format!("cannot read: {e}")),
     };
     match parse(&text) {
-        Ok(script) => ScriptResult::Ran(Box::new(run(&script, opts))),
+        Ok(script) => ScriptResult::Ran(Box::new(run_in(World::new(world.clone()), &script, opts))),
         Err(e) => ScriptResult::Unreadable(format!("line {}: {}", e.line, e.reason)),
     }
 }
 
-pub fn run_scripts(files: &[PathBuf], opts: &RunOptions, show_transcript: bool) -> ExitCode {
+pub fn run_scripts(
+    files: &[PathBuf],
+    opts: &RunOptions,
+    show_transcript: bool,
+    mutant: Option<&str>,
+) -> ExitCode {
+    let world = match world_config(opts.seed, mutant) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("mucsim run: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let mut failed = 0;
     for f in files {
-        match run_file(f, opts) {
+        match run_file(f, opts, &world) {
             ScriptResult::Unreadable(why) => {
                 failed += 1;
                 println!("FAIL {}: {why}", f.display());
@@ -84,7 +113,7 @@ pub fn conformance(dir: &Path, opts: &RunOptions) -> ExitCode {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        match run_file(f, opts) {
+        match run_file(f, opts, &WorldConfig::new(opts.seed)) {
             ScriptResult::Unreadable(why) => println!("| {name} | error | | {why} |"),
             ScriptResult::Ran(o) => match &o.failure {
                 None => {

@@ -200,6 +200,19 @@ impl Room {
         Some(occ)
     }
 
+    /// See [`crate::MucService::rename_sessions`].
+    pub(crate) fn rename_sessions(&mut self, f: &dyn Fn(&FullJid) -> FullJid) {
+        for occ in self.occupants.values_mut() {
+            for s in &mut occ.sessions {
+                s.jid = f(&s.jid);
+            }
+        }
+        self.by_session = std::mem::take(&mut self.by_session)
+            .into_iter()
+            .map(|(j, n)| (f(&j), n))
+            .collect();
+    }
+
     pub(crate) fn insert_occupant(&mut self, occ: Occupant) {
         for s in &occ.sessions {
             self.by_session.insert(s.jid.clone(), occ.nick.clone());

@@ -173,6 +173,9 @@ impl Runner<'_> {
                     }
                 }
             }
+            if let Some(v) = self.world.violation() {
+                return Err(failure(line, format!("the service broke an invariant: {v}")));
+            }
         }
         Ok(())
     }

@@ -1,0 +1,278 @@
+//! The actors: actor 0 wraps the real `MucService`; actors 1.. are clients that pick
+//! their operations in any order. Clients put operation numbers on the network and the
+//! server actor builds the stanzas (the same builder replays use), so the explored
+//! state never holds XML.
+
+use crate::client::ClientState;
+use crate::notice::{Nick, Nicks, Notice};
+use crate::ops::{Op, ROOM};
+use server::jids::FullJid;
+use server::xml::Element;
+use server::{Millis, MucService, ServiceConfig};
+use stateright::actor::{Actor, Id, Out};
+use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// One client: a session of a user, with its operations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientSpec {
+    pub jid: FullJid,
+    pub nick: String,
+    pub ops: Vec<Op>,
+}
+
+/// Everything fixed about a world: the service's configuration, the stanzas that set
+/// it up before checking starts, and the clients. Shared by every actor and state.
+#[derive(Debug)]
+pub struct Cast {
+    pub cfg: ServiceConfig,
+    pub setup: Vec<(FullJid, Element)>,
+    pub clients: Vec<ClientSpec>,
+    pub nicks: Nicks,
+    /// (bare JID, base nick) of every client, for operations that target one.
+    pub targets: Vec<(String, String)>,
+    /// Clients that may swap places (same user, nick and operations), by class.
+    pub symmetry_classes: Vec<Vec<usize>>,
+}
+
+/// What one client puts on the network, and what arrives at the service for it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Msg {
+    /// Client → server: operation `op` of the sender, sent while its nick was `nick`.
+    Op { op: u8, nick: Nick },
+    /// Client → server: the client's stream ended after it had sent the room
+    /// available presence; its home server sends unavailable (RFC 6121 §4.6.3).
+    Disconnect,
+    /// Server → client: what the client reads of the stanzas the service sent it in
+    /// answer to one input, in order. The service writes one input's answers in one
+    /// go, and the client reads them in one go.
+    Notices(Vec<Notice>),
+}
+
+/// What the service receives when client `index` sends `msg`.
+pub fn service_input(cast: &Cast, index: usize, msg: &Msg) -> Option<Element> {
+    let spec = cast.clients.get(index)?;
+    match msg {
+        Msg::Op { op, nick } => {
+            let op_ = spec.ops.get(usize::from(*op))?;
+            let name = cast.nicks.name(*nick);
+            let alt = cast.nicks.name(cast.nicks.alternative(*nick));
+            op_.stanza(name, alt, &format!("op{op}"), &cast.targets)
+        }
+        Msg::Disconnect => Some(
+            Element::new("presence", server::ns::CLIENT)
+                .with_attr("to", ROOM)
+                .with_attr("type", "unavailable"),
+        ),
+        Msg::Notices(_) => None,
+    }
+}
+
+impl Cast {
+    /// The client a stanza from the service goes to, by full JID.
+    pub fn client_index(&self, to: &str) -> Option<usize> {
+        self.clients.iter().position(|c| c.jid.as_str() == to)
+    }
+
+    /// A fresh service with the setup applied.
+    pub fn fresh_service(&self) -> MucService {
+        let mut svc = MucService::new(self.cfg.clone());
+        for (from, el) in &self.setup {
+            let _ = svc.handle(Millis(0), from.clone(), el.clone());
+        }
+        svc
+    }
+}
+
+/// The service with its hash computed once, when it changes: a state is hashed every
+/// time the checker meets it, and the service is by far its largest part. The cast
+/// rides along (not hashed) so a symmetry rewrite can rename sessions.
+#[derive(Clone)]
+pub struct ServerState {
+    hash: u64,
+    pub svc: MucService,
+    pub cast: Arc<Cast>,
+}
+
+impl ServerState {
+    pub fn new(svc: MucService, cast: Arc<Cast>) -> ServerState {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        svc.hash(&mut h);
+        ServerState {
+            hash: h.finish(),
+            svc,
+            cast,
+        }
+    }
+}
+
+/// The rooms only: the configuration and the cast are the same in every state.
+impl std::fmt::Debug for ServerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.svc.rooms()).finish()
+    }
+}
+
+impl Hash for ServerState {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl PartialEq for ServerState {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.svc == other.svc
+    }
+}
+
+impl Eq for ServerState {}
+
+impl PartialOrd for ServerState {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Orders by hash only: the order is used to sort clients, never servers.
+impl Ord for ServerState {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.hash.cmp(&other.hash)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum State {
+    Server(ServerState),
+    Client(ClientState),
+}
+
+#[derive(Clone, Debug)]
+pub enum MucActor {
+    Server(Arc<Cast>),
+    Client { index: usize, cast: Arc<Cast> },
+}
+
+fn server_id() -> Id {
+    Id::from(0)
+}
+
+impl MucActor {
+    fn choose_next(spec: &ClientSpec, st: &ClientState, o: &mut Out<Self>) {
+        if !st.connected {
+            return;
+        }
+        let choices: Vec<usize> = (0..spec.ops.len())
+            .filter(|i| st.remaining & (1 << i) != 0)
+            .collect();
+        if !choices.is_empty() {
+            o.choose_random("op", choices);
+        }
+    }
+}
+
+impl Actor for MucActor {
+    type Msg = Msg;
+    type State = State;
+    type Timer = ();
+    type Random = usize;
+    type Storage = ();
+
+    fn on_start(&self, _id: Id, _storage: &Option<()>, o: &mut Out<Self>) -> State {
+        match self {
+            MucActor::Server(cast) => State::Server(ServerState::new(cast.fresh_service(), cast.clone())),
+            MucActor::Client { index, cast } => {
+                let spec = &cast.clients[*index];
+                let owner = *index == 0;
+                let nick = cast.nicks.get(&spec.nick);
+                let mut st = ClientState::new(nick, spec.ops.len(), owner);
+                if owner {
+                    // The owner created the room in the setup and saw itself join.
+                    st.view[usize::from(nick.0)] =
+                        Some((server::Affiliation::Owner, server::Role::Moderator));
+                }
+                Self::choose_next(spec, &st, o);
+                State::Client(st)
+            }
+        }
+    }
+
+    fn on_random(&self, _id: Id, state: &mut Cow<State>, random: &usize, o: &mut Out<Self>) {
+        let MucActor::Client { index, cast } = self else {
+            return;
+        };
+        let spec = &cast.clients[*index];
+        let State::Client(st) = state.to_mut() else { return };
+        st.remaining &= !(1 << random);
+        let op = &spec.ops[*random];
+        if *op == Op::Disconnect {
+            st.connected = false;
+            if st.directed {
+                o.send(server_id(), Msg::Disconnect);
+            }
+            return;
+        }
+        if op.is_iq() {
+            st.iq_sent |= 1 << random;
+        }
+        match op {
+            Op::Leave => {
+                // Also before its join is confirmed: the join and the leave may
+                // both be in flight.
+                st.leaving = true;
+                st.directed = false;
+            }
+            _ if op.is_directed_presence() => st.directed = true,
+            _ => {}
+        }
+        o.send(
+            server_id(),
+            Msg::Op {
+                op: *random as u8,
+                nick: st.nick,
+            },
+        );
+        Self::choose_next(spec, st, o);
+    }
+
+    fn on_msg(&self, _id: Id, state: &mut Cow<State>, src: Id, msg: Msg, o: &mut Out<Self>) {
+        match self {
+            MucActor::Server(cast) => {
+                let index = usize::from(src) - 1;
+                let Some(el) = service_input(cast, index, &msg) else {
+                    return;
+                };
+                let State::Server(server) = &**state else { return };
+                let mut svc = server.svc.clone();
+                let out = svc.handle(Millis(0), cast.clients[index].jid.clone(), el);
+                let mut batches: Vec<Vec<Notice>> = vec![Vec::new(); cast.clients.len()];
+                for item in out.into_vec() {
+                    let Some(to) = cast.client_index(item.to.as_str()) else {
+                        continue;
+                    };
+                    if let Some(n) = Notice::of(&item.body, &cast.nicks) {
+                        batches[to].push(n);
+                    }
+                }
+                for (to, batch) in batches.into_iter().enumerate() {
+                    if !batch.is_empty() {
+                        o.send(Id::from(to + 1), Msg::Notices(batch));
+                    }
+                }
+                *state = Cow::Owned(State::Server(ServerState::new(svc, cast.clone())));
+            }
+            MucActor::Client { .. } => {
+                let Msg::Notices(batch) = msg else { return };
+                match &**state {
+                    State::Client(st) if st.connected => {}
+                    _ => return,
+                }
+                if let State::Client(st) = state.to_mut() {
+                    for n in &batch {
+                        st.observe(n);
+                    }
+                }
+            }
+        }
+    }
+}

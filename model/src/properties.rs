@@ -1,0 +1,107 @@
+//! The properties, named as sentences: one `always` per service invariant (the
+//! service's own `check_invariants`), the client-side ones, and the `sometimes`
+//! states that show the interesting cases are reachable.
+
+use crate::actor::{ServerState, State};
+use crate::client::ClientState;
+use crate::{room_view, Model, MucActor};
+use server::Invariant;
+use stateright::actor::ActorModelState;
+use stateright::Expectation;
+
+pub type S = ActorModelState<MucActor, ()>;
+
+pub(crate) fn server(s: &S) -> &ServerState {
+    match &*s.actor_states[0] {
+        State::Server(svc) => svc,
+        State::Client(_) => unreachable!("actor 0 is the server"),
+    }
+}
+
+fn clients(s: &S) -> impl Iterator<Item = &ClientState> {
+    s.actor_states[1..].iter().filter_map(|a| match &**a {
+        State::Client(c) => Some(c),
+        State::Server(_) => None,
+    })
+}
+
+fn quiescent(s: &S) -> bool {
+    s.network.len() == 0
+}
+
+/// The sentence naming the `always` property for a service invariant.
+pub fn invariant_property(inv: Invariant) -> String {
+    format!("always: {}", inv.sentence())
+}
+
+pub const IQ_ONCE: &str = "always: every iq is answered at most once, and by quiescence exactly once";
+pub const REMOVAL_TOLD_ONCE: &str =
+    "always: a client removed from the room is told once, with 110 and a cause (301/307/321/322/333) unless it left";
+pub const VIEWS_AGREE: &str = "always: at quiescence each client in the room sees the room's occupant list";
+pub const SOMETIMES_REVOKED_PRESENT: &str = "sometimes: a member is revoked while present";
+pub const SOMETIMES_JOIN_AFTER_MEMBERS_ONLY: &str =
+    "sometimes: a join arrives after the room became members-only (registration-required)";
+pub const SOMETIMES_TWO_SESSIONS_REVOKED: &str =
+    "sometimes: both sessions of one user are removed when its membership is revoked";
+
+fn invariant_holds<const I: usize>(_: &Model, s: &S) -> bool {
+    let inv = Invariant::ALL[I];
+    !server(s).svc.violations().iter().any(|v| v.invariant == inv)
+}
+
+/// The bare JID of client actor `i` (actor `i + 1`).
+fn user_of(m: &Model, i: usize) -> Option<String> {
+    match m.actors.get(i + 1) {
+        Some(MucActor::Client { index, cast }) => Some(cast.clients[*index].jid.to_bare().to_string()),
+        _ => None,
+    }
+}
+
+pub fn properties(model: Model) -> Model {
+    const CHECKS: [fn(&Model, &S) -> bool; 8] = [
+        invariant_holds::<0>,
+        invariant_holds::<1>,
+        invariant_holds::<2>,
+        invariant_holds::<3>,
+        invariant_holds::<4>,
+        invariant_holds::<5>,
+        invariant_holds::<6>,
+        invariant_holds::<7>,
+    ];
+    let mut model = model;
+    for (i, inv) in Invariant::ALL.iter().enumerate() {
+        let name: &'static str = Box::leak(invariant_property(*inv).into_boxed_str());
+        model = model.property(Expectation::Always, name, CHECKS[i]);
+    }
+    model
+        .property(Expectation::Always, IQ_ONCE, |_, s| {
+            let q = quiescent(s);
+            clients(s).all(|c| !c.connected || (c.iq_answered_twice == 0 && (!q || c.all_iqs_answered())))
+        })
+        .property(Expectation::Always, REMOVAL_TOLD_ONCE, |_, s| {
+            clients(s).all(|c| c.removal_fault.is_none())
+        })
+        .property(Expectation::Always, VIEWS_AGREE, |_, s| {
+            if !quiescent(s) {
+                return true;
+            }
+            let server = server(s);
+            let room = room_view(&server.svc, &server.cast.nicks);
+            clients(s).all(|c| !c.connected || !c.in_room || c.view == room)
+        })
+        .property(Expectation::Sometimes, SOMETIMES_REVOKED_PRESENT, |_, s| {
+            clients(s).any(|c| c.saw_revocation)
+        })
+        .property(
+            Expectation::Sometimes,
+            SOMETIMES_JOIN_AFTER_MEMBERS_ONLY,
+            |_, s| clients(s).any(|c| c.saw_registration_required),
+        )
+        .property(Expectation::Sometimes, SOMETIMES_TWO_SESSIONS_REVOKED, |m, s| {
+            let cs: Vec<&ClientState> = clients(s).collect();
+            (0..cs.len()).any(|i| {
+                (i + 1..cs.len())
+                    .any(|j| cs[i].saw_revocation && cs[j].saw_revocation && user_of(m, i) == user_of(m, j))
+            })
+        })
+}

@@ -1,0 +1,107 @@
+//! Proof that the checker can fail: each deliberate bug in the service is found, the
+//! failing property is the expected one, and the counterexample's script fails
+//! against the bug and passes against the real service.
+#![cfg(feature = "mutants")]
+
+use mucsim_model::check::{run, verdicts, CheckOptions};
+use mucsim_model::properties::{invariant_property, VIEWS_AGREE};
+use mucsim_model::scenario::Scenario;
+use mucsim_sim::scansion::{parse, run_in, RunOptions};
+use mucsim_sim::{World, WorldConfig};
+use server::{Invariant, Mutant};
+
+fn world(mutant: Option<Mutant>) -> World {
+    let mut cfg = WorldConfig::new(0);
+    cfg.service.mutant = mutant;
+    World::new(cfg)
+}
+
+fn caught(mutant: Mutant, scenario: Scenario, property: &str) {
+    let mut s = scenario;
+    s.mutant = Some(mutant);
+    let name: &'static str = Box::leak(property.to_string().into_boxed_str());
+    let opts = CheckOptions {
+        stop_at: vec![name],
+        ..CheckOptions::default()
+    };
+    let checker = run(&s, &opts).unwrap();
+    let vs = verdicts(&*checker, &s);
+    let v = vs.iter().find(|v| v.name == property).expect("property exists");
+    assert!(!v.holds, "{mutant:?} was not caught by '{property}'");
+    let cx = v.counterexample.as_ref().expect("a counterexample");
+    assert!(cx.transcript.contains("sends:"), "{}", cx.transcript);
+    let text = cx.scs.clone().expect("a script");
+    let script = parse(&text).unwrap_or_else(|e| panic!("the written script parses: {e}\n{text}"));
+    let o = RunOptions::default();
+    let real = run_in(world(None), &script, &o);
+    assert!(real.passed(), "real service: {:?}\n{text}", real.failure);
+    let bad = run_in(world(Some(mutant)), &script, &o);
+    assert!(!bad.passed(), "the script passes against {mutant:?}:\n{text}");
+}
+
+fn inv(i: Invariant) -> String {
+    invariant_property(i)
+}
+
+#[test]
+fn revoking_only_one_session() {
+    caught(
+        Mutant::RevokeOneSession,
+        Scenario::default_check(),
+        &inv(Invariant::MembersOnlyHoldsOnlyMembers),
+    );
+}
+
+#[test]
+fn members_only_switch_keeping_non_members() {
+    caught(
+        Mutant::MembersOnlyKeepsNonMembers,
+        Scenario::default_check(),
+        &inv(Invariant::MembersOnlyHoldsOnlyMembers),
+    );
+}
+
+#[test]
+fn stale_join_check() {
+    caught(
+        Mutant::StaleJoinCheck,
+        Scenario::default_check(),
+        &inv(Invariant::MembersOnlyHoldsOnlyMembers),
+    );
+}
+
+#[test]
+fn ban_keeping_the_occupant() {
+    caught(
+        Mutant::BanKeepsOccupant,
+        Scenario::default_check(),
+        &inv(Invariant::NoOutcastOccupies),
+    );
+}
+
+#[test]
+fn last_owner_giving_up_ownership() {
+    caught(
+        Mutant::LastOwnerMayLeave,
+        Scenario::named("owner-abdicates").unwrap(),
+        &inv(Invariant::EveryRoomHasAnOwner),
+    );
+}
+
+#[test]
+fn nick_change_skipping_uniqueness() {
+    caught(
+        Mutant::NickChangeSkipsUniqueness,
+        Scenario::nick_clash(),
+        &inv(Invariant::SessionIndexAgrees),
+    );
+}
+
+#[test]
+fn nick_change_skipping_uniqueness_breaks_client_views_too() {
+    caught(
+        Mutant::NickChangeSkipsUniqueness,
+        Scenario::nick_clash(),
+        VIEWS_AGREE,
+    );
+}
