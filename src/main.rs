@@ -99,6 +99,9 @@ struct ScenarioArgs {
     /// Clients (2-4): Romeo the owner, Juliet's phone and laptop, Mercutio.
     #[arg(long)]
     clients: Option<usize>,
+    /// Rooms (1-2); every operation is offered in every room.
+    #[arg(long)]
+    rooms: Option<usize>,
     /// Operation kinds, comma-separated: join, password, leave, nick, groupchat,
     /// members-only, grant, revoke, ban, kick, admin, destroy, abdicate, disconnect.
     #[arg(long)]
@@ -113,6 +116,7 @@ impl ScenarioArgs {
         commands::check::ScenarioChoice {
             name: self.scenario,
             clients: self.clients,
+            rooms: self.rooms,
             ops: self.ops,
             mutant: self.mutant,
         }

@@ -5,7 +5,7 @@
 
 use crate::client::ClientState;
 use crate::notice::{Nick, Nicks, Notice};
-use crate::ops::{Op, ROOM};
+use crate::ops::{room_jid, Op, RoomOp};
 use server::jids::FullJid;
 use server::xml::Element;
 use server::{Millis, MucService, ServiceConfig};
@@ -19,7 +19,7 @@ use std::sync::Arc;
 pub struct ClientSpec {
     pub jid: FullJid,
     pub nick: String,
-    pub ops: Vec<Op>,
+    pub ops: Vec<RoomOp>,
 }
 
 /// Everything fixed about a world: the service's configuration, the stanzas that set
@@ -27,6 +27,8 @@ pub struct ClientSpec {
 #[derive(Debug)]
 pub struct Cast {
     pub cfg: ServiceConfig,
+    /// Rooms in use: the first `rooms` of [`crate::ops::ROOMS`].
+    pub rooms: usize,
     pub setup: Vec<(FullJid, Element)>,
     pub clients: Vec<ClientSpec>,
     pub nicks: Nicks,
@@ -39,33 +41,46 @@ pub struct Cast {
 /// What one client puts on the network, and what arrives at the service for it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Msg {
-    /// Client → server: operation `op` of the sender, sent while its nick was `nick`.
+    /// Client → server: operation `op` of the sender, sent while its nick in the
+    /// operation's room was `nick`.
     Op { op: u8, nick: Nick },
-    /// Client → server: the client's stream ended after it had sent the room
-    /// available presence; its home server sends unavailable (RFC 6121 §4.6.3).
-    Disconnect,
+    /// Client → server: the client's stream ended after it had sent available
+    /// presence to the rooms in `rooms` (bits by room); its home server sends each
+    /// unavailable (RFC 6121 §4.6.3).
+    Disconnect { rooms: u8 },
     /// Server → client: what the client reads of the stanzas the service sent it in
     /// answer to one input, in order. The service writes one input's answers in one
     /// go, and the client reads them in one go.
     Notices(Vec<Notice>),
 }
 
-/// What the service receives when client `index` sends `msg`.
-pub fn service_input(cast: &Cast, index: usize, msg: &Msg) -> Option<Element> {
-    let spec = cast.clients.get(index)?;
+/// What the service receives, in order, when client `index` sends `msg`.
+pub fn service_input(cast: &Cast, index: usize, msg: &Msg) -> Vec<Element> {
+    let Some(spec) = cast.clients.get(index) else {
+        return Vec::new();
+    };
     match msg {
         Msg::Op { op, nick } => {
-            let op_ = spec.ops.get(usize::from(*op))?;
+            let Some(step) = spec.ops.get(usize::from(*op)) else {
+                return Vec::new();
+            };
             let name = cast.nicks.name(*nick);
             let alt = cast.nicks.name(cast.nicks.alternative(*nick));
-            op_.stanza(name, alt, &format!("op{op}"), &cast.targets)
+            let room = room_jid(step.room);
+            step.op
+                .stanza(room, name, alt, &format!("op{op}"), &cast.targets)
+                .into_iter()
+                .collect()
         }
-        Msg::Disconnect => Some(
-            Element::new("presence", server::ns::CLIENT)
-                .with_attr("to", ROOM)
-                .with_attr("type", "unavailable"),
-        ),
-        Msg::Notices(_) => None,
+        Msg::Disconnect { rooms } => (0..cast.rooms as u8)
+            .filter(|r| rooms & (1 << r) != 0)
+            .map(|r| {
+                Element::new("presence", server::ns::CLIENT)
+                    .with_attr("to", room_jid(r))
+                    .with_attr("type", "unavailable")
+            })
+            .collect(),
+        Msg::Notices(_) => Vec::new(),
     }
 }
 
@@ -185,11 +200,14 @@ impl Actor for MucActor {
                 let spec = &cast.clients[*index];
                 let owner = *index == 0;
                 let nick = cast.nicks.get(&spec.nick);
-                let mut st = ClientState::new(nick, spec.ops.len(), owner);
+                let in_rooms = if owner { (1u8 << cast.rooms) - 1 } else { 0 };
+                let mut st = ClientState::new(nick, spec.ops.len(), in_rooms);
                 if owner {
-                    // The owner created the room in the setup and saw itself join.
-                    st.view[usize::from(nick.0)] =
-                        Some((server::Affiliation::Owner, server::Role::Moderator));
+                    // The owner created the rooms in the setup and saw itself join.
+                    for side in st.rooms.iter_mut().take(cast.rooms) {
+                        side.view[usize::from(nick.0)] =
+                            Some((server::Affiliation::Owner, server::Role::Moderator));
+                    }
                 }
                 Self::choose_next(spec, &st, o);
                 State::Client(st)
@@ -204,32 +222,37 @@ impl Actor for MucActor {
         let spec = &cast.clients[*index];
         let State::Client(st) = state.to_mut() else { return };
         st.remaining &= !(1 << random);
-        let op = &spec.ops[*random];
+        let RoomOp { room, op } = &spec.ops[*random];
         if *op == Op::Disconnect {
             st.connected = false;
-            if st.directed {
-                o.send(server_id(), Msg::Disconnect);
+            let rooms = (0..cast.rooms as u8)
+                .filter(|r| st.room(*r).directed)
+                .fold(0u8, |m, r| m | (1 << r));
+            if rooms != 0 {
+                o.send(server_id(), Msg::Disconnect { rooms });
             }
             return;
         }
         if op.is_iq() {
             st.iq_sent |= 1 << random;
         }
+        let side = st.room_mut(*room);
         match op {
             Op::Leave => {
                 // Also before its join is confirmed: the join and the leave may
                 // both be in flight.
-                st.leaving = true;
-                st.directed = false;
+                side.leaving = true;
+                side.directed = false;
             }
-            _ if op.is_directed_presence() => st.directed = true,
+            _ if op.is_directed_presence() => side.directed = true,
             _ => {}
         }
+        let nick = side.nick;
         o.send(
             server_id(),
             Msg::Op {
                 op: *random as u8,
-                nick: st.nick,
+                nick,
             },
         );
         Self::choose_next(spec, st, o);
@@ -239,14 +262,18 @@ impl Actor for MucActor {
         match self {
             MucActor::Server(cast) => {
                 let index = usize::from(src) - 1;
-                let Some(el) = service_input(cast, index, &msg) else {
+                let inputs = service_input(cast, index, &msg);
+                if inputs.is_empty() {
                     return;
-                };
+                }
                 let State::Server(server) = &**state else { return };
                 let mut svc = server.svc.clone();
-                let out = svc.handle(Millis(0), cast.clients[index].jid.clone(), el);
+                let mut out = Vec::new();
+                for el in inputs {
+                    out.extend(svc.handle(Millis(0), cast.clients[index].jid.clone(), el));
+                }
                 let mut batches: Vec<Vec<Notice>> = vec![Vec::new(); cast.clients.len()];
-                for item in out.into_vec() {
+                for item in out {
                     let Some(to) = cast.client_index(item.to.as_str()) else {
                         continue;
                     };

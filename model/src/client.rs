@@ -26,12 +26,13 @@ impl std::fmt::Display for RemovalFault {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ClientState {
-    pub connected: bool,
-    /// Operations not yet performed (bits index the client's op list).
-    pub remaining: u32,
-    /// The nick the client uses now (its base nick or the alternative).
+/// Most rooms a scenario may use.
+pub const MAX_ROOMS: usize = crate::ops::ROOMS.len();
+
+/// What a client knows about one room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoomSide {
+    /// The nick the client uses here (its base nick or the alternative).
     pub nick: Nick,
     /// Between a self-presence with 110 and an unavailable one with 110.
     pub in_room: bool,
@@ -41,6 +42,14 @@ pub struct ClientState {
     /// §4.6): its home server tells the room when it disconnects.
     pub directed: bool,
     pub view: View,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientState {
+    pub connected: bool,
+    /// Operations not yet performed (bits index the client's op list).
+    pub remaining: u32,
+    pub rooms: [RoomSide; MAX_ROOMS],
     /// iq operations sent, answered, and answered more than once (bits by op).
     pub iq_sent: u32,
     pub iq_answered: u32,
@@ -51,15 +60,20 @@ pub struct ClientState {
 }
 
 impl ClientState {
-    pub fn new(nick: Nick, ops: usize, in_room: bool) -> ClientState {
+    /// A client whose nick is `nick` in every room, inside the rooms in `in_rooms`
+    /// (bits by room).
+    pub fn new(nick: Nick, ops: usize, in_rooms: u8) -> ClientState {
+        let side = |r: usize| RoomSide {
+            nick,
+            in_room: in_rooms & (1 << r) != 0,
+            leaving: false,
+            directed: in_rooms & (1 << r) != 0,
+            view: [None; MAX_NICKS],
+        };
         ClientState {
             connected: true,
             remaining: if ops >= 32 { u32::MAX } else { (1u32 << ops) - 1 },
-            nick,
-            in_room,
-            leaving: false,
-            directed: in_room,
-            view: [None; MAX_NICKS],
+            rooms: [side(0), side(1)],
             iq_sent: 0,
             iq_answered: 0,
             iq_answered_twice: 0,
@@ -67,6 +81,14 @@ impl ClientState {
             saw_revocation: false,
             saw_registration_required: false,
         }
+    }
+
+    pub fn room(&self, room: u8) -> &RoomSide {
+        &self.rooms[usize::from(room).min(MAX_ROOMS - 1)]
+    }
+
+    pub fn room_mut(&mut self, room: u8) -> &mut RoomSide {
+        &mut self.rooms[usize::from(room).min(MAX_ROOMS - 1)]
     }
 
     /// Every iq sent was answered (none more than once is a separate check).
@@ -88,6 +110,7 @@ impl ClientState {
                 self.saw_registration_required |= registration_required;
             }
             Notice::Presence {
+                room,
                 from,
                 unavailable,
                 codes,
@@ -98,33 +121,37 @@ impl ClientState {
             } => {
                 let slot = usize::from(from.0).min(MAX_NICKS - 1);
                 let is_self = codes.has("110");
+                let side = self.room_mut(room);
                 if !unavailable {
                     if is_self {
-                        self.in_room = true;
-                        self.nick = from;
+                        side.in_room = true;
+                        side.nick = from;
                     }
-                    self.view[slot] = Some((affiliation, role));
+                    side.view[slot] = Some((affiliation, role));
                     return;
                 }
-                self.view[slot] = None;
+                side.view[slot] = None;
                 if codes.has("303") {
                     // A nick change: the new nick's presence follows.
                     if let (true, Some(n)) = (is_self, new_nick) {
-                        self.nick = n;
+                        side.nick = n;
                     }
                     return;
                 }
                 if is_self {
                     let caused = destroyed || codes.has_removal_cause();
-                    if !self.in_room {
-                        self.removal_fault = Some(RemovalFault::ToldTwice(codes));
-                    } else if !caused && !self.leaving {
-                        self.removal_fault = Some(RemovalFault::NoCause(codes));
-                    }
+                    let fault = if !side.in_room {
+                        Some(RemovalFault::ToldTwice(codes))
+                    } else if !caused && !side.leaving {
+                        Some(RemovalFault::NoCause(codes))
+                    } else {
+                        None
+                    };
+                    side.in_room = false;
+                    side.leaving = false;
+                    side.view = [None; MAX_NICKS];
+                    self.removal_fault = self.removal_fault.or(fault);
                     self.saw_revocation |= codes.has("321");
-                    self.in_room = false;
-                    self.leaving = false;
-                    self.view = [None; MAX_NICKS];
                 }
             }
         }

@@ -31,10 +31,10 @@ use server::jids::BareJid;
 use server::MucService;
 use stateright::actor::{ActorModel, Network};
 
-/// The room's occupants as the clients' [`View`] shows them.
-pub fn room_view(svc: &MucService, nicks: &Nicks) -> View {
+/// Room `room`'s occupants as the clients' [`View`] shows them.
+pub fn room_view(svc: &MucService, room: u8, nicks: &Nicks) -> View {
     let mut v: View = [None; MAX_NICKS];
-    let room = BareJid::new(ops::ROOM).expect("valid room JID");
+    let room = BareJid::new(ops::room_jid(room)).expect("valid room JID");
     if let Some(r) = svc.room(&room) {
         for occ in r.occupants() {
             let slot = usize::from(nicks.get(&occ.nick).0);

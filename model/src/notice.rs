@@ -112,8 +112,9 @@ impl std::fmt::Display for Codes {
 /// One stanza, as much of it as the model's clients read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Notice {
-    /// Occupant presence from `room/from`.
+    /// Occupant presence from `room/from` (`room` indexes [`crate::ops::ROOMS`]).
     Presence {
+        room: u8,
         from: Nick,
         unavailable: bool,
         codes: Codes,
@@ -153,7 +154,8 @@ impl Notice {
                 registration_required,
             });
         }
-        let (_, from) = el.attr("from")?.split_once('/')?;
+        let (room, from) = el.attr("from")?.split_once('/')?;
+        let room = crate::ops::room_index(room)?;
         let x = el.child("x", ns::MUC_USER)?;
         let mut codes = Codes::default();
         for c in x.elements().filter(|c| c.is("status", ns::MUC_USER)) {
@@ -164,6 +166,7 @@ impl Notice {
         let item = x.child("item", ns::MUC_USER);
         let attr = |name| item.and_then(|i| i.attr(name));
         Some(Notice::Presence {
+            room,
             from: nicks.get(from),
             unavailable: el.attr("type") == Some("unavailable"),
             codes,

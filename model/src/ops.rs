@@ -4,7 +4,34 @@
 use server::ns;
 use server::xml::Element;
 
-pub const ROOM: &str = "room@conference.localhost";
+/// The rooms a scenario may use (`--rooms 1` uses the first).
+pub const ROOMS: [&str; 2] = ["room@conference.localhost", "room2@conference.localhost"];
+
+/// The room with index `room`.
+pub fn room_jid(room: u8) -> &'static str {
+    ROOMS[usize::from(room).min(ROOMS.len() - 1)]
+}
+
+/// The index of a room by its bare JID.
+pub fn room_index(bare: &str) -> Option<u8> {
+    ROOMS.iter().position(|r| *r == bare).map(|i| i as u8)
+}
+
+/// An operation and the room it acts on (a disconnect acts on every room).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoomOp {
+    pub room: u8,
+    pub op: Op,
+}
+
+impl std::fmt::Display for RoomOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.op {
+            Op::Disconnect => write!(f, "{:?}", self.op),
+            _ => write!(f, "{:?} in {}", self.op, room_jid(self.room)),
+        }
+    }
+}
 
 /// One thing a client can do. Each client has a bounded set of these; the checker
 /// chooses the order.
@@ -32,10 +59,11 @@ pub enum Op {
 }
 
 impl Op {
-    /// The stanza this operation sends when the client's nick is `nick` (`alt` is
+    /// The stanza this operation sends to `room` when the client's nick is `nick` (`alt` is
     /// the other nick of its pair), with `iq_id` for iqs. `None` for a disconnect.
     pub fn stanza(
         &self,
+        room: &str,
         nick: &str,
         alt: &str,
         iq_id: &str,
@@ -43,12 +71,12 @@ impl Op {
     ) -> Option<Element> {
         let join = |x: Element| {
             Element::new("presence", ns::CLIENT)
-                .with_attr("to", format!("{ROOM}/{nick}"))
+                .with_attr("to", format!("{room}/{nick}"))
                 .with_child(x)
         };
         let iq = |child: Element| {
             Element::new("iq", ns::CLIENT)
-                .with_attr("to", ROOM)
+                .with_attr("to", room)
                 .with_attr("type", "set")
                 .with_attr("id", iq_id)
                 .with_child(child)
@@ -59,11 +87,11 @@ impl Op {
                 Element::new("x", ns::MUC).with_child(Element::new("password", ns::MUC).with_text("secret")),
             ),
             Op::Leave => Element::new("presence", ns::CLIENT)
-                .with_attr("to", format!("{ROOM}/{nick}"))
+                .with_attr("to", format!("{room}/{nick}"))
                 .with_attr("type", "unavailable"),
-            Op::ChangeNick => Element::new("presence", ns::CLIENT).with_attr("to", format!("{ROOM}/{alt}")),
+            Op::ChangeNick => Element::new("presence", ns::CLIENT).with_attr("to", format!("{room}/{alt}")),
             Op::Groupchat => Element::new("message", ns::CLIENT)
-                .with_attr("to", ROOM)
+                .with_attr("to", room)
                 .with_attr("type", "groupchat")
                 .with_child(Element::new("body", ns::CLIENT).with_text("hi")),
             Op::MembersOnly(on) => iq(Element::new("query", ns::MUC_OWNER).with_child(

@@ -86,8 +86,10 @@ pub fn properties(model: Model) -> Model {
                 return true;
             }
             let server = server(s);
-            let room = room_view(&server.svc, &server.cast.nicks);
-            clients(s).all(|c| !c.connected || !c.in_room || c.view == room)
+            (0..server.cast.rooms as u8).all(|r| {
+                let room = room_view(&server.svc, r, &server.cast.nicks);
+                clients(s).all(|c| !c.connected || !c.room(r).in_room || c.room(r).view == room)
+            })
         })
         .property(Expectation::Sometimes, SOMETIMES_REVOKED_PRESENT, |_, s| {
             clients(s).any(|c| c.saw_revocation)

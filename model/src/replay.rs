@@ -74,38 +74,42 @@ pub fn replay(m: &Model, path: Path<S, Action>) -> (String, Vec<Arrival>) {
                 let Some(State::Client(st)) = state.actor_states.get(a).map(|s| &**s) else {
                     continue;
                 };
-                let op = &cast.clients[a - 1].ops[random];
+                let step = &cast.clients[a - 1].ops[random];
+                if step.op == crate::ops::Op::Disconnect {
+                    line(&mut out, format!("{} disconnects", jid(cast, a)));
+                    continue;
+                }
                 let msg = Msg::Op {
                     op: random as u8,
-                    nick: st.nick,
+                    nick: st.room(step.room).nick,
                 };
-                match service_input(cast, a - 1, &msg) {
-                    Some(el) if *op != crate::ops::Op::Disconnect => {
-                        line(&mut out, format!("{} sends: {}", jid(cast, a), xml(&el)))
-                    }
-                    _ => line(&mut out, format!("{} disconnects", jid(cast, a))),
+                for el in service_input(cast, a - 1, &msg) {
+                    line(&mut out, format!("{} sends: {}", jid(cast, a), xml(&el)));
                 }
             }
             ActorModelAction::Deliver { src, dst, msg } => {
                 let (src, dst) = (usize::from(src), usize::from(dst));
                 if dst == 0 {
-                    let Some(el) = service_input(cast, src - 1, &msg) else {
-                        continue;
-                    };
+                    let inputs = service_input(cast, src - 1, &msg);
                     let who = jid(cast, src);
-                    if msg == Msg::Disconnect {
-                        line(
-                            &mut out,
-                            format!("{} gets, from {who}'s home server: {}", cast.cfg.domain, xml(&el)),
-                        );
-                        arrivals.push(Arrival::Disconnect(src - 1));
-                    } else {
-                        line(&mut out, format!("{} gets from {who}", cast.cfg.domain));
-                        arrivals.push(Arrival::Stanza(src - 1, el.clone()));
+                    let mut sent = Vec::new();
+                    for el in inputs {
+                        if let Msg::Disconnect { .. } = msg {
+                            line(
+                                &mut out,
+                                format!("{} gets, from {who}'s home server: {}", cast.cfg.domain, xml(&el)),
+                            );
+                        } else {
+                            line(&mut out, format!("{} gets from {who}", cast.cfg.domain));
+                            arrivals.push(Arrival::Stanza(src - 1, el.clone()));
+                        }
+                        sent.extend(svc.handle(Millis(0), cast.clients[src - 1].jid.clone(), el));
                     }
-                    let sent = svc.handle(Millis(0), cast.clients[src - 1].jid.clone(), el);
+                    if let Msg::Disconnect { .. } = msg {
+                        arrivals.push(Arrival::Disconnect(src - 1));
+                    }
                     let mut batches: Vec<Vec<Element>> = vec![Vec::new(); cast.clients.len()];
-                    for item in sent.into_vec() {
+                    for item in sent {
                         let Some(to) = cast.client_index(item.to.as_str()) else {
                             continue;
                         };

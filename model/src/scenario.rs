@@ -6,7 +6,7 @@
 
 use crate::actor::{Cast, ClientSpec, MucActor};
 use crate::notice::Nicks;
-use crate::ops::{field, Op, ROOM};
+use crate::ops::{field, room_jid, Op, RoomOp, ROOMS};
 use server::jids::FullJid;
 use server::ns;
 use server::xml::Element;
@@ -107,6 +107,8 @@ impl OpKind {
 #[derive(Clone, Debug)]
 pub struct Scenario {
     pub name: String,
+    /// Rooms (1–2), all created and configured by the owner before checking starts.
+    pub rooms: usize,
     pub clients: Vec<ClientSpec>,
     #[cfg(feature = "mutants")]
     pub mutant: Option<server::Mutant>,
@@ -128,7 +130,7 @@ impl Scenario {
     /// revokes it and bans her; Juliet's two sessions each join and disconnect, in
     /// any order against the owner's operations.
     pub fn default_check() -> Scenario {
-        Scenario::generate(3, &OpKind::DEFAULT).expect("the default scenario is valid")
+        Scenario::generate(3, 1, &OpKind::DEFAULT).expect("the default scenario is valid")
     }
 
     /// The founding scenario, small: members-only on, grant and revoke Juliet; her
@@ -136,6 +138,7 @@ impl Scenario {
     pub fn revocation() -> Scenario {
         Scenario::generate(
             3,
+            1,
             &[OpKind::Join, OpKind::MembersOnly, OpKind::Grant, OpKind::Revoke],
         )
         .expect("valid")
@@ -144,11 +147,11 @@ impl Scenario {
     /// Mercutio joins as `Juliet2`, the nick Juliet's nick change moves to, and may
     /// change to `Juliet`: every nick change can clash.
     pub fn nick_clash() -> Scenario {
-        let mut s = Scenario::generate(3, &[OpKind::Join, OpKind::Nick]).expect("valid");
+        let mut s = Scenario::generate(3, 1, &[OpKind::Join, OpKind::Nick]).expect("valid");
         s.clients[2] = ClientSpec {
             jid: full("mercutio@localhost/pda"),
             nick: "Juliet2".into(),
-            ops: vec![Op::Join, Op::ChangeNick],
+            ops: in_room(0, [Op::Join, Op::ChangeNick]),
         };
         s.name = "nick clash: Juliet and Mercutio (as Juliet2) join and change nick".into();
         s
@@ -162,7 +165,7 @@ impl Scenario {
             "default" => Ok(Scenario::default_check()),
             "revocation" => Ok(Scenario::revocation()),
             "nick-clash" => Ok(Scenario::nick_clash()),
-            "owner-abdicates" => Scenario::generate(2, &[OpKind::Join, OpKind::Abdicate, OpKind::Leave]),
+            "owner-abdicates" => Scenario::generate(2, 1, &[OpKind::Join, OpKind::Abdicate, OpKind::Leave]),
             _ => Err(format!(
                 "unknown scenario '{name}' (known: {})",
                 Scenario::NAMES.join(", ")
@@ -171,11 +174,15 @@ impl Scenario {
     }
 
     /// A scenario with `clients` clients (2–4: Romeo the owner, then Juliet's phone,
-    /// Juliet's laptop, Mercutio) and the given kinds of operation. The owner does
-    /// the room-wide operations; every other client does the occupant ones.
-    pub fn generate(clients: usize, kinds: &[OpKind]) -> Result<Scenario, String> {
+    /// Juliet's laptop, Mercutio), `rooms` rooms (1–2) and the given kinds of
+    /// operation. The owner does the room-wide operations in every room; every other
+    /// client does the occupant ones in every room, and disconnects at most once.
+    pub fn generate(clients: usize, rooms: usize, kinds: &[OpKind]) -> Result<Scenario, String> {
         if !(2..=4).contains(&clients) {
             return Err(format!("{clients} clients: the model takes 2 to 4"));
+        }
+        if !(1..=ROOMS.len()).contains(&rooms) {
+            return Err(format!("{rooms} rooms: the model takes 1 to {}", ROOMS.len()));
         }
         let has = |k| kinds.contains(&k);
         let aff = |target, affiliation| Op::Affiliate { target, affiliation };
@@ -221,21 +228,39 @@ impl Scenario {
                 user.push(op);
             }
         }
+        let every_room = |ops: &[Op]| -> Vec<RoomOp> {
+            let mut out: Vec<RoomOp> = Vec::new();
+            for room in 0..rooms as u8 {
+                for op in ops {
+                    let once = *op == Op::Disconnect;
+                    if !(once && out.iter().any(|s| s.op == *op)) {
+                        out.push(RoomOp { room, op: op.clone() });
+                    }
+                }
+            }
+            out
+        };
         let mut specs = vec![ClientSpec {
             jid: full("romeo@localhost/pda"),
             nick: "Romeo".into(),
-            ops: owner,
+            ops: every_room(&owner),
         }];
         for (jid, nick) in USERS.iter().take(clients - 1) {
             specs.push(ClientSpec {
                 jid: full(jid),
                 nick: (*nick).into(),
-                ops: user.clone(),
+                ops: every_room(&user),
             });
         }
         let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+        let in_rooms = if rooms > 1 {
+            format!(", {rooms} rooms")
+        } else {
+            String::new()
+        };
         Ok(Scenario {
-            name: format!("{clients} clients: {}", names.join(", ")),
+            name: format!("{clients} clients{in_rooms}: {}", names.join(", ")),
+            rooms,
             clients: specs,
             #[cfg(feature = "mutants")]
             mutant: None,
@@ -253,34 +278,41 @@ impl Scenario {
         cfg
     }
 
-    /// The owner's stanzas before checking starts: create the room, accept the
+    /// The owner's stanzas before checking starts: create each room, accept the
     /// default configuration (an instant room). A password room when any client
-    /// joins with the password.
+    /// joins it with the password.
     pub fn setup(&self) -> Vec<(FullJid, Element)> {
         let owner = &self.clients[0];
-        let mut form = Element::new("x", ns::DATA).with_attr("type", "submit");
-        if self.clients.iter().any(|c| c.ops.contains(&Op::JoinWithPassword)) {
-            form = form
-                .with_child(field("FORM_TYPE", ns::MUC_ROOMCONFIG))
-                .with_child(field("muc#roomconfig_passwordprotectedroom", "1"))
-                .with_child(field("muc#roomconfig_roomsecret", "secret"));
-        }
-        vec![
-            (
+        let mut out = Vec::new();
+        for r in 0..self.rooms as u8 {
+            let room = room_jid(r);
+            let mut form = Element::new("x", ns::DATA).with_attr("type", "submit");
+            let with_password = RoomOp {
+                room: r,
+                op: Op::JoinWithPassword,
+            };
+            if self.clients.iter().any(|c| c.ops.contains(&with_password)) {
+                form = form
+                    .with_child(field("FORM_TYPE", ns::MUC_ROOMCONFIG))
+                    .with_child(field("muc#roomconfig_passwordprotectedroom", "1"))
+                    .with_child(field("muc#roomconfig_roomsecret", "secret"));
+            }
+            out.push((
                 owner.jid.clone(),
                 Element::new("presence", ns::CLIENT)
-                    .with_attr("to", format!("{ROOM}/{}", owner.nick))
+                    .with_attr("to", format!("{room}/{}", owner.nick))
                     .with_child(Element::new("x", ns::MUC)),
-            ),
-            (
+            ));
+            out.push((
                 owner.jid.clone(),
                 Element::new("iq", ns::CLIENT)
-                    .with_attr("to", ROOM)
+                    .with_attr("to", room)
                     .with_attr("type", "set")
-                    .with_attr("id", "setup")
+                    .with_attr("id", format!("setup{r}"))
                     .with_child(Element::new("query", ns::MUC_OWNER).with_child(form)),
-            ),
-        ]
+            ));
+        }
+        out
     }
 
     /// The shared, fixed part of the world.
@@ -310,7 +342,22 @@ impl Scenario {
             }
         }
         classes.retain(|cl| cl.len() > 1);
+        if !(1..=ROOMS.len()).contains(&self.rooms) {
+            return Err(format!(
+                "{} rooms: the model takes 1 to {}",
+                self.rooms,
+                ROOMS.len()
+            ));
+        }
+        if let Some(c) = self
+            .clients
+            .iter()
+            .find(|c| c.ops.iter().any(|s| usize::from(s.room) >= self.rooms))
+        {
+            return Err(format!("{} acts on a room the scenario does not have", c.jid));
+        }
         Ok(Cast {
+            rooms: self.rooms,
             cfg: self.service_config(),
             setup: self.setup(),
             clients: self.clients.clone(),
@@ -336,4 +383,9 @@ impl Scenario {
     pub fn op_count(&self) -> usize {
         self.clients.iter().map(|c| c.ops.len()).sum()
     }
+}
+
+/// Operations all on room `room`.
+fn in_room(room: u8, ops: impl IntoIterator<Item = Op>) -> Vec<RoomOp> {
+    ops.into_iter().map(|op| RoomOp { room, op }).collect()
 }

@@ -43,6 +43,28 @@ fn small_scenarios_state_counts() {
 }
 
 #[test]
+fn two_rooms_are_checked_separately() {
+    use mucsim_model::scenario::OpKind;
+    let s = Scenario::generate(
+        2,
+        2,
+        &[
+            OpKind::Join,
+            OpKind::MembersOnly,
+            OpKind::Leave,
+            OpKind::Disconnect,
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        s.clients[1].ops.len(),
+        5,
+        "join and leave per room, one disconnect"
+    );
+    assert_eq!(unique_states(&s, &opts(false, false)), 130_034);
+}
+
+#[test]
 fn revocation_scenario_reaches_every_interesting_state() {
     let s = Scenario::revocation();
     let checker = run(&s, &CheckOptions::default()).unwrap();
@@ -55,7 +77,8 @@ fn revocation_scenario_reaches_every_interesting_state() {
 
 #[test]
 fn bad_scenarios_are_refused_with_a_reason() {
-    assert!(Scenario::generate(5, &[]).unwrap_err().contains("2 to 4"));
+    assert!(Scenario::generate(5, 1, &[]).unwrap_err().contains("2 to 4"));
+    assert!(Scenario::generate(3, 3, &[]).unwrap_err().contains("1 to 2"));
     assert!(mucsim_model::scenario::OpKind::parse_list("join,fly")
         .unwrap_err()
         .contains("unknown operation 'fly'"));

@@ -12,24 +12,26 @@ use std::time::{Duration, Instant};
 pub struct ScenarioChoice {
     pub name: Option<String>,
     pub clients: Option<usize>,
+    pub rooms: Option<usize>,
     pub ops: Option<String>,
     pub mutant: Option<String>,
 }
 
 impl ScenarioChoice {
     pub fn build(&self) -> Result<Scenario, String> {
-        let mut s = match (&self.name, self.clients, &self.ops) {
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                return Err("--scenario cannot be combined with --clients or --ops".into())
+        let generated = self.clients.is_some() || self.rooms.is_some() || self.ops.is_some();
+        let mut s = match (&self.name, generated) {
+            (Some(_), true) => {
+                return Err("--scenario cannot be combined with --clients, --rooms or --ops".into())
             }
-            (Some(name), None, None) => Scenario::named(name)?,
-            (None, None, None) => Scenario::default_check(),
-            (None, clients, ops) => {
-                let kinds = match ops {
+            (Some(name), false) => Scenario::named(name)?,
+            (None, false) => Scenario::default_check(),
+            (None, true) => {
+                let kinds = match &self.ops {
                     Some(list) => OpKind::parse_list(list)?,
                     None => OpKind::DEFAULT.to_vec(),
                 };
-                Scenario::generate(clients.unwrap_or(4), &kinds)?
+                Scenario::generate(self.clients.unwrap_or(3), self.rooms.unwrap_or(1), &kinds)?
             }
         };
         if let Some(name) = &self.mutant {
@@ -63,9 +65,10 @@ pub fn check(choice: &ScenarioChoice, opts: &CheckOptions, scs_dir: &Path) -> Ex
         }
     };
     println!(
-        "checking '{}': {} clients, {} operations, {} threads, {}{}",
+        "checking '{}': {} clients, {} rooms, {} operations, {} threads, {}{}",
         scenario.name,
         scenario.clients.len(),
+        scenario.rooms,
         scenario.op_count(),
         opts.threads,
         if opts.dfs { "DFS" } else { "BFS" },
