@@ -68,6 +68,9 @@ pub enum XmlError {
     IllegalChar(u32),
     InvalidUtf8,
     UnboundPrefix(String),
+    /// An element or attribute name that is not an XML name (empty, bad characters,
+    /// more than one colon).
+    InvalidName(String),
     BadNamespaceDeclaration(String),
     DuplicateAttribute(String),
     MismatchedEnd {
@@ -107,6 +110,7 @@ impl XmlError {
             XmlError::BadCharRef(_)
             | XmlError::IllegalChar(_)
             | XmlError::UnboundPrefix(_)
+            | XmlError::InvalidName(_)
             | XmlError::BadNamespaceDeclaration(_)
             | XmlError::DuplicateAttribute(_)
             | XmlError::MismatchedEnd { .. }
@@ -136,6 +140,7 @@ impl std::fmt::Display for XmlError {
             XmlError::IllegalChar(c) => write!(f, "character U+{c:04X} is not allowed in XML"),
             XmlError::InvalidUtf8 => f.write_str("input is not valid UTF-8"),
             XmlError::UnboundPrefix(p) => write!(f, "namespace prefix '{p}' is not bound"),
+            XmlError::InvalidName(n) => write!(f, "'{n}' is not an XML name"),
             XmlError::BadNamespaceDeclaration(d) => write!(f, "bad namespace declaration {d}"),
             XmlError::DuplicateAttribute(a) => write!(f, "duplicate attribute {a}"),
             XmlError::MismatchedEnd { expected, found } => {
@@ -202,6 +207,8 @@ pub struct StreamParser {
     /// Bytes of the current stanza already consumed from `buf`.
     stanza_bytes: usize,
     seen_content: bool,
+    /// Some input has been consumed (a U+FEFF is a byte order mark only before that).
+    consumed_any: bool,
     error: Option<XmlError>,
 }
 
@@ -223,6 +230,7 @@ impl StreamParser {
             base_default_ns: intern::name(default_ns),
             stanza_bytes: 0,
             seen_content: false,
+            consumed_any: false,
             error: None,
         }
     }
@@ -237,14 +245,22 @@ impl StreamParser {
     }
 
     /// Feeds bytes; returns the events they complete. After an error every later call
-    /// returns the same error.
+    /// returns the same error. On an error, events this call completed before it are
+    /// dropped; a server that must act on them uses [`StreamParser::feed_into`].
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<StreamEvent>, XmlError> {
         let mut out = Vec::new();
-        self.feed_into(bytes, false, &mut out)?;
+        self.feed_inner(bytes, false, &mut out)?;
         Ok(out)
     }
 
-    fn feed_into(&mut self, bytes: &[u8], at_eof: bool, out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
+    /// Feeds bytes and appends the events they complete to `out` — also those
+    /// completed before an error, so that how the bytes were chunked never decides
+    /// which stanzas arrive before a stream error.
+    pub fn feed_into(&mut self, bytes: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
+        self.feed_inner(bytes, false, out)
+    }
+
+    fn feed_inner(&mut self, bytes: &[u8], at_eof: bool, out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
@@ -262,16 +278,29 @@ impl StreamParser {
     fn run(&mut self, at_eof: bool, out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
         let data = std::mem::take(&mut self.buf);
         // Tokenize only whole UTF-8: a chunk may end inside a multi-byte character.
-        let text = match std::str::from_utf8(&data) {
-            Ok(s) => s,
-            Err(e) if e.error_len().is_none() && !at_eof => {
-                std::str::from_utf8(&data[..e.valid_up_to()]).expect("valid prefix")
+        // Before invalid UTF-8, the valid prefix is still parsed, so the stanzas it
+        // completes come out whatever the chunking.
+        let (text, bad_utf8) = match std::str::from_utf8(&data) {
+            Ok(s) => (s, false),
+            Err(e) => {
+                let prefix = std::str::from_utf8(&data[..e.valid_up_to()]).expect("valid prefix");
+                (prefix, e.error_len().is_some() || at_eof)
             }
-            Err(_) => return Err(XmlError::InvalidUtf8),
         };
         let mut consumed = 0usize;
+        // quick-xml strips a leading U+FEFF from every buffer it is given, without
+        // counting it in its positions. Only at the very start of the input is it a
+        // byte order mark (dropped); anywhere else it is a character of text, which
+        // the chunking may have put at the start of this buffer.
+        while text[consumed..].starts_with('\u{FEFF}') {
+            if self.consumed_any || consumed > 0 {
+                self.text("\u{FEFF}")?;
+            }
+            consumed += '\u{FEFF}'.len_utf8();
+        }
+        let base = consumed;
         {
-            let mut reader = Reader::from_str(text);
+            let mut reader = Reader::from_str(&text[base..]);
             let cfg = reader.config_mut();
             cfg.check_end_names = false;
             cfg.allow_unmatched_ends = true;
@@ -279,23 +308,37 @@ impl StreamParser {
             cfg.trim_text(false);
             loop {
                 let ev = reader.read_event();
-                let end = reader.buffer_position() as usize;
+                let end = base + reader.buffer_position() as usize;
+                // The limit on pending bytes (below) applies to complete tokens too:
+                // bytes past it are refused as too large before anything in them is
+                // looked at, so the chunking never decides which error comes first.
+                let too_large =
+                    |upto: usize| self.stanza_bytes + (upto - consumed) > self.limits.max_stanza_bytes;
                 match ev {
                     Err(e) => {
                         if !at_eof && is_incomplete(&e) {
                             break;
+                        }
+                        if too_large((base + reader.error_position() as usize).min(text.len())) {
+                            return Err(XmlError::StanzaTooLarge {
+                                limit: self.limits.max_stanza_bytes,
+                            });
                         }
                         return Err(map_error(e, at_eof));
                     }
                     Ok(Event::Eof) => break,
                     Ok(Event::Text(_)) if end == text.len() && !at_eof => break,
                     Ok(ev) => {
-                        if !self.stack.is_empty() {
-                            self.stanza_bytes += end - consumed;
+                        if too_large(end) {
+                            return Err(XmlError::StanzaTooLarge {
+                                limit: self.limits.max_stanza_bytes,
+                            });
                         }
                         self.event(ev, out)?;
                         if self.stack.is_empty() {
                             self.stanza_bytes = 0;
+                        } else {
+                            self.stanza_bytes += end - consumed;
                         }
                         consumed = end;
                         if self.stanza_bytes > self.limits.max_stanza_bytes {
@@ -307,6 +350,17 @@ impl StreamParser {
                 }
             }
         }
+        if bad_utf8 {
+            // What precedes the bad byte is held to the pending-bytes limit first, as
+            // it would be had the bad byte arrived in a later read.
+            if self.stanza_bytes + (text.len() - consumed) > self.limits.max_stanza_bytes {
+                return Err(XmlError::StanzaTooLarge {
+                    limit: self.limits.max_stanza_bytes,
+                });
+            }
+            return Err(XmlError::InvalidUtf8);
+        }
+        self.consumed_any |= consumed > 0;
         let mut rest = data;
         rest.drain(..consumed);
         if self.stanza_bytes + rest.len() > self.limits.max_stanza_bytes {
@@ -420,6 +474,12 @@ impl StreamParser {
             _ => {}
         }
         let in_stanza_depth = self.stack.len() + 1;
+        // A deliberate bug, only with the `planted-panic` feature: shows that the
+        // xml_stream fuzz target reaches the parser's depths.
+        #[cfg(feature = "planted-panic")]
+        if in_stanza_depth == 3 && e.name().as_ref() == b"boom" {
+            panic!("planted panic: <boom/> at depth 3");
+        }
         if self.state != State::BeforeHeader && in_stanza_depth > self.limits.max_depth {
             return Err(XmlError::TooDeep {
                 limit: self.limits.max_depth,
@@ -442,6 +502,7 @@ impl StreamParser {
                 });
             }
             let key: &str = a.key.0;
+            check_qname(key)?;
             let value = a
                 .normalized_value(XmlVersion::Implicit1_0)
                 .map_err(map_value_error)?;
@@ -468,6 +529,7 @@ impl StreamParser {
         }
         let qname = e.name();
         let qname = qname.as_ref();
+        check_qname(qname)?;
         let (prefix, local) = split_qname(qname);
         el.ns = self
             .lookup(prefix)
@@ -621,6 +683,39 @@ impl StreamParser {
     }
 }
 
+/// XML 1.0 §2.3 NameStartChar, without the colon (namespaces split on it).
+fn is_name_start(c: char) -> bool {
+    matches!(c,
+        'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+        | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}'
+        | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// XML 1.0 §2.3 NameChar, without the colon.
+fn is_name_char(c: char) -> bool {
+    is_name_start(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+/// A qualified name (Namespaces in XML §4): an NCName, or two joined by one colon.
+/// quick-xml takes whatever precedes whitespace or `>` as the name, so this is ours.
+fn check_qname(q: &str) -> Result<(), XmlError> {
+    let ncname = |s: &str| {
+        let mut cs = s.chars();
+        cs.next().is_some_and(is_name_start) && cs.all(is_name_char)
+    };
+    let ok = match q.split_once(':') {
+        Some((p, l)) => ncname(p) && ncname(l),
+        None => ncname(q),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(XmlError::InvalidName(q.to_string()))
+    }
+}
+
 fn split_qname(q: &str) -> (&str, &str) {
     match q.split_once(':') {
         Some((p, l)) => (p, l),
@@ -705,7 +800,7 @@ pub fn parse_stanza(input: &[u8], default_ns: &str, limits: &Limits) -> Result<E
     }
     let mut p = StreamParser::with_state(*limits, State::BeforeRoot, default_ns);
     let mut out = Vec::new();
-    p.feed_into(input, true, &mut out)?;
+    p.feed_inner(input, true, &mut out)?;
     if !p.stack.is_empty() {
         return Err(XmlError::Truncated);
     }

@@ -227,3 +227,70 @@ fn errors_are_sticky() {
         .is_err());
     assert!(p.feed(b"<a/>").is_err());
 }
+
+#[test]
+fn feed_into_keeps_stanzas_completed_before_an_error() {
+    // Found by the xml_stream fuzz target: in one read, a whole stanza then a NUL.
+    let input = b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><presence/><a>\0</a>";
+    let mut out = Vec::new();
+    let err = StreamParser::new(Limits::default()).feed_into(input, &mut out);
+    assert_eq!(err, Err(XmlError::IllegalChar(0)));
+    assert_eq!(out.len(), 2, "the header and the presence: {out:?}");
+    // Byte by byte gives the same events and the same error.
+    let mut p = StreamParser::new(Limits::default());
+    let mut slow = Vec::new();
+    let mut last = Ok(());
+    for b in input {
+        last = p.feed_into(std::slice::from_ref(b), &mut slow);
+        if last.is_err() {
+            break;
+        }
+    }
+    assert_eq!((slow, last), (out, err));
+}
+
+#[test]
+fn names_must_be_xml_names() {
+    // Found by the xml_stream fuzz target: quick-xml takes anything before whitespace
+    // as the name, NUL bytes included.
+    for bad in [
+        &b"<a\0b/>"[..],
+        b"<:a/>",
+        b"<a:b:c/>",
+        b"<1a/>",
+        b"<a x\0='1'/>",
+        b"<a -x='1'/>",
+    ] {
+        let r = parse_stanza(bad, "jabber:client", &Limits::default());
+        assert!(
+            matches!(r, Err(XmlError::InvalidName(_))),
+            "{:?}: {r:?}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+    for good in [
+        &b"<a-b.c_1/>"[..],
+        b"<\xc3\xa9l\xc3\xa9ment/>",
+        b"<a xmlns:p='urn:x' p:b-c='1'/>",
+    ] {
+        assert!(parse_stanza(good, "jabber:client", &Limits::default()).is_ok());
+    }
+}
+
+#[test]
+fn a_feff_inside_text_survives_any_chunking_and_a_leading_bom_is_dropped() {
+    // Found by the xml_stream fuzz target: quick-xml drops a U+FEFF at the start of
+    // each buffer without counting it, which corrupted text split at that point.
+    let stream = "\u{FEFF}<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><message><body>a\u{FEFF}b</body></message>";
+    let whole = events_whole(stream.as_bytes());
+    let body = |evs: &[StreamEvent]| match &evs[1] {
+        StreamEvent::Stanza(m) => m.child_text("body", "jabber:client"),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(body(&whole).as_deref(), Some("a\u{FEFF}b"));
+    let split = stream.find("\u{FEFF}b").unwrap();
+    let mut p = StreamParser::new(Limits::default());
+    let mut got = p.feed(&stream.as_bytes()[..split]).unwrap();
+    got.extend(p.feed(&stream.as_bytes()[split..]).unwrap());
+    assert_eq!(got, whole);
+}

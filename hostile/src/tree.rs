@@ -1,0 +1,247 @@
+//! The `stanza` target: arbitrary element trees into the typed stanza layer, then into
+//! the service. Names, namespaces and attribute values come mostly from the XMPP/MUC
+//! vocabulary (so the tree reaches the MUC handlers), sometimes from the input.
+//!
+//! Asserts: every refusal is a typed error whose reply is itself a valid error stanza;
+//! the service answers an iq get/set exactly once, never answers an error with an
+//! error, keeps its invariants, and every stanza it sends round-trips through the
+//! serializer and is a valid error stanza when it is one.
+
+use arbitrary::{Arbitrary, Unstructured};
+use server::jids::FullJid;
+use server::stanza::{Stanza, StanzaError};
+use server::xml::{Element, Node};
+use server::{ns, Millis, MucService, ServiceConfig};
+
+const NAMES: &[&str] = &[
+    "presence", "message", "iq", "x", "item", "query", "body", "subject", "status", "password", "destroy",
+    "reason", "invite", "decline", "field", "value", "error", "history", "actor", "continue",
+];
+const NAMESPACES: &[&str] = &[
+    ns::CLIENT,
+    ns::MUC,
+    ns::MUC_USER,
+    ns::MUC_ADMIN,
+    ns::MUC_OWNER,
+    ns::DATA,
+    ns::STANZAS,
+    "http://jabber.org/protocol/disco#info",
+    "http://jabber.org/protocol/disco#items",
+    "urn:example:other",
+];
+const ATTRS: &[&str] = &[
+    "to",
+    "from",
+    "type",
+    "id",
+    "nick",
+    "jid",
+    "affiliation",
+    "role",
+    "var",
+    "code",
+    "maxstanzas",
+];
+const VALUES: &[&str] = &[
+    "room@conference.localhost",
+    "room@conference.localhost/Juliet",
+    "room@conference.localhost/Romeo",
+    "conference.localhost",
+    "juliet@localhost",
+    "romeo@localhost/pda",
+    "get",
+    "set",
+    "result",
+    "error",
+    "unavailable",
+    "groupchat",
+    "chat",
+    "member",
+    "none",
+    "owner",
+    "admin",
+    "outcast",
+    "moderator",
+    "participant",
+    "visitor",
+    "submit",
+    "muc#roomconfig_membersonly",
+    "muc#roomconfig_persistentroom",
+    "1",
+    "0",
+    "Juliet",
+    "",
+];
+
+/// Only characters XML 1.0 allows (a parsed stanza can hold no others).
+fn xml_text(u: &mut Unstructured) -> arbitrary::Result<String> {
+    let s: String = u.arbitrary()?;
+    Ok(s.chars()
+        .filter(|c| matches!(*c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..))
+        .take(64)
+        .collect())
+}
+
+/// An XML name: from the vocabulary, or a short ASCII identifier.
+fn name(u: &mut Unstructured, vocab: &[&str]) -> arbitrary::Result<String> {
+    if u.ratio(7, 8)? {
+        return Ok(u.choose(vocab)?.to_string());
+    }
+    let len = u.int_in_range(1..=6)?;
+    let mut s = String::new();
+    for i in 0..len {
+        let alphabet: &[u8] = if i == 0 { b"abcxyz_" } else { b"abcxyz_-.019" };
+        s.push(*u.choose(alphabet)? as char);
+    }
+    Ok(s)
+}
+
+fn value(u: &mut Unstructured) -> arbitrary::Result<String> {
+    if u.ratio(3, 4)? {
+        Ok(u.choose(VALUES)?.to_string())
+    } else {
+        xml_text(u)
+    }
+}
+
+fn element(u: &mut Unstructured, depth: usize) -> arbitrary::Result<Element> {
+    let mut e = Element::new(name(u, NAMES)?, u.choose(NAMESPACES)?.to_string());
+    let attrs = u.int_in_range(0..=4)?;
+    for _ in 0..attrs {
+        let n = name(u, ATTRS)?;
+        if e.attr(&n).is_none() && n != "xmlns" {
+            e.set_attr(&n, value(u)?);
+        }
+    }
+    if depth < 5 {
+        let children = u.int_in_range(0..=3)?;
+        for _ in 0..children {
+            if u.ratio(1, 4)? {
+                let t = xml_text(u)?;
+                // Adjacent text nodes would merge when parsed back.
+                if !t.is_empty() && !matches!(e.children.last(), Some(Node::Text(_))) {
+                    e.children.push(Node::Text(t));
+                }
+            } else {
+                e.push(element(u, depth + 1)?);
+            }
+        }
+    }
+    Ok(e)
+}
+
+/// A stanza-shaped tree: the root is presence/message/iq in `jabber:client` most of
+/// the time.
+pub fn arbitrary_stanza(u: &mut Unstructured) -> arbitrary::Result<Element> {
+    let mut e = element(u, 0)?;
+    if u.ratio(7, 8)? {
+        e.name = (*u.choose(&["presence", "message", "iq"])?).into();
+        e.ns = ns::CLIENT.into();
+    }
+    Ok(e)
+}
+
+/// Asserts `e` is an RFC 6120 §8.3 error stanza: type `error`, one `<error/>` with a
+/// valid type and exactly one defined condition.
+pub fn assert_valid_error(e: &Element) {
+    assert_eq!(e.attr("type"), Some("error"), "{e}");
+    let errs: Vec<&Element> = e.elements().filter(|c| c.is("error", ns::CLIENT)).collect();
+    assert_eq!(errs.len(), 1, "one <error/>: {e}");
+    let ty = errs[0].attr("type").unwrap_or("");
+    assert!(
+        ["auth", "cancel", "continue", "modify", "wait"].contains(&ty),
+        "error type '{ty}': {e}"
+    );
+    let conditions = errs[0]
+        .elements()
+        .filter(|c| c.ns == ns::STANZAS && c.name != "text")
+        .count();
+    assert_eq!(conditions, 1, "one defined condition: {e}");
+}
+
+pub fn check(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let Ok(el) = arbitrary_stanza(&mut u) else { return };
+    let is_error_in = el.attr("type") == Some("error");
+    match Stanza::parse(el.clone()) {
+        Ok(st) => assert_eq!(st.el, el, "the typed view keeps the element"),
+        Err((back, StanzaError::NotAStanza)) => assert_eq!(back, el),
+        Err((back, StanzaError::Refused(r))) => {
+            let reply = r.reply_to(
+                &back,
+                "room@conference.localhost",
+                Some("room@conference.localhost"),
+            );
+            assert_valid_error(&reply);
+            crate::assert_round_trip(&reply);
+        }
+    }
+    // Into a service with a room, from an occupant and from a stranger.
+    let mut svc = MucService::new(ServiceConfig {
+        assert_invariants: false,
+        ..ServiceConfig::new("conference.localhost", 1)
+    });
+    let romeo = FullJid::new("romeo@localhost/pda").expect("valid");
+    let create = Element::new("presence", ns::CLIENT)
+        .with_attr("to", "room@conference.localhost/Romeo")
+        .with_child(Element::new("x", ns::MUC));
+    let _ = svc.handle(Millis(0), romeo.clone(), create);
+    let instant = Element::new("iq", ns::CLIENT)
+        .with_attr("to", "room@conference.localhost")
+        .with_attr("type", "set")
+        .with_attr("id", "create")
+        .with_child(
+            Element::new("query", ns::MUC_OWNER)
+                .with_child(Element::new("x", ns::DATA).with_attr("type", "submit")),
+        );
+    let _ = svc.handle(Millis(0), romeo.clone(), instant);
+    let from = if u.arbitrary::<bool>().unwrap_or(false) {
+        romeo
+    } else {
+        FullJid::new("juliet@localhost/phone").expect("valid")
+    };
+    let iq_request = el.name == "iq"
+        && el.ns == ns::CLIENT
+        && matches!(el.attr("type"), Some("get") | Some("set"))
+        && el.attr("id").is_some();
+    let id = el.attr("id").map(str::to_string);
+    let out = svc.handle(Millis(1), from.clone(), el);
+    if let Err(v) = svc.check_invariants() {
+        panic!("invariant broken: {v}");
+    }
+    let mut answers = 0;
+    // An iq to an occupant is forwarded to its real JID instead of answered.
+    let mut forwarded = 0;
+    for o in out.iter() {
+        let full = o.element();
+        crate::assert_round_trip(&full);
+        if full.attr("type") == Some("error") {
+            assert_valid_error(&full);
+            assert!(
+                !is_error_in || o.to.as_str() != from.as_str(),
+                "an error answered an error: {full}"
+            );
+        }
+        if full.name == "iq" && o.to.as_str() == from.as_str() && full.attr("id").map(str::to_string) == id {
+            answers += 1;
+        } else if full.name == "iq" && o.to.as_str() != from.as_str() {
+            forwarded += 1;
+        }
+    }
+    if iq_request {
+        assert_eq!(
+            answers + forwarded,
+            1,
+            "an iq get/set is answered (or forwarded) exactly once"
+        );
+    }
+}
+
+/// `Arbitrary` for callers that want a tree without the checks.
+pub struct ArbitraryStanza(pub Element);
+
+impl<'a> Arbitrary<'a> for ArbitraryStanza {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        arbitrary_stanza(u).map(ArbitraryStanza)
+    }
+}
