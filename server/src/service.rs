@@ -458,11 +458,15 @@ fn route_to_room(
             muc::message::private(room, from, st, nick, out).map(|_| RoomFate::Keep)
         }
         (Kind::Iq(IqType::Get | IqType::Set), None) => muc::owner::iq_to_room(room, ctx, from, st, out),
-        (Kind::Iq(_), Some(_)) => {
-            if room.by_session.contains_key(from) {
-                Err(Refusal::FeatureNotImplemented)
-            } else {
+        // Prosody forwards iqs to occupants; we do not (yet). To a nick nobody holds
+        // the answer is Prosody's "Recipient not in room".
+        (Kind::Iq(_), Some(nick)) => {
+            if !room.by_session.contains_key(from) {
                 Err(Refusal::NotInRoom)
+            } else if !room.occupants.contains_key(nick) {
+                Err(Refusal::RecipientNotInRoom)
+            } else {
+                Err(Refusal::FeatureNotImplemented)
             }
         }
         (Kind::Iq(IqType::Result | IqType::Error), None) => Ok(RoomFate::Keep),

@@ -100,15 +100,17 @@ impl HomeServer {
             // Addressed to a domain or entity with no sessions here: nothing to do.
             return Vec::new();
         }
-        let kind = match Stanza::parse(el.clone()) {
-            Ok(st) => st.kind,
-            Err(_) => return Vec::new(),
-        };
+        // To a session that exists, whatever the stanza (e.g. the error answering an
+        // iq without id, which is itself not a valid iq).
         if let Ok(full) = to.try_as_full() {
             if let Some(i) = conns.iter().position(|c| c.open && &c.jid == full) {
                 return vec![Route::ToClient(ConnId(i), el)];
             }
         }
+        let kind = match Stanza::parse(el.clone()) {
+            Ok(st) => st.kind,
+            Err(_) => return Vec::new(),
+        };
         // A bare JID, or a full JID with no such session (RFC 6121 §8.5.2, §8.5.3.2).
         let bare = to.to_bare();
         let targets: Vec<ConnId> = conns
