@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs every cargo-fuzz target for SECONDS each (default 30), from the seed corpora,
+# then shows the planted parser panic is found within 60 s. Installs cargo-fuzz when
+# missing; works on stable (RUSTC_BOOTSTRAP=1) when no nightly toolchain is installed.
+# Exit: non-zero on any finding (the crash input is left in fuzz/artifacts/), or if
+# the planted panic is NOT found.
+#   scripts/fuzz.sh [SECONDS] [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")/../fuzz"
+secs="${1:-30}"
+shift || true
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(xml_stream stanza service_ops scansion_parse)
+export RUSTC_BOOTSTRAP=1
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "fuzz: installing cargo-fuzz"
+  cargo install cargo-fuzz --locked --quiet
+fi
+sanitizer=()
+if ! cargo fuzz build -O >/dev/null 2>&1; then
+  echo "fuzz: the AddressSanitizer build failed here; fuzzing without a sanitizer"
+  sanitizer=(-s none)
+  cargo fuzz build -O "${sanitizer[@]}"
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+for t in "${targets[@]}"; do
+  mkdir -p "$work/$t"
+  cp corpus/"$t"/seed-* "$work/$t/"
+  echo "== fuzz $t for ${secs}s"
+  if ! cargo fuzz run -O "${sanitizer[@]}" "$t" "$work/$t" -- \
+      -max_total_time="$secs" -dict=xml.dict -print_final_stats=1 >"$work/$t.log" 2>&1; then
+    grep -a -E "panicked|ERROR" -A5 "$work/$t.log" | head -40
+    echo "fuzz: $t found a failure; the input is in fuzz/artifacts/$t/ (add it to fuzz/regressions/$t/ once fixed)"
+    exit 1
+  fi
+  grep -a -E "^Done|stat::number_of_executed_units|stat::average_exec_per_sec" "$work/$t.log" || true
+done
+
+echo "== planted panic: xml_stream with --features planted-panic, 60 s at most"
+mkdir -p "$work/planted"
+cp corpus/xml_stream/seed-* "$work/planted/"
+cargo fuzz build -O "${sanitizer[@]}" --features planted-panic xml_stream >/dev/null 2>&1
+start=$(date +%s)
+if cargo fuzz run -O "${sanitizer[@]}" --features planted-panic xml_stream "$work/planted" -- \
+    -max_total_time=60 -dict=xml.dict >"$work/planted.log" 2>&1; then
+  echo "fuzz: the planted panic was NOT found in 60 s"
+  exit 1
+fi
+if ! grep -a -q "planted panic" "$work/planted.log"; then
+  grep -a -E "panicked" -A3 "$work/planted.log" | head
+  echo "fuzz: xml_stream failed, but not on the planted panic"
+  exit 1
+fi
+echo "fuzz: planted panic found after $(( $(date +%s) - start ))s"
+rm -rf artifacts/xml_stream/crash-* 2>/dev/null || true
+# The planted run must not leave a planted-panic build for later runs.
+cargo fuzz build -O "${sanitizer[@]}" >/dev/null 2>&1
