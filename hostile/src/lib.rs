@@ -101,6 +101,14 @@ pub fn assert_round_trip(e: &Element) {
     assert_eq!(&back, e, "round trip changed the tree: {xml}");
 }
 
+/// The read sizes `xml_stream` cycles through for a mode byte.
+pub fn chunk_sizes(mode: u8) -> Vec<usize> {
+    [1usize, 7, 64, 3, 1024, 2]
+        .iter()
+        .map(|s| s + usize::from(mode & 0x0f))
+        .collect()
+}
+
 /// The `xml_stream` target. The first byte picks the mode: bit 7 set means the input
 /// carries its own stream header; the rest pick chunk sizes. Asserts: limits hold in
 /// every stanza; every stanza round-trips; chunked and whole parsing agree on the
@@ -115,11 +123,7 @@ pub fn xml_stream(data: &[u8]) {
         [STREAM_HEADER, body].concat()
     };
     let whole = parse_chunked(&input, &[], FUZZ_LIMITS);
-    let sizes: Vec<usize> = [1usize, 7, 64, 3, 1024, 2]
-        .iter()
-        .map(|s| s + usize::from(mode & 0x0f))
-        .collect();
-    let chunked = parse_chunked(&input, &sizes, FUZZ_LIMITS);
+    let chunked = parse_chunked(&input, &chunk_sizes(mode), FUZZ_LIMITS);
     assert_eq!(whole, chunked, "chunked parsing differs from whole-input parsing");
     for ev in &whole.events {
         if let StreamEvent::Stanza(e) = ev {

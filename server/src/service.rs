@@ -376,6 +376,11 @@ impl MucService {
     }
 
     fn refuse(&self, from: &FullJid, st: &Stanza, r: Refusal, by: Option<&str>, out: &mut Outbox) {
+        // RFC 6120 §8.3.1: never answer an error with an error (found by the `stanza`
+        // fuzz target: an error addressed to another domain was answered).
+        if st.kind.is_error() {
+            return;
+        }
         let me = st.el.attr("to").unwrap_or(&self.cfg.domain).to_string();
         out.send(from, r.reply_to(&st.el, &me, by));
     }

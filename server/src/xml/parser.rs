@@ -327,7 +327,9 @@ impl StreamParser {
                         return Err(map_error(e, at_eof));
                     }
                     Ok(Event::Eof) => break,
-                    Ok(Event::Text(_)) if end == text.len() && !at_eof => break,
+                    // Text at the end may continue in the next read, unless a bad byte
+                    // follows: then it ends here and is looked at like any other.
+                    Ok(Event::Text(_)) if end == text.len() && !at_eof && !bad_utf8 => break,
                     Ok(ev) => {
                         if too_large(end) {
                             return Err(XmlError::StanzaTooLarge {
