@@ -42,6 +42,31 @@ enum Command {
         #[arg(long, default_value = ".")]
         scs_dir: PathBuf,
     },
+    /// Swarm simulation: random clients, faults, every run reproducible from its seed.
+    Sim {
+        /// Seeds to run: A..B (B exclusive) or one seed.
+        #[arg(long, default_value = "0..100")]
+        seeds: String,
+        /// Steps per seed.
+        #[arg(long, default_value_t = 1000)]
+        steps: usize,
+        /// Client sessions (two per user; Romeo's own every room).
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        #[arg(long, default_value_t = 3)]
+        rooms: usize,
+        /// Run only shard i of n (seed s belongs to shard s mod n).
+        #[arg(long, default_value = "0/1")]
+        shard: String,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// A deliberate bug in the service (needs --features mutants).
+        #[arg(long)]
+        mutant: Option<String>,
+        /// Where a failing seed's script is written.
+        #[arg(long, default_value = ".")]
+        scs_dir: PathBuf,
+    },
     /// Serve stateright's Explorer for a scenario on 127.0.0.1.
     Explore {
         #[command(flatten)]
@@ -132,7 +157,8 @@ mucsim is being built issue by issue. Available now:
   cargo test --workspace   all tests (service, founding scenario, corpus, snapshots)
   mucsim check             model-check the default scenario (--clients, --ops, --search, --scenario)
   mucsim explore           stateright's Explorer on 127.0.0.1:3000
-Coming: `sim` (swarms, issue 7), `serve` (XEP-0114, issue 8).";
+  mucsim sim               swarm simulation with faults (--seeds A..B --steps N --clients K --rooms R --shard i/n)
+Coming: `serve` (XEP-0114, issue 8).";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -159,6 +185,35 @@ fn main() -> ExitCode {
             },
             &scs_dir,
         ),
+        Some(Command::Sim {
+            seeds,
+            steps,
+            clients,
+            rooms,
+            shard,
+            threads,
+            mutant,
+            scs_dir,
+        }) => {
+            let parsed =
+                commands::sim::parse_seeds(&seeds).and_then(|s| Ok((s, commands::sim::parse_shard(&shard)?)));
+            match parsed {
+                Ok((seeds, shard)) => commands::sim::sim(&commands::sim::SimArgs {
+                    seeds,
+                    steps,
+                    clients,
+                    rooms,
+                    shard,
+                    threads,
+                    mutant,
+                    scs_dir,
+                }),
+                Err(e) => {
+                    eprintln!("mucsim sim: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Some(Command::Explore { scenario, port }) => commands::check::explore(&scenario.choice(), port),
         Some(Command::Run {
             files,

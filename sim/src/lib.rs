@@ -4,8 +4,9 @@
 
 mod home;
 pub mod scansion;
+pub mod swarm;
 pub mod transcript;
 pub mod world;
 
 pub use transcript::{Event, Transcript};
-pub use world::{ConnId, World, WorldConfig, WorldError};
+pub use world::{Arrival, ConnId, World, WorldConfig, WorldError};

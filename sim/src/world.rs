@@ -26,6 +26,8 @@ pub struct WorldConfig {
     /// One-way link latency in virtual milliseconds, drawn uniformly per stanza.
     pub latency_ms: (u64, u64),
     pub service: ServiceConfig,
+    /// Keep the transcript (off for long swarm runs; failing seeds are re-run with it).
+    pub record_transcript: bool,
 }
 
 impl WorldConfig {
@@ -41,6 +43,7 @@ impl WorldConfig {
                 assert_invariants: false,
                 ..ServiceConfig::new("conference.localhost", seed)
             },
+            record_transcript: true,
         }
     }
 }
@@ -112,6 +115,19 @@ pub struct World {
     stats: Stats,
     /// The first service invariant broken, checked after every input to the service.
     violation: Option<server::Violation>,
+    /// What reached the server, in order (kept with the transcript).
+    arrivals: Vec<Arrival>,
+}
+
+/// One thing that reached the server from a client, in the order it arrived.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// A client logged in (label, full JID).
+    Connect(String, String),
+    /// A stanza as the client wrote it (label, stanza).
+    Stanza(String, Element),
+    /// The client's stream ended (label).
+    Close(String),
 }
 
 /// Counters a world keeps as it runs.
@@ -138,6 +154,7 @@ impl World {
             transcript: Transcript::default(),
             stats: Stats::default(),
             violation: None,
+            arrivals: Vec::new(),
         }
     }
 
@@ -151,6 +168,12 @@ impl World {
 
     pub fn service(&self) -> &MucService {
         &self.service
+    }
+
+    /// Everything that reached the server, in arrival order (when the transcript is
+    /// kept): played one at a time, it gives the service the same inputs.
+    pub fn arrivals(&self) -> &[Arrival] {
+        &self.arrivals
     }
 
     /// The first invariant violation the service showed, if any.
@@ -208,13 +231,17 @@ impl World {
             down_last: self.now,
             paused_until: None,
         });
-        self.transcript.push(
-            self.now(),
-            label,
-            Event::Connect {
-                full_jid: full.to_string(),
-            },
-        );
+        if self.cfg.record_transcript {
+            self.transcript.push(
+                self.now(),
+                label,
+                Event::Connect {
+                    full_jid: full.to_string(),
+                },
+            );
+            self.arrivals
+                .push(Arrival::Connect(label.to_string(), full.to_string()));
+        }
         Ok(ConnId(self.conns.len() - 1))
     }
 
@@ -237,9 +264,11 @@ impl World {
         if !c.open {
             return Err(WorldError::NotConnected(c.label.clone()));
         }
-        let label = c.label.clone();
-        self.transcript
-            .push(self.now(), &label, Event::Send(stanza.clone()));
+        if self.cfg.record_transcript {
+            let label = c.label.clone();
+            self.transcript
+                .push(self.now(), &label, Event::Send(stanza.clone()));
+        }
         self.stats.sent += 1;
         let at = self.up_time(conn);
         self.schedule(at, Hop::Up(conn, stanza));
@@ -291,7 +320,13 @@ impl World {
         self.now = self.now.max(at);
         match hop {
             Hop::Up(conn, el) => self.arrive_at_server(conn, el),
-            Hop::Close(conn) => self.close(conn, None),
+            Hop::Close(conn) => {
+                if self.cfg.record_transcript && self.conns[conn.0].open {
+                    let label = self.conns[conn.0].label.clone();
+                    self.arrivals.push(Arrival::Close(label));
+                }
+                self.close(conn, None)
+            }
             Hop::Down(conn, el) => self.arrive_at_client(conn, el),
         }
         true
@@ -363,6 +398,10 @@ impl World {
         if !self.conns[conn.0].open {
             return;
         }
+        if self.cfg.record_transcript {
+            let label = self.conns[conn.0].label.clone();
+            self.arrivals.push(Arrival::Stanza(label, el.clone()));
+        }
         let routes = self.home.client_stanza(&mut self.conns, conn, el);
         self.route_all(routes);
     }
@@ -401,10 +440,14 @@ impl World {
         if !c.open {
             return;
         }
-        c.inbox.push_back(el.clone());
-        let label = c.label.clone();
         self.stats.delivered += 1;
-        self.transcript.push(self.now(), &label, Event::Receive(el));
+        if self.cfg.record_transcript {
+            c.inbox.push_back(el.clone());
+            let label = c.label.clone();
+            self.transcript.push(self.now(), &label, Event::Receive(el));
+        } else {
+            c.inbox.push_back(el);
+        }
     }
 
     /// The stream ends: by the client (`None`) or by the server with a stream error.

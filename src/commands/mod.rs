@@ -1,6 +1,7 @@
 pub mod check;
 pub mod parse;
 pub mod scripts;
+pub mod sim;
 
 /// The deliberate bug `name` (`--mutant`), in builds with the mutants feature.
 #[cfg(feature = "mutants")]

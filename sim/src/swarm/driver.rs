@@ -1,0 +1,236 @@
+//! Drives a [`World`] with operations and checks what the clients see: every iq is
+//! answered exactly once; a client removed from a room is told once, with 110 and a
+//! cause unless it left; at quiescence every connected client's view of every room it
+//! is in equals the room. The service's own invariants are checked by the world after
+//! every input.
+
+use super::ops::{Cast, Op};
+use crate::world::{ConnId, World};
+use server::jids::BareJid;
+use server::ns;
+use server::xml::Element;
+use std::collections::BTreeMap;
+
+/// Status codes that explain a removal by someone else.
+const REMOVAL_CAUSES: [&str; 6] = ["301", "307", "321", "322", "332", "333"];
+
+/// One client's knowledge of one room.
+#[derive(Clone, Debug, Default)]
+struct RoomSide {
+    in_room: bool,
+    /// Leaves sent and not yet confirmed.
+    leaving: u32,
+    /// nick → (affiliation, role).
+    view: BTreeMap<String, (String, String)>,
+}
+
+#[derive(Clone, Debug)]
+struct Client {
+    conn: ConnId,
+    /// By room index.
+    rooms: Vec<RoomSide>,
+    /// The nick (index) each room knows the client by, as far as it asked.
+    nicks: Vec<u8>,
+}
+
+pub struct Driver {
+    pub cast: Cast,
+    clients: Vec<Client>,
+    /// iq id → (connection, answers so far).
+    iqs: BTreeMap<String, (ConnId, u32)>,
+    next_id: u64,
+}
+
+impl Driver {
+    /// Connects every client of `cast` to `world`.
+    pub fn new(cast: Cast, world: &mut World) -> Result<Driver, String> {
+        let mut clients = Vec::new();
+        for (i, jid) in cast.clients.iter().enumerate() {
+            let conn = world.connect(jid, jid, None).map_err(|e| e.to_string())?;
+            clients.push(Client {
+                conn,
+                rooms: vec![RoomSide::default(); cast.rooms.len()],
+                nicks: vec![cast.own_nick(i); cast.rooms.len()],
+            });
+        }
+        Ok(Driver {
+            cast,
+            clients,
+            iqs: BTreeMap::new(),
+            next_id: 0,
+        })
+    }
+
+    pub fn conn(&self, client: usize) -> ConnId {
+        self.clients[client].conn
+    }
+
+    /// Applies one operation: sends its stanza, or performs its fault.
+    pub fn apply(&mut self, world: &mut World, op: &Op) {
+        let c = self.cast.client(op.client());
+        let conn = self.clients[c].conn;
+        match op {
+            Op::Disconnect { .. } => {
+                let _ = world.disconnect(conn);
+                return;
+            }
+            Op::Reconnect { .. } => {
+                if !world.is_open(conn) {
+                    let jid = self.cast.clients[c].clone();
+                    if let Ok(conn) = world.connect(&jid, &jid, None) {
+                        self.clients[c] = Client {
+                            conn,
+                            rooms: vec![RoomSide::default(); self.cast.rooms.len()],
+                            nicks: vec![self.cast.own_nick(c); self.cast.rooms.len()],
+                        };
+                    }
+                }
+                return;
+            }
+            Op::StopReading { ms, .. } => {
+                let until = server::Millis(world.now().0 + u64::from(*ms));
+                world.pause_reading(conn, until);
+                return;
+            }
+            _ => {}
+        }
+        if !world.is_open(conn) {
+            return;
+        }
+        let room = op.room().map(|r| usize::from(r) % self.cast.rooms.len());
+        let current = room.map_or(0, |r| self.clients[c].nicks[r]);
+        self.next_id += 1;
+        let id = format!("swarm-{}-q", self.next_id);
+        let Some(el) = op.stanza(&self.cast, &id, current) else {
+            return;
+        };
+        if let Some(r) = room {
+            match op {
+                Op::Join { nick, .. } | Op::ChangeNick { nick, .. } => self.clients[c].nicks[r] = *nick,
+                Op::Leave { .. } => self.clients[c].rooms[r].leaving += 1,
+                _ => {}
+            }
+        }
+        let is_request = el.name == "iq" && matches!(el.attr("type"), Some("get" | "set"));
+        if let (true, Some(id)) = (is_request && !matches!(op, Op::Raw { .. }), el.attr("id")) {
+            self.iqs.insert(id.to_string(), (conn, 0));
+        }
+        let _ = world.send(conn, el);
+    }
+
+    /// Reads everything the clients received; fails on an iq answered twice or a bad
+    /// removal notice.
+    pub fn absorb(&mut self, world: &mut World) -> Result<(), String> {
+        for c in 0..self.clients.len() {
+            let conn = self.clients[c].conn;
+            while let Some(el) = world.take_received(conn) {
+                self.observe(c, &el)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn observe(&mut self, c: usize, el: &Element) -> Result<(), String> {
+        let who = &self.cast.clients[c];
+        if el.name == "iq" && matches!(el.attr("type"), Some("result" | "error")) {
+            if let Some((conn, n)) = el.attr("id").and_then(|id| self.iqs.get_mut(id)) {
+                if *conn == self.clients[c].conn {
+                    *n += 1;
+                    if *n > 1 {
+                        return Err(format!(
+                            "{who}: iq {} answered {n} times",
+                            el.attr("id").unwrap_or("")
+                        ));
+                    }
+                }
+            }
+            return Ok(());
+        }
+        if el.name != "presence" || el.attr("type") == Some("error") {
+            return Ok(());
+        }
+        let Some((room, nick)) = el.attr("from").and_then(|f| f.split_once('/')) else {
+            return Ok(());
+        };
+        let Some(r) = self.cast.rooms.iter().position(|x| x == room) else {
+            return Ok(());
+        };
+        let Some(x) = el.child("x", ns::MUC_USER) else {
+            return Ok(());
+        };
+        let codes: Vec<&str> = x
+            .elements()
+            .filter(|s| s.is("status", ns::MUC_USER))
+            .filter_map(|s| s.attr("code"))
+            .collect();
+        let has = |code: &str| codes.contains(&code);
+        let item = x.child("item", ns::MUC_USER);
+        let attr = |n: &str| item.and_then(|i| i.attr(n)).unwrap_or("none").to_string();
+        let side = &mut self.clients[c].rooms[r];
+        if el.attr("type") != Some("unavailable") {
+            if has("110") {
+                side.in_room = true;
+            }
+            side.view
+                .insert(nick.to_string(), (attr("affiliation"), attr("role")));
+            return Ok(());
+        }
+        side.view.remove(nick);
+        if has("303") || !has("110") {
+            return Ok(());
+        }
+        let caused = x.child("destroy", ns::MUC_USER).is_some() || REMOVAL_CAUSES.iter().any(|c| has(c));
+        if !side.in_room {
+            return Err(format!(
+                "{who}: told it left {room} while not in it (codes {codes:?})"
+            ));
+        }
+        if !caused && side.leaving == 0 {
+            return Err(format!(
+                "{who}: removed from {room} without a cause (codes {codes:?})"
+            ));
+        }
+        if !caused {
+            // This is the answer to one of its leaves.
+            side.leaving -= 1;
+        }
+        side.in_room = false;
+        side.view.clear();
+        Ok(())
+    }
+
+    /// At quiescence: every iq of a connected client answered, every view equal to
+    /// its room.
+    pub fn check_quiescent(&self, world: &World) -> Result<(), String> {
+        for (id, (conn, n)) in &self.iqs {
+            if *n == 0 && world.is_open(*conn) {
+                return Err(format!("{}: iq {id} never answered", world.label(*conn)));
+            }
+        }
+        for (c, client) in self.clients.iter().enumerate() {
+            if !world.is_open(client.conn) {
+                continue;
+            }
+            for (r, side) in client.rooms.iter().enumerate() {
+                if !side.in_room {
+                    continue;
+                }
+                let jid = BareJid::new(&self.cast.rooms[r]).map_err(|e| e.to_string())?;
+                let mut actual = BTreeMap::new();
+                if let Some(room) = world.service().room(&jid) {
+                    for occ in room.occupants() {
+                        let aff = room.affiliation(&occ.bare).as_str().to_string();
+                        actual.insert(occ.nick.clone(), (aff, occ.role.as_str().to_string()));
+                    }
+                }
+                if side.view != actual {
+                    return Err(format!(
+                        "{} sees {} as {:?}, but it holds {:?}",
+                        self.cast.clients[c], self.cast.rooms[r], side.view, actual
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,256 @@
+//! Swarm simulation: many clients, many rooms, long histories and faults, every run
+//! reproducible from one seed (FoundationDB-style). Each seed draws a plan — which
+//! kinds of operation are enabled (swarm testing, Groce et al.), the link latency and
+//! jitter, and a list of steps — and the plan runs in a [`World`]. On failure the plan
+//! is shrunk by delta debugging to a minimal failing list of steps.
+//!
+//! - [`ops`]: operations and the stanzas they are (shared with the fuzzers);
+//! - [`driver`]: applying operations and checking what the clients see;
+//! - [`plan`]: seed → plan;
+//! - [`shrink`]: delta debugging.
+
+pub mod driver;
+pub mod ops;
+pub mod plan;
+pub mod shrink;
+
+use crate::world::{World, WorldConfig};
+use driver::Driver;
+use ops::{Cast, Kind, Op};
+use std::collections::BTreeMap;
+
+/// The shape of the worlds a swarm run explores.
+#[derive(Clone, Debug)]
+pub struct SwarmConfig {
+    pub clients: usize,
+    pub rooms: usize,
+    pub steps: usize,
+    /// The service's configuration (e.g. a mutant).
+    pub service: server::ServiceConfig,
+}
+
+impl SwarmConfig {
+    pub fn new(clients: usize, rooms: usize, steps: usize) -> SwarmConfig {
+        SwarmConfig {
+            clients,
+            rooms,
+            steps,
+            service: WorldConfig::new(0).service,
+        }
+    }
+}
+
+/// One step of a plan.
+#[derive(arbitrary::Arbitrary, Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    Op(Op),
+    /// Let virtual time pass (deliveries happen).
+    Wait(u16),
+    /// Run until nothing is in flight, then check the clients' views.
+    Quiesce,
+}
+
+/// Everything a seed decides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub seed: u64,
+    pub kinds: Vec<Kind>,
+    pub latency_ms: (u64, u64),
+    pub steps: Vec<Step>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// Index of the step after which the failure showed.
+    pub step: usize,
+    pub what: String,
+}
+
+/// Counters for the summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub steps: u64,
+    pub stanzas: u64,
+    pub faults: u64,
+    pub ops: BTreeMap<&'static str, u64>,
+}
+
+impl Stats {
+    pub fn add(&mut self, o: &Stats) {
+        self.steps += o.steps;
+        self.stanzas += o.stanzas;
+        self.faults += o.faults;
+        for (k, v) in &o.ops {
+            *self.ops.entry(k).or_default() += v;
+        }
+    }
+}
+
+pub struct RunResult {
+    pub failure: Option<Failure>,
+    pub stats: Stats,
+    pub world: World,
+}
+
+/// The world a plan runs in.
+pub fn world_for(cfg: &SwarmConfig, plan: &Plan, record: bool) -> World {
+    let mut wc = WorldConfig::new(plan.seed);
+    wc.latency_ms = plan.latency_ms;
+    wc.service = server::ServiceConfig {
+        seed: plan.seed,
+        ..cfg.service.clone()
+    };
+    wc.record_transcript = record;
+    World::new(wc)
+}
+
+/// Romeo (clients 0 and 1) creates every room and accepts the default configuration.
+fn setup(cfg: &SwarmConfig) -> Vec<Op> {
+    let mut ops = Vec::new();
+    for r in 0..cfg.rooms as u8 {
+        ops.push(Op::Join {
+            client: 0,
+            room: r,
+            nick: 0,
+            password: false,
+        });
+        ops.push(Op::Configure {
+            client: 0,
+            room: r,
+            form: ops::ConfigForm {
+                members_only: None,
+                moderated: None,
+                password: None,
+                persistent: None,
+                public_jids: None,
+                max_users: None,
+                junk: None,
+                cancel: false,
+            },
+        });
+    }
+    ops
+}
+
+/// Runs `plan` (with `steps` instead of the plan's own, when shrinking).
+pub fn execute(cfg: &SwarmConfig, plan: &Plan, steps: &[Step], record: bool) -> RunResult {
+    let mut world = world_for(cfg, plan, record);
+    let mut stats = Stats::default();
+    let cast = match Cast::new(cfg.clients, cfg.rooms) {
+        Ok(c) => c,
+        Err(what) => return failed(world, stats, 0, what),
+    };
+    let mut driver = match Driver::new(cast.clone(), &mut world) {
+        Ok(d) => d,
+        Err(what) => return failed(world, stats, 0, what),
+    };
+    for op in setup(cfg) {
+        driver.apply(&mut world, &op);
+        world.run_until_quiet();
+    }
+    if let Err(what) = driver.absorb(&mut world) {
+        return failed(world, stats, 0, what);
+    }
+    let sent_before = stanzas(&world);
+    for (i, step) in steps.iter().enumerate() {
+        let mut quiesce = false;
+        match step {
+            Step::Op(op) => {
+                driver.apply(&mut world, op);
+                let k = op.kind();
+                *stats.ops.entry(k.name()).or_default() += 1;
+                if k.is_fault() {
+                    stats.faults += 1;
+                }
+                // One event happens per operation, so operations overlap in flight.
+                world.step();
+            }
+            Step::Wait(ms) => world.advance_to(server::Millis(world.now().0 + u64::from(*ms))),
+            Step::Quiesce => {
+                world.run_until_quiet();
+                quiesce = true;
+            }
+        }
+        stats.steps += 1;
+        let checked = driver.absorb(&mut world).and_then(|()| match world.violation() {
+            Some(v) => Err(format!("the service broke an invariant: {v}")),
+            None if quiesce => driver.check_quiescent(&world),
+            None => Ok(()),
+        });
+        if let Err(what) = checked {
+            stats.stanzas = stanzas(&world) - sent_before;
+            return failed(world, stats, i, what);
+        }
+    }
+    world.run_until_quiet();
+    let end = driver.absorb(&mut world).and_then(|()| match world.violation() {
+        Some(v) => Err(format!("the service broke an invariant: {v}")),
+        None => driver.check_quiescent(&world),
+    });
+    stats.stanzas = stanzas(&world) - sent_before;
+    match end {
+        Ok(()) => RunResult {
+            failure: None,
+            stats,
+            world,
+        },
+        Err(what) => failed(world, stats, steps.len(), what),
+    }
+}
+
+/// Stanzas the simulated network carried: sent by clients and delivered to them.
+fn stanzas(world: &World) -> u64 {
+    let s = world.stats();
+    s.sent + s.delivered
+}
+
+fn failed(world: World, stats: Stats, step: usize, what: String) -> RunResult {
+    RunResult {
+        failure: Some(Failure { step, what }),
+        stats,
+        world,
+    }
+}
+
+/// Which of `0..count` seeds in `a..b` shard `i` of `n` runs: seed `s` belongs to
+/// shard `s mod n`, so any machine can tell which shard ran a seed.
+pub fn shard(range: std::ops::Range<u64>, i: u64, n: u64) -> impl Iterator<Item = u64> {
+    range.filter(move |s| n > 0 && s % n == i)
+}
+
+/// The steps as a scansion script. The steps run concurrently (as in the failing run)
+/// against the configured service, recording the order in which stanzas reached the
+/// server; that order is then played one stanza at a time against the *real*
+/// service, whose answers become the expectations. So the service under test gets
+/// the same inputs, in the same order, as in the failing run.
+pub fn scs(cfg: &SwarmConfig, plan: &Plan, steps: &[Step], title: &str) -> String {
+    let run = execute(cfg, plan, steps, true);
+    let arrivals = run.world.arrivals().to_vec();
+    let real = SwarmConfig {
+        service: WorldConfig::new(0).service,
+        ..cfg.clone()
+    };
+    let mut world = world_for(&real, plan, true);
+    let mut conns: BTreeMap<String, crate::world::ConnId> = BTreeMap::new();
+    for a in arrivals {
+        match a {
+            crate::world::Arrival::Connect(label, jid) => {
+                if let Ok(c) = world.connect(&label, &jid, None) {
+                    conns.insert(label, c);
+                }
+            }
+            crate::world::Arrival::Stanza(label, el) => {
+                if let Some(c) = conns.get(&label) {
+                    let _ = world.send(*c, el);
+                }
+            }
+            crate::world::Arrival::Close(label) => {
+                if let Some(c) = conns.get(&label) {
+                    let _ = world.disconnect(*c);
+                }
+            }
+        }
+        world.run_until_quiet();
+    }
+    crate::scansion::to_scs(title, world.transcript())
+}

@@ -1,0 +1,89 @@
+//! Swarm simulation: reproducible from a seed, shards that partition the seeds, and
+//! regressions the swarm found.
+
+use mucsim_sim::swarm::ops::Op;
+use mucsim_sim::swarm::{execute, plan::plan, shard, Step, SwarmConfig};
+
+fn cfg() -> SwarmConfig {
+    SwarmConfig::new(8, 3, 300)
+}
+
+#[test]
+fn the_same_seed_gives_the_same_transcript() {
+    let cfg = cfg();
+    for seed in [1, 42, 977] {
+        let p = plan(&cfg, seed);
+        assert_eq!(p, plan(&cfg, seed), "the plan is a function of the seed");
+        let a = execute(&cfg, &p, &p.steps, true);
+        let b = execute(&cfg, &p, &p.steps, true);
+        assert!(a.failure.is_none(), "seed {seed}: {:?}", a.failure);
+        assert_eq!(a.world.transcript(), b.world.transcript());
+        assert!(a.world.transcript().len() > 100);
+        assert_eq!(a.stats, b.stats);
+    }
+    // Another seed, another history.
+    let (p1, p2) = (plan(&cfg, 1), plan(&cfg, 2));
+    let t1 = execute(&cfg, &p1, &p1.steps, true).world.transcript().clone();
+    let t2 = execute(&cfg, &p2, &p2.steps, true).world.transcript().clone();
+    assert_ne!(t1, t2);
+}
+
+#[test]
+fn shards_cover_each_seed_exactly_once() {
+    for n in [1u64, 2, 3, 7] {
+        let mut seen: Vec<u64> = (0..n).flat_map(|i| shard(100..250, i, n)).collect();
+        seen.sort();
+        assert_eq!(seen, (100..250).collect::<Vec<_>>(), "n = {n}");
+    }
+    assert_eq!(shard(0..10, 1, 3).collect::<Vec<_>>(), vec![1, 4, 7]);
+}
+
+#[test]
+fn many_seeds_run_clean() {
+    let cfg = SwarmConfig::new(8, 3, 200);
+    for seed in 0..40 {
+        let p = plan(&cfg, seed);
+        let r = execute(&cfg, &p, &p.steps, false);
+        assert!(r.failure.is_none(), "seed {seed}: {:?}", r.failure);
+    }
+}
+
+#[test]
+fn a_second_session_of_the_creator_cannot_enter_a_locked_room() {
+    // Found by `mucsim sim` (seed 0): after Romeo destroyed a room, Tybalt re-created
+    // it (locked) and his other session joined under another nick.
+    let cfg = SwarmConfig::new(8, 3, 3);
+    let mut p = plan(&cfg, 0);
+    let join = |client, nick| {
+        Step::Op(Op::Join {
+            client,
+            room: 2,
+            nick,
+            password: false,
+        })
+    };
+    p.steps = vec![
+        Step::Op(Op::Destroy { client: 0, room: 2 }),
+        Step::Quiesce,
+        join(6, 6),
+        Step::Quiesce,
+        join(7, 13),
+        Step::Quiesce,
+    ];
+    let r = execute(&cfg, &p, &p.steps, false);
+    assert!(r.failure.is_none(), "{:?}", r.failure);
+}
+
+#[cfg(feature = "mutants")]
+#[test]
+fn every_mutant_is_found_within_a_thousand_seeds() {
+    for m in server::Mutant::ALL {
+        let mut cfg = SwarmConfig::new(8, 3, 1000);
+        cfg.service.mutant = Some(m);
+        let found = (0..1000).find(|&seed| {
+            let p = plan(&cfg, seed);
+            execute(&cfg, &p, &p.steps, false).failure.is_some()
+        });
+        assert!(found.is_some(), "{m:?} not found in 1000 seeds");
+    }
+}

@@ -1,0 +1,236 @@
+//! `mucsim sim`: swarm simulation over a range of seeds, with faults; on failure the
+//! seed, the replay command, the shrunk steps, their transcript and a `.scs` script.
+
+use mucsim_sim::scansion::{parse, run_in, RunOptions};
+use mucsim_sim::swarm::{execute, plan::plan, shard, shrink::shrink, Plan, Stats, Step, SwarmConfig};
+use mucsim_sim::World;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+pub struct SimArgs {
+    pub seeds: std::ops::Range<u64>,
+    pub steps: usize,
+    pub clients: usize,
+    pub rooms: usize,
+    pub shard: (u64, u64),
+    pub threads: usize,
+    pub mutant: Option<String>,
+    pub scs_dir: std::path::PathBuf,
+}
+
+/// Parses `A..B` (B exclusive) or a single seed `A`.
+pub fn parse_seeds(s: &str) -> Result<std::ops::Range<u64>, String> {
+    let bad = || format!("--seeds '{s}': expected A..B or A");
+    match s.split_once("..") {
+        Some((a, b)) => {
+            let a: u64 = a.trim().parse().map_err(|_| bad())?;
+            let b: u64 = b.trim().parse().map_err(|_| bad())?;
+            if b <= a {
+                return Err(format!("--seeds '{s}': the range is empty"));
+            }
+            Ok(a..b)
+        }
+        None => {
+            let a: u64 = s.trim().parse().map_err(|_| bad())?;
+            Ok(a..a + 1)
+        }
+    }
+}
+
+/// Parses `i/n` with `i < n`.
+pub fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("--shard '{s}': expected i/n with 0 <= i < n");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u64, u64) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+fn config(a: &SimArgs) -> Result<SwarmConfig, String> {
+    mucsim_sim::swarm::ops::Cast::new(a.clients, a.rooms)?;
+    #[allow(unused_mut)]
+    let mut cfg = SwarmConfig::new(a.clients, a.rooms, a.steps);
+    if let Some(name) = &a.mutant {
+        #[cfg(feature = "mutants")]
+        {
+            cfg.service.mutant = Some(super::mutant(name)?);
+        }
+        #[cfg(not(feature = "mutants"))]
+        match super::mutant(name)? {}
+    }
+    Ok(cfg)
+}
+
+struct Found {
+    seed: u64,
+    plan: Plan,
+    step: usize,
+    what: String,
+}
+
+// Reports wall-clock rates; the ban on reading the clock is for the deterministic crates.
+#[allow(clippy::disallowed_methods)]
+pub fn sim(a: &SimArgs) -> ExitCode {
+    let cfg = match config(a) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mucsim sim: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let seeds: Vec<u64> = shard(a.seeds.clone(), a.shard.0, a.shard.1).collect();
+    println!(
+        "swarm: {} seeds ({}..{}, shard {}/{}), {} steps, {} clients, {} rooms{}",
+        seeds.len(),
+        a.seeds.start,
+        a.seeds.end,
+        a.shard.0,
+        a.shard.1,
+        a.steps,
+        a.clients,
+        a.rooms,
+        a.mutant
+            .as_deref()
+            .map(|m| format!(", mutant {m}"))
+            .unwrap_or_default()
+    );
+    let start = Instant::now();
+    let bar = indicatif::ProgressBar::new(seeds.len() as u64);
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} seeds {per_sec} eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let next = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let totals = Mutex::new((Stats::default(), 0u64));
+    let found: Mutex<Option<Found>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..a.threads.max(1) {
+            s.spawn(|| {
+                let mut mine = Stats::default();
+                let mut ran = 0;
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    if i >= seeds.len() || stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let seed = seeds[i];
+                    let p = plan(&cfg, seed);
+                    let r = execute(&cfg, &p, &p.steps, false);
+                    mine.add(&r.stats);
+                    ran += 1;
+                    bar.inc(1);
+                    if let Some(f) = r.failure {
+                        stop.store(true, Ordering::Relaxed);
+                        let mut slot = found.lock().unwrap_or_else(|e| e.into_inner());
+                        if slot.as_ref().is_none_or(|prev| seed < prev.seed) {
+                            *slot = Some(Found {
+                                seed,
+                                plan: p,
+                                step: f.step,
+                                what: f.what,
+                            });
+                        }
+                    }
+                }
+                let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
+                t.0.add(&mine);
+                t.1 += ran;
+            });
+        }
+    });
+    bar.finish_and_clear();
+    let secs = start.elapsed().as_secs_f64().max(1e-9);
+    let (stats, ran) = totals.into_inner().unwrap_or_else(|e| e.into_inner());
+    println!(
+        "{ran} seeds, {} steps, {} stanzas, {} faults in {secs:.1} s: {:.0} stanzas/s, {:.1} seeds/s ({} threads)",
+        stats.steps,
+        stats.stanzas,
+        stats.faults,
+        stats.stanzas as f64 / secs,
+        ran as f64 / secs,
+        a.threads.max(1)
+    );
+    let counts: Vec<String> = stats.ops.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    println!("operations: {}", counts.join(", "));
+    match found.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        None => ExitCode::SUCCESS,
+        Some(f) => {
+            report(a, &cfg, f);
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn report(a: &SimArgs, cfg: &SwarmConfig, f: Found) {
+    println!("\nFAILED: seed {} after step {}: {}", f.seed, f.step, f.what);
+    let mutant = a
+        .mutant
+        .as_deref()
+        .map(|m| format!(" --mutant {m}"))
+        .unwrap_or_default();
+    println!(
+        "replay: mucsim sim --seeds {} --steps {} --clients {} --rooms {}{mutant}",
+        f.seed, a.steps, a.clients, a.rooms
+    );
+    let kinds: Vec<&str> = f.plan.kinds.iter().map(|k| k.name()).collect();
+    println!(
+        "plan: kinds [{}], latency {}..{} ms",
+        kinds.join(", "),
+        f.plan.latency_ms.0,
+        f.plan.latency_ms.1
+    );
+    let shrunk = shrink(cfg, &f.plan, 2000);
+    let again = execute(cfg, &f.plan, &shrunk, true);
+    let why = again
+        .failure
+        .map(|x| x.what)
+        .unwrap_or_else(|| "(passes when re-run)".into());
+    println!(
+        "shrunk to {} of {} steps, failing with: {why}",
+        shrunk.len(),
+        f.step + 1
+    );
+    for (i, s) in shrunk.iter().enumerate() {
+        match s {
+            Step::Op(op) => println!("  {:>3}. {op:?}", i + 1),
+            other => println!("  {:>3}. {other:?}", i + 1),
+        }
+    }
+    println!("transcript of the shrunk run:\n{}", again.world.transcript());
+    let title = format!("mucsim sim seed {}: {why}", f.seed);
+    let script = mucsim_sim::swarm::scs(cfg, &f.plan, &shrunk, &title);
+    let path = a.scs_dir.join(format!("sim-seed-{}.scs", f.seed));
+    match std::fs::write(&path, &script) {
+        Ok(()) => {
+            let reproduces = reproduces(cfg, &script, &path);
+            println!(
+                "script: {} (the real service's answers, one step at a time){}",
+                path.display(),
+                reproduces
+            );
+        }
+        Err(e) => eprintln!("mucsim sim: cannot write {}: {e}", path.display()),
+    }
+}
+
+/// Whether the script fails against the configured (possibly buggy) service.
+fn reproduces(cfg: &SwarmConfig, script: &str, path: &Path) -> String {
+    let Ok(s) = parse(script) else {
+        return format!("; it does not parse (a bug: please report {})", path.display());
+    };
+    let mut wc = mucsim_sim::WorldConfig::new(0);
+    wc.service = cfg.service.clone();
+    let o = run_in(World::new(wc), &s, &RunOptions::default());
+    match o.failure {
+        Some(f) => format!("; against this service it fails at line {}: {}", f.line, f.reason),
+        None => "; one step at a time it passes against this service too (the failure needs the concurrency)"
+            .into(),
+    }
+}
