@@ -128,7 +128,8 @@ struct ScenarioArgs {
     #[arg(long)]
     rooms: Option<usize>,
     /// Operation kinds, comma-separated: join, password, leave, nick, groupchat,
-    /// members-only, grant, revoke, ban, kick, admin, destroy, abdicate, disconnect.
+    /// members-only, members-only-off, grant, revoke, ban, kick, admin (grant and revoke), destroy,
+    /// abdicate, disconnect.
     #[arg(long)]
     ops: Option<String>,
     /// A deliberate bug in the service (needs --features mutants).

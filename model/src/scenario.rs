@@ -22,6 +22,8 @@ pub enum OpKind {
     Nick,
     Groupchat,
     MembersOnly,
+    /// The owner switches members-only off again.
+    MembersOnlyOff,
     Grant,
     Revoke,
     Ban,
@@ -34,13 +36,14 @@ pub enum OpKind {
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 14] = [
+    pub const ALL: [OpKind; 15] = [
         OpKind::Join,
         OpKind::Password,
         OpKind::Leave,
         OpKind::Nick,
         OpKind::Groupchat,
         OpKind::MembersOnly,
+        OpKind::MembersOnlyOff,
         OpKind::Grant,
         OpKind::Revoke,
         OpKind::Ban,
@@ -69,6 +72,7 @@ impl OpKind {
             OpKind::Nick => "nick",
             OpKind::Groupchat => "groupchat",
             OpKind::MembersOnly => "members-only",
+            OpKind::MembersOnlyOff => "members-only-off",
             OpKind::Grant => "grant",
             OpKind::Revoke => "revoke",
             OpKind::Ban => "ban",
@@ -205,8 +209,13 @@ impl Scenario {
         if has(OpKind::Kick) {
             owner.push(Op::Kick { target: other });
         }
+        if has(OpKind::MembersOnlyOff) {
+            owner.push(Op::MembersOnly(false));
+        }
         if has(OpKind::Admin) {
+            // Grant admin, and take it back.
             owner.push(aff(other, "admin"));
+            owner.push(aff(other, "none"));
         }
         if has(OpKind::Destroy) {
             owner.push(Op::Destroy);
