@@ -43,30 +43,7 @@ enum Command {
         scs_dir: PathBuf,
     },
     /// Swarm simulation: random clients, faults, every run reproducible from its seed.
-    Sim {
-        /// Seeds to run: A..B (B exclusive) or one seed.
-        #[arg(long, default_value = "0..100")]
-        seeds: String,
-        /// Steps per seed.
-        #[arg(long, default_value_t = 1000)]
-        steps: usize,
-        /// Client sessions (two per user; Romeo's own every room).
-        #[arg(long, default_value_t = 8)]
-        clients: usize,
-        #[arg(long, default_value_t = 3)]
-        rooms: usize,
-        /// Run only shard i of n (seed s belongs to shard s mod n).
-        #[arg(long, default_value = "0/1")]
-        shard: String,
-        #[arg(long, default_value_t = 2)]
-        threads: usize,
-        /// A deliberate bug in the service (needs --features mutants).
-        #[arg(long)]
-        mutant: Option<String>,
-        /// Where a failing seed's script is written.
-        #[arg(long, default_value = ".")]
-        scs_dir: PathBuf,
-    },
+    Sim(commands::sim::SimCli),
     /// Serve stateright's Explorer for a scenario on 127.0.0.1.
     Explore {
         #[command(flatten)]
@@ -186,35 +163,7 @@ fn main() -> ExitCode {
             },
             &scs_dir,
         ),
-        Some(Command::Sim {
-            seeds,
-            steps,
-            clients,
-            rooms,
-            shard,
-            threads,
-            mutant,
-            scs_dir,
-        }) => {
-            let parsed =
-                commands::sim::parse_seeds(&seeds).and_then(|s| Ok((s, commands::sim::parse_shard(&shard)?)));
-            match parsed {
-                Ok((seeds, shard)) => commands::sim::sim(&commands::sim::SimArgs {
-                    seeds,
-                    steps,
-                    clients,
-                    rooms,
-                    shard,
-                    threads,
-                    mutant,
-                    scs_dir,
-                }),
-                Err(e) => {
-                    eprintln!("mucsim sim: {e}");
-                    ExitCode::from(2)
-                }
-            }
-        }
+        Some(Command::Sim(cli)) => cli.run(),
         Some(Command::Explore { scenario, port }) => commands::check::explore(&scenario.choice(), port),
         Some(Command::Run {
             files,

@@ -10,6 +10,55 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+/// `mucsim sim`'s command line.
+#[derive(clap::Args)]
+pub struct SimCli {
+    /// Seeds to run: A..B (B exclusive) or one seed.
+    #[arg(long, default_value = "0..100")]
+    seeds: String,
+    /// Steps per seed.
+    #[arg(long, default_value_t = 1000)]
+    steps: usize,
+    /// Client sessions (two per user; Romeo's own every room).
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+    #[arg(long, default_value_t = 3)]
+    rooms: usize,
+    /// Run only shard i of n (seed s belongs to shard s mod n).
+    #[arg(long, default_value = "0/1")]
+    shard: String,
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// A deliberate bug in the service (needs --features mutants).
+    #[arg(long)]
+    mutant: Option<String>,
+    /// Where a failing seed's script is written.
+    #[arg(long, default_value = ".")]
+    scs_dir: std::path::PathBuf,
+}
+
+impl SimCli {
+    pub fn run(self) -> ExitCode {
+        let parsed = parse_seeds(&self.seeds).and_then(|s| Ok((s, parse_shard(&self.shard)?)));
+        match parsed {
+            Ok((seeds, shard)) => sim(&SimArgs {
+                seeds,
+                steps: self.steps,
+                clients: self.clients,
+                rooms: self.rooms,
+                shard,
+                threads: self.threads,
+                mutant: self.mutant,
+                scs_dir: self.scs_dir,
+            }),
+            Err(e) => {
+                eprintln!("mucsim sim: {e}");
+                ExitCode::from(2)
+            }
+        }
+    }
+}
+
 pub struct SimArgs {
     pub seeds: std::ops::Range<u64>,
     pub steps: usize,
