@@ -43,7 +43,7 @@ enum Command {
         scs_dir: PathBuf,
     },
     /// Swarm simulation: random clients, faults, every run reproducible from its seed.
-    Sim(commands::sim::SimCli),
+    Sim(commands::sim::SimArgs),
     /// Serve stateright's Explorer for a scenario on 127.0.0.1.
     Explore {
         #[command(flatten)]
@@ -163,7 +163,7 @@ fn main() -> ExitCode {
             },
             &scs_dir,
         ),
-        Some(Command::Sim(cli)) => cli.run(),
+        Some(Command::Sim(args)) => commands::sim::sim(&args),
         Some(Command::Explore { scenario, port }) => commands::check::explore(&scenario.choice(), port),
         Some(Command::Run {
             files,

@@ -77,7 +77,8 @@ pub fn spawn(scenario: &Scenario, opts: &CheckOptions) -> Result<DynChecker, Str
 /// script is titled with the property and the scenario.
 pub fn verdicts(checker: &dyn Checker<Model>, scenario: &Scenario) -> Vec<Verdict> {
     let m = checker.model();
-    let cast = scenario.cast();
+    // The cast the checked model was built from (not a second one from the scenario).
+    let cast = crate::replay::cast_of(m);
     m.properties()
         .into_iter()
         .map(|p| {
@@ -89,10 +90,7 @@ pub fn verdicts(checker: &dyn Checker<Model>, scenario: &Scenario) -> Vec<Verdic
                         let (transcript, arrivals) = replay(m, path);
                         let title =
                             format!("{} (scenario: {}), found by mucsim check", p.name, scenario.name);
-                        let scs = cast
-                            .as_ref()
-                            .map_err(Clone::clone)
-                            .and_then(|c| scs(c, &arrivals, &title, WorldConfig::new(0)));
+                        let scs = scs(cast, &arrivals, &title, WorldConfig::new(0));
                         Counterexample { transcript, scs }
                     });
                     (cx.is_none(), cx)

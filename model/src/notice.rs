@@ -96,9 +96,7 @@ impl Codes {
     /// Whether these codes explain a removal by someone else (ban, kick, revocation,
     /// members-only, shutdown-style errors).
     pub fn has_removal_cause(self) -> bool {
-        ["301", "307", "321", "322", "332", "333"]
-            .iter()
-            .any(|c| self.has(c))
+        server::muc::REMOVAL_STATUS_CODES.iter().any(|c| self.has(c))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The operations a client may perform, and the stanzas they are on the wire. The
 //! model only builds stanzas: every MUC rule is the real service's.
 
+use server::muc::submitted_field as field;
 use server::ns;
 use server::xml::Element;
 
@@ -129,11 +130,4 @@ impl Op {
             Op::MembersOnly(_) | Op::Affiliate { .. } | Op::Kick { .. } | Op::Destroy
         )
     }
-}
-
-/// A data form field with one value.
-pub(crate) fn field(var: &str, value: &str) -> Element {
-    Element::new("field", ns::DATA)
-        .with_attr("var", var)
-        .with_child(Element::new("value", ns::DATA).with_text(value))
 }

@@ -34,7 +34,7 @@ pub enum Arrival {
     Disconnect(usize),
 }
 
-fn cast_of(m: &Model) -> &Cast {
+pub(crate) fn cast_of(m: &Model) -> &Cast {
     match &m.actors[0] {
         MucActor::Server(cast) => cast,
         MucActor::Client { cast, .. } => cast,

@@ -6,8 +6,9 @@
 
 use crate::actor::{Cast, ClientSpec, MucActor};
 use crate::notice::Nicks;
-use crate::ops::{field, room_jid, Op, RoomOp, ROOMS};
+use crate::ops::{room_jid, Op, RoomOp, ROOMS};
 use server::jids::FullJid;
+use server::muc::submitted_field as field;
 use server::ns;
 use server::xml::Element;
 use server::ServiceConfig;

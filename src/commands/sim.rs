@@ -12,73 +12,40 @@ use std::time::Instant;
 
 /// `mucsim sim`'s command line.
 #[derive(clap::Args)]
-pub struct SimCli {
+pub struct SimArgs {
     /// Seeds to run: A..B (B exclusive) or one seed.
-    #[arg(long, default_value = "0..100")]
-    seeds: String,
+    #[arg(long, default_value = "0..100", value_parser = parse_seeds)]
+    pub seeds: std::ops::Range<u64>,
     /// Steps per seed.
     #[arg(long, default_value_t = 1000)]
-    steps: usize,
+    pub steps: usize,
     /// Client sessions (two per user; Romeo's own every room).
     #[arg(long, default_value_t = 8)]
-    clients: usize,
+    pub clients: usize,
     #[arg(long, default_value_t = 3)]
-    rooms: usize,
+    pub rooms: usize,
     /// Run only shard i of n (seed s belongs to shard s mod n).
-    #[arg(long, default_value = "0/1")]
-    shard: String,
+    #[arg(long, default_value = "0/1", value_parser = parse_shard)]
+    pub shard: (u64, u64),
     #[arg(long, default_value_t = 2)]
-    threads: usize,
+    pub threads: usize,
     /// A deliberate bug in the service (needs --features mutants).
     #[arg(long)]
-    mutant: Option<String>,
+    pub mutant: Option<String>,
     /// Where a failing seed's script is written.
     #[arg(long, default_value = ".")]
-    scs_dir: std::path::PathBuf,
-}
-
-impl SimCli {
-    pub fn run(self) -> ExitCode {
-        let parsed = parse_seeds(&self.seeds).and_then(|s| Ok((s, parse_shard(&self.shard)?)));
-        match parsed {
-            Ok((seeds, shard)) => sim(&SimArgs {
-                seeds,
-                steps: self.steps,
-                clients: self.clients,
-                rooms: self.rooms,
-                shard,
-                threads: self.threads,
-                mutant: self.mutant,
-                scs_dir: self.scs_dir,
-            }),
-            Err(e) => {
-                eprintln!("mucsim sim: {e}");
-                ExitCode::from(2)
-            }
-        }
-    }
-}
-
-pub struct SimArgs {
-    pub seeds: std::ops::Range<u64>,
-    pub steps: usize,
-    pub clients: usize,
-    pub rooms: usize,
-    pub shard: (u64, u64),
-    pub threads: usize,
-    pub mutant: Option<String>,
     pub scs_dir: std::path::PathBuf,
 }
 
 /// Parses `A..B` (B exclusive) or a single seed `A`.
 pub fn parse_seeds(s: &str) -> Result<std::ops::Range<u64>, String> {
-    let bad = || format!("--seeds '{s}': expected A..B or A");
+    let bad = || "expected A..B or A".to_string();
     match s.split_once("..") {
         Some((a, b)) => {
             let a: u64 = a.trim().parse().map_err(|_| bad())?;
             let b: u64 = b.trim().parse().map_err(|_| bad())?;
             if b <= a {
-                return Err(format!("--seeds '{s}': the range is empty"));
+                return Err("the range is empty".into());
             }
             Ok(a..b)
         }
@@ -91,7 +58,7 @@ pub fn parse_seeds(s: &str) -> Result<std::ops::Range<u64>, String> {
 
 /// Parses `i/n` with `i < n`.
 pub fn parse_shard(s: &str) -> Result<(u64, u64), String> {
-    let bad = || format!("--shard '{s}': expected i/n with 0 <= i < n");
+    let bad = || "expected i/n with 0 <= i < n".to_string();
     let (i, n) = s.split_once('/').ok_or_else(bad)?;
     let (i, n): (u64, u64) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
     if n == 0 || i >= n {

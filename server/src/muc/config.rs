@@ -375,6 +375,13 @@ fn set<T>(slot: &mut T, v: Option<T>) {
     }
 }
 
+/// One field of a submitted data form (XEP-0004): `var` with one value, no type.
+pub fn submitted_field(var: &str, value: &str) -> Element {
+    Element::new("field", ns::DATA)
+        .with_attr("var", var)
+        .with_child(Element::new("value", ns::DATA).with_text(value))
+}
+
 fn values(f: &Element) -> Vec<String> {
     f.elements()
         .filter(|e| e.is("value", ns::DATA))

@@ -10,7 +10,12 @@ pub(crate) mod owner;
 pub(crate) mod presence;
 pub mod room;
 
-pub use config::{AllowPm, RoomConfig, Whois};
+pub use config::{submitted_field, AllowPm, RoomConfig, Whois};
+
+/// XEP-0045 §15.6 status codes that tell an occupant why someone else removed it:
+/// banned (301), kicked (307), affiliation change (321), members-only (322), system
+/// shutdown (332), kicked by a technical error (333).
+pub const REMOVAL_STATUS_CODES: [&str; 6] = ["301", "307", "321", "322", "332", "333"];
 pub use room::{HistoryEntry, Occupant, Room, Session, StoredPresence, Subject};
 
 /// XEP-0045 §5.2 affiliations, ordered by privilege (`Outcast < None < … < Owner`).

@@ -11,9 +11,6 @@ use server::ns;
 use server::xml::Element;
 use std::collections::BTreeMap;
 
-/// Status codes that explain a removal by someone else.
-const REMOVAL_CAUSES: [&str; 6] = ["301", "307", "321", "322", "332", "333"];
-
 /// One client's knowledge of one room.
 #[derive(Clone, Debug, Default)]
 struct RoomSide {
@@ -179,7 +176,8 @@ impl Driver {
         if has("303") || !has("110") {
             return Ok(());
         }
-        let caused = x.child("destroy", ns::MUC_USER).is_some() || REMOVAL_CAUSES.iter().any(|c| has(c));
+        let caused = x.child("destroy", ns::MUC_USER).is_some()
+            || server::muc::REMOVAL_STATUS_CODES.iter().any(|c| has(c));
         if !side.in_room {
             return Err(format!(
                 "{who}: told it left {room} while not in it (codes {codes:?})"
@@ -199,9 +197,22 @@ impl Driver {
         Ok(())
     }
 
+    /// After a step: reads what the clients received, then the service's invariants;
+    /// at quiescence also every iq answer and every view.
+    pub fn check(&mut self, world: &mut World, quiescent: bool) -> Result<(), String> {
+        self.absorb(world)?;
+        if let Some(v) = world.violation() {
+            return Err(format!("the service broke an invariant: {v}"));
+        }
+        if quiescent {
+            self.check_quiescent(world)?;
+        }
+        Ok(())
+    }
+
     /// At quiescence: every iq of a connected client answered, every view equal to
     /// its room.
-    pub fn check_quiescent(&self, world: &World) -> Result<(), String> {
+    fn check_quiescent(&self, world: &World) -> Result<(), String> {
         for (id, (conn, n)) in &self.iqs {
             if *n == 0 && world.is_open(*conn) {
                 return Err(format!("{}: iq {id} never answered", world.label(*conn)));

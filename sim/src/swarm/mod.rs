@@ -140,7 +140,7 @@ pub fn execute(cfg: &SwarmConfig, plan: &Plan, steps: &[Step], record: bool) -> 
         Ok(c) => c,
         Err(what) => return failed(world, stats, 0, what),
     };
-    let mut driver = match Driver::new(cast.clone(), &mut world) {
+    let mut driver = match Driver::new(cast, &mut world) {
         Ok(d) => d,
         Err(what) => return failed(world, stats, 0, what),
     };
@@ -172,21 +172,13 @@ pub fn execute(cfg: &SwarmConfig, plan: &Plan, steps: &[Step], record: bool) -> 
             }
         }
         stats.steps += 1;
-        let checked = driver.absorb(&mut world).and_then(|()| match world.violation() {
-            Some(v) => Err(format!("the service broke an invariant: {v}")),
-            None if quiesce => driver.check_quiescent(&world),
-            None => Ok(()),
-        });
-        if let Err(what) = checked {
+        if let Err(what) = driver.check(&mut world, quiesce) {
             stats.stanzas = stanzas(&world) - sent_before;
             return failed(world, stats, i, what);
         }
     }
     world.run_until_quiet();
-    let end = driver.absorb(&mut world).and_then(|()| match world.violation() {
-        Some(v) => Err(format!("the service broke an invariant: {v}")),
-        None => driver.check_quiescent(&world),
-    });
+    let end = driver.check(&mut world, true);
     stats.stanzas = stanzas(&world) - sent_before;
     match end {
         Ok(()) => RunResult {

@@ -3,6 +3,7 @@
 //! (operations drawn by `arbitrary`).
 
 use arbitrary::Arbitrary;
+use server::muc::submitted_field as field;
 use server::ns;
 use server::xml::Element;
 
@@ -448,12 +449,6 @@ impl Op {
             Op::Disconnect { .. } | Op::Reconnect { .. } | Op::StopReading { .. } | Op::Raw { .. } => None,
         }
     }
-}
-
-fn field(var: &str, value: &str) -> Element {
-    Element::new("field", ns::DATA)
-        .with_attr("var", var)
-        .with_child(Element::new("value", ns::DATA).with_text(value))
 }
 
 impl ConfigForm {
