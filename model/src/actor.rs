@@ -90,6 +90,20 @@ impl Cast {
         self.clients.iter().position(|c| c.jid.as_str() == to)
     }
 
+    /// Where the service's output goes in the model, in the order it was sent: the
+    /// client (by index), the stanza, and the notice that travels for it — none for a
+    /// stanza no property reads (it is not put on the model's network). Stanzas to
+    /// anyone else are dropped.
+    pub fn route(&self, out: Vec<server::Outgoing>) -> Vec<(usize, server::Outgoing, Option<Notice>)> {
+        out.into_iter()
+            .filter_map(|item| {
+                let to = self.client_index(item.to.as_str())?;
+                let notice = Notice::of(&item.body, &self.nicks);
+                Some((to, item, notice))
+            })
+            .collect()
+    }
+
     /// A fresh service with the setup applied.
     pub fn fresh_service(&self) -> MucService {
         let mut svc = MucService::new(self.cfg.clone());
@@ -273,13 +287,8 @@ impl Actor for MucActor {
                     out.extend(svc.handle(Millis(0), cast.clients[index].jid.clone(), el));
                 }
                 let mut batches: Vec<Vec<Notice>> = vec![Vec::new(); cast.clients.len()];
-                for item in out {
-                    let Some(to) = cast.client_index(item.to.as_str()) else {
-                        continue;
-                    };
-                    if let Some(n) = Notice::of(&item.body, &cast.nicks) {
-                        batches[to].push(n);
-                    }
+                for (to, _, notice) in cast.route(out) {
+                    batches[to].extend(notice);
                 }
                 for (to, batch) in batches.into_iter().enumerate() {
                     if !batch.is_empty() {

@@ -13,7 +13,6 @@
 //! service first differs, or where it breaks an invariant.
 
 use crate::actor::{service_input, Cast, Msg, MucActor, State};
-use crate::notice::Notice;
 use crate::properties::S;
 use crate::Model;
 use mucsim_sim::scansion::to_scs;
@@ -109,11 +108,8 @@ pub fn replay(m: &Model, path: Path<S, Action>) -> (String, Vec<Arrival>) {
                         arrivals.push(Arrival::Disconnect(src - 1));
                     }
                     let mut batches: Vec<Vec<Element>> = vec![Vec::new(); cast.clients.len()];
-                    for item in sent {
-                        let Some(to) = cast.client_index(item.to.as_str()) else {
-                            continue;
-                        };
-                        if Notice::of(&item.body, &cast.nicks).is_some() {
+                    for (to, item, notice) in cast.route(sent) {
+                        if notice.is_some() {
                             batches[to].push(item.element());
                         } else {
                             line(
