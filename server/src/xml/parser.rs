@@ -312,18 +312,13 @@ impl StreamParser {
                 // The limit on pending bytes (below) applies to complete tokens too:
                 // bytes past it are refused as too large before anything in them is
                 // looked at, so the chunking never decides which error comes first.
-                let too_large =
-                    |upto: usize| self.stanza_bytes + (upto - consumed) > self.limits.max_stanza_bytes;
                 match ev {
                     Err(e) => {
                         if !at_eof && is_incomplete(&e) {
                             break;
                         }
-                        if too_large((base + reader.error_position() as usize).min(text.len())) {
-                            return Err(XmlError::StanzaTooLarge {
-                                limit: self.limits.max_stanza_bytes,
-                            });
-                        }
+                        let upto = (base + reader.error_position() as usize).min(text.len());
+                        self.within_limit(upto - consumed)?;
                         return Err(map_error(e, at_eof));
                     }
                     Ok(Event::Eof) => break,
@@ -331,11 +326,7 @@ impl StreamParser {
                     // follows: then it ends here and is looked at like any other.
                     Ok(Event::Text(_)) if end == text.len() && !at_eof && !bad_utf8 => break,
                     Ok(ev) => {
-                        if too_large(end) {
-                            return Err(XmlError::StanzaTooLarge {
-                                limit: self.limits.max_stanza_bytes,
-                            });
-                        }
+                        self.within_limit(end - consumed)?;
                         self.event(ev, out)?;
                         if self.stack.is_empty() {
                             self.stanza_bytes = 0;
@@ -343,11 +334,6 @@ impl StreamParser {
                             self.stanza_bytes += end - consumed;
                         }
                         consumed = end;
-                        if self.stanza_bytes > self.limits.max_stanza_bytes {
-                            return Err(XmlError::StanzaTooLarge {
-                                limit: self.limits.max_stanza_bytes,
-                            });
-                        }
                     }
                 }
             }
@@ -355,22 +341,25 @@ impl StreamParser {
         if bad_utf8 {
             // What precedes the bad byte is held to the pending-bytes limit first, as
             // it would be had the bad byte arrived in a later read.
-            if self.stanza_bytes + (text.len() - consumed) > self.limits.max_stanza_bytes {
-                return Err(XmlError::StanzaTooLarge {
-                    limit: self.limits.max_stanza_bytes,
-                });
-            }
+            self.within_limit(text.len() - consumed)?;
             return Err(XmlError::InvalidUtf8);
         }
         self.consumed_any |= consumed > 0;
         let mut rest = data;
         rest.drain(..consumed);
-        if self.stanza_bytes + rest.len() > self.limits.max_stanza_bytes {
+        self.within_limit(rest.len())?;
+        self.buf = rest;
+        Ok(())
+    }
+
+    /// The one size rule: the current stanza's bytes so far plus `pending` bytes not
+    /// yet part of it (a token, or an incomplete one) must fit the stanza limit.
+    fn within_limit(&self, pending: usize) -> Result<(), XmlError> {
+        if self.stanza_bytes + pending > self.limits.max_stanza_bytes {
             return Err(XmlError::StanzaTooLarge {
                 limit: self.limits.max_stanza_bytes,
             });
         }
-        self.buf = rest;
         Ok(())
     }
 
