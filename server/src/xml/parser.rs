@@ -264,8 +264,20 @@ impl StreamParser {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
-        self.buf.extend_from_slice(bytes);
-        let r = self.run(at_eof, out);
+        // Parse straight from the caller's bytes when nothing is pending; only an
+        // incomplete tail is copied.
+        let r = if self.buf.is_empty() {
+            self.run(bytes, at_eof, out).map(|consumed| {
+                self.buf.extend_from_slice(&bytes[consumed..]);
+            })
+        } else {
+            self.buf.extend_from_slice(bytes);
+            let mut data = std::mem::take(&mut self.buf);
+            self.run(&data, at_eof, out).map(|consumed| {
+                data.drain(..consumed);
+                self.buf = data;
+            })
+        };
         if let Err(e) = &r {
             self.error = Some(e.clone());
             self.state = State::Done;
@@ -275,12 +287,13 @@ impl StreamParser {
         r
     }
 
-    fn run(&mut self, at_eof: bool, out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
-        let data = std::mem::take(&mut self.buf);
+    /// Parses what `data` completes; returns how many of its bytes were consumed
+    /// (the rest is an incomplete token, kept for the next read).
+    fn run(&mut self, data: &[u8], at_eof: bool, out: &mut Vec<StreamEvent>) -> Result<usize, XmlError> {
         // Tokenize only whole UTF-8: a chunk may end inside a multi-byte character.
         // Before invalid UTF-8, the valid prefix is still parsed, so the stanzas it
         // completes come out whatever the chunking.
-        let (text, bad_utf8) = match std::str::from_utf8(&data) {
+        let (text, bad_utf8) = match std::str::from_utf8(data) {
             Ok(s) => (s, false),
             Err(e) => {
                 let prefix = std::str::from_utf8(&data[..e.valid_up_to()]).expect("valid prefix");
@@ -345,11 +358,8 @@ impl StreamParser {
             return Err(XmlError::InvalidUtf8);
         }
         self.consumed_any |= consumed > 0;
-        let mut rest = data;
-        rest.drain(..consumed);
-        self.within_limit(rest.len())?;
-        self.buf = rest;
-        Ok(())
+        self.within_limit(data.len() - consumed)?;
+        Ok(consumed)
     }
 
     /// The one size rule: the current stanza's bytes so far plus `pending` bytes not
@@ -692,6 +702,33 @@ fn is_name_char(c: char) -> bool {
 /// A qualified name (Namespaces in XML §4): an NCName, or two joined by one colon.
 /// quick-xml takes whatever precedes whitespace or `>` as the name, so this is ours.
 fn check_qname(q: &str) -> Result<(), XmlError> {
+    // Fast path for the names XMPP uses: ASCII letters, digits, '-', '_', '.', at most
+    // one colon, each part starting with a letter or '_'.
+    let b = q.as_bytes();
+    let start_ok = |c: u8| c.is_ascii_alphabetic() || c == b'_';
+    if !b.is_empty() && start_ok(b[0]) {
+        let mut colon = None;
+        let mut ascii_ok = true;
+        for (i, &c) in b.iter().enumerate() {
+            if c == b':' {
+                if colon.is_some() {
+                    ascii_ok = false;
+                    break;
+                }
+                colon = Some(i);
+            } else if !(c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.')) {
+                ascii_ok = false;
+                break;
+            }
+        }
+        if ascii_ok {
+            match colon {
+                None => return Ok(()),
+                Some(i) if b.get(i + 1).copied().is_some_and(start_ok) => return Ok(()),
+                Some(_) => {}
+            }
+        }
+    }
     let ncname = |s: &str| {
         let mut cs = s.chars();
         cs.next().is_some_and(is_name_start) && cs.all(is_name_char)
