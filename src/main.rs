@@ -67,6 +67,32 @@ enum Command {
         /// Run against the service with a deliberate bug (needs --features mutants).
         #[arg(long)]
         mutant: Option<String>,
+        /// Play the scripts against a live XMPP server's client port (HOST:PORT)
+        /// instead of the simulated world: real TCP, SASL PLAIN, resource binding.
+        #[arg(long, conflicts_with = "mutant")]
+        server: Option<String>,
+        /// Milliseconds a `receives` waits for its stanza.
+        #[arg(long, default_value_t = 5_000)]
+        timeout_ms: u64,
+        /// With --server: write each script's canonical transcript (for diffing two
+        /// servers) to DIR/<script>.txt.
+        #[arg(long, requires = "server")]
+        canonical_dir: Option<PathBuf>,
+    },
+    /// Host the MUC service on a real XMPP server as an XEP-0114 external component.
+    Serve {
+        /// The component's domain.
+        #[arg(long, default_value = "conference.localhost")]
+        domain: String,
+        /// The server's component port.
+        #[arg(long, default_value = "127.0.0.1:5347")]
+        connect: String,
+        /// The component secret the server is configured with.
+        #[arg(long)]
+        secret: String,
+        /// Keys the occupant-ids (XEP-0421).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
     },
     /// Run every .scs in a directory and print a table.
     Conformance {
@@ -136,7 +162,8 @@ mucsim is being built issue by issue. Available now:
   mucsim check             model-check the default scenario (--clients, --ops, --search, --scenario)
   mucsim explore           stateright's Explorer on 127.0.0.1:3000
   mucsim sim               swarm simulation with faults (--seeds A..B --steps N --clients K --rooms R --shard i/n)
-Coming: `serve` (XEP-0114, issue 8).";
+  mucsim serve             host the service as an XEP-0114 component (--domain --connect --secret)
+  mucsim run --server H:P  play scripts against a live server over TCP";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -171,7 +198,27 @@ fn main() -> ExitCode {
             strict,
             transcript,
             mutant,
-        }) => commands::scripts::run_scripts(&files, &options(seed, strict), transcript, mutant.as_deref()),
+            server,
+            timeout_ms,
+            canonical_dir,
+        }) => {
+            let opts = RunOptions {
+                timeout_ms,
+                ..options(seed, strict)
+            };
+            match server {
+                Some(server) => {
+                    commands::live::run_scripts(&server, &files, &opts, transcript, canonical_dir.as_deref())
+                }
+                None => commands::scripts::run_scripts(&files, &opts, transcript, mutant.as_deref()),
+            }
+        }
+        Some(Command::Serve {
+            domain,
+            connect,
+            secret,
+            seed,
+        }) => commands::live::serve(&domain, &connect, &secret, seed),
         Some(Command::Conformance { dir, seed, strict }) => {
             commands::scripts::conformance(&dir, &options(seed, strict))
         }

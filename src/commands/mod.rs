@@ -1,4 +1,5 @@
 pub mod check;
+pub mod live;
 pub mod parse;
 pub mod scripts;
 pub mod sim;

@@ -1,8 +1,9 @@
-//! Plays a [`Script`] in a [`World`]. Actions run in script order; after each one
-//! the world runs until nothing is in flight, so scripts written for a real server
-//! see the same order of events whatever the seed (the seed still changes generated
-//! resources and timings).
+//! Plays a [`Script`] on a [`Backend`]. In the simulated [`World`], actions run in
+//! script order and after each one the world runs until nothing is in flight, so
+//! scripts written for a real server see the same order of events whatever the seed
+//! (the seed still changes generated resources and timings).
 
+use super::backend::Backend;
 use super::matcher::{matches, Captures, Mismatch};
 use super::{ActionKind, Script};
 use crate::transcript::Transcript;
@@ -76,9 +77,29 @@ pub fn run(script: &Script, opts: &RunOptions) -> Outcome {
 }
 
 /// Runs `script` in the given world (e.g. one whose service carries a mutant).
-pub fn run_in(world: World, script: &Script, opts: &RunOptions) -> Outcome {
-    let mut r = Runner {
+pub fn run_in(mut world: World, script: &Script, opts: &RunOptions) -> Outcome {
+    let played = run_on(&mut world, script, opts);
+    world.run_until_quiet();
+    Outcome {
+        title: script.title.clone(),
+        failure: played.failure,
+        transcript: world.transcript().clone(),
+        skipped: played.skipped,
         world,
+    }
+}
+
+/// What playing a script on a backend came to.
+pub struct Played {
+    pub failure: Option<Failure>,
+    /// Received stanzas the script did not expect (skipped in the default mode).
+    pub skipped: usize,
+}
+
+/// Plays `script` on any backend (the simulated world, or a live server).
+pub fn run_on<B: Backend>(backend: &mut B, script: &Script, opts: &RunOptions) -> Played {
+    let mut r = Runner {
+        backend,
         script,
         opts,
         conns: BTreeMap::new(),
@@ -86,18 +107,14 @@ pub fn run_in(world: World, script: &Script, opts: &RunOptions) -> Outcome {
         skipped: 0,
     };
     let failure = r.play().err();
-    r.world.run_until_quiet();
-    Outcome {
-        title: script.title.clone(),
+    Played {
         failure,
-        transcript: r.world.transcript().clone(),
         skipped: r.skipped,
-        world: r.world,
     }
 }
 
-struct Runner<'a> {
-    world: World,
+struct Runner<'a, B: Backend> {
+    backend: &'a mut B,
     script: &'a Script,
     opts: &'a RunOptions,
     conns: BTreeMap<String, ConnId>,
@@ -118,7 +135,7 @@ fn xml(e: &Element) -> String {
     e.to_xml_in(ns::CLIENT)
 }
 
-impl Runner<'_> {
+impl<B: Backend> Runner<'_, B> {
     fn play(&mut self) -> Result<(), Failure> {
         for action in &self.script.actions {
             let line = action.line;
@@ -131,27 +148,23 @@ impl Runner<'_> {
                         .find(|c| c.name == action.client)
                         .ok_or_else(|| failure(line, format!("no client named '{}'", action.client)))?;
                     let conn = self
-                        .world
-                        .connect(&def.name, &def.jid, def.resource.as_deref())
+                        .backend
+                        .connect(&def.name, &def.jid, &def.password, def.resource.as_deref())
                         .map_err(|e| failure(line, format!("{} cannot connect: {e}", def.name)))?;
                     self.conns.insert(def.name.clone(), conn);
                 }
                 ActionKind::Disconnects => {
                     let conn = self.conn(&action.client, line)?;
-                    self.world
-                        .disconnect(conn)
-                        .map_err(|e| failure(line, e.to_string()))?;
-                    self.world.run_until_quiet();
+                    self.backend.disconnect(conn).map_err(|e| failure(line, e))?;
+                    self.backend.settle();
                 }
                 ActionKind::Sends(stanzas) => {
                     let conn = self.conn(&action.client, line)?;
                     for s in stanzas {
                         let s = self.substitute(s, line)?;
-                        self.world
-                            .send(conn, s)
-                            .map_err(|e| failure(line, e.to_string()))?;
+                        self.backend.send(conn, s).map_err(|e| failure(line, e))?;
                     }
-                    self.world.run_until_quiet();
+                    self.backend.settle();
                 }
                 ActionKind::Receives(stanzas) => {
                     let conn = self.conn(&action.client, line)?;
@@ -162,8 +175,7 @@ impl Runner<'_> {
                 }
                 ActionKind::ReceivesNothing => {
                     let conn = self.conn(&action.client, line)?;
-                    self.world.run_until_quiet();
-                    if let Some(got) = self.world.take_received(conn) {
+                    if let Some(got) = self.backend.receive_after_quiet(conn) {
                         return Err(Failure {
                             line,
                             reason: format!("{} expected to receive nothing", action.client),
@@ -173,7 +185,7 @@ impl Runner<'_> {
                     }
                 }
             }
-            if let Some(v) = self.world.violation() {
+            if let Some(v) = self.backend.violation() {
                 return Err(failure(line, format!("the service broke an invariant: {v}")));
             }
         }
@@ -182,7 +194,7 @@ impl Runner<'_> {
 
     fn conn(&self, name: &str, line: usize) -> Result<ConnId, Failure> {
         match self.conns.get(name) {
-            Some(&c) if self.world.is_open(c) => Ok(c),
+            Some(&c) if self.backend.is_open(c) => Ok(c),
             _ => Err(failure(line, format!("{name} is not connected"))),
         }
     }
@@ -192,9 +204,8 @@ impl Runner<'_> {
     fn receive(&mut self, conn: ConnId, exp: &Element, line: usize) -> Result<(), Failure> {
         let mut last_miss: Option<(Element, Mismatch)> = None;
         loop {
-            let deadline = server::Millis(self.world.now().0 + self.opts.timeout_ms);
-            if !self.world.run_until_received(conn, deadline) {
-                let label = self.world.label(conn).to_string();
+            let Some(got) = self.backend.receive(conn, self.opts.timeout_ms) else {
+                let label = self.backend.label(conn);
                 let (got, why) = match last_miss {
                     Some((g, m)) => (Some(xml(&g)), format!("; the closest skipped stanza differs {m}")),
                     None => (None, String::new()),
@@ -208,8 +219,7 @@ impl Runner<'_> {
                     expected: Some(xml(exp)),
                     got,
                 });
-            }
-            let got = self.world.take_received(conn).expect("something to read");
+            };
             match matches(exp, &got, &mut self.caps) {
                 Ok(()) => return Ok(()),
                 Err(m) if self.opts.strict => {
@@ -222,7 +232,7 @@ impl Runner<'_> {
                 }
                 Err(m) => {
                     self.skipped += 1;
-                    self.world.note(
+                    self.backend.note(
                         conn,
                         format!("skipped a stanza the script does not expect here (line {line})"),
                     );
@@ -275,11 +285,12 @@ impl Runner<'_> {
                 .conns
                 .get(name)
                 .ok_or_else(|| failure(line, format!("${{{var}}}: {name} has not connected")))?;
-            return Ok(self.world.full_jid(*conn).to_string());
+            return Ok(self.backend.full_jid(*conn));
         }
         if let Some(name) = var.strip_suffix("'s JID") {
             if let Some(conn) = self.conns.get(name) {
-                return Ok(self.world.full_jid(*conn).to_bare().to_string());
+                let full = self.backend.full_jid(*conn);
+                return Ok(full.split('/').next().unwrap_or_default().to_string());
             }
             let def = self
                 .script

@@ -1,0 +1,331 @@
+//! XEP-0114: the component side of a `jabber:component:accept` stream, sans-IO.
+//!
+//! The front end writes [`ComponentSession::opening`] when the TCP connection is up,
+//! feeds every read to [`ComponentSession::receive`], writes what comes back, and
+//! hands received stanzas to the service. Stanzas arrive in the component namespace
+//! and leave in it; in between they are `jabber:client`, which is what the service
+//! speaks.
+
+use crate::wire::{map_ns, stream_error, stream_error_condition, stream_header, NS_COMPONENT, NS_STREAMS};
+use jid::{FullJid, Jid};
+use server::refusal::Refusal;
+use server::service::Outgoing;
+use server::xml::{Element, Limits, StreamEvent, StreamParser};
+use sha1::{Digest, Sha1};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Our header is written; waiting for the server's, which carries the stream id.
+    AwaitHeader,
+    /// `<handshake>` written; waiting for the empty `<handshake/>` that accepts it.
+    AwaitHandshake,
+    Open,
+    Closed,
+}
+
+/// What the front end must do with what it read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ComponentEvent {
+    /// Bytes to write to the server.
+    Write(String),
+    /// The server accepted the handshake: stanzas flow from now on.
+    Established,
+    /// A stanza for the service, in `jabber:client`, from a full JID.
+    Stanza { from: FullJid, stanza: Element },
+    /// The stream is over (the reason, for the operator). Bytes to write before
+    /// closing, if any, came just before in a `Write`.
+    Closed(String),
+}
+
+pub struct ComponentSession {
+    domain: String,
+    secret: String,
+    parser: StreamParser,
+    state: State,
+}
+
+/// Hex SHA-1 of the stream id followed by the secret (XEP-0114 §3).
+pub fn handshake_digest(stream_id: &str, secret: &str) -> String {
+    let digest = Sha1::digest(format!("{stream_id}{secret}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl ComponentSession {
+    pub fn new(domain: &str, secret: &str) -> ComponentSession {
+        ComponentSession {
+            domain: domain.to_string(),
+            secret: secret.to_string(),
+            parser: StreamParser::new(Limits::default()),
+            state: State::AwaitHeader,
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.state == State::Open
+    }
+
+    /// The stream header to write once connected.
+    pub fn opening(&self) -> String {
+        stream_header(NS_COMPONENT, &self.domain, false)
+    }
+
+    /// Bytes that close the stream cleanly (on shutdown).
+    pub fn closing(&mut self) -> String {
+        self.state = State::Closed;
+        "</stream:stream>".to_string()
+    }
+
+    /// One outgoing stanza of the service, serialized for the component stream.
+    pub fn encode(&self, out: &Outgoing) -> String {
+        encode_stanza(out.element())
+    }
+
+    /// Feeds bytes read from the server.
+    pub fn receive(&mut self, bytes: &[u8]) -> Vec<ComponentEvent> {
+        let mut out = Vec::new();
+        if self.state == State::Closed {
+            return out;
+        }
+        let mut events = Vec::new();
+        let parsed = self.parser.feed_into(bytes, &mut events);
+        for ev in events {
+            if self.state == State::Closed {
+                return out;
+            }
+            self.event(ev, &mut out);
+        }
+        if let Err(e) = parsed {
+            if self.state != State::Closed {
+                self.fail(
+                    e.stream_condition(),
+                    &format!("bad XML from the server: {e}"),
+                    &mut out,
+                );
+            }
+        }
+        out
+    }
+
+    fn fail(&mut self, condition: &str, why: &str, out: &mut Vec<ComponentEvent>) {
+        out.push(ComponentEvent::Write(stream_error(condition, Some(why))));
+        out.push(ComponentEvent::Closed(format!("{condition}: {why}")));
+        self.state = State::Closed;
+    }
+
+    fn event(&mut self, ev: StreamEvent, out: &mut Vec<ComponentEvent>) {
+        match (self.state, ev) {
+            (State::AwaitHeader, StreamEvent::Open(header)) => {
+                // The header's default namespace is not in its attributes (the parser
+                // resolves it), so the stream's namespace is checked on the stanzas.
+                match header.attr("id") {
+                    Some(id) if !id.is_empty() => {
+                        let digest = handshake_digest(id, &self.secret);
+                        out.push(ComponentEvent::Write(format!("<handshake>{digest}</handshake>")));
+                        self.state = State::AwaitHandshake;
+                    }
+                    _ => self.fail("invalid-id", "the server's stream header has no id", out),
+                }
+            }
+            (_, StreamEvent::Close) => {
+                out.push(ComponentEvent::Write("</stream:stream>".into()));
+                out.push(ComponentEvent::Closed("the server closed the stream".into()));
+                self.state = State::Closed;
+            }
+            (_, StreamEvent::Stanza(el)) if el.is("error", NS_STREAMS) => {
+                let why = format!("stream error from the server: {}", stream_error_condition(&el));
+                out.push(ComponentEvent::Closed(why));
+                self.state = State::Closed;
+            }
+            (State::AwaitHandshake, StreamEvent::Stanza(el)) => {
+                if el.is("handshake", NS_COMPONENT) && el.elements().next().is_none() {
+                    self.state = State::Open;
+                    out.push(ComponentEvent::Established);
+                } else {
+                    let why = format!("expected <handshake/>, got <{}>", el.name);
+                    self.fail("not-authorized", &why, out);
+                }
+            }
+            (State::Open, StreamEvent::Stanza(el)) => self.stanza(el, out),
+            (_, ev) => {
+                let why = format!("unexpected {} before the handshake", describe(&ev));
+                self.fail("not-authorized", &why, out);
+            }
+        }
+    }
+
+    fn stanza(&mut self, mut el: Element, out: &mut Vec<ComponentEvent>) {
+        if el.ns != NS_COMPONENT || !matches!(&*el.name, "message" | "presence" | "iq") {
+            let why = format!("<{}> in namespace '{}' is not a stanza", el.name, el.ns);
+            return self.fail("unsupported-stanza-type", &why, out);
+        }
+        map_ns(&mut el, NS_COMPONENT, server::ns::CLIENT);
+        // RFC 6120 §4.9.3.7: a server must address what it routes to a component.
+        let from = el.attr("from").and_then(|f| Jid::new(f).ok());
+        let to_ok = el.attr("to").is_some_and(|t| Jid::new(t).is_ok());
+        let Some(from) = from.filter(|_| to_ok) else {
+            let why = format!("a <{}> without a valid 'from' and 'to'", el.name);
+            return self.fail("improper-addressing", &why, out);
+        };
+        match from.try_into_full() {
+            Ok(from) => out.push(ComponentEvent::Stanza { from, stanza: el }),
+            // A server or bare account address: the service acts for sessions only.
+            // Nothing is dropped without an answer, and an error or result is not answered.
+            Err(bare) => {
+                let ty = el.attr("type").unwrap_or_default();
+                if ty != "error" && !(el.name == "iq" && ty == "result") {
+                    let me = el.attr("to").unwrap_or(&self.domain).to_string();
+                    let mut reply = Refusal::ServiceUnavailable.reply_to(&el, &me, None);
+                    reply.set_attr("to", bare.as_str());
+                    out.push(ComponentEvent::Write(encode_stanza(reply)));
+                }
+            }
+        }
+    }
+}
+
+fn describe(ev: &StreamEvent) -> String {
+    match ev {
+        StreamEvent::Open(_) => "second stream header".into(),
+        StreamEvent::Stanza(e) => format!("<{}>", e.name),
+        StreamEvent::Close => "end of stream".into(),
+    }
+}
+
+/// A `jabber:client` stanza written into the component stream.
+fn encode_stanza(mut el: Element) -> String {
+    map_ns(&mut el, server::ns::CLIENT, NS_COMPONENT);
+    el.to_xml_in(NS_COMPONENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writes(evs: &[ComponentEvent]) -> Vec<&str> {
+        evs.iter()
+            .filter_map(|e| match e {
+                ComponentEvent::Write(w) => Some(w.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn open(s: &mut ComponentSession) {
+        let evs = s.receive(
+            b"<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' \
+              xmlns:stream='http://etherx.jabber.org/streams' id='abc' from='muc.localhost'>",
+        );
+        assert_eq!(
+            writes(&evs),
+            [format!("<handshake>{}</handshake>", handshake_digest("abc", "s3cret")).as_str()]
+        );
+        let evs = s.receive(b"<handshake/>");
+        assert_eq!(evs, [ComponentEvent::Established]);
+    }
+
+    #[test]
+    fn digest_is_hex_sha1_of_id_and_secret() {
+        // sha1("abcs3cret")
+        assert_eq!(handshake_digest("abc", "s3cret").len(), 40);
+        assert_eq!(
+            handshake_digest("", "abc"),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+    }
+
+    #[test]
+    fn handshake_then_stanzas_in_client_namespace() {
+        let mut s = ComponentSession::new("muc.localhost", "s3cret");
+        assert!(s.opening().contains("xmlns='jabber:component:accept'"));
+        open(&mut s);
+        let evs = s.receive(
+            b"<presence from='u@localhost/r' to='room@muc.localhost/N'><x xmlns='http://jabber.org/protocol/muc'/></presence>",
+        );
+        match &evs[..] {
+            [ComponentEvent::Stanza { from, stanza }] => {
+                assert_eq!(from.as_str(), "u@localhost/r");
+                assert!(stanza.is("presence", server::ns::CLIENT));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn rejected_secret_closes_with_the_servers_reason() {
+        let mut s = ComponentSession::new("muc.localhost", "wrong");
+        s.receive(b"<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' id='x'>");
+        let evs = s.receive(
+            b"<stream:error><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>",
+        );
+        assert!(
+            matches!(&evs[0], ComponentEvent::Closed(why) if why.contains("not-authorized")),
+            "{evs:?}"
+        );
+        assert!(!s.is_open());
+    }
+
+    #[test]
+    fn bad_xml_from_the_server_is_a_stream_error() {
+        let mut s = ComponentSession::new("muc.localhost", "s3cret");
+        open(&mut s);
+        let evs = s.receive(b"<presence from='a@b/c' to='r@muc.localhost/n'><x></y></presence>");
+        assert!(
+            writes(&evs)[0].starts_with("<stream:error><not-well-formed "),
+            "{evs:?}"
+        );
+        assert!(matches!(evs.last(), Some(ComponentEvent::Closed(_))));
+        assert!(
+            s.receive(b"<presence/>").is_empty(),
+            "nothing after the stream is closed"
+        );
+    }
+
+    #[test]
+    fn unaddressed_stanza_is_improper_addressing() {
+        let mut s = ComponentSession::new("muc.localhost", "s3cret");
+        open(&mut s);
+        let evs = s.receive(b"<message to='r@muc.localhost'><body>hi</body></message>");
+        assert!(writes(&evs)[0].contains("<improper-addressing "), "{evs:?}");
+    }
+
+    #[test]
+    fn bare_sender_gets_an_error_not_silence() {
+        let mut s = ComponentSession::new("muc.localhost", "s3cret");
+        open(&mut s);
+        let evs = s.receive(b"<iq type='get' id='q1' from='localhost' to='muc.localhost'><query xmlns='jabber:iq:version'/></iq>");
+        let w = writes(&evs);
+        assert_eq!(w.len(), 1, "{evs:?}");
+        assert!(
+            w[0].contains("type='error'")
+                && w[0].contains("service-unavailable")
+                && w[0].contains("to='localhost'")
+        );
+        assert!(
+            w[0].starts_with("<iq "),
+            "written in the component namespace as the default: {}",
+            w[0]
+        );
+        // A result from a bare address is not answered.
+        assert!(s
+            .receive(b"<iq type='result' id='q2' from='localhost' to='muc.localhost'/>")
+            .is_empty());
+    }
+
+    #[test]
+    fn service_stanzas_leave_in_the_component_namespace() {
+        let s = ComponentSession::new("muc.localhost", "s3cret");
+        let mut svc =
+            server::service::MucService::new(server::service::ServiceConfig::new("muc.localhost", 1));
+        let join = server::xml::parse_stanza(
+            b"<presence to='room@muc.localhost/N'><x xmlns='http://jabber.org/protocol/muc'/></presence>",
+            server::ns::CLIENT,
+            &Limits::default(),
+        )
+        .unwrap();
+        let out = svc.handle(server::Millis(0), "u@localhost/r".parse().unwrap(), join);
+        let first = s.encode(out.iter().next().unwrap());
+        assert!(first.starts_with("<presence "), "{first}");
+        assert!(!first.contains("jabber:client"), "{first}");
+        assert!(first.contains("to='u@localhost/r'"), "{first}");
+    }
+}

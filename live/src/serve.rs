@@ -1,0 +1,225 @@
+//! `mucsim serve`: the service behind a real XMPP server, as an XEP-0114 component.
+//! The front end only frames bytes, stamps time and forwards the outbox; rooms live
+//! in the [`MucService`] the caller owns, so they outlive any one connection.
+
+use crate::component::{ComponentEvent, ComponentSession};
+use server::{Millis, MucService};
+use std::future::Future;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// The component's domain, e.g. `conference.localhost`.
+    pub domain: String,
+    /// The server's component port, `host:port`.
+    pub connect: String,
+    pub secret: String,
+    /// First wait before reconnecting; doubles up to `max_backoff`.
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl ServeOptions {
+    pub fn new(domain: &str, connect: &str, secret: &str) -> ServeOptions {
+        ServeOptions {
+            domain: domain.to_string(),
+            connect: connect.to_string(),
+            secret: secret.to_string(),
+            min_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What the front end reports to its operator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Handshake accepted: the domain is served.
+    Connected { server: String },
+    /// Could not reach the server.
+    Unreachable { server: String, why: String },
+    /// An established or half-open connection ended.
+    Lost { why: String },
+    /// Waiting this long before the next attempt.
+    Retrying { after: Duration },
+    /// Shut down on request; totals over the whole run.
+    Stopped { stanzas_in: u64, stanzas_out: u64 },
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Status::Connected { server } => write!(f, "connected to {server}: serving the component"),
+            Status::Unreachable { server, why } => write!(f, "cannot reach {server}: {why}"),
+            Status::Lost { why } => write!(f, "connection lost: {why}"),
+            Status::Retrying { after } => write!(f, "reconnecting in {:.1} s", after.as_secs_f64()),
+            Status::Stopped {
+                stanzas_in,
+                stanzas_out,
+            } => write!(f, "stopped ({stanzas_in} stanzas in, {stanzas_out} out)"),
+        }
+    }
+}
+
+enum SessionEnd {
+    Shutdown,
+    Lost { why: String, established: bool },
+}
+
+#[derive(Default)]
+struct Counters {
+    stanzas_in: u64,
+    stanzas_out: u64,
+}
+
+/// Real time enters the service here, as the `now` of each stanza.
+#[allow(clippy::disallowed_methods)]
+fn clock_start() -> Instant {
+    Instant::now()
+}
+
+/// Serves `service` on `opts.domain` until `shutdown` completes, reconnecting with
+/// backoff whenever the server goes away. Every change of state goes to `report`.
+pub async fn serve(
+    opts: &ServeOptions,
+    service: &mut MucService,
+    shutdown: impl Future<Output = ()>,
+    report: &mut (dyn FnMut(Status) + Send),
+) {
+    tokio::pin!(shutdown);
+    let started = clock_start();
+    let mut counters = Counters::default();
+    let mut backoff = opts.min_backoff;
+    loop {
+        let attempt = tokio::select! {
+            _ = &mut shutdown => break,
+            r = TcpStream::connect(&opts.connect) => r,
+        };
+        match attempt {
+            Err(e) => report(Status::Unreachable {
+                server: opts.connect.clone(),
+                why: e.to_string(),
+            }),
+            Ok(sock) => {
+                let end = session(opts, sock, service, started, &mut counters, &mut shutdown, report).await;
+                match end {
+                    SessionEnd::Shutdown => break,
+                    SessionEnd::Lost { why, established } => {
+                        report(Status::Lost { why });
+                        if established {
+                            backoff = opts.min_backoff;
+                        }
+                    }
+                }
+            }
+        }
+        report(Status::Retrying { after: backoff });
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(opts.max_backoff);
+    }
+    report(Status::Stopped {
+        stanzas_in: counters.stanzas_in,
+        stanzas_out: counters.stanzas_out,
+    });
+}
+
+async fn session(
+    opts: &ServeOptions,
+    sock: TcpStream,
+    service: &mut MucService,
+    started: Instant,
+    counters: &mut Counters,
+    shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    report: &mut (dyn FnMut(Status) + Send),
+) -> SessionEnd {
+    sock.set_nodelay(true).ok();
+    let (mut rd, mut wr) = sock.into_split();
+    let mut s = ComponentSession::new(&opts.domain, &opts.secret);
+    let mut established = false;
+    let lost = |why: String, established: bool| SessionEnd::Lost { why, established };
+    if let Err(e) = wr.write_all(s.opening().as_bytes()).await {
+        return lost(format!("write failed: {e}"), false);
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = tokio::select! {
+            _ = shutdown.as_mut() => {
+                let _ = wr.write_all(s.closing().as_bytes()).await;
+                let _ = wr.shutdown().await;
+                return SessionEnd::Shutdown;
+            }
+            r = rd.read(&mut buf) => match r {
+                Ok(0) => return lost("the server closed the connection".into(), established),
+                Ok(n) => n,
+                Err(e) => return lost(format!("read failed: {e}"), established),
+            },
+        };
+        let mut out = String::new();
+        let mut closed = None;
+        for ev in s.receive(&buf[..n]) {
+            match ev {
+                ComponentEvent::Write(w) => out.push_str(&w),
+                ComponentEvent::Established => {
+                    established = true;
+                    report(Status::Connected {
+                        server: opts.connect.clone(),
+                    });
+                }
+                ComponentEvent::Stanza { from, stanza } => {
+                    counters.stanzas_in += 1;
+                    let now = Millis(started.elapsed().as_millis() as u64);
+                    for o in service.handle(now, from, stanza).iter() {
+                        counters.stanzas_out += 1;
+                        out.push_str(&s.encode(o));
+                    }
+                }
+                ComponentEvent::Closed(why) => closed = Some(why),
+            }
+        }
+        if !out.is_empty() {
+            if let Err(e) = wr.write_all(out.as_bytes()).await {
+                return lost(format!("write failed: {e}"), established);
+            }
+        }
+        if let Some(why) = closed {
+            let _ = wr.shutdown().await;
+            return lost(why, established);
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn signalled() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    match (term, int) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        // No signal handling available: serve until killed.
+        _ => std::future::pending().await,
+    }
+}
+
+/// `mucsim serve`: a single-threaded runtime serving until SIGINT/SIGTERM, then a
+/// clean close of the component stream.
+pub fn serve_until_signalled(
+    opts: &ServeOptions,
+    service: &mut MucService,
+    report: &mut (dyn FnMut(Status) + Send),
+) -> std::io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(serve(opts, service, signalled(), report));
+    Ok(())
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# prosody-instance.sh — one throwaway Prosody 0.12 on loopback, for end-to-end runs.
+#
+#   prosody-instance.sh install                 install Debian's prosody if missing
+#   prosody-instance.sh start DIR MODE C2S [COMPONENT_PORT SECRET]
+#        MODE=muc:  conference.localhost is Prosody's own MUC        (instance A)
+#        MODE=ext:  conference.localhost is an external component on
+#                   COMPONENT_PORT with SECRET (served by mucsim serve) (instance B)
+#        Writes DIR/prosody.cfg.lua from the corpus's own test config (with the
+#        edits ../shared/conformance/README.md lists for 0.12.3), starts Prosody,
+#        waits for its ports, prints its PID.
+#   prosody-instance.sh stop PID                stop that Prosody (only if it is one)
+#
+# Nothing is written outside DIR; /etc/prosody is never read or touched.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+corpus_cfg="${CORPUS_CFG:-$here/../../shared/conformance/prosody/prosody.cfg.lua}"
+
+log() { echo "[prosody-instance] $*" >&2; }
+
+port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+
+install() {
+    if command -v prosody >/dev/null 2>&1; then
+        return 0
+    fi
+    log "installing Debian's prosody"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    # Keep the package from starting the system-wide service (0.0.0.0:5222/5269).
+    local policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+        $sudo chmod +x /usr/sbin/policy-rc.d
+        policy=1
+    fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq prosody lua-unbound >/dev/null
+    [ -n "$policy" ] && $sudo rm -f /usr/sbin/policy-rc.d
+    # The package's own service may still have been started by something else: stop
+    # only that, by its pidfile, never anything of ours.
+    if [ -s /run/prosody/prosody.pid ]; then
+        $sudo kill "$(cat /run/prosody/prosody.pid)" 2>/dev/null || true
+    fi
+    log "installed prosody $(dpkg-query -W -f='${Version}' prosody)"
+}
+
+write_config() {  # DIR MODE C2S COMPONENT_PORT SECRET
+    local dir="$1" mode="$2" c2s="$3" comp="${4:-}" secret="${5:-}"
+    mkdir -p "$dir/data"
+    {
+        echo "-- Written by mucsim's scripts/prosody-instance.sh from the corpus config."
+        echo "run_as_root = true"
+        # The corpus config, with the 0.12.3 edits from the corpus README.
+        sed -e 's/^admins = FileLines("admins.txt")/admins = { }/' \
+            -e '/^network_backend/d' -e '/^network_settings/d' \
+            -e '/"debug_reset";/d' \
+            -e 's|^pidfile = .*|pidfile = "'"$dir"'/prosody.pid"|' \
+            -e 's|^log = .*|log = { info = "'"$dir"'/prosody.log" }|' \
+            -e 's|^certificates = .*|certificates = "'"$dir"'"|' \
+            "$corpus_cfg" |
+        if [ "$mode" = ext ]; then
+            # Replace Prosody's MUC component block (up to the next blank line).
+            awk -v secret="$secret" '
+                /^Component "conference.localhost" "muc"/ {
+                    print "Component \"conference.localhost\""
+                    print "\tcomponent_secret = \"" secret "\""
+                    skip = 1; next
+                }
+                skip && /^[[:space:]]*$/ { skip = 0 }
+                !skip { print }'
+        else
+            cat
+        fi
+        echo
+        echo "data_path = \"$dir/data\""
+        echo "interfaces = { \"127.0.0.1\" }"
+        echo "local_interfaces = { \"127.0.0.1\" }"
+        echo "c2s_ports = { $c2s }"
+        echo "c2s_direct_tls_ports = { }"
+        echo "http_ports = { }"
+        echo "https_ports = { }"
+        if [ "$mode" = ext ]; then
+            echo "component_ports = { $comp }"
+            echo "component_interfaces = { \"127.0.0.1\" }"
+        else
+            echo "component_ports = { }"
+        fi
+    } > "$dir/prosody.cfg.lua.tmp"
+    # Global settings must come before the first VirtualHost: move ours up.
+    awk '
+        FNR == NR { if (/^(data_path|interfaces|local_interfaces|c2s_ports|c2s_direct_tls_ports|http_ports|https_ports|component_ports|component_interfaces) =/) g = g $0 "\n"; next }
+        /^VirtualHost/ && !done { printf "%s\n", g; done = 1 }
+        /^(data_path|interfaces|local_interfaces|c2s_ports|c2s_direct_tls_ports|http_ports|https_ports|component_ports|component_interfaces) =/ { next }
+        { print }' "$dir/prosody.cfg.lua.tmp" "$dir/prosody.cfg.lua.tmp" > "$dir/prosody.cfg.lua"
+    rm -f "$dir/prosody.cfg.lua.tmp"
+}
+
+is_prosody() {  # PID
+    [ -n "${1:-}" ] && [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' < "/proc/$1/cmdline" | grep -q "prosody"
+}
+
+start() {  # DIR MODE C2S [COMPONENT_PORT SECRET]
+    local dir="$1" mode="$2" c2s="$3" comp="${4:-}" secret="${5:-}"
+    case "$mode" in muc|ext) ;; *) log "MODE must be muc or ext, not '$mode'"; exit 2 ;; esac
+    if port_busy "$c2s"; then log "port $c2s is taken"; exit 1; fi
+    write_config "$dir" "$mode" "$c2s" "$comp" "$secret"
+    rm -f "$dir/prosody.pid"
+    setsid nohup prosody --config "$dir/prosody.cfg.lua" -F >> "$dir/console.log" 2>&1 < /dev/null &
+    local launcher=$!
+    for _ in $(seq 1 200); do
+        if port_busy "$c2s" && { [ "$mode" = muc ] || port_busy "$comp"; }; then
+            echo "$launcher"
+            return 0
+        fi
+        if ! kill -0 "$launcher" 2>/dev/null; then break; fi
+        sleep 0.05
+    done
+    log "prosody did not come up; its console:"
+    cat "$dir/console.log" >&2 || true
+    kill "$launcher" 2>/dev/null || true
+    exit 1
+}
+
+stop() {  # PID
+    local pid="$1"
+    is_prosody "$pid" || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.05
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+cmd="${1:-}"; shift || true
+case "$cmd" in
+    install) install ;;
+    start) start "$@" ;;
+    stop) stop "$@" ;;
+    *) echo "usage: $0 install | start DIR MODE C2S [COMPONENT_PORT SECRET] | stop PID" >&2; exit 2 ;;
+esac
