@@ -1,6 +1,7 @@
 //! A transcript in a form two servers' runs of one script can be diffed in:
 //! times dropped, attributes sorted, and what each server generates for itself
-//! (bound resources, occupant-ids, stanza ids nobody sent) masked.
+//! (bound resources, occupant-ids, stanza ids nobody sent) masked; whitespace
+//! between elements and the routing server's `xml:lang` stamp dropped.
 
 use mucsim_sim::{Event, Transcript};
 use server::xml::{Element, Node};
@@ -53,6 +54,10 @@ fn collect_ids(el: &Element, ids: &mut BTreeSet<String>) {
 
 fn render(el: &Element, jids: &BTreeMap<String, String>, sent_ids: &BTreeSet<String>) -> String {
     let mut el = el.clone();
+    // Prosody stamps its stream's language on every stanza a component sends it, and
+    // on a client's presence it relays: a property of the route, not of the MUC.
+    el.attrs
+        .retain(|a| !(a.ns == server::xml::NS_XML && a.name == "lang"));
     mask(&mut el, jids, sent_ids, true);
     el.to_xml_in(server::ns::CLIENT)
 }
@@ -69,6 +74,10 @@ fn mask(el: &mut Element, jids: &BTreeMap<String, String>, sent_ids: &BTreeSet<S
         }
     }
     el.attrs.sort();
+    // Whitespace between elements is insignificant (a server may echo a client's
+    // indentation inside a presence it broadcasts, or not).
+    el.children
+        .retain(|c| !matches!(c, Node::Text(t) if t.chars().all(char::is_whitespace)));
     for c in &mut el.children {
         match c {
             Node::Element(e) => mask(e, jids, sent_ids, false),

@@ -37,6 +37,17 @@ pub enum ComponentEvent {
     Closed(String),
 }
 
+/// The server already held its clients to its own limits (Prosody: 256 KiB per c2s
+/// stanza, no depth limit); a stanza it routes must not cost every room its
+/// connection, so the component's bounds are wider than a client stream's.
+pub const COMPONENT_LIMITS: Limits = Limits {
+    max_stanza_bytes: 10 * 1024 * 1024,
+    max_depth: 256,
+    max_attrs: 1024,
+    max_children: 65_536,
+    max_text_bytes: 10 * 1024 * 1024,
+};
+
 pub struct ComponentSession {
     domain: String,
     secret: String,
@@ -55,7 +66,7 @@ impl ComponentSession {
         ComponentSession {
             domain: domain.to_string(),
             secret: secret.to_string(),
-            parser: StreamParser::new(Limits::default()),
+            parser: StreamParser::new(COMPONENT_LIMITS),
             state: State::AwaitHeader,
         }
     }
@@ -159,11 +170,12 @@ impl ComponentSession {
             return self.fail("unsupported-stanza-type", &why, out);
         }
         map_ns(&mut el, NS_COMPONENT, server::ns::CLIENT);
-        // RFC 6120 §4.9.3.7: a server must address what it routes to a component.
+        // RFC 6120 §4.9.3.7: a server must address what it routes to a component. A
+        // `to` the service cannot parse is the sender's mistake, not the server's: the
+        // service answers it (jid-malformed), so only its presence is required here.
         let from = el.attr("from").and_then(|f| Jid::new(f).ok());
-        let to_ok = el.attr("to").is_some_and(|t| Jid::new(t).is_ok());
-        let Some(from) = from.filter(|_| to_ok) else {
-            let why = format!("a <{}> without a valid 'from' and 'to'", el.name);
+        let Some(from) = from.filter(|_| el.attr("to").is_some()) else {
+            let why = format!("a <{}> without a valid 'from' or without a 'to'", el.name);
             return self.fail("improper-addressing", &why, out);
         };
         match from.try_into_full() {
@@ -286,6 +298,18 @@ mod tests {
         open(&mut s);
         let evs = s.receive(b"<message to='r@muc.localhost'><body>hi</body></message>");
         assert!(writes(&evs)[0].contains("<improper-addressing "), "{evs:?}");
+    }
+
+    #[test]
+    fn malformed_to_reaches_the_service_which_refuses_it() {
+        let mut s = ComponentSession::new("muc.localhost", "s3cret");
+        open(&mut s);
+        let evs = s.receive(
+            "<presence from='u@localhost/r' to='room@muc.localhost/\u{1F916}\u{FE0F}'><x xmlns='http://jabber.org/protocol/muc'/></presence>"
+                .as_bytes(),
+        );
+        assert!(matches!(&evs[..], [ComponentEvent::Stanza { .. }]), "{evs:?}");
+        assert!(s.is_open());
     }
 
     #[test]

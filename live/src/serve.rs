@@ -19,6 +19,8 @@ pub struct ServeOptions {
     /// First wait before reconnecting; doubles up to `max_backoff`.
     pub min_backoff: Duration,
     pub max_backoff: Duration,
+    /// A connection whose handshake is not accepted within this is given up.
+    pub handshake_timeout: Duration,
 }
 
 impl ServeOptions {
@@ -29,6 +31,7 @@ impl ServeOptions {
             secret: secret.to_string(),
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -146,8 +149,12 @@ async fn session(
         return lost(format!("write failed: {e}"), false);
     }
     let mut buf = vec![0u8; 64 * 1024];
+    let handshake_deadline = tokio::time::Instant::now() + opts.handshake_timeout;
     loop {
         let n = tokio::select! {
+            _ = tokio::time::sleep_until(handshake_deadline), if !established => {
+                return lost("no answer to the handshake in time".into(), false);
+            }
             _ = shutdown.as_mut() => {
                 let _ = wr.write_all(s.closing().as_bytes()).await;
                 let _ = wr.shutdown().await;

@@ -15,13 +15,19 @@ pub const NS_SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
 pub const NS_BIND: &str = "urn:ietf:params:xml:ns:xmpp-bind";
 
 /// The opening `<stream:stream>` of an initiating entity, with `ns` as the content
-/// namespace (`jabber:client` or `jabber:component:accept`).
-pub fn stream_header(ns: &str, to: &str, version: bool) -> String {
+/// namespace (`jabber:client` or `jabber:component:accept`). A client stream says
+/// `version='1.0'` and `xml:lang='en'`; a component stream says neither, so that the
+/// server does not stamp a language on stanzas the service did not give one.
+pub fn stream_header(ns: &str, to: &str, client: bool) -> String {
     format!(
-        "<?xml version='1.0'?><stream:stream xmlns='{}' xmlns:stream='{NS_STREAMS}' to='{}'{} xml:lang='en'>",
+        "<?xml version='1.0'?><stream:stream xmlns='{}' xmlns:stream='{NS_STREAMS}' to='{}'{}>",
         escaped(server::xml::escape_attr, ns),
         escaped(server::xml::escape_attr, to),
-        if version { " version='1.0'" } else { "" }
+        if client {
+            " version='1.0' xml:lang='en'"
+        } else {
+            ""
+        }
     )
 }
 
