@@ -5,6 +5,7 @@ use crate::client::{Client, Incoming};
 use mucsim_sim::scansion::Backend;
 use mucsim_sim::{ConnId, Event, Transcript};
 use server::xml::Element;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,8 @@ pub struct LiveBackend {
 struct LiveConn {
     label: String,
     client: Client,
+    /// Read from the socket while settling, not yet taken by the script.
+    inbox: VecDeque<Incoming>,
 }
 
 impl LiveBackend {
@@ -48,6 +51,7 @@ impl LiveBackend {
         for i in 0..self.conns.len() {
             if self.conns[i].client.is_open() {
                 let _ = Backend::disconnect(self, ConnId(i));
+                Backend::settle(self);
             }
         }
     }
@@ -63,7 +67,11 @@ impl LiveBackend {
     }
 
     fn wait(&mut self, conn: ConnId, timeout: Duration) -> Option<Element> {
-        let got = self.conns[conn.0].client.recv(timeout)?;
+        let c = &mut self.conns[conn.0];
+        let got = match c.inbox.pop_front() {
+            Some(got) => got,
+            None => c.client.recv(timeout)?,
+        };
         match got {
             Incoming::Stanza(el) => {
                 self.record(conn, Event::Receive(el.clone()));
@@ -76,6 +84,9 @@ impl LiveBackend {
         }
     }
 }
+
+const SETTLE_QUIET: Duration = Duration::from_millis(40);
+const SETTLE_MAX: Duration = Duration::from_secs(2);
 
 /// Real time: scripts against a live server wait in wall-clock milliseconds.
 #[allow(clippy::disallowed_methods)]
@@ -96,6 +107,7 @@ impl Backend for LiveBackend {
         self.conns.push(LiveConn {
             label: label.to_string(),
             client,
+            inbox: VecDeque::new(),
         });
         let conn = ConnId(self.conns.len() - 1);
         self.record(conn, Event::Connect { full_jid });
@@ -105,6 +117,14 @@ impl Backend for LiveBackend {
     fn disconnect(&mut self, conn: ConnId) -> Result<(), String> {
         if !self.conns[conn.0].client.is_open() {
             return Err(format!("{} is not connected", self.conns[conn.0].label));
+        }
+        // What the client read but the script never looked at is in the transcript too.
+        while let Some(got) = self.conns[conn.0].inbox.pop_front() {
+            let event = match got {
+                Incoming::Stanza(el) => Event::Receive(el),
+                Incoming::Ended(why) => Event::StreamError(why),
+            };
+            self.record(conn, event);
         }
         self.record(conn, Event::Disconnect);
         for el in self.conns[conn.0].client.close() {
@@ -118,19 +138,41 @@ impl Backend for LiveBackend {
         self.conns[conn.0].client.send(&stanza)
     }
 
-    fn settle(&mut self) {}
+    /// A live server cannot say when it is done, so this listens until no open
+    /// connection has received anything for `SETTLE_QUIET` (at most `SETTLE_MAX`):
+    /// then what one action set off has arrived before the next action, as in the
+    /// simulator, even when it crossed an extra hop (a component).
+    fn settle(&mut self) {
+        let started = self.started.elapsed();
+        let mut quiet_since = started;
+        while self.started.elapsed() - quiet_since < SETTLE_QUIET && self.started.elapsed() - started < SETTLE_MAX {
+            let mut any = false;
+            for c in &mut self.conns {
+                while let Some(got) = c.client.recv(Duration::ZERO) {
+                    c.inbox.push_back(got);
+                    any = true;
+                }
+            }
+            if any {
+                quiet_since = self.started.elapsed();
+            } else {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+    }
 
     fn receive(&mut self, conn: ConnId, timeout_ms: u64) -> Option<Element> {
         let deadline = self.started.elapsed() + Duration::from_millis(timeout_ms);
         loop {
             let left = deadline.saturating_sub(self.started.elapsed());
-            if left.is_zero() || !self.conns[conn.0].client.is_open() {
+            let c = &self.conns[conn.0];
+            if left.is_zero() || (c.inbox.is_empty() && !c.client.is_open()) {
                 return None;
             }
             // A stream end is recorded and ends the wait; stanzas come back one by one.
             match self.wait(conn, left) {
                 Some(el) => return Some(el),
-                None if !self.conns[conn.0].client.is_open() => return None,
+                None if self.conns[conn.0].inbox.is_empty() && !self.conns[conn.0].client.is_open() => return None,
                 None => {}
             }
         }
@@ -141,7 +183,8 @@ impl Backend for LiveBackend {
     }
 
     fn is_open(&self, conn: ConnId) -> bool {
-        self.conns[conn.0].client.is_open()
+        let c = &self.conns[conn.0];
+        c.client.is_open() || !c.inbox.is_empty()
     }
 
     fn label(&self, conn: ConnId) -> String {

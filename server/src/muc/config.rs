@@ -353,10 +353,16 @@ impl RoomConfig {
     }
 
     /// Status codes for the change from `self` to `new` (XEP-0045 §10.2.1): 104 for
-    /// any change, 172/173 when the room becomes non-/semi-anonymous.
+    /// a change of anything but whois, 172/173 when the room becomes non-/semi-anonymous.
+    /// Like Prosody (whois.lib.lua sets only its own code; a real Prosody 0.12.3 sends
+    /// `172` alone for a whois-only change, recorded by `scripts/e2e.sh` on issue978).
     pub fn change_codes(&self, new: &RoomConfig) -> Vec<&'static str> {
         let mut codes = Vec::new();
-        if self != new {
+        let others_changed = RoomConfig {
+            whois: self.whois,
+            ..new.clone()
+        } != *self;
+        if others_changed {
             codes.push("104");
         }
         if self.whois != new.whois {
@@ -408,4 +414,31 @@ fn option(label: &str, value: &str) -> Element {
     Element::new("option", ns::DATA)
         .with_attr("label", label)
         .with_child(Element::new("value", ns::DATA).with_text(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whois_alone_sends_its_own_code_without_104() {
+        let old = RoomConfig::default();
+        let whois = RoomConfig {
+            whois: Whois::Anyone,
+            ..old.clone()
+        };
+        assert_eq!(old.change_codes(&whois), ["172"]);
+        assert_eq!(whois.change_codes(&old), ["173"]);
+        let both = RoomConfig {
+            members_only: !old.members_only,
+            ..whois.clone()
+        };
+        assert_eq!(old.change_codes(&both), ["104", "172"]);
+        let other = RoomConfig {
+            members_only: !old.members_only,
+            ..old.clone()
+        };
+        assert_eq!(old.change_codes(&other), ["104"]);
+        assert!(old.change_codes(&old).is_empty());
+    }
 }

@@ -116,8 +116,9 @@ pub(crate) fn to_room(
         .with_attr("from", room.jid.as_str())
         .with_opt_attr("id", st.el.attr("id"))
         .with_child(x)
-        .with_child(Element::new("body", ns::CLIENT).with_text(body))
-        .with_child(Element::new("x", "jabber:x:conference").with_attr("jid", room.jid.as_str()));
+        // Prosody's order (XEP-0249's element before the body), as recorded by e2e.sh.
+        .with_child(Element::new("x", "jabber:x:conference").with_attr("jid", room.jid.as_str()))
+        .with_child(Element::new("body", ns::CLIENT).with_text(body));
     // XEP-0045 §9.3 / Prosody: inviting into a members-only room grants membership.
     let invitee = to.to_bare();
     if room.config.members_only && room.affiliation(&invitee) == Affiliation::None {

@@ -190,7 +190,13 @@ impl Room {
             } else {
                 &s.presence
             };
-            let p = self.presence_stanza(occ, &occ.nick, base, unavailable, x.clone());
+            let mut p = self.presence_stanza(occ, &occ.nick, base, unavailable, x.clone());
+            if n.new_nick.is_some() {
+                // Prosody: a session's own 303 is a presence the room generates, not
+                // the broadcast one, and carries no occupant-id (seen on a real 0.12.3).
+                p.children
+                    .retain(|c| !matches!(c, Node::Element(e) if e.is("occupant-id", ns::OCCUPANT_ID)));
+            }
             out.send(&s.jid, p);
         }
     }
