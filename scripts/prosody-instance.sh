@@ -8,7 +8,8 @@
 #                   COMPONENT_PORT with SECRET (served by mucsim serve) (instance B)
 #        Writes DIR/prosody.cfg.lua from the corpus's own test config (with the
 #        edits ../shared/conformance/README.md lists for 0.12.3), starts Prosody,
-#        waits for its ports, prints its PID.
+#        waits for its ports, prints its PID. LEAN=1 leaves out message archiving
+#        (mam, muc_mam), for load figures.
 #   prosody-instance.sh stop PID                stop that Prosody (only if it is one)
 #
 # Nothing is written outside DIR; /etc/prosody is never read or touched.
@@ -60,6 +61,13 @@ write_config() {  # DIR MODE C2S COMPONENT_PORT SECRET
             -e 's|^log = .*|log = { info = "'"$dir"'/prosody.log" }|' \
             -e 's|^certificates = .*|certificates = "'"$dir"'"|' \
             "$corpus_cfg" |
+        if [ "${LEAN:-0}" = 1 ]; then
+            # For load figures: no message archiving (mam, muc_mam), which only A
+            # would do and which is not MUC work.
+            sed -e '/"mam";/d' -e '/"muc_mam";/d'
+        else
+            cat
+        fi |
         if [ "$mode" = ext ]; then
             # Replace Prosody's MUC component block (up to the next blank line).
             awk -v secret="$secret" '
