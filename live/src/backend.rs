@@ -145,7 +145,9 @@ impl Backend for LiveBackend {
     fn settle(&mut self) {
         let started = self.started.elapsed();
         let mut quiet_since = started;
-        while self.started.elapsed() - quiet_since < SETTLE_QUIET && self.started.elapsed() - started < SETTLE_MAX {
+        while self.started.elapsed() - quiet_since < SETTLE_QUIET
+            && self.started.elapsed() - started < SETTLE_MAX
+        {
             let mut any = false;
             for c in &mut self.conns {
                 while let Some(got) = c.client.recv(Duration::ZERO) {
@@ -172,7 +174,9 @@ impl Backend for LiveBackend {
             // A stream end is recorded and ends the wait; stanzas come back one by one.
             match self.wait(conn, left) {
                 Some(el) => return Some(el),
-                None if self.conns[conn.0].inbox.is_empty() && !self.conns[conn.0].client.is_open() => return None,
+                None if self.conns[conn.0].inbox.is_empty() && !self.conns[conn.0].client.is_open() => {
+                    return None
+                }
                 None => {}
             }
         }

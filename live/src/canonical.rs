@@ -1,7 +1,8 @@
 //! A transcript in a form two servers' runs of one script can be diffed in:
 //! times dropped, attributes sorted, and what each server generates for itself
 //! (bound resources, occupant-ids, stanza ids nobody sent) masked; whitespace
-//! between elements and the routing server's `xml:lang` stamp dropped.
+//! between elements and the routing server's `xml:lang` stamp dropped; a stanza's
+//! own children sorted.
 
 use mucsim_sim::{Event, Transcript};
 use server::xml::{Element, Node};
@@ -54,6 +55,16 @@ fn collect_ids(el: &Element, ids: &mut BTreeSet<String>) {
 
 fn render(el: &Element, jids: &BTreeMap<String, String>, sent_ids: &BTreeSet<String>) -> String {
     let mut el = el.clone();
+    // The order of a stanza's own children carries no meaning (RFC 6120 §8), and
+    // Prosody's varies between runs (the invitation's body and XEP-0249 element
+    // swapped places between two runs of muc_mediated_invite): sort them. Order
+    // inside payloads (status codes, items) is kept.
+    el.children.sort_by(|a, b| match (a, b) {
+        (Node::Element(x), Node::Element(y)) => (&x.ns, &x.name).cmp(&(&y.ns, &y.name)),
+        (Node::Text(_), Node::Element(_)) => std::cmp::Ordering::Less,
+        (Node::Element(_), Node::Text(_)) => std::cmp::Ordering::Greater,
+        (Node::Text(_), Node::Text(_)) => std::cmp::Ordering::Equal,
+    });
     // Prosody stamps its stream's language on every stanza a component sends it, and
     // on a client's presence it relays: a property of the route, not of the MUC.
     el.attrs
@@ -87,5 +98,54 @@ fn mask(el: &mut Element, jids: &BTreeMap<String, String>, sent_ids: &BTreeSet<S
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use server::Millis;
+
+    fn el(xml: &str) -> Element {
+        server::xml::parse_stanza(xml.as_bytes(), server::ns::CLIENT, &Default::default()).unwrap()
+    }
+
+    #[test]
+    fn what_servers_generate_is_masked_and_order_is_canonical() {
+        let mut t = Transcript::default();
+        t.push(
+            Millis(0),
+            "Romeo",
+            Event::Connect {
+                full_jid: "user@localhost/abc".into(),
+            },
+        );
+        t.push(
+            Millis(1),
+            "Romeo",
+            Event::Send(el(
+                "<message id='m1' type='groupchat' to='r@muc'><body>hi</body></message>",
+            )),
+        );
+        t.push(
+            Millis(9),
+            "Romeo",
+            Event::Receive(el(
+                "<message xml:lang='en' type='groupchat' to='user@localhost/abc' id='srv-42' from='r@muc/Romeo'>\n  \
+                 <x xmlns='urn:x'><status code='2'/><status code='1'/></x>\
+                 <occupant-id xmlns='urn:xmpp:occupant-id:0' id='secret'/><body>hi</body></message>",
+            )),
+        );
+        let c = canonical(&t);
+        let lines: Vec<&str> = c.lines().collect();
+        assert_eq!(lines[0], "Romeo connects as user@localhost/RESOURCE(Romeo)");
+        assert_eq!(
+            lines[2],
+            "Romeo receives: <message from='r@muc/Romeo' id='GENERATED-ID' to='user@localhost/RESOURCE(Romeo)' type='groupchat'>\
+             <body>hi</body><x xmlns='urn:x'><status code='2'/><status code='1'/></x>\
+             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='OCCUPANT-ID'/></message>"
+        );
+        // An id the client sent is kept.
+        assert!(lines[1].contains("id='m1'"));
     }
 }
