@@ -12,9 +12,11 @@ pub mod ns;
 pub mod refusal;
 pub mod service;
 pub mod stanza;
+pub mod store;
 pub mod xml;
 
 pub use invariants::{Invariant, Violation};
 pub use muc::{Affiliation, Millis, Role, RoomConfig};
 pub use refusal::Refusal;
 pub use service::{MucService, Mutant, Outbox, Outgoing, ServiceConfig, ServiceLimits};
+pub use store::{RestoreError, RoomRecord, StoreOp};

@@ -7,6 +7,7 @@ use crate::muc::{self, Millis, RoomConfig};
 use crate::ns;
 use crate::refusal::Refusal;
 use crate::stanza::{IqType, Kind, MessageType, PresenceType, Stanza, StanzaError};
+use crate::store::StoreOp;
 use crate::xml::Element;
 use jid::{BareJid, FullJid, Jid};
 use sha2::{Digest, Sha256};
@@ -44,6 +45,11 @@ impl Outgoing {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Outbox {
     items: Vec<Outgoing>,
+    /// Storage effects of this input (see [`crate::store`]).
+    store: Vec<StoreOp>,
+    /// How many of `items` go out before `store` is applied: 0, except under the
+    /// durability mutant.
+    store_at: usize,
 }
 
 impl Outbox {
@@ -81,6 +87,24 @@ impl Outbox {
 
     pub fn into_vec(self) -> Vec<Outgoing> {
         self.items
+    }
+
+    /// The storage effects, to apply in order (a `Sync` is a durability barrier).
+    pub fn store_ops(&self) -> &[StoreOp] {
+        &self.store
+    }
+
+    /// How many stanzas go out before the storage effects are applied. The service
+    /// always says 0: a change is durable before anything that tells of it is sent.
+    pub fn store_position(&self) -> usize {
+        self.store_at
+    }
+
+    /// The stanzas and the storage effects, split where the effects apply.
+    pub fn into_parts(self) -> (Vec<Outgoing>, Vec<StoreOp>, Vec<Outgoing>) {
+        let mut before = self.items;
+        let after = before.split_off(self.store_at.min(before.len()));
+        (before, self.store, after)
     }
 }
 
@@ -131,16 +155,20 @@ pub enum Mutant {
     LastOwnerMayLeave,
     /// A nick change does not check whether the nick is taken.
     NickChangeSkipsUniqueness,
+    /// Answers (the iq result, the presences) before the change is durable: the write
+    /// comes after the stanzas, without a sync, and lands on disk with a later sync.
+    AnswerBeforeDurable,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 6] = [
+    pub const ALL: [Mutant; 7] = [
         Mutant::RevokeOneSession,
         Mutant::MembersOnlyKeepsNonMembers,
         Mutant::StaleJoinCheck,
         Mutant::BanKeepsOccupant,
         Mutant::LastOwnerMayLeave,
         Mutant::NickChangeSkipsUniqueness,
+        Mutant::AnswerBeforeDurable,
     ];
 
     /// The command-line name, e.g. `revoke-one-session`.
@@ -152,6 +180,7 @@ impl Mutant {
             Mutant::BanKeepsOccupant => "ban-keeps-occupant",
             Mutant::LastOwnerMayLeave => "last-owner-may-leave",
             Mutant::NickChangeSkipsUniqueness => "nick-change-skips-uniqueness",
+            Mutant::AnswerBeforeDurable => "answer-before-durable",
         }
     }
 
@@ -280,11 +309,45 @@ impl MucService {
         self.rooms.get(jid)
     }
 
+    /// Adds a room rebuilt from storage; returns the one it replaced, if any.
+    pub(crate) fn insert_restored(&mut self, room: Room) -> Option<Room> {
+        self.rooms.insert(room.jid.clone(), room)
+    }
+
     /// Handles one stanza sent by the real session `from`. Whatever the stanza, the
     /// service answers every iq get/set exactly once and never panics.
     pub fn handle(&mut self, now: Millis, from: FullJid, stanza: Element) -> Outbox {
         let mut out = Outbox::default();
+        // Only iqs and messages change what is kept (config, affiliations, subject,
+        // destroy, invitations into members-only rooms); presence never does.
+        let kept = if stanza.name == "presence" {
+            None
+        } else {
+            stanza
+                .attr("to")
+                .and_then(|t| Jid::new(t).ok())
+                .map(|j| j.to_bare())
+                .map(|room| {
+                    let before = self.rooms.get(&room).and_then(Room::record);
+                    (room, before)
+                })
+        };
         self.dispatch(now, &from, stanza, &mut out);
+        if let Some((room, before)) = kept {
+            let after = self.rooms.get(&room).and_then(Room::record);
+            if before != after {
+                let op = match after {
+                    Some(r) => StoreOp::Put(Arc::new(r)),
+                    None => StoreOp::Delete(room),
+                };
+                if self.cfg.mutant(Mutant::AnswerBeforeDurable) {
+                    out.store = vec![op];
+                    out.store_at = out.items.len();
+                } else {
+                    out.store = vec![op, StoreOp::Sync];
+                }
+            }
+        }
         if cfg!(debug_assertions) && self.cfg.assert_invariants {
             if let Err(v) = self.check_invariants() {
                 panic!("invariant violated after a stanza from {from}: {v}");

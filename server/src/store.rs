@@ -1,0 +1,137 @@
+//! What the service keeps across restarts, and how it says so.
+//!
+//! A persistent room's configuration, affiliations and subject (not its occupants:
+//! after a restart rooms come back empty, as in Prosody) form its [`RoomRecord`]. The
+//! service stays sans-IO: when an input changes a record, the outbox carries
+//! [`StoreOp`]s — write this record, forget that room, and a [`StoreOp::Sync`]
+//! barrier — placed *before* every stanza of that outbox, so a driver that applies
+//! them in order has made the change durable before the iq result or any presence
+//! leaves. [`MucService::restore`] rebuilds a service from what is durable.
+
+use crate::muc::room::{Room, Subject};
+use crate::muc::{Affiliation, RoomConfig};
+use crate::service::{MucService, ServiceConfig};
+use crate::xml::Element;
+use jid::BareJid;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Everything about a persistent room that outlives the process.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RoomRecord {
+    pub jid: BareJid,
+    pub config: RoomConfig,
+    /// Never holds `Affiliation::None`.
+    pub affiliations: BTreeMap<BareJid, Affiliation>,
+    pub subject: Option<Subject>,
+}
+
+/// One storage effect of one input, applied by the driver in outbox order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum StoreOp {
+    /// Write (replace) a room's record.
+    Put(Arc<RoomRecord>),
+    /// The room is gone, or no longer persistent.
+    Delete(BareJid),
+    /// Everything written so far must be durable before anything after this.
+    Sync,
+}
+
+impl Room {
+    /// The record to keep, if this room is kept at all: persistent and configured.
+    pub fn record(&self) -> Option<RoomRecord> {
+        if !self.config.persistent || self.locked {
+            return None;
+        }
+        Some(RoomRecord {
+            jid: self.jid.clone(),
+            config: self.config.clone(),
+            affiliations: self.affiliations.clone(),
+            subject: self.subject.clone(),
+        })
+    }
+}
+
+/// Why a set of records cannot become a service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RestoreError {
+    /// A room outside the service's domain.
+    WrongDomain(String),
+    /// A room without an owner (a service never writes one).
+    NoOwner(String),
+    /// Two records for one room.
+    Duplicate(String),
+}
+
+impl std::fmt::Display for RestoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RestoreError::WrongDomain(r) => write!(f, "room {r} is not on this service's domain"),
+            RestoreError::NoOwner(r) => write!(f, "room {r} has no owner"),
+            RestoreError::Duplicate(r) => write!(f, "room {r} is stored twice"),
+        }
+    }
+}
+
+impl std::error::Error for RestoreError {}
+
+impl MucService {
+    /// The records of every kept room, in JID order (what a full store holds).
+    pub fn records(&self) -> Vec<RoomRecord> {
+        self.rooms().filter_map(Room::record).collect()
+    }
+
+    /// A service whose rooms are `records`, empty and unlocked, as after a restart.
+    pub fn restore(
+        cfg: ServiceConfig,
+        records: impl IntoIterator<Item = RoomRecord>,
+    ) -> Result<MucService, RestoreError> {
+        let mut svc = MucService::new(cfg);
+        for r in records {
+            if r.jid.domain().as_str() != svc.domain() || r.jid.node().is_none() {
+                return Err(RestoreError::WrongDomain(r.jid.to_string()));
+            }
+            if !r.affiliations.values().any(|a| *a == Affiliation::Owner) {
+                return Err(RestoreError::NoOwner(r.jid.to_string()));
+            }
+            let mut room = Room::new(r.jid.clone(), r.config);
+            for (jid, aff) in r.affiliations {
+                if aff != Affiliation::None {
+                    room.set_affiliation_raw(jid, aff);
+                }
+            }
+            room.subject = r.subject;
+            if svc.insert_restored(room).is_some() {
+                return Err(RestoreError::Duplicate(r.jid.to_string()));
+            }
+        }
+        Ok(svc)
+    }
+}
+
+impl RoomConfig {
+    /// The configuration as a submitted `muc#roomconfig` data form (XEP-0004): the
+    /// format the store keeps, read back with [`RoomConfig::from_submission`] through
+    /// the same validation an owner's submission gets.
+    pub fn to_submission(&self) -> Element {
+        let mut form = self.form("");
+        form.set_attr("type", "submit");
+        form.children.retain(|c| match c {
+            crate::xml::Node::Element(e) => e.is("field", crate::ns::DATA) && e.attr("var").is_some(),
+            crate::xml::Node::Text(_) => false,
+        });
+        for c in &mut form.children {
+            if let crate::xml::Node::Element(f) = c {
+                f.attrs.retain(|a| a.name == "var");
+                f.children
+                    .retain(|v| matches!(v, crate::xml::Node::Element(e) if e.is("value", crate::ns::DATA)));
+            }
+        }
+        form
+    }
+
+    /// Reads back [`RoomConfig::to_submission`]; a bad value is refused, not guessed.
+    pub fn from_submission(form: &Element) -> Result<RoomConfig, crate::Refusal> {
+        RoomConfig::default().apply_form(form)
+    }
+}

@@ -1,0 +1,191 @@
+//! Persistence effects: what the service asks to keep, in which order, and how a
+//! service comes back from what was kept.
+
+mod common;
+use common::*;
+use server::muc::{AllowPm, RoomConfig, Whois};
+use server::{Affiliation, Millis, MucService, RestoreError, RoomRecord, ServiceConfig, StoreOp};
+
+const A: &str = "owner@localhost/a";
+const B: &str = "bob@localhost/b";
+
+fn field(var: &str, v: &str) -> String {
+    format!("<field var='{var}'><value>{v}</value></field>")
+}
+
+fn handle(h: &mut H, from: &str, xml: &str) -> server::Outbox {
+    h.now += 10;
+    h.svc.handle(Millis(h.now), full(from), el(xml))
+}
+
+fn admin(jid: &str, aff: &str) -> String {
+    format!(
+        "<iq id='aff' to='r@{MUC}' type='set'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+         <item affiliation='{aff}' jid='{jid}'/></query></iq>"
+    )
+}
+
+#[test]
+fn every_config_field_round_trips_through_the_stored_form() {
+    let c = RoomConfig {
+        name: "Capulet <hall> & 'garden'".into(),
+        description: "for the family".into(),
+        language: "it".into(),
+        persistent: true,
+        public: false,
+        members_only: true,
+        allow_member_invites: true,
+        moderated: true,
+        whois: Whois::Anyone,
+        password: Some("rosemary".into()),
+        change_subject: true,
+        history_length: 7,
+        default_history_messages: 3,
+        max_users: Some(30),
+        broadcast_visitor: false,
+        broadcast_participant: true,
+        broadcast_moderator: false,
+        allow_pm: AllowPm::Moderators,
+    };
+    assert_ne!(c, RoomConfig::default());
+    let form = c.to_submission();
+    assert_eq!(form.attr("type"), Some("submit"));
+    assert_eq!(RoomConfig::from_submission(&form).unwrap(), c);
+    // The defaults too (every field present, values equal to the defaults).
+    let d = RoomConfig::default();
+    assert_eq!(RoomConfig::from_submission(&d.to_submission()).unwrap(), d);
+    // And a bad stored value is refused, not guessed.
+    let bad = el("<x xmlns='jabber:x:data' type='submit'>\
+                  <field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>\
+                  <field var='muc#roomconfig_historylength'><value>lots</value></field></x>");
+    assert!(RoomConfig::from_submission(&bad).is_err());
+}
+
+#[test]
+fn a_change_to_a_kept_room_is_written_and_synced_before_anything_is_sent() {
+    let mut h = H::default();
+    h.create(A, "r", "Owner", &field("muc#roomconfig_persistentroom", "1"));
+    let out = handle(&mut h, A, &admin("bob@localhost", "member"));
+    assert!(!out.is_empty());
+    assert_eq!(out.store_position(), 0, "durable before the first stanza");
+    match out.store_ops() {
+        [StoreOp::Put(r), StoreOp::Sync] => {
+            assert_eq!(
+                r.affiliations
+                    .get(&"bob@localhost".parse::<jid::BareJid>().unwrap()),
+                Some(&Affiliation::Member)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Nothing kept changed: nothing to write.
+    let out = handle(&mut h, A, &admin("bob@localhost", "member"));
+    assert!(out.store_ops().is_empty());
+    // Presence never changes what is kept.
+    let out = handle(
+        &mut h,
+        B,
+        &format!("<presence to='r@{MUC}/Bob'><x xmlns='http://jabber.org/protocol/muc'/></presence>"),
+    );
+    assert!(out.store_ops().is_empty());
+    // The subject is kept.
+    let out = handle(
+        &mut h,
+        A,
+        &format!("<message to='r@{MUC}' type='groupchat'><subject>Verona</subject></message>"),
+    );
+    assert!(
+        matches!(out.store_ops(), [StoreOp::Put(r), StoreOp::Sync] if r.subject.as_ref().unwrap().text == "Verona")
+    );
+    // No longer persistent: forgotten.
+    let out = h.configure(A, "r", &field("muc#roomconfig_persistentroom", "0"));
+    assert!(!out.is_empty());
+    let out = handle(&mut h, A, &admin("carol@localhost", "member"));
+    assert!(out.store_ops().is_empty(), "a temporary room is not kept");
+}
+
+#[test]
+fn temporary_rooms_are_never_written_and_destroying_a_kept_room_deletes_it() {
+    let mut h = H::default();
+    h.create(A, "t", "Owner", "");
+    let out = handle(
+        &mut h,
+        A,
+        &format!(
+            "<iq id='aff' to='t@{MUC}' type='set'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+         <item affiliation='member' jid='bob@localhost'/></query></iq>"
+        ),
+    );
+    assert!(out.store_ops().is_empty());
+    h.create(A, "r", "Owner", &field("muc#roomconfig_persistentroom", "1"));
+    let out = handle(&mut h, A, &format!(
+        "<iq id='d' to='r@{MUC}' type='set'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy/></query></iq>"
+    ));
+    assert!(
+        matches!(out.store_ops(), [StoreOp::Delete(j), StoreOp::Sync] if j.as_str() == format!("r@{MUC}"))
+    );
+}
+
+#[test]
+fn a_restored_service_has_the_rooms_empty_with_their_lists_in_force() {
+    let mut h = H::default();
+    h.create(
+        A,
+        "r",
+        "Owner",
+        &(field("muc#roomconfig_persistentroom", "1") + &field("muc#roomconfig_membersonly", "1")),
+    );
+    let _ = h.set_aff(A, "r", "bob@localhost", "member");
+    let _ = h.set_aff(A, "r", "eve@localhost", "outcast");
+    let _ = h.join(B, "r", "Bob");
+    h.create(A, "temp", "Owner", "");
+    let records = h.svc.records();
+    assert_eq!(records.len(), 1, "only the persistent room");
+    let cfg = ServiceConfig::new(MUC, 42);
+    let svc = MucService::restore(cfg.clone(), records.clone()).unwrap();
+    assert_eq!(svc.records(), records, "what was kept is what comes back");
+    let room = svc.room(&format!("r@{MUC}").parse().unwrap()).unwrap();
+    assert_eq!(room.occupants().count(), 0, "occupants are not kept");
+    assert!(!room.is_locked());
+    svc.check_invariants().unwrap();
+    let mut h2 = H { svc, now: h.now };
+    // Bob is still a member, Eve still banned, Carol still not a member.
+    let got = h2.join(B, "r", "Bob");
+    assert!(got
+        .iter()
+        .any(|s| s.stanza.attr("type").is_none() && s.to.as_str() == B));
+    let got = h2.join("eve@localhost/e", "r", "Eve");
+    assert!(got[0].stanza.to_xml().contains("forbidden"));
+    let got = h2.join("carol@localhost/c", "r", "Carol");
+    assert!(got[0].stanza.to_xml().contains("registration-required"));
+}
+
+#[test]
+fn records_that_no_service_writes_are_refused() {
+    let cfg = ServiceConfig::new(MUC, 1);
+    let mut ok = RoomRecord {
+        jid: format!("r@{MUC}").parse().unwrap(),
+        config: RoomConfig {
+            persistent: true,
+            ..RoomConfig::default()
+        },
+        affiliations: [("owner@localhost".parse().unwrap(), Affiliation::Owner)].into(),
+        subject: None,
+    };
+    assert!(MucService::restore(cfg.clone(), [ok.clone()]).is_ok());
+    assert!(matches!(
+        MucService::restore(cfg.clone(), [ok.clone(), ok.clone()]),
+        Err(RestoreError::Duplicate(_))
+    ));
+    let mut other = ok.clone();
+    other.jid = "r@elsewhere.example".parse().unwrap();
+    assert!(matches!(
+        MucService::restore(cfg.clone(), [other]),
+        Err(RestoreError::WrongDomain(_))
+    ));
+    ok.affiliations.clear();
+    assert!(matches!(
+        MucService::restore(cfg, [ok]),
+        Err(RestoreError::NoOwner(_))
+    ));
+}
