@@ -2,11 +2,13 @@
 //! a simulated home server with per-connection FIFO links, a canonical transcript,
 //! and the scansion runner that plays Prosody's test scripts in it.
 
+pub mod disk;
 mod home;
 pub mod scansion;
 pub mod swarm;
 pub mod transcript;
 pub mod world;
 
+pub use disk::{CrashReport, SimDisk};
 pub use transcript::{Event, Transcript};
 pub use world::{Arrival, ConnId, World, WorldConfig, WorldError};

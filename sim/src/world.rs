@@ -3,15 +3,70 @@
 //! `conference.localhost`. Nothing here reads real time or real randomness, so one
 //! seed gives one history.
 
+use crate::disk::SimDisk;
 use crate::home::{HomeServer, Route};
 use crate::transcript::{Event, Transcript};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use server::jids::BareJid;
 use server::jids::{FullJid, Jid};
 use server::muc::Millis;
 use server::xml::Element;
-use server::{MucService, ServiceConfig};
+use server::{MucService, RoomRecord, ServiceConfig, StoreOp};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+/// The storage effects of one input, in words, with where they fall among its stanzas.
+fn store_note(store: &[StoreOp], before: usize, after: usize) -> String {
+    let ops: Vec<String> = store
+        .iter()
+        .map(|op| match op {
+            StoreOp::Put(r) => format!("writes {}", r.jid),
+            StoreOp::Delete(j) => format!("deletes {j}"),
+            StoreOp::Sync => "syncs".to_string(),
+        })
+        .collect();
+    let durable = if matches!(store.last(), Some(StoreOp::Sync)) {
+        ""
+    } else {
+        " (no sync: not yet durable)"
+    };
+    let stanzas = |n: usize| {
+        if n == 1 {
+            "1 stanza".to_string()
+        } else {
+            format!("{n} stanzas")
+        }
+    };
+    if before == 0 {
+        format!("{}{durable}, then sends {}", ops.join(", "), stanzas(after))
+    } else {
+        format!(
+            "sends {} first, then {}{durable}",
+            stanzas(before),
+            ops.join(", ")
+        )
+    }
+}
+
+fn describe(r: Option<&RoomRecord>) -> String {
+    match r {
+        None => "gone".to_string(),
+        Some(r) => {
+            let affs: Vec<String> = r
+                .affiliations
+                .iter()
+                .map(|(j, a)| format!("{j}={}", a.as_str()))
+                .collect();
+            format!(
+                "[{}; members-only {}; persistent {}]",
+                affs.join(", "),
+                r.config.members_only,
+                r.config.persistent
+            )
+        }
+    }
+}
 
 /// The PRNG every random choice in a world draws from: ChaCha8, seeded with the
 /// world's seed (`ChaCha8Rng::seed_from_u64`). Fixed so that seeds replay across
@@ -117,6 +172,14 @@ pub struct World {
     violation: Option<server::Violation>,
     /// What reached the server, in order (kept with the transcript).
     arrivals: Vec<Arrival>,
+    /// The service's storage.
+    disk: SimDisk,
+    /// Per kept room, the record as of the last input that changed it: what the
+    /// service has told of. After a crash the restored service must hold exactly this.
+    told: BTreeMap<BareJid, Option<Arc<RoomRecord>>>,
+    /// The first promise a crash broke (a change told of but lost).
+    lost: Option<String>,
+    crashes: u64,
 }
 
 /// One thing that reached the server from a client, in the order it arrived.
@@ -155,6 +218,61 @@ impl World {
             stats: Stats::default(),
             violation: None,
             arrivals: Vec::new(),
+            disk: SimDisk::default(),
+            told: BTreeMap::new(),
+            lost: None,
+            crashes: 0,
+        }
+    }
+
+    pub fn disk(&self) -> &SimDisk {
+        &self.disk
+    }
+
+    /// Crashes handled so far.
+    pub fn crashes(&self) -> u64 {
+        self.crashes
+    }
+
+    /// A change the service told of and lost in a crash, if any.
+    pub fn lost_on_crash(&self) -> Option<&str> {
+        self.lost.as_deref()
+    }
+
+    /// The service crashes and restarts at once: unsynced writes and every room's
+    /// occupants are gone; kept rooms come back from the disk. Stanzas already on
+    /// the wire still arrive (at the new service, or at their clients).
+    pub fn crash_service(&mut self) {
+        self.crashes += 1;
+        let (svc, report) = match self.disk.crash_and_restart(self.cfg.service.clone()) {
+            Ok(r) => r,
+            Err(e) => {
+                self.lost
+                    .get_or_insert(format!("the service cannot restart from its disk: {e}"));
+                return;
+            }
+        };
+        self.service = svc;
+        if self.cfg.record_transcript {
+            let text = format!(
+                "crashes: {} writes not yet durable are lost; restarts with {} kept rooms, empty",
+                report.lost_writes, report.rooms
+            );
+            self.transcript
+                .push(self.now(), &self.cfg.service.domain.clone(), Event::Note(text));
+        }
+        if self.lost.is_none() {
+            for (room, told) in &self.told {
+                let now = self.service.room(room).and_then(|r| r.record());
+                if now.as_ref() != told.as_deref() {
+                    self.lost = Some(format!(
+                        "after a crash {room} is {} but the service had told of {}",
+                        describe(now.as_ref()),
+                        describe(told.as_deref())
+                    ));
+                    break;
+                }
+            }
         }
     }
 
@@ -423,9 +541,25 @@ impl World {
                     if self.violation.is_none() {
                         self.violation = self.service.check_invariants().err();
                     }
-                    for o in out.into_vec() {
-                        let el = o.element();
-                        queue.extend(self.home.deliver(&mut self.conns, &o.to, el));
+                    let (before, store, after) = out.into_parts();
+                    if self.cfg.record_transcript && !store.is_empty() {
+                        let text = store_note(&store, before.len(), after.len());
+                        let domain = self.cfg.service.domain.clone();
+                        self.transcript.push(self.now(), &domain, Event::Note(text));
+                    }
+                    for o in before {
+                        queue.extend(self.home.deliver(&mut self.conns, &o.to, o.element()));
+                    }
+                    for op in &store {
+                        if let StoreOp::Put(r) = op {
+                            self.told.insert(r.jid.clone(), Some(r.clone()));
+                        } else if let StoreOp::Delete(j) = op {
+                            self.told.insert(j.clone(), None);
+                        }
+                    }
+                    self.disk.apply_all(&store);
+                    for o in after {
+                        queue.extend(self.home.deliver(&mut self.conns, &o.to, o.element()));
                     }
                 }
                 Route::CloseStream(conn, condition) => {

@@ -165,10 +165,11 @@ pub fn sim(a: &SimArgs) -> ExitCode {
     let secs = start.elapsed().as_secs_f64().max(1e-9);
     let (stats, ran) = totals.into_inner().unwrap_or_else(|e| e.into_inner());
     println!(
-        "{ran} seeds, {} steps, {} stanzas, {} faults in {secs:.1} s: {:.0} stanzas/s, {:.1} seeds/s ({} threads)",
+        "{ran} seeds, {} steps, {} stanzas, {} faults ({} service crashes) in {secs:.1} s: {:.0} stanzas/s, {:.1} seeds/s ({} threads)",
         stats.steps,
         stats.stanzas,
         stats.faults,
+        stats.crashes,
         stats.stanzas as f64 / secs,
         ran as f64 / secs,
         a.threads.max(1)
@@ -225,7 +226,7 @@ fn report(a: &SimArgs, cfg: &SwarmConfig, f: Found) {
     let path = a.scs_dir.join(format!("sim-seed-{}.scs", f.seed));
     match std::fs::write(&path, &script) {
         Ok(()) => {
-            let reproduces = reproduces(cfg, &script, &path);
+            let reproduces = reproduces(cfg, &script, &path, shrunk.contains(&Step::Crash));
             println!(
                 "script: {} (the real service's answers, one step at a time){}",
                 path.display(),
@@ -237,7 +238,7 @@ fn report(a: &SimArgs, cfg: &SwarmConfig, f: Found) {
 }
 
 /// Whether the script fails against the configured (possibly buggy) service.
-fn reproduces(cfg: &SwarmConfig, script: &str, path: &Path) -> String {
+fn reproduces(cfg: &SwarmConfig, script: &str, path: &Path, crashed: bool) -> String {
     let Ok(s) = parse(script) else {
         return format!("; it does not parse (a bug: please report {})", path.display());
     };
@@ -246,6 +247,9 @@ fn reproduces(cfg: &SwarmConfig, script: &str, path: &Path) -> String {
     let o = run_in(World::new(wc), &s, &RunOptions::default());
     match o.failure {
         Some(f) => format!("; against this service it fails at line {}: {}", f.line, f.reason),
+        None if crashed => "; it passes as a script: a scansion script cannot crash the service, so the \
+             crash is only in the transcript above"
+            .into(),
         None => "; one step at a time it passes against this service too (the failure needs the concurrency)"
             .into(),
     }

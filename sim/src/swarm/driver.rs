@@ -14,6 +14,10 @@ use std::collections::BTreeMap;
 /// One client's knowledge of one room.
 #[derive(Clone, Debug, Default)]
 struct RoomSide {
+    /// The service crashed since the client last knew where it stood: what it sees
+    /// until the next quiescence may come from before or after the crash, so it is
+    /// not judged; at quiescence it learns the truth (as a XEP-0410 self-ping would).
+    stale: bool,
     in_room: bool,
     /// Leaves sent and not yet confirmed.
     leaving: u32,
@@ -115,6 +119,20 @@ impl Driver {
         let _ = world.send(conn, el);
     }
 
+    /// The service crashes and restarts from its disk. Occupants are gone; the
+    /// clients do not know yet.
+    pub fn crash(&mut self, world: &mut World) -> Result<(), String> {
+        // What the clients already read was sent before the crash and is judged as such.
+        self.absorb(world)?;
+        world.crash_service();
+        for client in &mut self.clients {
+            for side in &mut client.rooms {
+                side.stale = true;
+            }
+        }
+        Ok(())
+    }
+
     /// Reads everything the clients received; fails on an iq answered twice or a bad
     /// removal notice.
     pub fn absorb(&mut self, world: &mut World) -> Result<(), String> {
@@ -164,6 +182,9 @@ impl Driver {
         let item = x.child("item", ns::MUC_USER);
         let attr = |n: &str| item.and_then(|i| i.attr(n)).unwrap_or("none").to_string();
         let side = &mut self.clients[c].rooms[r];
+        if side.stale {
+            return Ok(());
+        }
         if el.attr("type") != Some("unavailable") {
             if has("110") {
                 side.in_room = true;
@@ -204,10 +225,46 @@ impl Driver {
         if let Some(v) = world.violation() {
             return Err(format!("the service broke an invariant: {v}"));
         }
+        if let Some(lost) = world.lost_on_crash() {
+            return Err(format!(
+                "a change the service had told of did not survive a crash: {lost}"
+            ));
+        }
         if quiescent {
+            self.resync(world);
             self.check_quiescent(world)?;
         }
         Ok(())
+    }
+
+    /// At quiescence after a crash, each client learns where it stands in the rooms it
+    /// lost track of: in or out, and who is there.
+    fn resync(&mut self, world: &World) {
+        for c in 0..self.clients.len() {
+            let conn = self.clients[c].conn;
+            for r in 0..self.clients[c].rooms.len() {
+                if !self.clients[c].rooms[r].stale {
+                    continue;
+                }
+                let mut side = RoomSide::default();
+                if let Some(room) = BareJid::new(&self.cast.rooms[r])
+                    .ok()
+                    .and_then(|j| world.service().room(&j))
+                {
+                    let me = world.full_jid(conn);
+                    side.in_room = world.is_open(conn)
+                        && room.occupants().any(|o| o.sessions.iter().any(|s| &s.jid == me));
+                    if side.in_room {
+                        for occ in room.occupants() {
+                            let aff = room.affiliation(&occ.bare).as_str().to_string();
+                            side.view
+                                .insert(occ.nick.clone(), (aff, occ.role.as_str().to_string()));
+                        }
+                    }
+                }
+                self.clients[c].rooms[r] = side;
+            }
+        }
     }
 
     /// At quiescence: every iq of a connected client answered, every view equal to

@@ -48,6 +48,8 @@ pub enum Step {
     Wait(u16),
     /// Run until nothing is in flight, then check the clients' views.
     Quiesce,
+    /// The service crashes and restarts from its disk at once.
+    Crash,
 }
 
 /// Everything a seed decides.
@@ -72,6 +74,8 @@ pub struct Stats {
     pub steps: u64,
     pub stanzas: u64,
     pub faults: u64,
+    /// Service crashes (each followed by a restart from the disk).
+    pub crashes: u64,
     pub ops: BTreeMap<&'static str, u64>,
 }
 
@@ -80,6 +84,7 @@ impl Stats {
         self.steps += o.steps;
         self.stanzas += o.stanzas;
         self.faults += o.faults;
+        self.crashes += o.crashes;
         for (k, v) in &o.ops {
             *self.ops.entry(k).or_default() += v;
         }
@@ -169,6 +174,14 @@ pub fn execute(cfg: &SwarmConfig, plan: &Plan, steps: &[Step], record: bool) -> 
             Step::Quiesce => {
                 world.run_until_quiet();
                 quiesce = true;
+            }
+            Step::Crash => {
+                stats.crashes += 1;
+                stats.faults += 1;
+                if let Err(what) = driver.crash(&mut world) {
+                    stats.stanzas = stanzas(&world) - sent_before;
+                    return failed(world, stats, i, what);
+                }
             }
         }
         stats.steps += 1;

@@ -31,8 +31,11 @@ impl Dice {
     }
 }
 
+const CRASH_STREAM: u64 = 0x6372_6173_6800_0000;
+
 /// The plan for `seed`: enabled kinds (each with even odds, joins always), latency
-/// and jitter, then `cfg.steps` steps — operations, often in bursts with no time
+/// and jitter, service crashes (in 30 % of seeds, then at about 1 % of steps), then
+/// `cfg.steps` steps — operations, often in bursts with no time
 /// between them, waits, and a quiescence check every so often and at the end.
 pub fn plan(cfg: &SwarmConfig, seed: u64) -> Plan {
     let mut d = Dice(ChaCha8Rng::seed_from_u64(seed));
@@ -47,7 +50,15 @@ pub fn plan(cfg: &SwarmConfig, seed: u64) -> Plan {
     let latency_ms = (lo, lo + d.below(jitter));
     let mut steps = Vec::with_capacity(cfg.steps);
     let mut burst = 0;
+    // Service crashes draw from a stream of their own, so that they leave every
+    // other choice of a seed as it was before crashes existed.
+    let mut crash_dice = Dice(ChaCha8Rng::seed_from_u64(seed ^ CRASH_STREAM));
+    let crashes = crash_dice.chance(30);
     while steps.len() < cfg.steps {
+        if crashes && crash_dice.chance(1) {
+            steps.push(Step::Crash);
+            continue;
+        }
         if burst == 0 {
             if d.chance(8) {
                 let longest = if d.chance(10) { 1000 } else { 20 };

@@ -1,0 +1,131 @@
+//! A simulated disk for the service's [`StoreOp`]s: writes land in a volatile cache
+//! and become durable only at a `Sync`; a crash loses whatever was not yet durable;
+//! a restart rebuilds the service from what is durable.
+
+use server::jids::BareJid;
+use server::{MucService, RestoreError, RoomRecord, ServiceConfig, StoreOp};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SimDisk {
+    durable: BTreeMap<BareJid, Arc<RoomRecord>>,
+    /// Writes since the last sync, in order (`None`: a delete).
+    volatile: Vec<(BareJid, Option<Arc<RoomRecord>>)>,
+}
+
+/// What a crash cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CrashReport {
+    /// Writes that had not been synced.
+    pub lost_writes: usize,
+    /// Rooms the restarted service holds.
+    pub rooms: usize,
+}
+
+impl SimDisk {
+    pub fn apply(&mut self, op: &StoreOp) {
+        match op {
+            StoreOp::Put(r) => self.volatile.push((r.jid.clone(), Some(r.clone()))),
+            StoreOp::Delete(j) => self.volatile.push((j.clone(), None)),
+            StoreOp::Sync => {
+                for (jid, rec) in self.volatile.drain(..) {
+                    match rec {
+                        Some(r) => {
+                            self.durable.insert(jid, r);
+                        }
+                        None => {
+                            self.durable.remove(&jid);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn apply_all(&mut self, ops: &[StoreOp]) {
+        for op in ops {
+            self.apply(op);
+        }
+    }
+
+    /// Writes not yet durable.
+    pub fn pending(&self) -> usize {
+        self.volatile.len()
+    }
+
+    /// The durable record of `room`, if any.
+    pub fn durable(&self, room: &BareJid) -> Option<&RoomRecord> {
+        self.durable.get(room).map(|r| &**r)
+    }
+
+    pub fn durable_records(&self) -> impl Iterator<Item = RoomRecord> + '_ {
+        self.durable.values().map(|r| (**r).clone())
+    }
+
+    /// The power goes: unsynced writes are lost. Then a fresh service is built from
+    /// what is durable.
+    pub fn crash_and_restart(
+        &mut self,
+        cfg: ServiceConfig,
+    ) -> Result<(MucService, CrashReport), RestoreError> {
+        let lost_writes = self.volatile.len();
+        self.volatile.clear();
+        let svc = MucService::restore(cfg, self.durable_records())?;
+        let rooms = svc.rooms().count();
+        Ok((svc, CrashReport { lost_writes, rooms }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use server::{Affiliation, RoomConfig};
+
+    fn rec(room: &str, member: bool) -> Arc<RoomRecord> {
+        let mut affiliations: BTreeMap<BareJid, Affiliation> = BTreeMap::new();
+        affiliations.insert("owner@localhost".parse().unwrap(), Affiliation::Owner);
+        if member {
+            affiliations.insert("bob@localhost".parse().unwrap(), Affiliation::Member);
+        }
+        Arc::new(RoomRecord {
+            jid: room.parse().unwrap(),
+            config: RoomConfig {
+                persistent: true,
+                ..RoomConfig::default()
+            },
+            affiliations,
+            subject: None,
+        })
+    }
+
+    #[test]
+    fn only_synced_writes_survive_a_crash() {
+        let cfg = ServiceConfig::new("conference.localhost", 1);
+        let mut d = SimDisk::default();
+        d.apply_all(&[StoreOp::Put(rec("a@conference.localhost", true)), StoreOp::Sync]);
+        d.apply(&StoreOp::Put(rec("a@conference.localhost", false)));
+        d.apply(&StoreOp::Put(rec("b@conference.localhost", false)));
+        assert_eq!(d.pending(), 2);
+        let (svc, report) = d.crash_and_restart(cfg.clone()).unwrap();
+        assert_eq!(
+            report,
+            CrashReport {
+                lost_writes: 2,
+                rooms: 1
+            }
+        );
+        let a = svc.room(&"a@conference.localhost".parse().unwrap()).unwrap();
+        assert_eq!(
+            a.affiliation(&"bob@localhost".parse().unwrap()),
+            Affiliation::Member
+        );
+        // A synced delete is durable too.
+        d.apply_all(&[
+            StoreOp::Delete("a@conference.localhost".parse().unwrap()),
+            StoreOp::Sync,
+        ]);
+        let (svc, _) = d.crash_and_restart(cfg).unwrap();
+        assert_eq!(svc.rooms().count(), 0);
+    }
+}
