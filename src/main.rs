@@ -121,7 +121,7 @@ enum Search {
 /// Which world `check` and `explore` use.
 #[derive(clap::Args)]
 struct ScenarioArgs {
-    /// A named scenario: default, revocation, nick-clash, owner-abdicates.
+    /// A named scenario: default, revocation, nick-clash, owner-abdicates, durability.
     #[arg(long)]
     scenario: Option<String>,
     /// Clients (2-4): Romeo the owner, Juliet's phone and laptop, Mercutio.
@@ -138,6 +138,10 @@ struct ScenarioArgs {
     /// A deliberate bug in the service (needs --features mutants).
     #[arg(long)]
     mutant: Option<String>,
+    /// Service crashes per path (0-2): the service may crash anywhere and restart
+    /// from its disk; the rooms become persistent.
+    #[arg(long)]
+    crashes: Option<u8>,
 }
 
 impl ScenarioArgs {
@@ -148,6 +152,7 @@ impl ScenarioArgs {
             rooms: self.rooms,
             ops: self.ops,
             mutant: self.mutant,
+            crashes: self.crashes,
         }
     }
 }

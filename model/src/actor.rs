@@ -6,11 +6,14 @@
 use crate::client::ClientState;
 use crate::notice::{Nick, Nicks, Notice};
 use crate::ops::{room_jid, Op, RoomOp};
+use mucsim_sim::SimDisk;
+use server::jids::BareJid;
 use server::jids::FullJid;
 use server::xml::Element;
-use server::{Millis, MucService, ServiceConfig};
+use server::{Millis, MucService, RoomRecord, ServiceConfig, StoreOp};
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -36,6 +39,8 @@ pub struct Cast {
     pub targets: Vec<(String, String)>,
     /// Clients that may swap places (same user, nick and operations), by class.
     pub symmetry_classes: Vec<Vec<usize>>,
+    /// Service crashes (each an immediate restart from the disk) a path may hold.
+    pub crashes: u8,
 }
 
 /// What one client puts on the network, and what arrives at the service for it.
@@ -114,6 +119,16 @@ impl Cast {
     }
 }
 
+/// What the server keeps beyond its service when crashes are modelled: the disk,
+/// the crashes so far, and (a ghost, for the properties) each kept room's record as of
+/// the last input that changed it — what the service has told of.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Durability {
+    pub disk: SimDisk,
+    pub told: BTreeMap<BareJid, Option<Arc<RoomRecord>>>,
+    pub crashes: u8,
+}
+
 /// The service with its hash computed once, when it changes: a state is hashed every
 /// time the checker meets it, and the service is by far its largest part. The cast
 /// rides along (not hashed) so a symmetry rewrite can rename sessions.
@@ -121,16 +136,23 @@ impl Cast {
 pub struct ServerState {
     hash: u64,
     pub svc: MucService,
+    pub durability: Durability,
     pub cast: Arc<Cast>,
 }
 
 impl ServerState {
     pub fn new(svc: MucService, cast: Arc<Cast>) -> ServerState {
+        ServerState::with(svc, Durability::default(), cast)
+    }
+
+    pub fn with(svc: MucService, durability: Durability, cast: Arc<Cast>) -> ServerState {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         svc.hash(&mut h);
+        durability.hash(&mut h);
         ServerState {
             hash: h.finish(),
             svc,
+            durability,
             cast,
         }
     }
@@ -151,7 +173,7 @@ impl Hash for ServerState {
 
 impl PartialEq for ServerState {
     fn eq(&self, other: &Self) -> bool {
-        self.hash == other.hash && self.svc == other.svc
+        self.hash == other.hash && self.svc == other.svc && self.durability == other.durability
     }
 }
 
@@ -182,6 +204,29 @@ pub enum MucActor {
     Client { index: usize, cast: Arc<Cast> },
 }
 
+/// The server's one random choice: crash now.
+pub const CRASH: usize = 0;
+
+impl Durability {
+    /// Applies one input's storage effects to the disk, and notes what was told of.
+    /// (Within one model step the stanzas and the effects go together; only the
+    /// missing sync of a faulty service leaves a write a crash can lose.)
+    pub fn absorb(&mut self, store: &[StoreOp]) {
+        for op in store {
+            match op {
+                StoreOp::Put(r) => {
+                    self.told.insert(r.jid.clone(), Some(r.clone()));
+                }
+                StoreOp::Delete(j) => {
+                    self.told.insert(j.clone(), None);
+                }
+                StoreOp::Sync => {}
+            }
+        }
+        self.disk.apply_all(store);
+    }
+}
+
 fn server_id() -> Id {
     Id::from(0)
 }
@@ -209,7 +254,21 @@ impl Actor for MucActor {
 
     fn on_start(&self, _id: Id, _storage: &Option<()>, o: &mut Out<Self>) -> State {
         match self {
-            MucActor::Server(cast) => State::Server(ServerState::new(cast.fresh_service(), cast.clone())),
+            MucActor::Server(cast) => {
+                let svc = cast.fresh_service();
+                let mut durability = Durability::default();
+                if cast.crashes > 0 {
+                    // The setup's rooms are on disk, and told of.
+                    let records = svc.records();
+                    durability.told = records
+                        .iter()
+                        .map(|r| (r.jid.clone(), Some(Arc::new(r.clone()))))
+                        .collect();
+                    durability.disk = SimDisk::with_records(records);
+                    o.choose_random("crash", vec![CRASH]);
+                }
+                State::Server(ServerState::with(svc, durability, cast.clone()))
+            }
             MucActor::Client { index, cast } => {
                 let spec = &cast.clients[*index];
                 let owner = *index == 0;
@@ -230,8 +289,22 @@ impl Actor for MucActor {
     }
 
     fn on_random(&self, _id: Id, state: &mut Cow<State>, random: &usize, o: &mut Out<Self>) {
-        let MucActor::Client { index, cast } = self else {
-            return;
+        let (index, cast) = match self {
+            MucActor::Client { index, cast } => (index, cast),
+            MucActor::Server(cast) => {
+                // The service crashes and restarts at once from its disk.
+                let State::Server(server) = &**state else { return };
+                let mut durability = server.durability.clone();
+                let Ok((svc, _)) = durability.disk.crash_and_restart(cast.cfg.clone()) else {
+                    return;
+                };
+                durability.crashes += 1;
+                if durability.crashes < cast.crashes {
+                    o.choose_random("crash", vec![CRASH]);
+                }
+                *state = Cow::Owned(State::Server(ServerState::with(svc, durability, cast.clone())));
+                return;
+            }
         };
         let spec = &cast.clients[*index];
         let State::Client(st) = state.to_mut() else { return };
@@ -282,9 +355,14 @@ impl Actor for MucActor {
                 }
                 let State::Server(server) = &**state else { return };
                 let mut svc = server.svc.clone();
+                let mut durability = server.durability.clone();
                 let mut out = Vec::new();
                 for el in inputs {
-                    out.extend(svc.handle(Millis(0), cast.clients[index].jid.clone(), el));
+                    let outbox = svc.handle(Millis(0), cast.clients[index].jid.clone(), el);
+                    if cast.crashes > 0 {
+                        durability.absorb(outbox.store_ops());
+                    }
+                    out.extend(outbox);
                 }
                 let mut batches: Vec<Vec<Notice>> = vec![Vec::new(); cast.clients.len()];
                 for (to, _, notice) in cast.route(out) {
@@ -295,7 +373,7 @@ impl Actor for MucActor {
                         o.send(Id::from(to + 1), Msg::Notices(batch));
                     }
                 }
-                *state = Cow::Owned(State::Server(ServerState::new(svc, cast.clone())));
+                *state = Cow::Owned(State::Server(ServerState::with(svc, durability, cast.clone())));
             }
             MucActor::Client { .. } => {
                 let Msg::Notices(batch) = msg else { return };

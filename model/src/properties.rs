@@ -38,6 +38,10 @@ pub const IQ_ONCE: &str = "always: every iq is answered at most once, and by qui
 pub const REMOVAL_TOLD_ONCE: &str =
     "always: a client removed from the room is told once, with 110 and a cause (301/307/321/322/333) unless it left";
 pub const VIEWS_AGREE: &str = "always: at quiescence each client in the room sees the room's occupant list";
+pub const DURABLE_AFFILIATIONS: &str = "always: after a crash and restart, every affiliation change the service answered is in force (a revoked member stays revoked)";
+pub const DURABLE_CONFIG: &str =
+    "always: after a crash and restart, a kept room's configuration is the last one the service answered for";
+pub const SOMETIMES_CRASH_KEEPS_ROOM: &str = "sometimes: the service crashes and restarts with a kept room";
 pub const SOMETIMES_REVOKED_PRESENT: &str = "sometimes: a member is revoked while present";
 pub const SOMETIMES_JOIN_AFTER_MEMBERS_ONLY: &str =
     "sometimes: a join arrives after the room became members-only (registration-required)";
@@ -57,6 +61,20 @@ fn user_of(m: &Model, i: usize) -> Option<String> {
     }
 }
 
+/// Every kept room the service told of holds what it told, by `same` (vacuous until
+/// a crash: without one the service's state is what it told).
+fn kept_as_told(s: &S, same: impl Fn(&server::RoomRecord, &server::RoomRecord) -> bool) -> bool {
+    let server = server(s);
+    server.durability.told.iter().all(|(room, told)| {
+        let now = server.svc.room(room).and_then(|r| r.record());
+        match (now, told) {
+            (None, None) => true,
+            (Some(n), Some(t)) => same(&n, t),
+            _ => false,
+        }
+    })
+}
+
 pub fn properties(model: Model) -> Model {
     const CHECKS: [fn(&Model, &S) -> bool; 8] = [
         invariant_holds::<0>,
@@ -73,7 +91,23 @@ pub fn properties(model: Model) -> Model {
         let name: &'static str = Box::leak(invariant_property(*inv).into_boxed_str());
         model = model.property(Expectation::Always, name, CHECKS[i]);
     }
+    let crashes = match &model.actors[0] {
+        MucActor::Server(cast) => cast.crashes > 0,
+        MucActor::Client { cast, .. } => cast.crashes > 0,
+    };
+    if crashes {
+        model = model.property(Expectation::Sometimes, SOMETIMES_CRASH_KEEPS_ROOM, |_, s| {
+            let server = server(s);
+            server.durability.crashes > 0 && server.svc.rooms().next().is_some()
+        });
+    }
     model
+        .property(Expectation::Always, DURABLE_AFFILIATIONS, |_, s| {
+            kept_as_told(s, |a, b| a.affiliations == b.affiliations)
+        })
+        .property(Expectation::Always, DURABLE_CONFIG, |_, s| {
+            kept_as_told(s, |a, b| a.config == b.config)
+        })
         .property(Expectation::Always, IQ_ONCE, |_, s| {
             let q = quiescent(s);
             clients(s).all(|c| !c.connected || (c.iq_answered_twice == 0 && (!q || c.all_iqs_answered())))
@@ -82,10 +116,13 @@ pub fn properties(model: Model) -> Model {
             clients(s).all(|c| c.removal_fault.is_none())
         })
         .property(Expectation::Always, VIEWS_AGREE, |_, s| {
-            if !quiescent(s) {
+            let server = server(s);
+            // After a crash, clients cannot know they were dropped until they ask
+            // (XEP-0410 self-ping), which the model's clients do not: views are judged
+            // on crash-free paths only.
+            if !quiescent(s) || server.durability.crashes > 0 {
                 return true;
             }
-            let server = server(s);
             (0..server.cast.rooms as u8).all(|r| {
                 let room = room_view(&server.svc, r, &server.cast.nicks);
                 clients(s).all(|c| !c.connected || !c.room(r).in_room || c.room(r).view == room)

@@ -15,7 +15,9 @@
 use crate::actor::{service_input, Cast, Msg, MucActor, State};
 use crate::properties::S;
 use crate::Model;
+use mucsim_sim::disk::describe_effects;
 use mucsim_sim::scansion::to_scs;
+use mucsim_sim::SimDisk;
 use mucsim_sim::{World, WorldConfig};
 use server::xml::Element;
 use server::{ns, Millis};
@@ -26,11 +28,13 @@ use std::fmt::Write;
 
 pub type Action = ActorModelAction<Msg, (), usize>;
 
-/// What reached the service, in order: the client and its stanza, or its disconnect.
+/// What reached the service, in order: the client and its stanza, or its disconnect;
+/// or the service crashed and restarted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Arrival {
     Stanza(usize, Element),
     Disconnect(usize),
+    Crash,
 }
 
 pub(crate) fn cast_of(m: &Model) -> &Cast {
@@ -56,6 +60,7 @@ fn xml(el: &Element) -> String {
 pub fn replay(m: &Model, path: Path<S, Action>) -> (String, Vec<Arrival>) {
     let cast = cast_of(m);
     let mut svc = cast.fresh_service();
+    let mut disk = SimDisk::with_records(svc.records());
     // Per client, the batches in flight: the stanzas of one input each.
     let mut queues: Vec<VecDeque<Vec<Element>>> = vec![VecDeque::new(); cast.clients.len()];
     let mut out = String::new();
@@ -68,6 +73,22 @@ pub fn replay(m: &Model, path: Path<S, Action>) -> (String, Vec<Arrival>) {
     for (state, action) in path.into_vec() {
         let Some(action) = action else { continue };
         match action {
+            ActorModelAction::SelectRandom { actor, .. } if usize::from(actor) == 0 => {
+                match disk.crash_and_restart(cast.cfg.clone()) {
+                    Ok((restarted, report)) => {
+                        svc = restarted;
+                        line(
+                            &mut out,
+                            format!(
+                                "{} CRASHES: {} writes not yet durable are lost; it restarts from its disk with {} kept rooms, empty",
+                                cast.cfg.domain, report.lost_writes, report.rooms
+                            ),
+                        );
+                    }
+                    Err(e) => line(&mut out, format!("{} cannot restart: {e}", cast.cfg.domain)),
+                }
+                arrivals.push(Arrival::Crash);
+            }
             ActorModelAction::SelectRandom { actor, random, .. } => {
                 let a = usize::from(actor);
                 let Some(State::Client(st)) = state.actor_states.get(a).map(|s| &**s) else {
@@ -102,7 +123,15 @@ pub fn replay(m: &Model, path: Path<S, Action>) -> (String, Vec<Arrival>) {
                             line(&mut out, format!("{} gets from {who}", cast.cfg.domain));
                             arrivals.push(Arrival::Stanza(src - 1, el.clone()));
                         }
-                        sent.extend(svc.handle(Millis(0), cast.clients[src - 1].jid.clone(), el));
+                        let outbox = svc.handle(Millis(0), cast.clients[src - 1].jid.clone(), el);
+                        if cast.crashes > 0 && !outbox.store_ops().is_empty() {
+                            let (before, after) =
+                                (outbox.store_position(), outbox.len() - outbox.store_position());
+                            let what = describe_effects(outbox.store_ops(), before, after);
+                            line(&mut out, format!("{} {what}", cast.cfg.domain));
+                            disk.apply_all(outbox.store_ops());
+                        }
+                        sent.extend(outbox);
                     }
                     if let Msg::Disconnect { .. } = msg {
                         arrivals.push(Arrival::Disconnect(src - 1));
@@ -177,10 +206,18 @@ pub fn scs(cast: &Cast, arrivals: &[Arrival], title: &str, world: WorldConfig) -
         w.send(conns[i], el.clone()).map_err(|e| e.to_string())?;
         w.run_until_quiet();
     }
+    if arrivals.contains(&Arrival::Crash) {
+        return Err(
+            "the path crashes the service, which a scansion script cannot express; \
+                    the transcript shows the crash"
+                .into(),
+        );
+    }
     for a in arrivals {
         match a {
             Arrival::Stanza(i, el) => w.send(conns[*i], el.clone()).map_err(|e| e.to_string())?,
             Arrival::Disconnect(i) => w.disconnect(conns[*i]).map_err(|e| e.to_string())?,
+            Arrival::Crash => unreachable!("refused above"),
         }
         w.run_until_quiet();
     }

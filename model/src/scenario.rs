@@ -115,6 +115,9 @@ pub struct Scenario {
     /// Rooms (1–2), all created and configured by the owner before checking starts.
     pub rooms: usize,
     pub clients: Vec<ClientSpec>,
+    /// Service crashes per path (0: none). With crashes, the setup makes the rooms
+    /// persistent, so that there is something to keep.
+    pub crashes: u8,
     #[cfg(feature = "mutants")]
     pub mutant: Option<server::Mutant>,
 }
@@ -163,7 +166,34 @@ impl Scenario {
     }
 
     /// The named scenarios `mucsim check --scenario` knows.
-    pub const NAMES: [&'static str; 4] = ["default", "revocation", "nick-clash", "owner-abdicates"];
+    pub const NAMES: [&'static str; 5] = [
+        "default",
+        "revocation",
+        "nick-clash",
+        "owner-abdicates",
+        "durability",
+    ];
+
+    /// The owner switches members-only on, grants Juliet membership, revokes it and
+    /// bans Mercutio while Juliet's sessions join; the service may crash once,
+    /// anywhere, and restart from its disk.
+    pub fn durability() -> Scenario {
+        let mut s = Scenario::generate(
+            3,
+            1,
+            &[
+                OpKind::Join,
+                OpKind::MembersOnly,
+                OpKind::Grant,
+                OpKind::Revoke,
+                OpKind::Ban,
+            ],
+        )
+        .expect("valid");
+        s.crashes = 1;
+        s.name = format!("durability ({}), one crash", s.name);
+        s
+    }
 
     pub fn named(name: &str) -> Result<Scenario, String> {
         match name {
@@ -171,6 +201,7 @@ impl Scenario {
             "revocation" => Ok(Scenario::revocation()),
             "nick-clash" => Ok(Scenario::nick_clash()),
             "owner-abdicates" => Scenario::generate(2, 1, &[OpKind::Join, OpKind::Abdicate, OpKind::Leave]),
+            "durability" => Ok(Scenario::durability()),
             _ => Err(format!(
                 "unknown scenario '{name}' (known: {})",
                 Scenario::NAMES.join(", ")
@@ -272,6 +303,7 @@ impl Scenario {
             name: format!("{clients} clients{in_rooms}: {}", names.join(", ")),
             rooms,
             clients: specs,
+            crashes: 0,
             #[cfg(feature = "mutants")]
             mutant: None,
         })
@@ -301,11 +333,17 @@ impl Scenario {
                 room: r,
                 op: Op::JoinWithPassword,
             };
-            if self.clients.iter().any(|c| c.ops.contains(&with_password)) {
+            let password = self.clients.iter().any(|c| c.ops.contains(&with_password));
+            if password || self.crashes > 0 {
+                form = form.with_child(field("FORM_TYPE", ns::MUC_ROOMCONFIG));
+            }
+            if password {
                 form = form
-                    .with_child(field("FORM_TYPE", ns::MUC_ROOMCONFIG))
                     .with_child(field("muc#roomconfig_passwordprotectedroom", "1"))
                     .with_child(field("muc#roomconfig_roomsecret", "secret"));
+            }
+            if self.crashes > 0 {
+                form = form.with_child(field("muc#roomconfig_persistentroom", "1"));
             }
             out.push((
                 owner.jid.clone(),
@@ -374,6 +412,7 @@ impl Scenario {
             nicks,
             targets,
             symmetry_classes: classes,
+            crashes: self.crashes,
         })
     }
 

@@ -85,7 +85,11 @@ pub fn representative(s: &S) -> S {
     };
     let mut svc = server_state.svc.clone();
     svc.rename_sessions(&rename);
-    actor_states[0] = Arc::new(State::Server(ServerState::new(svc, cast.clone())));
+    actor_states[0] = Arc::new(State::Server(ServerState::with(
+        svc,
+        server_state.durability.clone(),
+        cast.clone(),
+    )));
     S {
         actor_states,
         network: s.network.rewrite(&plan),

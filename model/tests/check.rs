@@ -69,7 +69,7 @@ fn revocation_scenario_reaches_every_interesting_state() {
     let s = Scenario::revocation();
     let checker = run(&s, &CheckOptions::default()).unwrap();
     let vs = verdicts(&*checker, &s);
-    assert_eq!(vs.len(), 14);
+    assert_eq!(vs.len(), 16);
     for v in &vs {
         assert!(v.holds, "{}", v.name);
     }
@@ -83,4 +83,20 @@ fn bad_scenarios_are_refused_with_a_reason() {
         .unwrap_err()
         .contains("unknown operation 'fly'"));
     assert!(Scenario::named("nope").unwrap_err().contains("known:"));
+}
+
+#[test]
+fn durability_scenario_holds_every_property_across_a_crash() {
+    let s = Scenario::durability();
+    assert_eq!(s.crashes, 1);
+    let checker = mucsim_model::check::run(&s, &CheckOptions::default()).unwrap();
+    let vs = mucsim_model::check::verdicts(&*checker, &s);
+    assert_eq!(vs.len(), 17, "the crash scenario adds its 'sometimes'");
+    for v in &vs {
+        assert!(v.holds, "{}", v.name);
+    }
+    assert!(vs
+        .iter()
+        .any(|v| v.name == mucsim_model::properties::SOMETIMES_CRASH_KEEPS_ROOM));
+    assert_eq!(checker.unique_state_count(), 173_726);
 }

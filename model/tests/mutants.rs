@@ -4,7 +4,7 @@
 #![cfg(feature = "mutants")]
 
 use mucsim_model::check::{run, verdicts, CheckOptions};
-use mucsim_model::properties::{invariant_property, VIEWS_AGREE};
+use mucsim_model::properties::{invariant_property, DURABLE_AFFILIATIONS, VIEWS_AGREE};
 use mucsim_model::scenario::Scenario;
 use mucsim_sim::scansion::{parse, run_in, RunOptions};
 use mucsim_sim::{World, WorldConfig};
@@ -104,4 +104,29 @@ fn nick_change_skipping_uniqueness_breaks_client_views_too() {
         Scenario::nick_clash(),
         VIEWS_AGREE,
     );
+}
+
+#[test]
+fn answering_before_the_change_is_durable() {
+    let mut s = Scenario::durability();
+    s.mutant = Some(Mutant::AnswerBeforeDurable);
+    let opts = CheckOptions {
+        stop_at: vec![DURABLE_AFFILIATIONS],
+        ..CheckOptions::default()
+    };
+    let checker = run(&s, &opts).unwrap();
+    let vs = verdicts(&*checker, &s);
+    let v = vs
+        .iter()
+        .find(|v| v.name == DURABLE_AFFILIATIONS)
+        .expect("property exists");
+    assert!(!v.holds, "the durability mutant was not caught");
+    let cx = v.counterexample.as_ref().expect("a counterexample");
+    // The transcript shows the answer going out before the write is durable, then the crash.
+    let t = &cx.transcript;
+    let unsynced = t.find("sends").and_then(|_| t.find("(no sync: not yet durable)"));
+    let crash = t.find("CRASHES");
+    assert!(matches!((unsynced, crash), (Some(w), Some(c)) if w < c), "{t}");
+    assert!(cx.scs.is_err(), "a crash has no scansion script");
+    // And the real service holds the property in the same scenario (the test in check.rs).
 }

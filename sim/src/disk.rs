@@ -77,6 +77,53 @@ impl SimDisk {
     }
 }
 
+/// The storage effects of one input in words, with where they fall among its
+/// `before` + `after` stanzas (for transcripts).
+pub fn describe_effects(store: &[StoreOp], before: usize, after: usize) -> String {
+    let ops: Vec<String> = store
+        .iter()
+        .map(|op| match op {
+            StoreOp::Put(r) => format!("writes {}", r.jid),
+            StoreOp::Delete(j) => format!("deletes {j}"),
+            StoreOp::Sync => "syncs".to_string(),
+        })
+        .collect();
+    let durable = if matches!(store.last(), Some(StoreOp::Sync)) {
+        ""
+    } else {
+        " (no sync: not yet durable)"
+    };
+    let stanzas = |n: usize| {
+        if n == 1 {
+            "1 stanza".to_string()
+        } else {
+            format!("{n} stanzas")
+        }
+    };
+    if before == 0 {
+        format!("{}{durable}, then sends {}", ops.join(", "), stanzas(after))
+    } else {
+        format!(
+            "sends {} first, then {}{durable}",
+            stanzas(before),
+            ops.join(", ")
+        )
+    }
+}
+
+impl SimDisk {
+    /// A disk holding `records`, all durable (a service's state after its setup).
+    pub fn with_records(records: impl IntoIterator<Item = RoomRecord>) -> SimDisk {
+        SimDisk {
+            durable: records
+                .into_iter()
+                .map(|r| (r.jid.clone(), Arc::new(r)))
+                .collect(),
+            volatile: Vec::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,39 +16,6 @@ use server::{MucService, RoomRecord, ServiceConfig, StoreOp};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-/// The storage effects of one input, in words, with where they fall among its stanzas.
-fn store_note(store: &[StoreOp], before: usize, after: usize) -> String {
-    let ops: Vec<String> = store
-        .iter()
-        .map(|op| match op {
-            StoreOp::Put(r) => format!("writes {}", r.jid),
-            StoreOp::Delete(j) => format!("deletes {j}"),
-            StoreOp::Sync => "syncs".to_string(),
-        })
-        .collect();
-    let durable = if matches!(store.last(), Some(StoreOp::Sync)) {
-        ""
-    } else {
-        " (no sync: not yet durable)"
-    };
-    let stanzas = |n: usize| {
-        if n == 1 {
-            "1 stanza".to_string()
-        } else {
-            format!("{n} stanzas")
-        }
-    };
-    if before == 0 {
-        format!("{}{durable}, then sends {}", ops.join(", "), stanzas(after))
-    } else {
-        format!(
-            "sends {} first, then {}{durable}",
-            stanzas(before),
-            ops.join(", ")
-        )
-    }
-}
-
 fn describe(r: Option<&RoomRecord>) -> String {
     match r {
         None => "gone".to_string(),
@@ -543,7 +510,7 @@ impl World {
                     }
                     let (before, store, after) = out.into_parts();
                     if self.cfg.record_transcript && !store.is_empty() {
-                        let text = store_note(&store, before.len(), after.len());
+                        let text = crate::disk::describe_effects(&store, before.len(), after.len());
                         let domain = self.cfg.service.domain.clone();
                         self.transcript.push(self.now(), &domain, Event::Note(text));
                     }

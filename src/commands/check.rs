@@ -15,6 +15,8 @@ pub struct ScenarioChoice {
     pub rooms: Option<usize>,
     pub ops: Option<String>,
     pub mutant: Option<String>,
+    /// Service crashes per path (restarts from the disk), overriding the scenario's.
+    pub crashes: Option<u8>,
 }
 
 impl ScenarioChoice {
@@ -34,6 +36,15 @@ impl ScenarioChoice {
                 Scenario::generate(self.clients.unwrap_or(3), self.rooms.unwrap_or(1), &kinds)?
             }
         };
+        if let Some(n) = self.crashes {
+            if n > 2 {
+                return Err(format!("--crashes {n}: the model takes 0 to 2 crashes per path"));
+            }
+            if n != s.crashes {
+                s.crashes = n;
+                s.name = format!("{}, up to {n} service crashes", s.name);
+            }
+        }
         if let Some(name) = &self.mutant {
             set_mutant(&mut s, name)?;
         }
