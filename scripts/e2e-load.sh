@@ -20,7 +20,8 @@ python3 "$root/scripts/load_pair.py" "$tools" --pid "$pa" --port "$c2s_a" --n "$
 "$inst" stop "$pa"
 
 pb="$(LEAN=1 "$inst" start "$work/B" ext "$c2s_b" "$comp" "$secret")"
-"$root/target/release/mucsim" serve --connect "127.0.0.1:$comp" --secret "$secret" > "$work/serve.log" 2>&1 &
+"$root/target/release/mucsim" serve --connect "127.0.0.1:$comp" --secret "$secret" --store "$work/rooms.sqlite" \
+    > "$work/serve.log" 2>&1 &
 ps=$!
 trap '"$inst" stop "$pb"; kill -TERM "$ps" 2>/dev/null || true' EXIT
 for _ in $(seq 1 200); do grep -q "serving the component" "$work/serve.log" && break; sleep 0.05; done

@@ -10,7 +10,8 @@
 #    The canonical transcripts of A and B are diffed per script.
 # 2. Reconnect: Prosody (B) is killed with SIGKILL while mucsim serve holds a
 #    persistent members-only room; serve must report it, reconnect once Prosody is
-#    back, and the room, its config and its member list must be intact.
+#    back, and the room, its config and its member list must be intact. Then serve
+#    itself is killed with SIGKILL and restarted: the room comes back from its store.
 # 3. Load (E2E_LOAD=1, default on): the same load against A and B, stanzas/s and
 #    server CPU-seconds side by side.
 #
@@ -60,7 +61,8 @@ start_b() {  # DIR -> prints PID
     "$inst" start "$1" ext "$c2s_b" "$comp_b" "$secret"
 }
 start_serve() {  # LOG -> sets serve_pid once connected (a child of this shell)
-    "$mucsim" serve --domain conference.localhost --connect "127.0.0.1:$comp_b" --secret "$secret" >> "$1" 2>&1 &
+    "$mucsim" serve --domain conference.localhost --connect "127.0.0.1:$comp_b" --secret "$secret" \
+        --store "$(dirname "$1")/rooms.sqlite" >> "$1" 2>&1 &
     serve_pid=$!
     serve_pids+=("$serve_pid")
     wait_for_line "$1" "serving the component" 1 || { cat "$1" >&2; return 1; }
@@ -152,13 +154,20 @@ wait_for_line "$slog" "cannot reach" 1 || reconnect_ok=0
 pb="$(start_b "$dir")"; prosody_pids+=("$pb")
 wait_for_line "$slog" "serving the component" 2 || reconnect_ok=0
 "$mucsim" run --server "127.0.0.1:$c2s_b" "$root/scripts/e2e/reconnect_check.scs" > "$dir/check.txt" 2>&1 || { cat "$dir/check.txt" >&2; reconnect_ok=0; }
-stop_serve "$ps" "$slog" || reconnect_ok=0
+# Now mucsim serve itself dies (SIGKILL): the room must come back from its SQLite store.
+kill -KILL "$ps"
+wait "$ps" 2>/dev/null || true
+start_serve "$dir/serve2.log"; ps="$serve_pid"
+grep -q "1 persistent rooms restored" "$dir/serve2.log" || { log "serve did not restore the room"; reconnect_ok=0; }
+"$mucsim" run --server "127.0.0.1:$c2s_b" "$root/scripts/e2e/reconnect_check.scs" > "$dir/check2.txt" 2>&1 || { cat "$dir/check2.txt" >&2; reconnect_ok=0; }
+stop_serve "$ps" "$dir/serve2.log" || reconnect_ok=0
 "$inst" stop "$pb"
 echo
 echo "## Reconnect"
 sed 's/^/    /' "$slog"
+sed 's/^/    /' "$dir/serve2.log"
 if [ "$reconnect_ok" = 1 ]; then
-    echo "reconnect: serve reported the loss, reconnected, and the room was intact"
+    echo "reconnect: serve reported the loss, reconnected, and the room was intact; killed and restarted, it restored the room from its store"
 else
     log "reconnect check failed"; status=1
 fi

@@ -93,6 +93,13 @@ enum Command {
         /// Keys the occupant-ids (XEP-0421).
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// The SQLite file persistent rooms are kept in (created if missing; a file
+        /// that is not a mucsim room store is refused, never overwritten).
+        #[arg(long, default_value = "mucsim-rooms.sqlite")]
+        store: PathBuf,
+        /// Keep rooms in memory only.
+        #[arg(long)]
+        no_store: bool,
     },
     /// Run every .scs in a directory and print a table.
     Conformance {
@@ -223,7 +230,15 @@ fn main() -> ExitCode {
             connect,
             secret,
             seed,
-        }) => commands::live::serve(&domain, &connect, &secret, seed),
+            store,
+            no_store,
+        }) => commands::live::serve(
+            &domain,
+            &connect,
+            &secret,
+            seed,
+            (!no_store).then_some(store.as_path()),
+        ),
         Some(Command::Conformance { dir, seed, strict }) => {
             commands::scripts::conformance(&dir, &options(seed, strict))
         }

@@ -6,6 +6,7 @@
 //!   forwards the service's outbox, reconnects with backoff.
 //! - [`client`]: a blocking XMPP client (stream negotiation, SASL PLAIN, bind).
 //! - [`backend`]: the scansion runner's live backend (`mucsim run --server`).
+//! - [`sqlite`]: the room store of `mucsim serve` (one SQLite file).
 //!
 //! This crate is where real time enters: the service itself stays deterministic.
 
@@ -14,8 +15,10 @@ pub mod canonical;
 pub mod client;
 pub mod component;
 pub mod serve;
+pub mod sqlite;
 mod wire;
 
 pub use backend::LiveBackend;
 pub use component::{ComponentEvent, ComponentSession};
-pub use serve::{serve, serve_until_signalled, ServeOptions, Status};
+pub use serve::{serve, serve_until_signalled, Durable, Memory, ServeOptions, Status};
+pub use sqlite::{SqliteStore, StoreError};

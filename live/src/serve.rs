@@ -3,7 +3,7 @@
 //! in the [`MucService`] the caller owns, so they outlive any one connection.
 
 use crate::component::{ComponentEvent, ComponentSession};
-use server::{Millis, MucService};
+use server::{Millis, MucService, StoreOp};
 use std::future::Future;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -68,7 +68,33 @@ impl std::fmt::Display for Status {
 
 enum SessionEnd {
     Shutdown,
-    Lost { why: String, established: bool },
+    Lost {
+        why: String,
+        established: bool,
+    },
+    /// The store failed: nothing more may be answered.
+    StoreFailed(String),
+}
+
+/// Where the service's storage effects go, applied in outbox order before the
+/// stanzas that follow them are written.
+pub trait Durable {
+    fn apply(&mut self, ops: &[StoreOp]) -> Result<(), String>;
+}
+
+/// No store: rooms live as long as the process.
+pub struct Memory;
+
+impl Durable for Memory {
+    fn apply(&mut self, _: &[StoreOp]) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl Durable for crate::sqlite::SqliteStore {
+    fn apply(&mut self, ops: &[StoreOp]) -> Result<(), String> {
+        crate::sqlite::SqliteStore::apply(self, ops).map_err(|e| e.to_string())
+    }
 }
 
 #[derive(Default)]
@@ -85,12 +111,15 @@ fn clock_start() -> Instant {
 
 /// Serves `service` on `opts.domain` until `shutdown` completes, reconnecting with
 /// backoff whenever the server goes away. Every change of state goes to `report`.
+/// Stops with an error if `store` fails: answering without the change being durable
+/// is what the store is there to prevent.
 pub async fn serve(
     opts: &ServeOptions,
     service: &mut MucService,
+    store: &mut (dyn Durable + Send),
     shutdown: impl Future<Output = ()>,
     report: &mut (dyn FnMut(Status) + Send),
-) {
+) -> Result<(), String> {
     tokio::pin!(shutdown);
     let started = clock_start();
     let mut counters = Counters::default();
@@ -106,9 +135,26 @@ pub async fn serve(
                 why: e.to_string(),
             }),
             Ok(sock) => {
-                let end = session(opts, sock, service, started, &mut counters, &mut shutdown, report).await;
+                let end = session(
+                    opts,
+                    sock,
+                    service,
+                    store,
+                    started,
+                    &mut counters,
+                    &mut shutdown,
+                    report,
+                )
+                .await;
                 match end {
                     SessionEnd::Shutdown => break,
+                    SessionEnd::StoreFailed(why) => {
+                        report(Status::Stopped {
+                            stanzas_in: counters.stanzas_in,
+                            stanzas_out: counters.stanzas_out,
+                        });
+                        return Err(format!("the room store failed, stopping: {why}"));
+                    }
                     SessionEnd::Lost { why, established } => {
                         report(Status::Lost { why });
                         if established {
@@ -129,12 +175,15 @@ pub async fn serve(
         stanzas_in: counters.stanzas_in,
         stanzas_out: counters.stanzas_out,
     });
+    Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn session(
     opts: &ServeOptions,
     sock: TcpStream,
     service: &mut MucService,
+    store: &mut (dyn Durable + Send),
     started: Instant,
     counters: &mut Counters,
     shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
@@ -180,10 +229,21 @@ async fn session(
                 ComponentEvent::Stanza { from, stanza } => {
                     counters.stanzas_in += 1;
                     let now = Millis(started.elapsed().as_millis() as u64);
-                    for o in service.handle(now, from, stanza).iter() {
-                        counters.stanzas_out += 1;
+                    let (before, ops, after) = service.handle(now, from, stanza).into_parts();
+                    for o in &before {
                         out.push_str(&s.encode(o));
                     }
+                    if !ops.is_empty() {
+                        if let Err(why) = store.apply(&ops) {
+                            // What was already answered goes out; nothing after the failure.
+                            let _ = wr.write_all(out.as_bytes()).await;
+                            return SessionEnd::StoreFailed(why);
+                        }
+                    }
+                    for o in &after {
+                        out.push_str(&s.encode(o));
+                    }
+                    counters.stanzas_out += (before.len() + after.len()) as u64;
                 }
                 ComponentEvent::Closed(why) => closed = Some(why),
             }
@@ -222,11 +282,12 @@ async fn signalled() {
 pub fn serve_until_signalled(
     opts: &ServeOptions,
     service: &mut MucService,
+    store: &mut (dyn Durable + Send),
     report: &mut (dyn FnMut(Status) + Send),
-) -> std::io::Result<()> {
+) -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?;
-    rt.block_on(serve(opts, service, signalled(), report));
-    Ok(())
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    rt.block_on(serve(opts, service, store, signalled(), report))
 }

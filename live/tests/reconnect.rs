@@ -148,11 +148,13 @@ fn serve_survives_the_server_being_killed_and_keeps_its_rooms() {
         rt.block_on(serve(
             &opts,
             &mut service,
+            &mut live::Memory,
             async {
                 let _ = stop_rx.await;
             },
             &mut report,
-        ));
+        ))
+        .expect("no store to fail");
         service
     });
     let mut seen = Vec::new();

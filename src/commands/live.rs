@@ -8,7 +8,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-pub fn serve(domain: &str, connect: &str, secret: &str, seed: u64) -> ExitCode {
+pub fn serve(domain: &str, connect: &str, secret: &str, seed: u64, store: Option<&Path>) -> ExitCode {
     if jid::BareJid::new(domain)
         .map(|j| j.node().is_some())
         .unwrap_or(true)
@@ -17,20 +17,48 @@ pub fn serve(domain: &str, connect: &str, secret: &str, seed: u64) -> ExitCode {
         return ExitCode::from(2);
     }
     let opts = ServeOptions::new(domain, connect, secret);
-    let mut service = MucService::new(ServiceConfig::new(domain, seed));
+    let cfg = ServiceConfig::new(domain, seed);
+    let (mut service, mut durable): (MucService, Box<dyn live::Durable + Send>) = match store {
+        None => {
+            eprintln!("mucsim serve: no store (--no-store): rooms last as long as this process");
+            (MucService::new(cfg), Box::new(live::Memory))
+        }
+        Some(path) => match open_store(path, cfg) {
+            Ok((svc, s)) => {
+                eprintln!(
+                    "mucsim serve: room store {}: {} persistent rooms restored",
+                    path.display(),
+                    svc.rooms().count()
+                );
+                (svc, Box::new(s))
+            }
+            Err(e) => {
+                eprintln!("mucsim serve: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     eprintln!("mucsim serve: {domain} as an XEP-0114 component of {connect}");
     let mut report = |s: live::Status| eprintln!("mucsim serve: {s}");
-    match live::serve_until_signalled(&opts, &mut service, &mut report) {
+    match live::serve_until_signalled(&opts, &mut service, &mut *durable, &mut report) {
         Ok(()) => {
             let rooms = service.rooms().count();
             eprintln!("mucsim serve: shut down cleanly, {rooms} rooms in memory");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("mucsim serve: cannot start: {e}");
+            eprintln!("mucsim serve: {e}");
             ExitCode::from(1)
         }
     }
+}
+
+/// Opens the room store and rebuilds the service from it.
+fn open_store(path: &Path, cfg: ServiceConfig) -> Result<(MucService, live::SqliteStore), String> {
+    let store = live::SqliteStore::open(path).map_err(|e| e.to_string())?;
+    let records = store.load().map_err(|e| e.to_string())?;
+    let svc = MucService::restore(cfg, records).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((svc, store))
 }
 
 fn resolve(server: &str) -> Result<SocketAddr, String> {
