@@ -39,12 +39,14 @@ fn service() -> MucService {
         )),
     );
     for i in 0..100 {
-        let _ = svc.handle(Millis(0), owner.clone(), change(i, "member"));
+        let _ = svc.handle(Millis(0), owner.clone(), change(100 + i));
     }
     svc
 }
 
-fn change(i: u64, aff: &str) -> Element {
+/// Change `i`: the 100 members lose membership one by one, then get it back, and so on.
+fn change(i: u64) -> Element {
+    let aff = if (i / 100).is_multiple_of(2) { "none" } else { "member" };
     stanza(&format!(
         "<iq type='set' id='a{i}' to='r@{MUC}'><query xmlns='http://jabber.org/protocol/muc#admin'>\
          <item affiliation='{aff}' jid='user{}@localhost'/></query></iq>",
@@ -63,8 +65,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("simulated_disk", |b| {
         b.iter(|| {
             i += 1;
-            let aff = if (i / 100) % 2 == 0 { "none" } else { "member" };
-            let out = svc.handle(Millis(i), owner.clone(), change(i, aff));
+            let out = svc.handle(Millis(i), owner.clone(), change(i));
             disk.apply_all(out.store_ops());
             black_box(out.len())
         })
@@ -81,8 +82,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("sqlite_durable", |b| {
         b.iter(|| {
             i += 1;
-            let aff = if (i / 100) % 2 == 0 { "none" } else { "member" };
-            let out = svc.handle(Millis(i), owner.clone(), change(i, aff));
+            let out = svc.handle(Millis(i), owner.clone(), change(i));
             store.apply(out.store_ops()).unwrap();
             black_box(out.len())
         })
