@@ -20,6 +20,26 @@ pub struct ScenarioChoice {
 }
 
 impl ScenarioChoice {
+    /// The scenarios to check: the one chosen, or with no choice at all the default
+    /// ones — the default scenario, then the durability scenario (one crash).
+    pub fn build_all(&self) -> Result<Vec<Scenario>, String> {
+        let nothing_chosen = self.name.is_none()
+            && self.clients.is_none()
+            && self.rooms.is_none()
+            && self.ops.is_none()
+            && self.crashes.is_none();
+        let mut first = self.build()?;
+        if !nothing_chosen {
+            return Ok(vec![first]);
+        }
+        let mut durability = Scenario::durability();
+        if let Some(name) = &self.mutant {
+            set_mutant(&mut durability, name)?;
+        }
+        first.name = format!("default: {}", first.name);
+        Ok(vec![first, durability])
+    }
+
     pub fn build(&self) -> Result<Scenario, String> {
         let generated = self.clients.is_some() || self.rooms.is_some() || self.ops.is_some();
         let mut s = match (&self.name, generated) {
@@ -68,13 +88,31 @@ fn set_mutant(_: &mut Scenario, name: &str) -> Result<(), String> {
 // the deterministic crates (server, sim, model), not for this front end.
 #[allow(clippy::disallowed_methods)]
 pub fn check(choice: &ScenarioChoice, opts: &CheckOptions, scs_dir: &Path) -> ExitCode {
-    let scenario = match choice.build() {
+    let scenarios = match choice.build_all() {
         Ok(s) => s,
         Err(e) => {
             eprintln!("mucsim check: {e}");
             return ExitCode::from(2);
         }
     };
+    let mut written = 0;
+    let mut worst = ExitCode::SUCCESS;
+    for (i, scenario) in scenarios.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        match check_one(scenario, opts, scs_dir, &mut written) {
+            Ok(true) => {}
+            Ok(false) => worst = ExitCode::from(1),
+            Err(code) => return code,
+        }
+    }
+    worst
+}
+
+/// Checks one scenario and prints its verdicts; `Ok(false)` when a property is violated.
+#[allow(clippy::disallowed_methods)]
+fn check_one(scenario: &Scenario, opts: &CheckOptions, scs_dir: &Path, written: &mut usize) -> Result<bool, ExitCode> {
     println!(
         "checking '{}': {} clients, {} rooms, {} operations, {} threads, {}{}",
         scenario.name,
@@ -86,11 +124,11 @@ pub fn check(choice: &ScenarioChoice, opts: &CheckOptions, scs_dir: &Path) -> Ex
         if opts.symmetry { ", symmetry reduction" } else { "" }
     );
     let start = Instant::now();
-    let checker = match spawn(&scenario, opts) {
+    let checker = match spawn(scenario, opts) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("mucsim check: {e}");
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     };
     let bar = indicatif::ProgressBar::new_spinner();
@@ -110,9 +148,8 @@ pub fn check(choice: &ScenarioChoice, opts: &CheckOptions, scs_dir: &Path) -> Ex
     }
     bar.finish_and_clear();
     let elapsed = start.elapsed();
-    let results = verdicts(&*checker, &scenario);
+    let results = verdicts(&*checker, scenario);
     let mut violated = false;
-    let mut written = 0;
     for v in &results {
         let verdict = match (v.holds, &v.expectation) {
             (true, stateright::Expectation::Sometimes) => "reached",
@@ -126,8 +163,8 @@ pub fn check(choice: &ScenarioChoice, opts: &CheckOptions, scs_dir: &Path) -> Ex
             println!("counterexample:\n{}", cx.transcript);
             match &cx.scs {
                 Ok(script) => {
-                    written += 1;
-                    let path = scs_dir.join(format!("counterexample-{written}.scs"));
+                    *written += 1;
+                    let path = scs_dir.join(format!("counterexample-{}.scs", *written));
                     match std::fs::write(&path, script) {
                         Ok(()) => println!(
                             "replay: mucsim run {} (the script expects the real service's answers)\n",
@@ -150,11 +187,7 @@ pub fn check(choice: &ScenarioChoice, opts: &CheckOptions, scs_dir: &Path) -> Ex
         secs,
         unique as f64 / secs.max(1e-9)
     );
-    if violated {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    Ok(!violated)
 }
 
 /// `mucsim explore`: stateright's Explorer, on 127.0.0.1 only.
