@@ -46,7 +46,11 @@ fn service() -> MucService {
 
 /// Change `i`: the 100 members lose membership one by one, then get it back, and so on.
 fn change(i: u64) -> Element {
-    let aff = if (i / 100).is_multiple_of(2) { "none" } else { "member" };
+    let aff = if (i / 100).is_multiple_of(2) {
+        "none"
+    } else {
+        "member"
+    };
     stanza(&format!(
         "<iq type='set' id='a{i}' to='r@{MUC}'><query xmlns='http://jabber.org/protocol/muc#admin'>\
          <item affiliation='{aff}' jid='user{}@localhost'/></query></iq>",

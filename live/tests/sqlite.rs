@@ -4,7 +4,7 @@
 
 use live::sqlite::{SqliteStore, StoreError, APPLICATION_ID, SCHEMA_VERSION};
 use server::jids::BareJid;
-use server::muc::{AllowPm, RoomConfig, Subject, Whois};
+use server::muc::{RoomConfig, Subject};
 use server::{Affiliation, RoomRecord, StoreOp};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -64,26 +64,7 @@ fn every_persisted_field_round_trips() {
     let path = dir.file("rooms.sqlite");
     let full = RoomRecord {
         jid: jid("capulet@conference.localhost"),
-        config: RoomConfig {
-            name: "Capulet <hall> & 'garden' \u{1F339}".into(),
-            description: "for the family\nonly".into(),
-            language: "it".into(),
-            persistent: true,
-            public: false,
-            members_only: true,
-            allow_member_invites: true,
-            moderated: true,
-            whois: Whois::Anyone,
-            password: Some("rosemary".into()),
-            change_subject: true,
-            history_length: 7,
-            default_history_messages: 3,
-            max_users: Some(30),
-            broadcast_visitor: false,
-            broadcast_participant: true,
-            broadcast_moderator: false,
-            allow_pm: AllowPm::Moderators,
-        },
+        config: RoomConfig::every_field_changed(),
         affiliations: [
             (jid("owner@localhost"), Affiliation::Owner),
             (jid("nurse@localhost"), Affiliation::Admin),

@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use server::muc::{AllowPm, RoomConfig, Whois};
+use server::muc::RoomConfig;
 use server::{Affiliation, Millis, MucService, RestoreError, RoomRecord, ServiceConfig, StoreOp};
 
 const A: &str = "owner@localhost/a";
@@ -27,26 +27,7 @@ fn admin(jid: &str, aff: &str) -> String {
 
 #[test]
 fn every_config_field_round_trips_through_the_stored_form() {
-    let c = RoomConfig {
-        name: "Capulet <hall> & 'garden'".into(),
-        description: "for the family".into(),
-        language: "it".into(),
-        persistent: true,
-        public: false,
-        members_only: true,
-        allow_member_invites: true,
-        moderated: true,
-        whois: Whois::Anyone,
-        password: Some("rosemary".into()),
-        change_subject: true,
-        history_length: 7,
-        default_history_messages: 3,
-        max_users: Some(30),
-        broadcast_visitor: false,
-        broadcast_participant: true,
-        broadcast_moderator: false,
-        allow_pm: AllowPm::Moderators,
-    };
+    let c = RoomConfig::every_field_changed();
     assert_ne!(c, RoomConfig::default());
     let form = c.to_submission();
     assert_eq!(form.attr("type"), Some("submit"));

@@ -112,7 +112,12 @@ pub fn check(choice: &ScenarioChoice, opts: &CheckOptions, scs_dir: &Path) -> Ex
 
 /// Checks one scenario and prints its verdicts; `Ok(false)` when a property is violated.
 #[allow(clippy::disallowed_methods)]
-fn check_one(scenario: &Scenario, opts: &CheckOptions, scs_dir: &Path, written: &mut usize) -> Result<bool, ExitCode> {
+fn check_one(
+    scenario: &Scenario,
+    opts: &CheckOptions,
+    scs_dir: &Path,
+    written: &mut usize,
+) -> Result<bool, ExitCode> {
     println!(
         "checking '{}': {} clients, {} rooms, {} operations, {} threads, {}{}",
         scenario.name,

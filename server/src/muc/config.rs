@@ -352,6 +352,32 @@ impl RoomConfig {
         Ok(c)
     }
 
+    /// A configuration in which every field differs from the default: what tests of
+    /// anything that stores or transmits a configuration round-trip.
+    #[doc(hidden)]
+    pub fn every_field_changed() -> RoomConfig {
+        RoomConfig {
+            name: "Capulet <hall> & 'garden' \u{1F339}".into(),
+            description: "for the family\nonly".into(),
+            language: "it".into(),
+            persistent: true,
+            public: false,
+            members_only: true,
+            allow_member_invites: true,
+            moderated: true,
+            whois: Whois::Anyone,
+            password: Some("rosemary".into()),
+            change_subject: true,
+            history_length: 7,
+            default_history_messages: 3,
+            max_users: Some(30),
+            broadcast_visitor: false,
+            broadcast_participant: true,
+            broadcast_moderator: false,
+            allow_pm: AllowPm::Moderators,
+        }
+    }
+
     /// Status codes for the change from `self` to `new` (XEP-0045 §10.2.1): 104 for
     /// a change of anything but whois, 172/173 when the room becomes non-/semi-anonymous.
     /// Like Prosody (whois.lib.lua sets only its own code; a real Prosody 0.12.3 sends
