@@ -12,14 +12,14 @@ n="${LOAD_N:-10,25,50}"; m="${LOAD_M:-50}"; runs="${LOAD_RUNS:-1}"
 mkdir -p "$work"
 log() { echo "[e2e-load] $*" >&2; }
 
-pa="$(LEAN=1 "$inst" start "$work/A" muc "$c2s_a")"
+pa="$(NAGLE=false LEAN=1 "$inst" start "$work/A" muc "$c2s_a")"
 trap '"$inst" stop "$pa"' EXIT
 log "A: Prosody's MUC, PID $pa; N=$n M=$m runs=$runs"
 python3 "$root/scripts/load_pair.py" "$tools" --pid "$pa" --port "$c2s_a" --n "$n" --m "$m" \
     --runs "$runs" --json "$work/A.json" > "$work/A.txt"
 "$inst" stop "$pa"
 
-pb="$(LEAN=1 "$inst" start "$work/B" ext "$c2s_b" "$comp" "$secret")"
+pb="$(NAGLE=false LEAN=1 "$inst" start "$work/B" ext "$c2s_b" "$comp" "$secret")"
 "$root/target/release/mucsim" serve --connect "127.0.0.1:$comp" --secret "$secret" --store "$work/rooms.sqlite" \
     > "$work/serve.log" 2>&1 &
 ps=$!

@@ -68,6 +68,13 @@ write_config() {  # DIR MODE C2S COMPONENT_PORT SECRET
         else
             cat
         fi |
+        if [ -n "${NAGLE:-}" ]; then
+            # network_settings.nagle = false sets TCP_NODELAY on Prosody's sockets.
+            cat
+            echo "network_settings = { nagle = ${NAGLE} }"
+        else
+            cat
+        fi |
         if [ "$mode" = ext ]; then
             # Replace Prosody's MUC component block (up to the next blank line).
             awk -v secret="$secret" '
@@ -98,9 +105,9 @@ write_config() {  # DIR MODE C2S COMPONENT_PORT SECRET
     } > "$dir/prosody.cfg.lua.tmp"
     # Global settings must come before the first VirtualHost: move ours up.
     awk '
-        FNR == NR { if (/^(data_path|interfaces|local_interfaces|c2s_ports|c2s_direct_tls_ports|http_ports|https_ports|component_ports|component_interfaces) =/) g = g $0 "\n"; next }
+        FNR == NR { if (/^(data_path|interfaces|local_interfaces|c2s_ports|c2s_direct_tls_ports|http_ports|https_ports|component_ports|component_interfaces|network_settings) =/) g = g $0 "\n"; next }
         /^VirtualHost/ && !done { printf "%s\n", g; done = 1 }
-        /^(data_path|interfaces|local_interfaces|c2s_ports|c2s_direct_tls_ports|http_ports|https_ports|component_ports|component_interfaces) =/ { next }
+        /^(data_path|interfaces|local_interfaces|c2s_ports|c2s_direct_tls_ports|http_ports|https_ports|component_ports|component_interfaces|network_settings) =/ { next }
         { print }' "$dir/prosody.cfg.lua.tmp" "$dir/prosody.cfg.lua.tmp" > "$dir/prosody.cfg.lua"
     rm -f "$dir/prosody.cfg.lua.tmp"
 }
