@@ -33,6 +33,8 @@ CREATE TABLE affiliations (
     room TEXT NOT NULL REFERENCES rooms(jid) ON DELETE CASCADE,
     jid TEXT NOT NULL,
     affiliation TEXT NOT NULL CHECK (affiliation IN ('owner', 'admin', 'member', 'outcast')),
+    -- the nickname this user reserved in the room (XEP-0045 §7.10), if any
+    nick TEXT,
     PRIMARY KEY (room, jid)
 ) STRICT;
 ";
@@ -167,10 +169,11 @@ impl SqliteStore {
     pub fn load(&self) -> Result<Vec<RoomRecord>, StoreError> {
         let corrupt = |why: String| StoreError::Corrupt(self.path.clone(), why);
         let sql = |e| StoreError::Sqlite(self.path.clone(), e);
-        let mut affs: BTreeMap<String, BTreeMap<BareJid, Affiliation>> = BTreeMap::new();
+        type Lists = (BTreeMap<BareJid, Affiliation>, BTreeMap<BareJid, String>);
+        let mut affs: BTreeMap<String, Lists> = BTreeMap::new();
         let mut stmt = self
             .conn
-            .prepare("SELECT room, jid, affiliation FROM affiliations ORDER BY room, jid")
+            .prepare("SELECT room, jid, affiliation, nick FROM affiliations ORDER BY room, jid")
             .map_err(sql)?;
         let rows = stmt
             .query_map([], |r| {
@@ -178,17 +181,22 @@ impl SqliteStore {
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
                 ))
             })
             .map_err(sql)?;
         for row in rows {
-            let (room, jid, aff) = row.map_err(sql)?;
+            let (room, jid, aff, nick) = row.map_err(sql)?;
             let jid = BareJid::new(&jid)
                 .map_err(|e| corrupt(format!("room {room}: affiliation for '{jid}': {e}")))?;
             let aff = Affiliation::parse(&aff)
                 .filter(|a| *a != Affiliation::None)
                 .ok_or_else(|| corrupt(format!("room {room}: affiliation '{aff}'")))?;
-            affs.entry(room).or_default().insert(jid, aff);
+            let lists = affs.entry(room).or_default();
+            if let Some(n) = nick {
+                lists.1.insert(jid.clone(), n);
+            }
+            lists.0.insert(jid, aff);
         }
         let mut stmt = self
             .conn
@@ -213,8 +221,10 @@ impl SqliteStore {
             let config = RoomConfig::from_submission(&form)
                 .map_err(|e| corrupt(format!("room {jid}: configuration: {e}")))?;
             let subject = subject_text.map(|text| Subject { by: subject_by, text });
+            let (affiliations, reserved) = affs.remove(&jid).unwrap_or_default();
             out.push(RoomRecord {
-                affiliations: affs.remove(&jid).unwrap_or_default(),
+                affiliations,
+                reserved,
                 jid: room,
                 config,
                 subject,
@@ -267,8 +277,8 @@ impl SqliteStore {
                     .map_err(sql)?;
                     for (user, aff) in &r.affiliations {
                         tx.execute(
-                            "INSERT INTO affiliations (room, jid, affiliation) VALUES (?1, ?2, ?3)",
-                            params![jid.as_str(), user.as_str(), aff.as_str()],
+                            "INSERT INTO affiliations (room, jid, affiliation, nick) VALUES (?1, ?2, ?3, ?4)",
+                            params![jid.as_str(), user.as_str(), aff.as_str(), r.reserved.get(user)],
                         )
                         .map_err(sql)?;
                     }

@@ -50,6 +50,7 @@ fn record(room: &str, members: usize) -> RoomRecord {
             ..RoomConfig::default()
         },
         affiliations,
+        reserved: BTreeMap::new(),
         subject: None,
     }
 }
@@ -71,6 +72,11 @@ fn every_persisted_field_round_trips() {
             (jid("juliet@localhost"), Affiliation::Member),
             (jid("romeo@localhost"), Affiliation::Outcast),
             (jid("montague.example"), Affiliation::Outcast),
+        ]
+        .into(),
+        reserved: [
+            (jid("nurse@localhost"), "Nurse".to_string()),
+            (jid("juliet@localhost"), "Juliet \u{1F319}".to_string()),
         ]
         .into(),
         subject: Some(Subject {

@@ -23,6 +23,8 @@ pub struct RoomRecord {
     pub config: RoomConfig,
     /// Never holds `Affiliation::None`.
     pub affiliations: BTreeMap<BareJid, Affiliation>,
+    /// Reserved nicknames, of affiliated users only.
+    pub reserved: BTreeMap<BareJid, String>,
     pub subject: Option<Subject>,
 }
 
@@ -47,6 +49,7 @@ impl Room {
             jid: self.jid.clone(),
             config: self.config.clone(),
             affiliations: self.affiliations.clone(),
+            reserved: self.reserved.clone(),
             subject: self.subject.clone(),
         })
     }
@@ -61,6 +64,8 @@ pub enum RestoreError {
     NoOwner(String),
     /// Two records for one room.
     Duplicate(String),
+    /// A nickname reserved by a user with no affiliation.
+    StrayReservation(String),
 }
 
 impl std::fmt::Display for RestoreError {
@@ -69,6 +74,10 @@ impl std::fmt::Display for RestoreError {
             RestoreError::WrongDomain(r) => write!(f, "room {r} is not on this service's domain"),
             RestoreError::NoOwner(r) => write!(f, "room {r} has no owner"),
             RestoreError::Duplicate(r) => write!(f, "room {r} is stored twice"),
+            RestoreError::StrayReservation(r) => write!(
+                f,
+                "room {r} reserves a nickname for a user it has no affiliation with"
+            ),
         }
     }
 }
@@ -94,12 +103,16 @@ impl MucService {
             if !r.affiliations.values().any(|a| *a == Affiliation::Owner) {
                 return Err(RestoreError::NoOwner(r.jid.to_string()));
             }
+            if r.reserved.keys().any(|j| !r.affiliations.contains_key(j)) {
+                return Err(RestoreError::StrayReservation(r.jid.to_string()));
+            }
             let mut room = Room::new(r.jid.clone(), r.config);
             for (jid, aff) in r.affiliations {
                 if aff != Affiliation::None {
                     room.set_affiliation_raw(jid, aff);
                 }
             }
+            room.reserved = r.reserved;
             room.subject = r.subject;
             if svc.insert_restored(room).is_some() {
                 return Err(RestoreError::Duplicate(r.jid.to_string()));

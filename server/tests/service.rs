@@ -761,3 +761,142 @@ fn mediated_invite_grants_membership_in_members_only_room() {
         server::Affiliation::Member
     );
 }
+
+// --- registration and reserved nicknames (XEP-0045 §7.10, Prosody's register.lib) ---
+
+fn register_form(nick: &str) -> String {
+    format!(
+        "<iq id='reg' to='r@{MUC}' type='set'><query xmlns='jabber:iq:register'>\
+         <x xmlns='jabber:x:data' type='submit'>\
+         <field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#register</value></field>\
+         <field var='muc#register_roomnick'><value>{nick}</value></field></x></query></iq>"
+    )
+}
+
+#[test]
+fn registration_reserves_a_nickname_for_affiliated_users_only() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.set_aff(A, "r", "bob@localhost", "member");
+    // The form, for a member.
+    let got = h.send_for(
+        A,
+        "<iq id='f' to='r@conference.localhost' type='get'><query xmlns='jabber:iq:register'/></iq>",
+        A,
+    );
+    assert!(
+        got[0].to_xml().contains("muc#register_roomnick"),
+        "{}",
+        got[0].to_xml()
+    );
+    // Refused: unaffiliated (registration-required), outcast (forbidden), a bad form.
+    let got = h.send_for(C, &register_form("Carol"), C);
+    assert!(
+        got[0].to_xml().contains("registration-required"),
+        "{}",
+        got[0].to_xml()
+    );
+    let _ = h.set_aff(A, "r", "eve@localhost", "outcast");
+    let got = h.send_for("eve@localhost/e", &register_form("Eve"), "eve@localhost/e");
+    assert!(got[0].to_xml().contains("forbidden"));
+    let bad = "<iq id='reg' to='r@conference.localhost' type='set'><query xmlns='jabber:iq:register'/></iq>";
+    let got = h.send_for(B, bad, B);
+    assert!(got[0].to_xml().contains("bad-request"));
+    // Bob registers "Bobby": reserved, shown in the member list and to Bob by disco.
+    let got = h.send_for(B, &register_form("Bobby"), B);
+    assert_eq!(got.last().unwrap().attr("type"), Some("result"));
+    let list = h.send_for(
+        A,
+        "<iq id='l' to='r@conference.localhost' type='get'><query xmlns='http://jabber.org/protocol/muc#admin'><item affiliation='member'/></query></iq>",
+        A,
+    );
+    assert!(list[0].to_xml().contains("nick='Bobby'"), "{}", list[0].to_xml());
+    let info = h.send_for(
+        B,
+        "<iq id='n' to='r@conference.localhost' type='get'><query xmlns='http://jabber.org/protocol/disco#info' node='x-roomuser-item'/></iq>",
+        B,
+    );
+    assert!(info[0].to_xml().contains("name='Bobby'"), "{}", info[0].to_xml());
+    let got = h.send_for(
+        B,
+        "<iq id='g' to='r@conference.localhost' type='get'><query xmlns='jabber:iq:register'/></iq>",
+        B,
+    );
+    assert!(
+        got[0]
+            .to_xml()
+            .contains("<registered/><username>Bobby</username>"),
+        "{}",
+        got[0].to_xml()
+    );
+    // Nobody else may take it, by joining or by changing nick; Bob may.
+    let got = h.join(C, "r", "Bobby");
+    assert!(got[0].stanza.to_xml().contains("conflict"));
+    let _ = h.join(C, "r", "Carol");
+    let got = h.send_for(C, "<presence to='r@conference.localhost/Bobby'/>", C);
+    assert!(got[0].to_xml().contains("conflict"));
+    let got = h.join(B, "r", "Bobby");
+    assert!(got
+        .iter()
+        .any(|s| s.to.as_str() == B && s.stanza.to_xml().contains("code='110'")));
+    // Another user may not register a nickname someone holds or reserved.
+    let _ = h.set_aff(A, "r", "carol@localhost", "member");
+    let got = h.send_for(C, &register_form("Bobby"), C);
+    assert!(got[0].to_xml().contains("conflict"));
+    // Unregistering gives up membership and the reservation.
+    let _ = h.send(
+        B,
+        "<presence type='unavailable' to='r@conference.localhost/Bobby'/>",
+    );
+    let got = h.send_for(B, "<iq id='u' to='r@conference.localhost' type='set'><query xmlns='jabber:iq:register'><remove/></query></iq>", B);
+    assert_eq!(got.last().unwrap().attr("type"), Some("result"));
+    let room = h.svc.room(&"r@conference.localhost".parse().unwrap()).unwrap();
+    assert_eq!(
+        room.affiliation(&"bob@localhost".parse().unwrap()),
+        server::Affiliation::None
+    );
+    assert_eq!(room.reserved_by("Bobby"), None);
+}
+
+#[test]
+fn reserving_a_nickname_through_the_admin_list_evicts_its_holder() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(C, "r", "Juliet");
+    let out = h.send(
+        A,
+        "<iq id='res' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+         <item affiliation='member' jid='juliet@localhost' nick='Juliet'/></query></iq>",
+    );
+    let to_carol: Vec<String> = out
+        .iter()
+        .filter(|s| s.to.as_str() == C)
+        .map(|s| s.stanza.to_xml())
+        .collect();
+    assert!(
+        to_carol[0].contains("code='307'")
+            && to_carol[0].contains("This nickname is reserved")
+            && !to_carol[0].contains("<actor"),
+        "{to_carol:?}"
+    );
+    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
+    // A probe for the reserved nick, now empty, answers as its absent owner.
+    let got = h.send_for(
+        A,
+        "<presence type='probe' to='r@conference.localhost/Juliet'/>",
+        A,
+    );
+    assert_stanza(
+        &got[0],
+        "<presence from='r@conference.localhost/Juliet' to='owner@localhost/a' type='unavailable'>\
+         <x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='member' role='none' nick='Juliet' jid='juliet@localhost'/></x></presence>",
+    );
+    // A probe for a nick nobody holds or reserved gets no answer (Prosody).
+    assert!(h
+        .send_for(
+            A,
+            "<presence type='probe' to='r@conference.localhost/Nobody'/>",
+            A
+        )
+        .is_empty());
+}

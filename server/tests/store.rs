@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use server::muc::RoomConfig;
 use server::{Affiliation, Millis, MucService, RestoreError, RoomRecord, ServiceConfig, StoreOp};
+use std::collections::BTreeMap;
 
 const A: &str = "owner@localhost/a";
 const B: &str = "bob@localhost/b";
@@ -151,6 +152,7 @@ fn records_that_no_service_writes_are_refused() {
             ..RoomConfig::default()
         },
         affiliations: [("owner@localhost".parse().unwrap(), Affiliation::Owner)].into(),
+        reserved: BTreeMap::new(),
         subject: None,
     };
     assert!(MucService::restore(cfg.clone(), [ok.clone()]).is_ok());

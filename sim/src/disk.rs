@@ -142,6 +142,7 @@ mod tests {
                 ..RoomConfig::default()
             },
             affiliations,
+            reserved: BTreeMap::new(),
             subject: None,
         })
     }

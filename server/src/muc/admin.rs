@@ -16,6 +16,8 @@ enum Change {
         jid: BareJid,
         to: Affiliation,
         reason: Option<String>,
+        /// A nickname to reserve for the user (Prosody: `nick` beside `jid`).
+        nick: Option<String>,
     },
     Role {
         nick: String,
@@ -46,6 +48,7 @@ fn parse_item(room: &Room, item: &Element) -> Result<Change, Refusal> {
     match (item.attr("affiliation"), item.attr("role")) {
         (Some(a), None) => {
             let to = Affiliation::parse(a).ok_or(Refusal::UnknownAffiliationOrRole)?;
+            let reserve = if jid.is_some() { nick.clone() } else { None };
             if jid.is_none() {
                 // Prosody's compatibility path: an affiliation by nick means that occupant.
                 jid = nick
@@ -54,7 +57,12 @@ fn parse_item(room: &Room, item: &Element) -> Result<Change, Refusal> {
                     .map(|o| o.bare.clone());
             }
             let jid = jid.ok_or(Refusal::BadAdminItem)?;
-            Ok(Change::Affiliation { jid, to, reason })
+            Ok(Change::Affiliation {
+                jid,
+                to,
+                reason,
+                nick: reserve,
+            })
         }
         (None, Some(r)) => {
             let to = Role::parse(r).ok_or(Refusal::UnknownAffiliationOrRole)?;
@@ -148,10 +156,20 @@ pub(crate) fn set(
     }
     for c in changes {
         match c {
-            Change::Affiliation { jid, to, reason } => {
-                apply_affiliation(room, ctx, from, &jid, to, reason.as_deref(), out)
+            Change::Affiliation {
+                jid,
+                to,
+                reason,
+                nick,
+            } => {
+                if let Some(nick) = nick {
+                    reserve_nick(room, &jid, nick, out);
+                }
+                apply_affiliation(room, ctx, Some(from), &jid, to, reason.as_deref(), out)
             }
-            Change::Role { nick, to, reason } => apply_role(room, from, &nick, to, reason.as_deref(), out),
+            Change::Role { nick, to, reason } => {
+                apply_role(room, Some(from), &nick, to, reason.as_deref(), out)
+            }
         }
     }
     Ok(())
@@ -163,7 +181,7 @@ pub(crate) fn set(
 pub(crate) fn apply_affiliation(
     room: &mut Room,
     ctx: &Ctx,
-    actor: &FullJid,
+    actor: Option<&FullJid>,
     jid: &BareJid,
     to: Affiliation,
     reason: Option<&str>,
@@ -216,7 +234,7 @@ pub(crate) fn apply_affiliation(
         }
         let notice = Notice {
             codes: codes.clone(),
-            actor: Some(actor),
+            actor,
             reason,
             prev_role: Some(old_role),
             ..Notice::default()
@@ -251,9 +269,26 @@ pub(crate) fn apply_affiliation(
     }
 }
 
+/// Reserves `nick` for `jid` (Prosody's admin set with `nick`): whoever else sits
+/// under that nick is kicked first (307, "This nickname is reserved", no actor).
+/// The reservation lasts while the user has an affiliation.
+pub(crate) fn reserve_nick(room: &mut Room, jid: &BareJid, nick: String, out: &mut Outbox) {
+    if room.occupants.get(&nick).is_some_and(|o| &o.bare != jid) {
+        apply_role(
+            room,
+            None,
+            &nick,
+            Role::None,
+            Some("This nickname is reserved"),
+            out,
+        );
+    }
+    room.reserved.insert(jid.clone(), nick);
+}
+
 fn apply_role(
     room: &mut Room,
-    actor: &FullJid,
+    actor: Option<&FullJid>,
     nick: &str,
     to: Role,
     reason: Option<&str>,
@@ -266,7 +301,7 @@ fn apply_role(
         let removed = room.remove_occupant(nick).expect("checked occupant");
         let n = Notice {
             codes: vec!["307"],
-            actor: Some(actor),
+            actor,
             reason,
             prev_role: Some(prev),
             ..Notice::default()
@@ -274,7 +309,7 @@ fn apply_role(
         room.publicise(&removed, &n, out);
     } else {
         let n = Notice {
-            actor: Some(actor),
+            actor,
             reason,
             prev_role: Some(prev),
             ..Notice::default()
@@ -303,7 +338,8 @@ pub(crate) fn get(room: &Room, from: &FullJid, query: &Element) -> Result<Elemen
                     reply.push(
                         Element::new("item", ns::MUC_ADMIN)
                             .with_attr("affiliation", aff.as_str())
-                            .with_attr("jid", jid.as_str()),
+                            .with_attr("jid", jid.as_str())
+                            .with_opt_attr("nick", room.reserved_nick(jid)),
                     );
                 }
             }

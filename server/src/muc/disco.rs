@@ -86,6 +86,7 @@ pub(crate) fn room_info(room: &Room, query: &Element) -> Element {
     let flags = [
         ns::MUC,
         ns::OCCUPANT_ID,
+        super::register::NS_REGISTER,
         if c.members_only {
             "muc_membersonly"
         } else {

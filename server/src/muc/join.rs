@@ -138,6 +138,10 @@ fn join(
             return Err(Refusal::PasswordRequired);
         }
     }
+    // XEP-0045 §7.10 / Prosody's enforce_nick_policy: a reserved nick is its owner's.
+    if room.reserved_by(nick).is_some_and(|j| j != &bare) {
+        return Err(Refusal::NickConflict);
+    }
     match room.occupants.get(nick) {
         Some(existing) if existing.bare != bare => return Err(Refusal::NickConflict),
         Some(existing) if existing.sessions.len() >= ctx.cfg.limits.max_sessions_per_occupant => {
@@ -214,6 +218,9 @@ fn change_nick(
     out: &mut Outbox,
 ) -> Result<(), Refusal> {
     let bare = from.to_bare();
+    if room.reserved_by(new).is_some_and(|j| j != &bare) {
+        return Err(Refusal::NickConflict);
+    }
     if !ctx.cfg.mutant(Mutant::NickChangeSkipsUniqueness) {
         if let Some(holder) = room.occupants.get(new) {
             return Err(if holder.bare != bare {
@@ -315,18 +322,25 @@ fn probe(
             from,
             room.presence_stanza(occ, nick, &occ.primary().presence, false, x),
         );
-    } else {
-        let x = Element::new("x", ns::MUC_USER).with_child(
-            Element::new("item", ns::MUC_USER)
-                .with_attr("affiliation", "none")
-                .with_attr("role", "none"),
-        );
+    } else if let Some(owner) = room.reserved_by(nick) {
+        // Prosody's build_unavailable_presence: a probe for a reserved nick whose user
+        // is away is answered as that user, offline; the real JID only for those who
+        // may see real JIDs.
+        let viewer = room.occupant_by_session(from).expect("prober is an occupant");
+        let mut item = Element::new("item", ns::MUC_USER)
+            .with_attr("affiliation", room.affiliation(owner).as_str())
+            .with_attr("role", "none")
+            .with_attr("nick", nick);
+        if room.can_see_jids(viewer) {
+            item.set_attr("jid", owner.as_str());
+        }
         let p = Element::new("presence", ns::CLIENT)
             .with_attr("from", room.occupant_jid_str(nick))
             .with_attr("type", "unavailable")
-            .with_child(x);
+            .with_child(Element::new("x", ns::MUC_USER).with_child(item));
         out.send(from, p);
     }
+    // A probe for a nick nobody holds or reserved gets no answer (Prosody).
     Ok(())
 }
 

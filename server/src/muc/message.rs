@@ -122,7 +122,7 @@ pub(crate) fn to_room(
     // XEP-0045 §9.3 / Prosody: inviting into a members-only room grants membership.
     let invitee = to.to_bare();
     if room.config.members_only && room.affiliation(&invitee) == Affiliation::None {
-        super::admin::apply_affiliation(room, ctx, from, &invitee, Affiliation::Member, None, out);
+        super::admin::apply_affiliation(room, ctx, Some(from), &invitee, Affiliation::Member, None, out);
     }
     // The invitee is outside the service: the outbox addresses sessions, so an
     // invitation to a bare JID goes to the bare JID as a full-less address.

@@ -8,6 +8,7 @@ pub(crate) mod join;
 pub(crate) mod message;
 pub(crate) mod owner;
 pub(crate) mod presence;
+pub(crate) mod register;
 pub mod room;
 
 pub use config::{submitted_field, AllowPm, RoomConfig, Whois};

@@ -60,7 +60,15 @@ pub(crate) fn iq_to_room(
             Ok(RoomFate::Keep)
         }
         (IqType::Get, "query", ns::DISCO_INFO) => {
-            out.send(from, result(Some(super::disco::room_info(room, query))));
+            let info = match query.attr("node") {
+                Some(node @ "x-roomuser-item") => super::register::reserved_nick_info(room, from, node),
+                _ => super::disco::room_info(room, query),
+            };
+            out.send(from, result(Some(info)));
+            Ok(RoomFate::Keep)
+        }
+        (_, "query", super::register::NS_REGISTER) => {
+            super::register::iq(room, ctx, from, st, ty, query, out)?;
             Ok(RoomFate::Keep)
         }
         (IqType::Get, "query", ns::DISCO_ITEMS) => {

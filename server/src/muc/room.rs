@@ -68,6 +68,9 @@ pub struct Room {
     pub(crate) subject: Option<Subject>,
     /// Never holds `Affiliation::None`: absence means none.
     pub(crate) affiliations: BTreeMap<BareJid, Affiliation>,
+    /// Reserved nicknames (XEP-0045 §7.10 registration; Prosody's affiliation data
+    /// `reserved_nickname`), only ever for affiliated users.
+    pub(crate) reserved: BTreeMap<BareJid, String>,
     pub(crate) occupants: BTreeMap<String, Occupant>,
     /// Real session JID → nick: the index every "who is this sender" question uses.
     pub(crate) by_session: BTreeMap<FullJid, String>,
@@ -82,6 +85,7 @@ impl Room {
             locked: false,
             subject: None,
             affiliations: BTreeMap::new(),
+            reserved: BTreeMap::new(),
             occupants: BTreeMap::new(),
             by_session: BTreeMap::new(),
             history: VecDeque::new(),
@@ -94,6 +98,19 @@ impl Room {
 
     pub fn config(&self) -> &RoomConfig {
         &self.config
+    }
+
+    /// The nickname `bare` has reserved, if any.
+    pub fn reserved_nick(&self, bare: &BareJid) -> Option<&str> {
+        self.reserved.get(bare).map(String::as_str)
+    }
+
+    /// Who reserved `nick`, if anyone.
+    pub fn reserved_by(&self, nick: &str) -> Option<&BareJid> {
+        self.reserved
+            .iter()
+            .find(|(_, n)| n.as_str() == nick)
+            .map(|(j, _)| j)
     }
 
     pub fn is_locked(&self) -> bool {
@@ -185,6 +202,7 @@ impl Room {
 
     pub(crate) fn set_affiliation_raw(&mut self, bare: BareJid, aff: Affiliation) {
         if aff == Affiliation::None {
+            self.reserved.remove(&bare);
             self.affiliations.remove(&bare);
         } else {
             self.affiliations.insert(bare, aff);

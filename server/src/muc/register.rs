@@ -1,0 +1,129 @@
+//! Room registration (XEP-0045 §7.10), as Prosody's `register.lib.lua` does it:
+//! affiliated users register a nickname, which is then reserved for them; nobody
+//! else may join or change to it. Unaffiliated users may not register (Prosody's
+//! default `allow_unaffiliated_register = false`).
+
+use super::room::Room;
+use super::Affiliation;
+use crate::ns;
+use crate::refusal::Refusal;
+use crate::service::{Ctx, Outbox};
+use crate::stanza::{iq_result, IqType, Stanza};
+use crate::xml::Element;
+use jid::FullJid;
+
+pub const NS_REGISTER: &str = "jabber:iq:register";
+pub const FORM_REGISTER: &str = "http://jabber.org/protocol/muc#register";
+const NICK_FIELD: &str = "muc#register_roomnick";
+
+/// The blank registration form.
+fn form() -> Element {
+    Element::new("x", ns::DATA)
+        .with_attr("type", "form")
+        .with_child(
+            Element::new("field", ns::DATA)
+                .with_attr("type", "hidden")
+                .with_attr("var", "FORM_TYPE")
+                .with_child(Element::new("value", ns::DATA).with_text(FORM_REGISTER)),
+        )
+        .with_child(
+            Element::new("field", ns::DATA)
+                .with_attr("type", "text-single")
+                .with_attr("label", "Nickname")
+                .with_attr("var", NICK_FIELD)
+                .with_child(Element::new("required", ns::DATA)),
+        )
+}
+
+fn field_value<'a>(form: &'a Element, var: &str) -> Option<&'a Element> {
+    form.elements()
+        .find(|f| f.is("field", ns::DATA) && f.attr("var") == Some(var))
+        .and_then(|f| f.child("value", ns::DATA))
+}
+
+pub(crate) fn iq(
+    room: &mut Room,
+    ctx: &Ctx,
+    from: &FullJid,
+    st: &Stanza,
+    ty: IqType,
+    query: &Element,
+    out: &mut Outbox,
+) -> Result<(), Refusal> {
+    let user = from.to_bare();
+    let affiliation = room.affiliation(&user);
+    match affiliation {
+        Affiliation::Outcast => return Err(Refusal::Banned),
+        Affiliation::None => return Err(Refusal::MembersOnly),
+        _ => {}
+    }
+    let me = room.jid.as_str().to_string();
+    if ty == IqType::Get {
+        let mut q = Element::new("query", NS_REGISTER);
+        match room.reserved_nick(&user) {
+            Some(nick) => {
+                q.push(Element::new("registered", NS_REGISTER));
+                q.push(Element::new("username", NS_REGISTER).with_text(nick));
+            }
+            None => q.push(form()),
+        }
+        out.send(from, iq_result(&st.el, &me).with_child(q));
+        return Ok(());
+    }
+    if query.child("remove", NS_REGISTER).is_some() {
+        // Prosody: members lose their membership; owners and admins keep their
+        // affiliation but lose the reservation.
+        if affiliation == Affiliation::Member {
+            super::admin::apply_affiliation(room, ctx, None, &user, Affiliation::None, None, out);
+        } else {
+            room.reserved.remove(&user);
+        }
+        out.send(from, iq_result(&st.el, &me));
+        return Ok(());
+    }
+    let form = query
+        .child("x", ns::DATA)
+        .ok_or(Refusal::BadStanza("Missing dataform"))?;
+    let form_type = field_value(form, "FORM_TYPE").map(|v| v.text());
+    if form_type.as_deref() != Some(FORM_REGISTER) {
+        return Err(Refusal::BadStanza("Error in form"));
+    }
+    let wanted = field_value(form, NICK_FIELD)
+        .map(|v| v.text())
+        .ok_or(Refusal::BadStanza(
+            "Error in form: muc#register_roomnick: Required value missing",
+        ))?;
+    // Strict resourceprep, as for a nickname in a join.
+    let nick = match room.jid.with_resource_str(&wanted) {
+        Ok(full) if full.resource().as_str() == wanted => wanted,
+        _ => return Err(Refusal::BadStanza("Invalid Nickname")),
+    };
+    if room.occupants.get(&nick).is_some_and(|o| o.bare != user) {
+        return Err(Refusal::NickConflict);
+    }
+    if room.reserved_by(&nick).is_some_and(|j| j != &user) {
+        return Err(Refusal::NickConflict);
+    }
+    if room.reserved_nick(&user) != Some(nick.as_str()) {
+        room.reserved.insert(user.clone(), nick);
+        // Prosody sets the affiliation again with the new data, which tells the room.
+        super::admin::apply_affiliation(room, ctx, None, &user, affiliation, None, out);
+    }
+    out.send(from, iq_result(&st.el, &me));
+    Ok(())
+}
+
+/// disco#info on the node `x-roomuser-item` (XEP-0045 §7.12): the sender's reserved
+/// nickname, if any.
+pub(crate) fn reserved_nick_info(room: &Room, from: &FullJid, node: &str) -> Element {
+    let mut q = Element::new("query", ns::DISCO_INFO).with_attr("node", node);
+    if let Some(nick) = room.reserved_nick(&from.to_bare()) {
+        q.push(
+            Element::new("identity", ns::DISCO_INFO)
+                .with_attr("category", "conference")
+                .with_attr("name", nick)
+                .with_attr("type", "text"),
+        );
+    }
+    q
+}
