@@ -900,3 +900,46 @@ fn reserving_a_nickname_through_the_admin_list_evicts_its_holder() {
         )
         .is_empty());
 }
+
+#[test]
+fn showing_offline_members_sends_joiners_their_unavailable_presence() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    // A value outside none/visitor/participant/moderator is refused, nothing changes.
+    let got = h.configure(
+        A,
+        "r",
+        "<field var='muc#roomconfig_presencebroadcast'><value>everyone</value></field>",
+    );
+    assert!(got[0].stanza.to_xml().contains("not-acceptable"));
+    let _ = h.configure(
+        A,
+        "r",
+        "<field var='muc#roomconfig_presencebroadcast'><value>none</value><value>participant</value><value>moderator</value></field>",
+    );
+    let _ = h.send(
+        A,
+        "<iq id='res' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+         <item affiliation='member' jid='juliet@localhost' nick='Juliet'/></query></iq>",
+    );
+    let _ = h.set_aff(A, "r", "nurse@localhost", "member");
+    // Carol (semi-anonymous room, not a moderator) sees Juliet offline under her
+    // reserved nick, without her real JID; the nurse, with no nick, not at all.
+    let got: Vec<server::xml::Element> = h
+        .join(C, "r", "Carol")
+        .into_iter()
+        .filter(|s| s.to.as_str() == C)
+        .map(|s| s.stanza)
+        .collect();
+    assert_stanza(
+        &got[1],
+        "<presence from='r@conference.localhost/Juliet' to='carol@localhost/c' type='unavailable'>\
+         <x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='member' role='none' nick='Juliet'/></x></presence>",
+    );
+    assert!(!got.iter().any(|e| e.to_xml().contains("nurse")));
+    let form = h.send_for(A, "<iq id='g' to='r@conference.localhost' type='get'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>", A);
+    assert!(
+        form[0].to_xml().contains("<value>none</value>"),
+        "the form shows the setting"
+    );
+}

@@ -62,6 +62,9 @@ pub struct RoomConfig {
     /// `None`: no limit beyond the service's own.
     pub max_users: Option<u32>,
     /// Roles whose presence is broadcast (XEP-0045 §10.2 presencebroadcast).
+    /// `none` is Prosody's "show offline members": joiners also get an unavailable
+    /// presence for each affiliated user who is not in the room.
+    pub broadcast_none: bool,
     pub broadcast_visitor: bool,
     pub broadcast_participant: bool,
     pub broadcast_moderator: bool,
@@ -86,6 +89,7 @@ impl Default for RoomConfig {
             history_length: 20,
             default_history_messages: 20,
             max_users: None,
+            broadcast_none: false,
             broadcast_visitor: true,
             broadcast_participant: true,
             broadcast_moderator: true,
@@ -196,9 +200,9 @@ impl RoomConfig {
             Some("Default number of history messages returned by room"),
             &[&self.default_history_messages.to_string()],
         ));
-        let roles: Vec<&str> = [Role::Visitor, Role::Participant, Role::Moderator]
+        let roles: Vec<&str> = [Role::None, Role::Visitor, Role::Participant, Role::Moderator]
             .into_iter()
-            .filter(|r| self.broadcasts(*r))
+            .filter(|r| *r == Role::None && self.broadcast_none || self.broadcasts(*r))
             .map(Role::as_str)
             .collect();
         let mut pb = field(
@@ -207,7 +211,7 @@ impl RoomConfig {
             Some("Only show participants with roles:"),
             &roles,
         );
-        for r in ["visitor", "participant", "moderator"] {
+        for r in ["none", "visitor", "participant", "moderator"] {
             pb.push(option(r, r));
         }
         x.push(pb);
@@ -315,9 +319,10 @@ impl RoomConfig {
                     set(&mut c.default_history_messages, number(MAX_HISTORY_LENGTH)?)
                 }
                 "muc#roomconfig_presencebroadcast" => {
-                    let (mut v, mut p, mut m) = (false, false, false);
+                    let (mut n, mut v, mut p, mut m) = (false, false, false, false);
                     for val in &vals {
                         match val.as_str() {
+                            "none" => n = true,
                             "visitor" => v = true,
                             "participant" => p = true,
                             "moderator" => m = true,
@@ -325,10 +330,11 @@ impl RoomConfig {
                         }
                     }
                     (
+                        c.broadcast_none,
                         c.broadcast_visitor,
                         c.broadcast_participant,
                         c.broadcast_moderator,
-                    ) = (v, p, m);
+                    ) = (n, v, p, m);
                 }
                 "muc#roomconfig_allowpm" => match one()?.as_deref() {
                     None => {}
@@ -371,6 +377,7 @@ impl RoomConfig {
             history_length: 7,
             default_history_messages: 3,
             max_users: Some(30),
+            broadcast_none: true,
             broadcast_visitor: false,
             broadcast_participant: true,
             broadcast_moderator: false,

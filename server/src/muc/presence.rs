@@ -231,5 +231,37 @@ impl Room {
                 self.presence_stanza(occ, &occ.nick, &occ.primary().presence, false, x),
             );
         }
+        if self.config.broadcast_none {
+            self.send_offline_members(to, anonymous, out);
+        }
+    }
+
+    /// Prosody's "show offline members" (presence broadcast for role `none`): an
+    /// unavailable presence for each affiliated user not in the room, from the nick
+    /// they reserved; users without one are shown only where real JIDs are visible.
+    fn send_offline_members(&self, to: &FullJid, anonymous: bool, out: &mut Outbox) {
+        for (bare, aff) in self.affiliations() {
+            if self.occupants.values().any(|o| &o.bare == bare) {
+                continue;
+            }
+            let nick = self.reserved_nick(bare);
+            if nick.is_none() && anonymous {
+                continue;
+            }
+            let from = match nick {
+                Some(n) => self.occupant_jid_str(n),
+                None => self.jid.as_str().to_string(),
+            };
+            let item = Element::new("item", ns::MUC_USER)
+                .with_attr("affiliation", aff.as_str())
+                .with_attr("role", "none")
+                .with_opt_attr("nick", nick)
+                .with_opt_attr("jid", (!anonymous).then(|| bare.as_str()));
+            let p = Element::new("presence", ns::CLIENT)
+                .with_attr("from", from)
+                .with_attr("type", "unavailable")
+                .with_child(Element::new("x", ns::MUC_USER).with_child(item));
+            out.send(to, p);
+        }
     }
 }
