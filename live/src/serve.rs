@@ -5,7 +5,7 @@
 use crate::component::{ComponentEvent, ComponentSession};
 use server::{Millis, MucService, StoreOp};
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -103,10 +103,14 @@ struct Counters {
     stanzas_out: u64,
 }
 
-/// Real time enters the service here, as the `now` of each stanza.
+/// Real time enters the service here: wall-clock milliseconds since the Unix epoch,
+/// so that history `<delay stamp=…/>` (XEP-0203) carries real dates.
 #[allow(clippy::disallowed_methods)]
-fn clock_start() -> Instant {
-    Instant::now()
+fn wall_clock() -> Millis {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Millis(since.as_millis() as u64)
 }
 
 /// Serves `service` on `opts.domain` until `shutdown` completes, reconnecting with
@@ -121,7 +125,7 @@ pub async fn serve(
     report: &mut (dyn FnMut(Status) + Send),
 ) -> Result<(), String> {
     tokio::pin!(shutdown);
-    let started = clock_start();
+    let mut last_now = 0u64;
     let mut counters = Counters::default();
     let mut backoff = opts.min_backoff;
     loop {
@@ -140,7 +144,7 @@ pub async fn serve(
                     sock,
                     service,
                     store,
-                    started,
+                    &mut last_now,
                     &mut counters,
                     &mut shutdown,
                     report,
@@ -184,7 +188,7 @@ async fn session(
     sock: TcpStream,
     service: &mut MucService,
     store: &mut (dyn Durable + Send),
-    started: Instant,
+    last_now: &mut u64,
     counters: &mut Counters,
     shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
     report: &mut (dyn FnMut(Status) + Send),
@@ -228,7 +232,10 @@ async fn session(
                 }
                 ComponentEvent::Stanza { from, stanza } => {
                     counters.stanzas_in += 1;
-                    let now = Millis(started.elapsed().as_millis() as u64);
+                    // The service's clock must not run backwards even if the wall
+                    // clock does: stamps never go below the last one.
+                    let now = Millis(wall_clock().0.max(*last_now));
+                    *last_now = now.0;
                     let (before, ops, after) = service.handle(now, from, stanza).into_parts();
                     for o in &before {
                         out.push_str(&s.encode(o));
