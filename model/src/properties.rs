@@ -76,7 +76,7 @@ fn kept_as_told(s: &S, same: impl Fn(&server::RoomRecord, &server::RoomRecord) -
 }
 
 pub fn properties(model: Model) -> Model {
-    const CHECKS: [fn(&Model, &S) -> bool; 8] = [
+    const CHECKS: [fn(&Model, &S) -> bool; 9] = [
         invariant_holds::<0>,
         invariant_holds::<1>,
         invariant_holds::<2>,
@@ -85,6 +85,7 @@ pub fn properties(model: Model) -> Model {
         invariant_holds::<5>,
         invariant_holds::<6>,
         invariant_holds::<7>,
+        invariant_holds::<8>,
     ];
     let mut model = model;
     for (i, inv) in Invariant::ALL.iter().enumerate() {

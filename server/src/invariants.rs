@@ -15,10 +15,11 @@ pub enum Invariant {
     SessionIndexAgrees,
     LockedRoomHoldsOnlyCreator,
     NonPersistentRoomNotEmpty,
+    ReservationsAreOwned,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 8] = [
+    pub const ALL: [Invariant; 9] = [
         Invariant::MembersOnlyHoldsOnlyMembers,
         Invariant::NoOutcastOccupies,
         Invariant::EveryRoomHasAnOwner,
@@ -27,6 +28,7 @@ impl Invariant {
         Invariant::SessionIndexAgrees,
         Invariant::LockedRoomHoldsOnlyCreator,
         Invariant::NonPersistentRoomNotEmpty,
+        Invariant::ReservationsAreOwned,
     ];
 
     /// The invariant as a sentence (the model checker's property name).
@@ -40,6 +42,7 @@ impl Invariant {
             Invariant::SessionIndexAgrees => "the real-JID index agrees with the occupant table",
             Invariant::LockedRoomHoldsOnlyCreator => "a locked room holds only its creator",
             Invariant::NonPersistentRoomNotEmpty => "a non-persistent room is never empty",
+            Invariant::ReservationsAreOwned => "each reserved nickname belongs to one affiliated user",
         }
     }
 }
@@ -180,6 +183,21 @@ fn room_violations(room: &Room) -> Vec<Violation> {
     if !room.config.persistent && room.occupants.is_empty() {
         v(Invariant::NonPersistentRoomNotEmpty, "empty".into());
     }
+    let mut seen = std::collections::BTreeMap::new();
+    for (jid, nick) in &room.reserved {
+        if room.affiliation(jid) == Affiliation::None {
+            v(
+                Invariant::ReservationsAreOwned,
+                format!("{nick} is reserved for {jid}, who has no affiliation"),
+            );
+        }
+        if let Some(other) = seen.insert(nick, jid) {
+            v(
+                Invariant::ReservationsAreOwned,
+                format!("{nick} is reserved for both {other} and {jid}"),
+            );
+        }
+    }
     out
 }
 
@@ -294,8 +312,24 @@ mod tests {
     }
 
     #[test]
+    fn reservation_without_affiliation_or_shared() {
+        let mut svc = service();
+        room(&mut svc)
+            .reserved
+            .insert(BareJid::new("carol@localhost").unwrap(), "Carol".into());
+        assert_names(&svc, Invariant::ReservationsAreOwned);
+        let mut svc = service();
+        let r = room(&mut svc);
+        for u in ["carol@localhost", "dave@localhost"] {
+            r.set_affiliation_raw(BareJid::new(u).unwrap(), Affiliation::Member);
+            r.reserved.insert(BareJid::new(u).unwrap(), "Twin".into());
+        }
+        assert_names(&svc, Invariant::ReservationsAreOwned);
+    }
+
+    #[test]
     fn invariant_count_matches_the_tests_above() {
         // Kept in step with the tests above: adding an invariant without a test fails here.
-        assert_eq!(Invariant::ALL.len(), 8);
+        assert_eq!(Invariant::ALL.len(), 9);
     }
 }

@@ -283,6 +283,9 @@ pub(crate) fn reserve_nick(room: &mut Room, jid: &BareJid, nick: String, out: &m
             out,
         );
     }
+    // One user per reserved nick: the newest reservation wins (Prosody keeps both and
+    // picks one by hash order).
+    room.reserved.retain(|j, n| j == jid || *n != nick);
     room.reserved.insert(jid.clone(), nick);
 }
 
