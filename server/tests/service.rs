@@ -899,6 +899,18 @@ fn reserving_a_nickname_through_the_admin_list_evicts_its_holder() {
             A
         )
         .is_empty());
+    // Reserving the nick for someone else moves it: one user per reserved nick.
+    let _ = h.send(
+        A,
+        "<iq id='res2' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+         <item affiliation='member' jid='nurse@localhost' nick='Juliet'/></query></iq>",
+    );
+    let room = h.svc.room(&"r@conference.localhost".parse().unwrap()).unwrap();
+    assert_eq!(
+        room.reserved_by("Juliet").map(|j| j.as_str()),
+        Some("nurse@localhost")
+    );
+    assert_eq!(room.reserved_nick(&"juliet@localhost".parse().unwrap()), None);
 }
 
 #[test]
