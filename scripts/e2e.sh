@@ -62,7 +62,7 @@ start_b() {  # DIR -> prints PID
 }
 start_serve() {  # LOG -> sets serve_pid once connected (a child of this shell)
     "$mucsim" serve --domain conference.localhost --connect "127.0.0.1:$comp_b" --secret "$secret" \
-        --store "$(dirname "$1")/rooms.sqlite" >> "$1" 2>&1 &
+        --store "$(dirname "$1")/rooms.sqlite" --admin admin@localhost >> "$1" 2>&1 &
     serve_pid=$!
     serve_pids+=("$serve_pid")
     wait_for_line "$1" "serving the component" 1 || { cat "$1" >&2; return 1; }

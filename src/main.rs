@@ -100,6 +100,10 @@ enum Command {
         /// Keep rooms in memory only.
         #[arg(long)]
         no_store: bool,
+        /// A service administrator (bare JID; repeatable): may destroy any room by
+        /// ad-hoc command, as Prosody's component `admins`.
+        #[arg(long = "admin")]
+        admins: Vec<String>,
     },
     /// Run every .scs in a directory and print a table.
     Conformance {
@@ -232,12 +236,14 @@ fn main() -> ExitCode {
             seed,
             store,
             no_store,
+            admins,
         }) => commands::live::serve(
             &domain,
             &connect,
             &secret,
             seed,
             (!no_store).then_some(store.as_path()),
+            &admins,
         ),
         Some(Command::Conformance { dir, seed, strict }) => {
             commands::scripts::conformance(&dir, &options(seed, strict))

@@ -15,3 +15,4 @@ pub const OCCUPANT_ID: &str = "urn:xmpp:occupant-id:0";
 pub const DELAY: &str = "urn:xmpp:delay";
 pub const LEGACY_DELAY: &str = "jabber:x:delay";
 pub const PROSODY_MUC: &str = "http://prosody.im/protocol/muc";
+pub const COMMANDS: &str = "http://jabber.org/protocol/commands";

@@ -202,6 +202,9 @@ pub struct ServiceConfig {
     pub lock_new_rooms: bool,
     /// Check every invariant after every `handle` in debug builds (panics on violation).
     pub assert_invariants: bool,
+    /// Service administrators (Prosody's `admins` on the MUC component): they may
+    /// destroy any room by ad-hoc command.
+    pub admins: Vec<BareJid>,
     #[cfg(feature = "mutants")]
     pub mutant: Option<Mutant>,
 }
@@ -215,6 +218,7 @@ impl ServiceConfig {
             room_defaults: RoomConfig::default(),
             lock_new_rooms: true,
             assert_invariants: true,
+            admins: Vec::new(),
             #[cfg(feature = "mutants")]
             mutant: None,
         }
@@ -309,6 +313,11 @@ impl MucService {
         self.rooms.get(jid)
     }
 
+    /// Removes a room from the service (an administrator destroys it).
+    pub(crate) fn take_room(&mut self, jid: &BareJid) -> Option<Room> {
+        self.rooms.remove(jid)
+    }
+
     /// Adds a room rebuilt from storage; returns the one it replaced, if any.
     pub(crate) fn insert_restored(&mut self, room: Room) -> Option<Room> {
         self.rooms.insert(room.jid.clone(), room)
@@ -319,33 +328,46 @@ impl MucService {
     pub fn handle(&mut self, now: Millis, from: FullJid, stanza: Element) -> Outbox {
         let mut out = Outbox::default();
         // Only iqs and messages change what is kept (config, affiliations, subject,
-        // destroy, invitations into members-only rooms); presence never does.
-        let kept = if stanza.name == "presence" {
-            None
+        // destroy, invitations into members-only rooms); presence never does. An iq to
+        // the service itself may touch any room (an administrator's destroy).
+        let kept: Vec<(BareJid, Option<crate::RoomRecord>)> = if stanza.name == "presence" {
+            Vec::new()
         } else {
-            stanza
-                .attr("to")
-                .and_then(|t| Jid::new(t).ok())
-                .map(|j| j.to_bare())
-                .map(|room| {
+            match stanza.attr("to").and_then(|t| Jid::new(t).ok()) {
+                Some(to)
+                    if to.node().is_none() && stanza.name == "iq" && stanza.attr("type") == Some("set") =>
+                {
+                    self.rooms
+                        .values()
+                        .filter_map(|r| r.record().map(|rec| (r.jid.clone(), Some(rec))))
+                        .collect()
+                }
+                Some(to) => {
+                    let room = to.to_bare();
                     let before = self.rooms.get(&room).and_then(Room::record);
-                    (room, before)
-                })
+                    vec![(room, before)]
+                }
+                None => Vec::new(),
+            }
         };
         self.dispatch(now, &from, stanza, &mut out);
-        if let Some((room, before)) = kept {
+        let mut ops = Vec::new();
+        for (room, before) in kept {
             let after = self.rooms.get(&room).and_then(Room::record);
             if before != after {
-                let op = match after {
+                ops.push(match after {
                     Some(r) => StoreOp::Put(Arc::new(r)),
                     None => StoreOp::Delete(room),
-                };
-                if self.cfg.mutant(Mutant::AnswerBeforeDurable) {
-                    out.store = vec![op];
-                    out.store_at = out.items.len();
-                } else {
-                    out.store = vec![op, StoreOp::Sync];
-                }
+                });
+            }
+        }
+        if !ops.is_empty() {
+            if self.cfg.mutant(Mutant::AnswerBeforeDurable) {
+                out.store = ops;
+                out.store_at = out.items.len();
+            } else {
+                ops.push(StoreOp::Sync);
+                out.store = ops;
             }
         }
         if cfg!(debug_assertions) && self.cfg.assert_invariants {
@@ -395,7 +417,15 @@ impl MucService {
             return;
         }
         if to.node().is_none() {
-            if let Err(r) = muc::disco::service_stanza(self, from, &st, out) {
+            let command = match st.kind {
+                Kind::Iq(IqType::Set) => st.payload().filter(|p| p.is("command", ns::COMMANDS)).cloned(),
+                _ => None,
+            };
+            let answered = match command {
+                Some(cmd) => muc::adhoc::execute(self, from, &st, &cmd, out).map(|_| ()),
+                None => muc::disco::service_stanza(self, from, &st, out),
+            };
+            if let Err(r) = answered {
                 self.refuse(from, &st, r, None, out);
             }
             return;

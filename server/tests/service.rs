@@ -955,3 +955,49 @@ fn showing_offline_members_sends_joiners_their_unavailable_presence() {
         "the form shows the setting"
     );
 }
+
+// --- service administration by ad-hoc command (Prosody's muc#destroy) ---
+
+const DESTROY_CMD: &str = "<iq id='d' type='set' to='conference.localhost'>\
+    <command xmlns='http://jabber.org/protocol/commands' node='http://prosody.im/protocol/muc#destroy'>\
+    <x xmlns='jabber:x:data' type='submit'><field var='rooms'><value>r@conference.localhost</value></field></x>\
+    </command></iq>";
+
+#[test]
+fn a_service_administrator_destroys_rooms_by_ad_hoc_command() {
+    let mut cfg = server::ServiceConfig::new(MUC, 42);
+    cfg.admins.push("admin@localhost".parse().unwrap());
+    let mut h = H::new(cfg);
+    room_with(&mut h, "");
+    // The room's owner is no service administrator: refused, the room stays.
+    let got = h.send_for(A, DESTROY_CMD, A);
+    assert!(got[0].to_xml().contains("forbidden"), "{}", got[0].to_xml());
+    assert!(h.svc.room(&"r@conference.localhost".parse().unwrap()).is_some());
+    // Without a form: the form, listing the rooms.
+    let first = h.send_for(
+        "admin@localhost/x",
+        "<iq id='f' type='set' to='conference.localhost'><command xmlns='http://jabber.org/protocol/commands' \
+         node='http://prosody.im/protocol/muc#destroy' action='execute'/></iq>",
+        "admin@localhost/x",
+    );
+    let xml = first[0].to_xml();
+    assert!(
+        xml.contains("status='executing'") && xml.contains("<value>r@conference.localhost</value>"),
+        "{xml}"
+    );
+    // With it: occupants are told (destroy, 110), then the administrator.
+    let out = h.send("admin@localhost/x", DESTROY_CMD);
+    let told = out[0].stanza.to_xml();
+    assert_eq!(out[0].to.as_str(), A);
+    assert!(
+        told.contains("type='unavailable'") && told.contains("<destroy/>") && told.contains("code='110'"),
+        "{told}"
+    );
+    let done = out.last().unwrap().stanza.to_xml();
+    assert!(
+        done.contains("status='completed'")
+            && done.contains("The following rooms were destroyed:\nr@conference.localhost"),
+        "{done}"
+    );
+    assert!(h.svc.room(&"r@conference.localhost".parse().unwrap()).is_none());
+}

@@ -172,3 +172,24 @@ fn records_that_no_service_writes_are_refused() {
         Err(RestoreError::NoOwner(_))
     ));
 }
+
+#[test]
+fn an_administrator_destroying_kept_rooms_deletes_them_before_answering() {
+    let mut cfg = ServiceConfig::new(MUC, 42);
+    cfg.admins.push("admin@localhost".parse().unwrap());
+    let mut h = H::new(cfg);
+    h.create(A, "r", "Owner", &field("muc#roomconfig_persistentroom", "1"));
+    let out = handle(
+        &mut h,
+        "admin@localhost/x",
+        &format!(
+            "<iq id='d' type='set' to='{MUC}'><command xmlns='http://jabber.org/protocol/commands' \
+             node='http://prosody.im/protocol/muc#destroy'><x xmlns='jabber:x:data' type='submit'>\
+             <field var='rooms'><value>r@{MUC}</value></field></x></command></iq>"
+        ),
+    );
+    assert_eq!(out.store_position(), 0);
+    assert!(
+        matches!(out.store_ops(), [StoreOp::Delete(j), StoreOp::Sync] if j.as_str() == format!("r@{MUC}"))
+    );
+}

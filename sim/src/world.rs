@@ -63,6 +63,8 @@ impl WorldConfig {
                 // The world checks invariants itself and records the first violation
                 // (a panic would lose the transcript).
                 assert_invariants: false,
+                // The corpus config's `admins = { "Admin@localhost" }` on the MUC.
+                admins: vec![server::jids::BareJid::new("admin@localhost").expect("valid JID")],
                 ..ServiceConfig::new("conference.localhost", seed)
             },
             record_transcript: true,

@@ -8,7 +8,14 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-pub fn serve(domain: &str, connect: &str, secret: &str, seed: u64, store: Option<&Path>) -> ExitCode {
+pub fn serve(
+    domain: &str,
+    connect: &str,
+    secret: &str,
+    seed: u64,
+    store: Option<&Path>,
+    admins: &[String],
+) -> ExitCode {
     if jid::BareJid::new(domain)
         .map(|j| j.node().is_some())
         .unwrap_or(true)
@@ -17,7 +24,16 @@ pub fn serve(domain: &str, connect: &str, secret: &str, seed: u64, store: Option
         return ExitCode::from(2);
     }
     let opts = ServeOptions::new(domain, connect, secret);
-    let cfg = ServiceConfig::new(domain, seed);
+    let mut cfg = ServiceConfig::new(domain, seed);
+    for a in admins {
+        match jid::BareJid::new(a) {
+            Ok(j) => cfg.admins.push(j),
+            Err(e) => {
+                eprintln!("mucsim serve: --admin '{a}' is not a bare JID: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let (mut service, mut durable): (MucService, Box<dyn live::Durable + Send>) = match store {
         None => {
             eprintln!("mucsim serve: no store (--no-store): rooms last as long as this process");

@@ -1,6 +1,7 @@
 //! Rooms and what happens in them. Each submodule owns one kind of request; they
 //! share the room state in [`room`] and the presence builder in [`presence`].
 
+pub(crate) mod adhoc;
 pub(crate) mod admin;
 pub mod config;
 pub(crate) mod disco;

@@ -1,0 +1,93 @@
+//! Service administration by ad-hoc command (XEP-0050), as Prosody's MUC offers it:
+//! `http://prosody.im/protocol/muc#destroy` lets a service administrator destroy
+//! rooms. Two stages: execute without a form gets the form (the rooms to choose
+//! from); execute with the submitted form destroys them.
+
+use super::owner::destroy;
+use crate::ns;
+use crate::refusal::Refusal;
+use crate::service::{MucService, Outbox};
+use crate::stanza::{iq_result, Stanza};
+use crate::xml::Element;
+use jid::{BareJid, FullJid};
+
+pub const NODE_DESTROY: &str = "http://prosody.im/protocol/muc#destroy";
+
+fn command(node: &str, status: &str, session: &str) -> Element {
+    Element::new("command", ns::COMMANDS)
+        .with_attr("node", node)
+        .with_attr("status", status)
+        .with_attr("sessionid", session)
+}
+
+/// An ad-hoc command to the service. Returns the rooms it destroyed.
+pub(crate) fn execute(
+    svc: &mut MucService,
+    from: &FullJid,
+    st: &Stanza,
+    cmd: &Element,
+    out: &mut Outbox,
+) -> Result<Vec<BareJid>, Refusal> {
+    if cmd.attr("node") != Some(NODE_DESTROY) {
+        return Err(Refusal::ServiceUnavailable);
+    }
+    if !svc.config().admins.contains(&from.to_bare()) {
+        return Err(Refusal::Forbidden);
+    }
+    // A session id that names the request, deterministically.
+    let session = format!("destroy-{}", st.id().unwrap_or_default());
+    let me = svc.domain().to_string();
+    if cmd.attr("action") == Some("cancel") {
+        out.send(
+            from,
+            iq_result(&st.el, &me).with_child(command(NODE_DESTROY, "canceled", &session)),
+        );
+        return Ok(Vec::new());
+    }
+    let Some(form) = cmd.child("x", ns::DATA) else {
+        let mut field = Element::new("field", ns::DATA)
+            .with_attr("var", "rooms")
+            .with_attr("type", "list-multi")
+            .with_attr("label", "Rooms to destroy");
+        for room in svc.rooms() {
+            field.push(
+                Element::new("option", ns::DATA)
+                    .with_child(Element::new("value", ns::DATA).with_text(room.jid().as_str())),
+            );
+        }
+        let x = Element::new("x", ns::DATA)
+            .with_attr("type", "form")
+            .with_child(Element::new("title", ns::DATA).with_text("Destroy rooms"))
+            .with_child(field);
+        out.send(
+            from,
+            iq_result(&st.el, &me).with_child(command(NODE_DESTROY, "executing", &session).with_child(x)),
+        );
+        return Ok(Vec::new());
+    };
+    let wanted: Vec<BareJid> = form
+        .elements()
+        .filter(|f| f.is("field", ns::DATA) && f.attr("var") == Some("rooms"))
+        .flat_map(|f| f.elements().filter(|v| v.is("value", ns::DATA)).map(|v| v.text()))
+        .map(|v| BareJid::new(v.trim()).map_err(|_| Refusal::JidMalformed("invalid room JID")))
+        .collect::<Result<_, _>>()?;
+    let mut destroyed = Vec::new();
+    for jid in wanted {
+        if let Some(mut room) = svc.take_room(&jid) {
+            destroy(&mut room, &Element::new("destroy", ns::MUC_OWNER), out);
+            destroyed.push(jid);
+        }
+    }
+    let list: Vec<&str> = destroyed.iter().map(|j| j.as_str()).collect();
+    let note = Element::new("note", ns::COMMANDS)
+        .with_attr("type", "info")
+        .with_text(format!(
+            "The following rooms were destroyed:\n{}",
+            list.join("\n")
+        ));
+    out.send(
+        from,
+        iq_result(&st.el, &me).with_child(command(NODE_DESTROY, "completed", &session).with_child(note)),
+    );
+    Ok(destroyed)
+}
