@@ -1,6 +1,7 @@
 //! A transcript in a form two servers' runs of one script can be diffed in:
 //! times dropped, attributes sorted, and what each server generates for itself
-//! (bound resources, occupant-ids, stanza ids nobody sent) masked; whitespace
+//! (bound resources, occupant-ids, stanza ids nobody sent, delay stamps, ad-hoc
+//! session ids) masked; whitespace
 //! between elements and the routing server's `xml:lang` stamp dropped; a stanza's
 //! own children sorted.
 
@@ -75,11 +76,17 @@ fn render(el: &Element, jids: &BTreeMap<String, String>, sent_ids: &BTreeSet<Str
 
 fn mask(el: &mut Element, jids: &BTreeMap<String, String>, sent_ids: &BTreeSet<String>, top: bool) {
     let occupant_id = el.is("occupant-id", server::ns::OCCUPANT_ID);
+    let delay = el.is("delay", server::ns::DELAY);
+    let command = el.is("command", server::ns::COMMANDS);
     for a in &mut el.attrs {
         if let Some(m) = jids.get(&a.value) {
             a.value = m.clone();
         } else if occupant_id && a.name == "id" {
             a.value = "OCCUPANT-ID".into();
+        } else if delay && a.name == "stamp" {
+            a.value = "TIMESTAMP".into();
+        } else if command && a.name == "sessionid" {
+            a.value = "SESSION-ID".into();
         } else if top && a.name == "id" && !sent_ids.contains(&a.value) {
             a.value = "GENERATED-ID".into();
         }
