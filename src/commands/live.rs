@@ -2,7 +2,7 @@
 
 use live::canonical::canonical;
 use live::{LiveBackend, ServeOptions};
-use mucsim_sim::scansion::{parse, run_on, RunOptions};
+use mucsim_sim::scansion::{run_on, RunOptions};
 use server::{MucService, ServiceConfig};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -108,11 +108,7 @@ pub fn run_scripts(
     }
     let mut failed = 0;
     for f in files {
-        let script = match std::fs::read_to_string(f) {
-            Err(e) => Err(format!("cannot read: {e}")),
-            Ok(text) => parse(&text).map_err(|e| format!("line {}: {}", e.line, e.reason)),
-        };
-        let script = match script {
+        let script = match super::scripts::load_script(f) {
             Ok(s) => s,
             Err(why) => {
                 failed += 1;

@@ -1,6 +1,6 @@
 //! `mucsim run` and `mucsim conformance`: scansion scripts in the simulated world.
 
-use mucsim_sim::scansion::{parse, run_in, Outcome, RunOptions};
+use mucsim_sim::scansion::{parse, run_in, Outcome, RunOptions, Script};
 use mucsim_sim::{World, WorldConfig};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,14 +27,16 @@ pub fn world_config(seed: u64, mutant: Option<&str>) -> Result<WorldConfig, Stri
     Ok(cfg)
 }
 
+/// Reads and parses a script; the error says why (the line, for a parse error).
+pub fn load_script(path: &Path) -> Result<Script, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    parse(&text).map_err(|e| format!("line {}: {}", e.line, e.reason))
+}
+
 fn run_file(path: &Path, opts: &RunOptions, world: &WorldConfig) -> ScriptResult {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => return ScriptResult::Unreadable(format!("cannot read: {e}")),
-    };
-    match parse(&text) {
+    match load_script(path) {
         Ok(script) => ScriptResult::Ran(Box::new(run_in(World::new(world.clone()), &script, opts))),
-        Err(e) => ScriptResult::Unreadable(format!("line {}: {}", e.line, e.reason)),
+        Err(why) => ScriptResult::Unreadable(why),
     }
 }
 
