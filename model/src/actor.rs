@@ -6,14 +6,12 @@
 use crate::client::ClientState;
 use crate::notice::{Nick, Nicks, Notice};
 use crate::ops::{room_jid, Op, RoomOp};
-use mucsim_sim::SimDisk;
-use server::jids::BareJid;
+use mucsim_sim::Storage;
 use server::jids::FullJid;
 use server::xml::Element;
-use server::{Millis, MucService, RoomRecord, ServiceConfig, StoreOp};
+use server::{Millis, MucService, ServiceConfig};
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -119,13 +117,13 @@ impl Cast {
     }
 }
 
-/// What the server keeps beyond its service when crashes are modelled: the disk,
-/// the crashes so far, and (a ghost, for the properties) each kept room's record as of
-/// the last input that changed it — what the service has told of.
+/// What the server keeps beyond its service when crashes are modelled: its storage
+/// (the disk, and — a ghost, for the properties — what the service told of) and the
+/// crashes so far. Within one model step the stanzas and the storage effects go
+/// together; only the missing sync of a faulty service leaves a write a crash can lose.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Durability {
-    pub disk: SimDisk,
-    pub told: BTreeMap<BareJid, Option<Arc<RoomRecord>>>,
+    pub storage: Storage,
     pub crashes: u8,
 }
 
@@ -207,26 +205,6 @@ pub enum MucActor {
 /// The server's one random choice: crash now.
 pub const CRASH: usize = 0;
 
-impl Durability {
-    /// Applies one input's storage effects to the disk, and notes what was told of.
-    /// (Within one model step the stanzas and the effects go together; only the
-    /// missing sync of a faulty service leaves a write a crash can lose.)
-    pub fn absorb(&mut self, store: &[StoreOp]) {
-        for op in store {
-            match op {
-                StoreOp::Put(r) => {
-                    self.told.insert(r.jid.clone(), Some(r.clone()));
-                }
-                StoreOp::Delete(j) => {
-                    self.told.insert(j.clone(), None);
-                }
-                StoreOp::Sync => {}
-            }
-        }
-        self.disk.apply_all(store);
-    }
-}
-
 fn server_id() -> Id {
     Id::from(0)
 }
@@ -259,12 +237,7 @@ impl Actor for MucActor {
                 let mut durability = Durability::default();
                 if cast.crashes > 0 {
                     // The setup's rooms are on disk, and told of.
-                    let records = svc.records();
-                    durability.told = records
-                        .iter()
-                        .map(|r| (r.jid.clone(), Some(Arc::new(r.clone()))))
-                        .collect();
-                    durability.disk = SimDisk::with_records(records);
+                    durability.storage = Storage::with_records(svc.records());
                     o.choose_random("crash", vec![CRASH]);
                 }
                 State::Server(ServerState::with(svc, durability, cast.clone()))
@@ -295,7 +268,7 @@ impl Actor for MucActor {
                 // The service crashes and restarts at once from its disk.
                 let State::Server(server) = &**state else { return };
                 let mut durability = server.durability.clone();
-                let Ok((svc, _)) = durability.disk.crash_and_restart(cast.cfg.clone()) else {
+                let Ok((svc, _)) = durability.storage.disk.crash_and_restart(cast.cfg.clone()) else {
                     return;
                 };
                 durability.crashes += 1;
@@ -360,7 +333,7 @@ impl Actor for MucActor {
                 for el in inputs {
                     let outbox = svc.handle(Millis(0), cast.clients[index].jid.clone(), el);
                     if cast.crashes > 0 {
-                        durability.absorb(outbox.store_ops());
+                        durability.storage.absorb(outbox.store_ops());
                     }
                     out.extend(outbox);
                 }

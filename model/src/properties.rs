@@ -65,14 +65,11 @@ fn user_of(m: &Model, i: usize) -> Option<String> {
 /// a crash: without one the service's state is what it told).
 fn kept_as_told(s: &S, same: impl Fn(&server::RoomRecord, &server::RoomRecord) -> bool) -> bool {
     let server = server(s);
-    server.durability.told.iter().all(|(room, told)| {
-        let now = server.svc.room(room).and_then(|r| r.record());
-        match (now, told) {
-            (None, None) => true,
-            (Some(n), Some(t)) => same(&n, t),
-            _ => false,
-        }
-    })
+    server
+        .durability
+        .storage
+        .broken_promise(&server.svc, same)
+        .is_none()
 }
 
 pub fn properties(model: Model) -> Model {

@@ -77,13 +77,7 @@ pub fn replay(m: &Model, path: Path<S, Action>) -> (String, Vec<Arrival>) {
                 match disk.crash_and_restart(cast.cfg.clone()) {
                     Ok((restarted, report)) => {
                         svc = restarted;
-                        line(
-                            &mut out,
-                            format!(
-                                "{} CRASHES: {} writes not yet durable are lost; it restarts from its disk with {} kept rooms, empty",
-                                cast.cfg.domain, report.lost_writes, report.rooms
-                            ),
-                        );
+                        line(&mut out, format!("{} CRASHES: {report}", cast.cfg.domain));
                     }
                     Err(e) => line(&mut out, format!("{} cannot restart: {e}", cast.cfg.domain)),
                 }

@@ -23,6 +23,76 @@ pub struct CrashReport {
     pub rooms: usize,
 }
 
+impl std::fmt::Display for CrashReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} writes not yet durable are lost; it restarts from its disk with {} kept rooms, empty",
+            self.lost_writes, self.rooms
+        )
+    }
+}
+
+/// A service's storage as the harnesses (the world, the model) keep it: the disk, and
+/// what the service has told of — each kept room's record as of the last input that
+/// changed it. After a crash, the restarted service must hold exactly what was told.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Storage {
+    pub disk: SimDisk,
+    told: BTreeMap<BareJid, Option<Arc<RoomRecord>>>,
+}
+
+/// A kept room whose record differs from what the service told of: the room, its
+/// record now, and the record told of (`None`: gone).
+pub type BrokenPromise<'a> = (&'a BareJid, Option<RoomRecord>, Option<&'a RoomRecord>);
+
+impl Storage {
+    /// Storage holding `records`, durable and told of (a service after its setup).
+    pub fn with_records(records: Vec<RoomRecord>) -> Storage {
+        Storage {
+            told: records
+                .iter()
+                .map(|r| (r.jid.clone(), Some(Arc::new(r.clone()))))
+                .collect(),
+            disk: SimDisk::with_records(records),
+        }
+    }
+
+    /// Applies one input's storage effects to the disk and notes what was told of.
+    pub fn absorb(&mut self, store: &[StoreOp]) {
+        for op in store {
+            match op {
+                StoreOp::Put(r) => {
+                    self.told.insert(r.jid.clone(), Some(r.clone()));
+                }
+                StoreOp::Delete(j) => {
+                    self.told.insert(j.clone(), None);
+                }
+                StoreOp::Sync => {}
+            }
+        }
+        self.disk.apply_all(store);
+    }
+
+    /// The first kept room `svc` holds differently from what was told of, compared
+    /// by `same` (a property may look at one part of the record).
+    pub fn broken_promise(
+        &self,
+        svc: &MucService,
+        same: impl Fn(&RoomRecord, &RoomRecord) -> bool,
+    ) -> Option<BrokenPromise<'_>> {
+        self.told.iter().find_map(|(room, told)| {
+            let now = svc.room(room).and_then(|r| r.record());
+            let kept = match (&now, told) {
+                (None, None) => true,
+                (Some(n), Some(t)) => same(n, t),
+                _ => false,
+            };
+            (!kept).then_some((room, now, told.as_deref()))
+        })
+    }
+}
+
 impl SimDisk {
     pub fn apply(&mut self, op: &StoreOp) {
         match op {

@@ -9,6 +9,6 @@ pub mod swarm;
 pub mod transcript;
 pub mod world;
 
-pub use disk::{CrashReport, SimDisk};
+pub use disk::{CrashReport, SimDisk, Storage};
 pub use transcript::{Event, Transcript};
 pub use world::{Arrival, ConnId, World, WorldConfig, WorldError};

@@ -3,18 +3,16 @@
 //! `conference.localhost`. Nothing here reads real time or real randomness, so one
 //! seed gives one history.
 
-use crate::disk::SimDisk;
+use crate::disk::{SimDisk, Storage};
 use crate::home::{HomeServer, Route};
 use crate::transcript::{Event, Transcript};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use server::jids::BareJid;
 use server::jids::{FullJid, Jid};
 use server::muc::Millis;
 use server::xml::Element;
-use server::{MucService, RoomRecord, ServiceConfig, StoreOp};
+use server::{MucService, RoomRecord, ServiceConfig};
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
 
 fn describe(r: Option<&RoomRecord>) -> String {
     match r {
@@ -141,11 +139,8 @@ pub struct World {
     violation: Option<server::Violation>,
     /// What reached the server, in order (kept with the transcript).
     arrivals: Vec<Arrival>,
-    /// The service's storage.
-    disk: SimDisk,
-    /// Per kept room, the record as of the last input that changed it: what the
-    /// service has told of. After a crash the restored service must hold exactly this.
-    told: BTreeMap<BareJid, Option<Arc<RoomRecord>>>,
+    /// The service's storage, and what it told of.
+    storage: Storage,
     /// The first promise a crash broke (a change told of but lost).
     lost: Option<String>,
     crashes: u64,
@@ -187,15 +182,14 @@ impl World {
             stats: Stats::default(),
             violation: None,
             arrivals: Vec::new(),
-            disk: SimDisk::default(),
-            told: BTreeMap::new(),
+            storage: Storage::default(),
             lost: None,
             crashes: 0,
         }
     }
 
     pub fn disk(&self) -> &SimDisk {
-        &self.disk
+        &self.storage.disk
     }
 
     /// Crashes handled so far.
@@ -213,7 +207,7 @@ impl World {
     /// the wire still arrive (at the new service, or at their clients).
     pub fn crash_service(&mut self) {
         self.crashes += 1;
-        let (svc, report) = match self.disk.crash_and_restart(self.cfg.service.clone()) {
+        let (svc, report) = match self.storage.disk.crash_and_restart(self.cfg.service.clone()) {
             Ok(r) => r,
             Err(e) => {
                 self.lost
@@ -223,24 +217,17 @@ impl World {
         };
         self.service = svc;
         if self.cfg.record_transcript {
-            let text = format!(
-                "crashes: {} writes not yet durable are lost; restarts with {} kept rooms, empty",
-                report.lost_writes, report.rooms
-            );
+            let text = format!("crashes: {report}");
             self.transcript
                 .push(self.now(), &self.cfg.service.domain.clone(), Event::Note(text));
         }
         if self.lost.is_none() {
-            for (room, told) in &self.told {
-                let now = self.service.room(room).and_then(|r| r.record());
-                if now.as_ref() != told.as_deref() {
-                    self.lost = Some(format!(
-                        "after a crash {room} is {} but the service had told of {}",
-                        describe(now.as_ref()),
-                        describe(told.as_deref())
-                    ));
-                    break;
-                }
+            if let Some((room, now, told)) = self.storage.broken_promise(&self.service, |a, b| a == b) {
+                self.lost = Some(format!(
+                    "after a crash {room} is {} but the service had told of {}",
+                    describe(now.as_ref()),
+                    describe(told)
+                ));
             }
         }
     }
@@ -519,14 +506,7 @@ impl World {
                     for o in before {
                         queue.extend(self.home.deliver(&mut self.conns, &o.to, o.element()));
                     }
-                    for op in &store {
-                        if let StoreOp::Put(r) = op {
-                            self.told.insert(r.jid.clone(), Some(r.clone()));
-                        } else if let StoreOp::Delete(j) = op {
-                            self.told.insert(j.clone(), None);
-                        }
-                    }
-                    self.disk.apply_all(&store);
+                    self.storage.absorb(&store);
                     for o in after {
                         queue.extend(self.home.deliver(&mut self.conns, &o.to, o.element()));
                     }
