@@ -3,6 +3,7 @@
 //! rooms. Two stages: execute without a form gets the form (the rooms to choose
 //! from); execute with the submitted form destroys them.
 
+use super::form::{field, values};
 use super::owner::destroy;
 use crate::ns;
 use crate::refusal::Refusal;
@@ -45,10 +46,7 @@ pub(crate) fn execute(
         return Ok(Vec::new());
     }
     let Some(form) = cmd.child("x", ns::DATA) else {
-        let mut field = Element::new("field", ns::DATA)
-            .with_attr("var", "rooms")
-            .with_attr("type", "list-multi")
-            .with_attr("label", "Rooms to destroy");
+        let mut field = field("rooms", "list-multi", Some("Rooms to destroy"), &[]);
         for room in svc.rooms() {
             field.push(
                 Element::new("option", ns::DATA)
@@ -68,7 +66,7 @@ pub(crate) fn execute(
     let wanted: Vec<BareJid> = form
         .elements()
         .filter(|f| f.is("field", ns::DATA) && f.attr("var") == Some("rooms"))
-        .flat_map(|f| f.elements().filter(|v| v.is("value", ns::DATA)).map(|v| v.text()))
+        .flat_map(values)
         .map(|v| BareJid::new(v.trim()).map_err(|_| Refusal::JidMalformed("invalid room JID")))
         .collect::<Result<_, _>>()?;
     let mut destroyed = Vec::new();

@@ -1,6 +1,7 @@
 //! The room configuration (XEP-0045 §10.2, the fields Prosody 0.12 offers) and its
 //! data form (XEP-0004): building the form an owner sees, and applying a submitted one.
 
+use super::form::{field, option, values};
 use super::Role;
 use crate::ns;
 use crate::refusal::Refusal;
@@ -414,39 +415,8 @@ fn set<T>(slot: &mut T, v: Option<T>) {
     }
 }
 
-/// One field of a submitted data form (XEP-0004): `var` with one value, no type.
-pub fn submitted_field(var: &str, value: &str) -> Element {
-    Element::new("field", ns::DATA)
-        .with_attr("var", var)
-        .with_child(Element::new("value", ns::DATA).with_text(value))
-}
-
-fn values(f: &Element) -> Vec<String> {
-    f.elements()
-        .filter(|e| e.is("value", ns::DATA))
-        .map(Element::text)
-        .collect()
-}
-
-fn field(var: &str, ty: &str, label: Option<&str>, vals: &[&str]) -> Element {
-    let mut f = Element::new("field", ns::DATA)
-        .with_attr("var", var)
-        .with_attr("type", ty)
-        .with_opt_attr("label", label);
-    for v in vals {
-        f.push(Element::new("value", ns::DATA).with_text(*v));
-    }
-    f
-}
-
 fn bool_field(var: &str, label: &str, v: bool) -> Element {
     field(var, "boolean", Some(label), &[if v { "1" } else { "0" }])
-}
-
-fn option(label: &str, value: &str) -> Element {
-    Element::new("option", ns::DATA)
-        .with_attr("label", label)
-        .with_child(Element::new("value", ns::DATA).with_text(value))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub(crate) mod adhoc;
 pub(crate) mod admin;
 pub mod config;
 pub(crate) mod disco;
+pub mod form;
 pub(crate) mod join;
 pub(crate) mod message;
 pub(crate) mod owner;
@@ -12,7 +13,8 @@ pub(crate) mod presence;
 pub(crate) mod register;
 pub mod room;
 
-pub use config::{submitted_field, AllowPm, RoomConfig, Whois};
+pub use config::{AllowPm, RoomConfig, Whois};
+pub use form::submitted_field;
 
 /// XEP-0045 §15.6 status codes that tell an occupant why someone else removed it:
 /// banned (301), kicked (307), affiliation change (321), members-only (322), system

@@ -3,6 +3,7 @@
 //! else may join or change to it. Unaffiliated users may not register (Prosody's
 //! default `allow_unaffiliated_register = false`).
 
+use super::form::{field, values};
 use super::room::Room;
 use super::Affiliation;
 use crate::ns;
@@ -18,27 +19,19 @@ const NICK_FIELD: &str = "muc#register_roomnick";
 
 /// The blank registration form.
 fn form() -> Element {
+    let mut nick = field(NICK_FIELD, "text-single", Some("Nickname"), &[]);
+    nick.push(Element::new("required", ns::DATA));
     Element::new("x", ns::DATA)
         .with_attr("type", "form")
-        .with_child(
-            Element::new("field", ns::DATA)
-                .with_attr("type", "hidden")
-                .with_attr("var", "FORM_TYPE")
-                .with_child(Element::new("value", ns::DATA).with_text(FORM_REGISTER)),
-        )
-        .with_child(
-            Element::new("field", ns::DATA)
-                .with_attr("type", "text-single")
-                .with_attr("label", "Nickname")
-                .with_attr("var", NICK_FIELD)
-                .with_child(Element::new("required", ns::DATA)),
-        )
+        .with_child(field("FORM_TYPE", "hidden", None, &[FORM_REGISTER]))
+        .with_child(nick)
 }
 
-fn field_value<'a>(form: &'a Element, var: &str) -> Option<&'a Element> {
+/// The first value of the field `var` of a submitted form.
+fn field_value(form: &Element, var: &str) -> Option<String> {
     form.elements()
         .find(|f| f.is("field", ns::DATA) && f.attr("var") == Some(var))
-        .and_then(|f| f.child("value", ns::DATA))
+        .and_then(|f| values(f).into_iter().next())
 }
 
 pub(crate) fn iq(
@@ -84,15 +77,13 @@ pub(crate) fn iq(
     let form = query
         .child("x", ns::DATA)
         .ok_or(Refusal::BadStanza("Missing dataform"))?;
-    let form_type = field_value(form, "FORM_TYPE").map(|v| v.text());
+    let form_type = field_value(form, "FORM_TYPE");
     if form_type.as_deref() != Some(FORM_REGISTER) {
         return Err(Refusal::BadStanza("Error in form"));
     }
-    let wanted = field_value(form, NICK_FIELD)
-        .map(|v| v.text())
-        .ok_or(Refusal::BadStanza(
-            "Error in form: muc#register_roomnick: Required value missing",
-        ))?;
+    let wanted = field_value(form, NICK_FIELD).ok_or(Refusal::BadStanza(
+        "Error in form: muc#register_roomnick: Required value missing",
+    ))?;
     // Strict resourceprep, as for a nickname in a join.
     let nick = match room.jid.with_resource_str(&wanted) {
         Ok(full) if full.resource().as_str() == wanted => wanted,
