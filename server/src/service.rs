@@ -236,6 +236,19 @@ impl ServiceConfig {
     }
 }
 
+/// Whether a stanza can change a kept room's record: an iq set (configuration,
+/// affiliations, registration, destroy), or a message carrying a subject or a
+/// muc#user payload (an invitation into a members-only room grants membership).
+/// Presence, iq gets and plain messages never do, so the hot paths (joins,
+/// groupchat fan-out) do not copy records to compare them.
+fn may_change_kept(el: &Element) -> bool {
+    match &*el.name {
+        "iq" => el.attr("type") == Some("set"),
+        "message" => el.child("subject", ns::CLIENT).is_some() || el.child("x", ns::MUC_USER).is_some(),
+        _ => false,
+    }
+}
+
 /// Everything a room operation needs besides the room.
 pub(crate) struct Ctx<'a> {
     pub now: Millis,
@@ -327,21 +340,18 @@ impl MucService {
     /// service answers every iq get/set exactly once and never panics.
     pub fn handle(&mut self, now: Millis, from: FullJid, stanza: Element) -> Outbox {
         let mut out = Outbox::default();
-        // Only iqs and messages change what is kept (config, affiliations, subject,
-        // destroy, invitations into members-only rooms); presence never does. An iq to
-        // the service itself may touch any room (an administrator's destroy).
-        let kept: Vec<(BareJid, Option<crate::RoomRecord>)> = if stanza.name == "presence" {
+        // What is kept is compared before and after only for the stanzas that can
+        // change it (see `may_change_kept`); an iq to the service itself may touch any
+        // room (an administrator's destroy).
+        let kept: Vec<(BareJid, Option<crate::RoomRecord>)> = if !may_change_kept(&stanza) {
             Vec::new()
         } else {
             match stanza.attr("to").and_then(|t| Jid::new(t).ok()) {
-                Some(to)
-                    if to.node().is_none() && stanza.name == "iq" && stanza.attr("type") == Some("set") =>
-                {
-                    self.rooms
-                        .values()
-                        .filter_map(|r| r.record().map(|rec| (r.jid.clone(), Some(rec))))
-                        .collect()
-                }
+                Some(to) if to.node().is_none() && stanza.name == "iq" => self
+                    .rooms
+                    .values()
+                    .filter_map(|r| r.record().map(|rec| (r.jid.clone(), Some(rec))))
+                    .collect(),
                 Some(to) => {
                     let room = to.to_bare();
                     let before = self.rooms.get(&room).and_then(Room::record);
@@ -350,7 +360,22 @@ impl MucService {
                 None => Vec::new(),
             }
         };
+        // Debug builds check the claim `may_change_kept` makes, on every stanza it skips.
+        let unchecked = (cfg!(debug_assertions) && kept.is_empty())
+            .then(|| stanza.attr("to").and_then(|t| Jid::new(t).ok()))
+            .flatten()
+            .map(|to| {
+                let room = to.to_bare();
+                let before = self.rooms.get(&room).and_then(Room::record);
+                (room, before)
+            });
         self.dispatch(now, &from, stanza, &mut out);
+        if let Some((room, before)) = unchecked {
+            debug_assert!(
+                self.rooms.get(&room).and_then(Room::record) == before,
+                "a stanza may_change_kept skips changed the kept record of {room}"
+            );
+        }
         let mut ops = Vec::new();
         for (room, before) in kept {
             let after = self.rooms.get(&room).and_then(Room::record);
