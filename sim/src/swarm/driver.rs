@@ -255,11 +255,7 @@ impl Driver {
                     side.in_room = world.is_open(conn)
                         && room.occupants().any(|o| o.sessions.iter().any(|s| &s.jid == me));
                     if side.in_room {
-                        for occ in room.occupants() {
-                            let aff = room.affiliation(&occ.bare).as_str().to_string();
-                            side.view
-                                .insert(occ.nick.clone(), (aff, occ.role.as_str().to_string()));
-                        }
+                        side.view = occupant_view(room);
                     }
                 }
                 self.clients[c].rooms[r] = side;
@@ -284,13 +280,7 @@ impl Driver {
                     continue;
                 }
                 let jid = BareJid::new(&self.cast.rooms[r]).map_err(|e| e.to_string())?;
-                let mut actual = BTreeMap::new();
-                if let Some(room) = world.service().room(&jid) {
-                    for occ in room.occupants() {
-                        let aff = room.affiliation(&occ.bare).as_str().to_string();
-                        actual.insert(occ.nick.clone(), (aff, occ.role.as_str().to_string()));
-                    }
-                }
+                let actual = world.service().room(&jid).map(occupant_view).unwrap_or_default();
                 if side.view != actual {
                     return Err(format!(
                         "{} sees {} as {:?}, but it holds {:?}",
@@ -301,4 +291,14 @@ impl Driver {
         }
         Ok(())
     }
+}
+
+/// A room's occupants as a client's view holds them: nick → (affiliation, role).
+fn occupant_view(room: &server::muc::Room) -> BTreeMap<String, (String, String)> {
+    room.occupants()
+        .map(|occ| {
+            let aff = room.affiliation(&occ.bare).as_str().to_string();
+            (occ.nick.clone(), (aff, occ.role.as_str().to_string()))
+        })
+        .collect()
 }
