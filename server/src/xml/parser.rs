@@ -7,6 +7,7 @@ use super::{intern, Attr, Element, Name, Node, NS_XML};
 use quick_xml::errors::{IllFormedError, SyntaxError};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
+use std::borrow::Cow;
 
 pub const NS_STREAMS: &str = "http://etherx.jabber.org/streams";
 
@@ -210,6 +211,10 @@ pub struct StreamParser {
     /// Some input has been consumed (a U+FEFF is a byte order mark only before that).
     consumed_any: bool,
     error: Option<XmlError>,
+    /// Text of the innermost open element not yet added to it (see `flush_text`).
+    text: String,
+    /// Scratch for [`scan_plain_attrs`], kept to reuse its allocation.
+    attr_spans: Vec<[usize; 4]>,
 }
 
 impl StreamParser {
@@ -232,6 +237,8 @@ impl StreamParser {
             seen_content: false,
             consumed_any: false,
             error: None,
+            text: String::new(),
+            attr_spans: Vec::new(),
         }
     }
 
@@ -283,6 +290,7 @@ impl StreamParser {
             self.state = State::Done;
             self.buf = Vec::new();
             self.stack.clear();
+            self.text = String::new();
         }
         r
     }
@@ -432,7 +440,13 @@ impl StreamParser {
         if prefix == "xml" {
             return Some(&XML);
         }
-        if let Some((_, uri)) = self.bindings.iter().rev().find(|(p, _)| p == prefix) {
+        let prefix_bytes = prefix.as_bytes();
+        if let Some((_, uri)) = self
+            .bindings
+            .iter()
+            .rev()
+            .find(|(p, _)| p.len() == prefix_bytes.len() && p.as_bytes() == prefix_bytes)
+        {
             return Some(uri);
         }
         if prefix.is_empty() {
@@ -461,6 +475,50 @@ impl StreamParser {
         if let Some(start) = self.scope_starts.pop() {
             self.bindings.truncate(start);
         }
+    }
+
+    /// The checks on an attribute of the element being opened that come before its
+    /// value is looked at: the attribute limit, and that its name is a name.
+    fn check_attr_key(&self, el: &Element, key: &str) -> Result<(), XmlError> {
+        let scope_len = self.bindings.len() - self.scope_starts.last().copied().unwrap_or(0);
+        if scope_len + el.attrs.len() >= self.limits.max_attrs {
+            return Err(XmlError::TooManyAttributes {
+                limit: self.limits.max_attrs,
+            });
+        }
+        check_qname(key)
+    }
+
+    /// One attribute of the element being opened, its value normalized and checked: a
+    /// namespace declaration is bound, anything else is added to `el` with its prefix
+    /// still in the name.
+    fn attribute(
+        &mut self,
+        el: &mut Element,
+        key: &str,
+        value: Cow<'_, str>,
+        prefixed_attrs: &mut bool,
+    ) -> Result<(), XmlError> {
+        if key == "xmlns" {
+            self.bind("", &value)?;
+        } else if let Some(p) = key.strip_prefix("xmlns:") {
+            let bad = value.is_empty()
+                || p == "xmlns"
+                || (p == "xml") != (value == NS_XML)
+                || value == "http://www.w3.org/2000/xmlns/";
+            if bad {
+                return Err(XmlError::BadNamespaceDeclaration(format!("{key}='{value}'")));
+            }
+            self.bind(p, &value)?;
+        } else {
+            *prefixed_attrs |= key.contains(':');
+            el.attrs.push(Attr {
+                ns: Name::Borrowed(""),
+                name: intern::name(key),
+                value: value.into_owned(),
+            });
+        }
+        Ok(())
     }
 
     fn start(&mut self, e: &BytesStart<'_>, empty: bool, out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
@@ -492,42 +550,33 @@ impl StreamParser {
         self.scope_starts.push(self.bindings.len());
         let mut el = Element::new("", "");
         let mut prefixed_attrs = false;
-        // quick-xml's duplicate check compares raw names; ours below compares resolved
-        // (namespace, name) pairs, which is what XML Namespaces requires.
-        for a in e.attributes().with_checks(false) {
-            let a = a.map_err(|err| XmlError::Syntax(err.to_string()))?;
-            let scope_len = self.bindings.len() - self.scope_starts.last().copied().unwrap_or(0);
-            if scope_len + el.attrs.len() >= self.limits.max_attrs {
-                return Err(XmlError::TooManyAttributes {
-                    limit: self.limits.max_attrs,
-                });
+        // Attributes of the plain form (`name='value'`, values needing no normalization
+        // or character checks) are taken straight from the tag; anything else goes
+        // through quick-xml's attribute iterator. Both feed `attribute` in document
+        // order, so the two paths refuse the same input with the same error.
+        let raw = e.attributes_raw();
+        let mut spans = std::mem::take(&mut self.attr_spans);
+        spans.clear();
+        if scan_plain_attrs(raw, self.limits.max_attrs, &mut spans) {
+            for &[ks, ke, vs, ve] in &spans {
+                let key = &raw[ks..ke];
+                self.check_attr_key(&el, key)?;
+                self.attribute(&mut el, key, Cow::Borrowed(&raw[vs..ve]), &mut prefixed_attrs)?;
             }
-            let key: &str = a.key.0;
-            check_qname(key)?;
-            let value = a
-                .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(map_value_error)?;
-            check_chars(&value)?;
-            if key == "xmlns" {
-                self.bind("", &value)?;
-            } else if let Some(p) = key.strip_prefix("xmlns:") {
-                let bad = value.is_empty()
-                    || p == "xmlns"
-                    || (p == "xml") != (value == NS_XML)
-                    || value == "http://www.w3.org/2000/xmlns/";
-                if bad {
-                    return Err(XmlError::BadNamespaceDeclaration(format!("{key}='{value}'")));
-                }
-                self.bind(p, &value)?;
-            } else {
-                prefixed_attrs |= key.contains(':');
-                el.attrs.push(Attr {
-                    ns: Name::Borrowed(""),
-                    name: intern::name(key),
-                    value: value.into_owned(),
-                });
+        } else {
+            // quick-xml's duplicate check compares raw names; ours below compares
+            // resolved (namespace, name) pairs, which is what XML Namespaces requires.
+            for a in e.attributes().with_checks(false) {
+                let a = a.map_err(|err| XmlError::Syntax(err.to_string()))?;
+                self.check_attr_key(&el, a.key.0)?;
+                let value = a
+                    .normalized_value(XmlVersion::Implicit1_0)
+                    .map_err(map_value_error)?;
+                check_chars(&value)?;
+                self.attribute(&mut el, a.key.0, value, &mut prefixed_attrs)?;
             }
         }
+        self.attr_spans = spans;
         let qname = e.name();
         let qname = qname.as_ref();
         check_qname(qname)?;
@@ -591,6 +640,9 @@ impl StreamParser {
         } else {
             Some(qname.to_owned())
         };
+        if !self.stack.is_empty() {
+            self.flush_text();
+        }
         self.stack.push(Frame {
             el,
             qname,
@@ -633,6 +685,7 @@ impl StreamParser {
     }
 
     fn close_top(&mut self, out: &mut Vec<StreamEvent>) {
+        self.flush_text();
         let frame = self.stack.pop().expect("close_top with an open element");
         self.pop_scope();
         match self.stack.last_mut() {
@@ -676,11 +729,26 @@ impl StreamParser {
         if top.text_bytes > limit {
             return Err(XmlError::TextTooLong { limit });
         }
-        match top.el.children.last_mut() {
-            Some(Node::Text(t)) => t.push_str(text),
-            _ => top.el.children.push(Node::Text(text.to_string())),
-        }
+        self.text.push_str(text);
         Ok(())
+    }
+
+    /// Adds the text gathered since the innermost open element's last child (or its
+    /// start) to it as one text node. Text arrives in pieces (quick-xml splits it at
+    /// every reference), so it is gathered in one reused buffer and copied once.
+    fn flush_text(&mut self) {
+        if self.text.is_empty() {
+            return;
+        }
+        let text = if self.text.capacity() > 1024 {
+            std::mem::take(&mut self.text)
+        } else {
+            let t = self.text.as_str().to_owned();
+            self.text.clear();
+            t
+        };
+        let top = self.stack.last_mut().expect("text inside an element");
+        top.el.children.push(Node::Text(text));
     }
 }
 
@@ -741,6 +809,52 @@ fn check_qname(q: &str) -> Result<(), XmlError> {
         Ok(())
     } else {
         Err(XmlError::InvalidName(q.to_string()))
+    }
+}
+
+/// Splits `raw` (a start tag after its name) into `[key start, key end, value start,
+/// value end]` spans when every attribute is plain: whitespace, a name, `=`, a quoted
+/// value holding no `&`, `<`, control character or 0xEF byte (so it needs neither
+/// normalization nor the character check's slow path). Returns false for anything
+/// else, leaving the general path to parse (and refuse) it.
+fn scan_plain_attrs(raw: &str, max: usize, out: &mut Vec<[usize; 4]>) -> bool {
+    let b = raw.as_bytes();
+    let is_ws = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
+    let mut i = 0;
+    loop {
+        let ws_start = i;
+        while i < b.len() && is_ws(b[i]) {
+            i += 1;
+        }
+        if i == b.len() {
+            return true;
+        }
+        if i == ws_start || out.len() >= max {
+            return false;
+        }
+        let ks = i;
+        let Some(ke) = memchr::memchr(b'=', &b[ks..]).map(|n| ks + n) else {
+            return false;
+        };
+        if ke == ks || b[ks..ke].iter().any(|&c| is_ws(c)) {
+            return false;
+        }
+        let q = match b.get(ke + 1) {
+            Some(&q @ (b'\'' | b'"')) => q,
+            _ => return false,
+        };
+        let vs = ke + 2;
+        let Some(ve) = memchr::memchr(q, &b[vs..]).map(|n| vs + n) else {
+            return false;
+        };
+        let special = b[vs..ve].iter().fold(false, |bad, &c| {
+            bad | (c < 0x20) | (c == b'&') | (c == b'<') | (c == 0xEF)
+        });
+        if special {
+            return false;
+        }
+        out.push([ks, ke, vs, ve]);
+        i = ve + 1;
     }
 }
 
@@ -835,5 +949,93 @@ pub fn parse_stanza(input: &[u8], default_ns: &str, limits: &Limits) -> Result<E
     match out.pop() {
         Some(StreamEvent::Stanza(e)) => Ok(e),
         _ => Err(XmlError::Truncated),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scan_plain_attrs;
+    use quick_xml::events::BytesStart;
+    use quick_xml::XmlVersion;
+
+    /// What quick-xml's attribute iterator (the general path) makes of `raw`, or None
+    /// when it refuses it.
+    fn general(raw: &str) -> Option<Vec<(String, String)>> {
+        let tag = format!("e{raw}");
+        let start = BytesStart::from_content(tag.as_str(), 1);
+        start
+            .attributes()
+            .with_checks(false)
+            .map(|a| {
+                let a = a.ok()?;
+                let v = a.normalized_value(XmlVersion::Implicit1_0).ok()?;
+                Some((a.key.0.to_owned(), v.into_owned()))
+            })
+            .collect()
+    }
+
+    fn plain(raw: &str) -> Option<Vec<(String, String)>> {
+        let mut spans = Vec::new();
+        scan_plain_attrs(raw, 64, &mut spans).then(|| {
+            spans
+                .iter()
+                .map(|&[ks, ke, vs, ve]| (raw[ks..ke].to_owned(), raw[vs..ve].to_owned()))
+                .collect()
+        })
+    }
+
+    #[test]
+    fn plain_attributes_are_taken_as_quick_xml_takes_them() {
+        for raw in [
+            "",
+            " a='1'",
+            " a='1' b=\"2\"",
+            "\n\ta='x y'\r\n",
+            " p:a='1' xmlns:p='urn:p'",
+            " a=\"it's\"",
+        ] {
+            assert!(plain(raw).is_some(), "{raw:?} is plain");
+            assert_eq!(plain(raw), general(raw), "{raw:?}");
+        }
+        // Not plain: the general path decides these.
+        for raw in [
+            " a = '1'",
+            " a='1'b='2'",
+            " a=1",
+            " a='&amp;'",
+            " a='x\ty'",
+            " a='<'",
+            " a",
+            " a='1",
+            " a='it''s'",
+        ] {
+            assert_eq!(plain(raw), None, "{raw:?} is not plain");
+        }
+    }
+
+    #[test]
+    fn plain_scan_agrees_with_quick_xml_on_random_tags() {
+        // Every string over a small, hostile alphabet: wherever the fast scan accepts,
+        // it must find exactly what the general path finds.
+        const ALPHABET: &[u8] = b"ab :='\"&;<\t";
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut accepted = 0;
+        for _ in 0..200_000 {
+            let mut raw = String::new();
+            for _ in 0..(state % 14) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                raw.push(ALPHABET[(state % ALPHABET.len() as u64) as usize] as char);
+            }
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            if let Some(p) = plain(&raw) {
+                accepted += 1;
+                assert_eq!(Some(p), general(&raw), "{raw:?}");
+            }
+        }
+        assert!(accepted > 1000, "the alphabet reaches the fast path ({accepted})");
     }
 }
