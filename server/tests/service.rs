@@ -557,6 +557,15 @@ fn ban_removes_with_301_and_keeps_out() {
         "auth",
         "forbidden",
     );
+    // Set twice and lifted once, the domain ban is gone.
+    let _ = h.set_aff(A, "r", "evil.example", "outcast");
+    let _ = h.set_aff(A, "r", "evil.example", "none");
+    let out = h.join("x@evil.example/r", "r", "X");
+    assert!(
+        out.iter()
+            .any(|o| o.to.as_str() == "x@evil.example/r" && o.stanza.name == "presence"),
+        "joins once the domain ban is lifted"
+    );
 }
 
 #[test]

@@ -68,6 +68,9 @@ pub struct Room {
     pub(crate) subject: Option<Subject>,
     /// Never holds `Affiliation::None`: absence means none.
     pub(crate) affiliations: BTreeMap<BareJid, Affiliation>,
+    /// How many keys of `affiliations` are bare domains; while none are, a user's
+    /// affiliation is one map lookup (no domain-wide ban to look for).
+    domain_affiliations: usize,
     /// Reserved nicknames (XEP-0045 §7.10 registration; Prosody's affiliation data
     /// `reserved_nickname`), only ever for affiliated users.
     pub(crate) reserved: BTreeMap<BareJid, String>,
@@ -85,6 +88,7 @@ impl Room {
             locked: false,
             subject: None,
             affiliations: BTreeMap::new(),
+            domain_affiliations: 0,
             reserved: BTreeMap::new(),
             occupants: BTreeMap::new(),
             by_session: BTreeMap::new(),
@@ -150,7 +154,7 @@ impl Room {
         if let Some(a) = self.affiliations.get(bare) {
             return *a;
         }
-        if bare.node().is_some() {
+        if self.domain_affiliations > 0 && bare.node().is_some() {
             let domain = BareJid::from_parts(None, bare.domain());
             if self.affiliations.get(&domain) == Some(&Affiliation::Outcast) {
                 return Affiliation::Outcast;
@@ -201,11 +205,14 @@ impl Room {
     }
 
     pub(crate) fn set_affiliation_raw(&mut self, bare: BareJid, aff: Affiliation) {
+        let domain_only = usize::from(bare.node().is_none());
         if aff == Affiliation::None {
             self.reserved.remove(&bare);
-            self.affiliations.remove(&bare);
-        } else {
-            self.affiliations.insert(bare, aff);
+            if self.affiliations.remove(&bare).is_some() {
+                self.domain_affiliations -= domain_only;
+            }
+        } else if self.affiliations.insert(bare, aff).is_none() {
+            self.domain_affiliations += domain_only;
         }
     }
 

@@ -128,6 +128,9 @@ const TABLE: &[&str] = &[
 
 /// `s` as a [`Name`], borrowed from the table when it is there.
 pub fn name(s: &str) -> Name {
+    if s.is_empty() {
+        return Cow::Borrowed("");
+    }
     match lookup(s) {
         Some(t) => Cow::Borrowed(t),
         None => Cow::Owned(s.to_owned()),
@@ -140,18 +143,19 @@ const SLOTS: usize = 1024;
 /// length (namespace URIs are long), and distinct enough over the table to leave
 /// few collisions.
 fn hash(b: &[u8]) -> usize {
-    let word = |s: &[u8]| {
-        let mut w = [0u8; 8];
-        w[..s.len()].copy_from_slice(s);
-        u64::from_le_bytes(w)
+    let n = b.len();
+    let u32_at = |i: usize| u64::from(u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]));
+    let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("eight bytes"));
+    let (head, tail) = match n {
+        0 => (0, 0),
+        1..=3 => (
+            u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16,
+            0,
+        ),
+        4..=7 => (u32_at(0) | u32_at(n - 4) << 32, 0),
+        _ => (u64_at(0), u64_at(n - 8)),
     };
-    let (head, tail) = if b.len() >= 8 {
-        (word(&b[..8]), word(&b[b.len() - 8..]))
-    } else {
-        (word(b), 0)
-    };
-    let h =
-        (head ^ tail.rotate_left(29) ^ (b.len() as u64).rotate_left(53)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let h = (head ^ tail.rotate_left(29) ^ (n as u64).rotate_left(53)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     (h >> 54) as usize
 }
 
