@@ -5,12 +5,15 @@
 //! documents that differ only in how they spell namespace declarations parse to equal
 //! trees, and the serializer decides where declarations go.
 
+mod error;
 mod intern;
+mod lexical;
 mod parser;
 mod serialize;
 
+pub use error::XmlError;
 pub use intern::name as intern_name;
-pub use parser::{parse_stanza, Limits, StreamEvent, StreamParser, XmlError};
+pub use parser::{parse_stanza, Limits, StreamEvent, StreamParser};
 pub use serialize::{escape_attr, escape_text, write_element};
 
 /// The namespace of the `xml:` prefix (`xml:lang`), bound in every document.
