@@ -186,7 +186,7 @@ fn lookup(s: &str) -> Option<&'static str> {
     let slots = slots();
     let mut i = hash(s.as_bytes()) % SLOTS;
     while let Some(t) = slots[i] {
-        if t.len() == s.len() && t.as_bytes() == s.as_bytes() {
+        if t == s {
             return Some(t);
         }
         i = (i + 1) % SLOTS;

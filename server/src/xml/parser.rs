@@ -4,7 +4,7 @@
 //! and tree building, so that every refusal is one typed [`XmlError`].
 
 use super::error::{is_incomplete, map_error, map_value_error};
-use super::lexical::{check_chars, check_qname, scan_plain_attrs, split_qname};
+use super::lexical::{check_chars, check_qname, is_xml_space, scan_plain_attrs, split_qname};
 use super::{intern, Attr, Element, Name, Node, XmlError, NS_XML};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
@@ -321,13 +321,7 @@ impl StreamParser {
         if prefix == "xml" {
             return Some(&XML);
         }
-        let prefix_bytes = prefix.as_bytes();
-        if let Some((_, uri)) = self
-            .bindings
-            .iter()
-            .rev()
-            .find(|(p, _)| p.len() == prefix_bytes.len() && p.as_bytes() == prefix_bytes)
-        {
+        if let Some((_, uri)) = self.bindings.iter().rev().find(|(p, _)| p == prefix) {
             return Some(uri);
         }
         if prefix.is_empty() {
@@ -521,9 +515,7 @@ impl StreamParser {
         } else {
             Some(qname.to_owned())
         };
-        if !self.stack.is_empty() {
-            self.flush_text();
-        }
+        self.flush_text();
         self.stack.push(Frame {
             el,
             qname,
@@ -582,7 +574,7 @@ impl StreamParser {
 
     fn text(&mut self, text: &str) -> Result<(), XmlError> {
         if self.stack.is_empty() {
-            if text.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+            if text.bytes().all(is_xml_space) {
                 return Ok(());
             }
             return Err(if self.state == State::Done {
