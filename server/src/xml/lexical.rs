@@ -70,11 +70,10 @@ pub(super) fn check_qname(q: &str) -> Result<(), XmlError> {
 /// else, leaving the general path to parse (and refuse) it.
 pub(super) fn scan_plain_attrs(raw: &str, max: usize, out: &mut Vec<[usize; 4]>) -> bool {
     let b = raw.as_bytes();
-    let is_ws = is_xml_space;
     let mut i = 0;
     loop {
         let ws_start = i;
-        while i < b.len() && is_ws(b[i]) {
+        while i < b.len() && is_xml_space(b[i]) {
             i += 1;
         }
         if i == b.len() {
@@ -87,7 +86,7 @@ pub(super) fn scan_plain_attrs(raw: &str, max: usize, out: &mut Vec<[usize; 4]>)
         let Some(ke) = memchr::memchr(b'=', &b[ks..]).map(|n| ks + n) else {
             return false;
         };
-        if ke == ks || b[ks..ke].iter().any(|&c| is_ws(c)) {
+        if ke == ks || b[ks..ke].iter().copied().any(is_xml_space) {
             return false;
         }
         let q = match b.get(ke + 1) {
