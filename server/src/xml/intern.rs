@@ -1,6 +1,7 @@
 //! The static table of names and namespace URIs the parser hands out without
 //! allocating. Anything not in the table is owned; the table only saves work.
 
+use super::lexical::check_qname;
 use super::Name;
 use std::borrow::Cow;
 
@@ -132,8 +133,17 @@ pub fn name(s: &str) -> Name {
         return Cow::Borrowed("");
     }
     match lookup(s) {
-        Some(t) => Cow::Borrowed(t),
+        Some((t, _)) => Cow::Borrowed(t),
         None => Cow::Owned(s.to_owned()),
+    }
+}
+
+/// The table's copy of `s` when `s` is in the table and is a qualified name (so the
+/// parser, having found it, need not check its characters again).
+pub(super) fn known_qname(s: &str) -> Option<&'static str> {
+    match lookup(s) {
+        Some((t, true)) => Some(t),
+        _ => None,
     }
 }
 
@@ -159,39 +169,59 @@ fn hash(b: &[u8]) -> usize {
     (h >> 54) as usize
 }
 
+/// A table entry and whether it is a qualified name (namespace URIs mostly are not).
+type Slot = Option<(&'static str, bool)>;
+
 /// An open-addressed table over [`TABLE`], built on first use: one hash and usually
 /// one comparison per lookup.
-fn slots() -> &'static [Option<&'static str>] {
-    static SLOTS_TABLE: std::sync::OnceLock<Vec<Option<&'static str>>> = std::sync::OnceLock::new();
+fn slots() -> &'static [Slot] {
+    static SLOTS_TABLE: std::sync::OnceLock<Vec<Slot>> = std::sync::OnceLock::new();
     SLOTS_TABLE.get_or_init(|| {
-        let mut v = vec![None; SLOTS];
+        let mut v: Vec<Slot> = vec![None; SLOTS];
         for &t in TABLE {
             let mut i = hash(t.as_bytes()) % SLOTS;
-            while let Some(existing) = v[i] {
+            while let Some((existing, _)) = v[i] {
                 if existing == t {
                     break;
                 }
                 i = (i + 1) % SLOTS;
             }
-            v[i] = Some(t);
+            v[i] = Some((t, check_qname(t).is_ok()));
         }
         v
     })
 }
 
-fn lookup(s: &str) -> Option<&'static str> {
+fn lookup(s: &str) -> Option<(&'static str, bool)> {
     if s.len() > 48 {
         return None;
     }
     let slots = slots();
     let mut i = hash(s.as_bytes()) % SLOTS;
-    while let Some(t) = slots[i] {
-        if t == s {
-            return Some(t);
+    while let Some((t, is_qname)) = slots[i] {
+        if same(t.as_bytes(), s.as_bytes()) {
+            return Some((t, is_qname));
         }
         i = (i + 1) % SLOTS;
     }
     None
+}
+
+/// `a == b`, inline for the short strings the table holds: most are under 16 bytes,
+/// where a call to the C library's memcmp costs more than the comparison.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let u64_at = |x: &[u8], i: usize| u64::from_le_bytes(x[i..i + 8].try_into().expect("eight bytes"));
+    let u32_at = |x: &[u8], i: usize| u32::from_le_bytes(x[i..i + 4].try_into().expect("four bytes"));
+    match n {
+        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..=7 => u32_at(a, 0) == u32_at(b, 0) && u32_at(a, n - 4) == u32_at(b, n - 4),
+        8..=16 => u64_at(a, 0) == u64_at(b, 0) && u64_at(a, n - 8) == u64_at(b, n - 8),
+        _ => a == b,
+    }
 }
 
 #[cfg(test)]
@@ -206,7 +236,31 @@ mod tests {
         assert!(matches!(super::name("zzz"), std::borrow::Cow::Owned(_)));
         assert_eq!(super::name(""), "");
         for t in super::TABLE {
-            assert_eq!(super::lookup(t), Some(*t));
+            assert_eq!(super::lookup(t).map(|(s, _)| s), Some(*t));
+        }
+        // Names are known as qualified names; URIs that are not names are not.
+        assert_eq!(super::known_qname("presence"), Some("presence"));
+        assert_eq!(super::known_qname("http://jabber.org/protocol/caps"), None);
+        assert_eq!(super::known_qname("zzz"), None);
+    }
+
+    #[test]
+    fn the_short_comparison_agrees_with_eq() {
+        let words: Vec<&str> = super::TABLE
+            .iter()
+            .copied()
+            .chain(["", "a", "ab", "abc"])
+            .collect();
+        for a in &words {
+            for b in &words {
+                assert_eq!(super::same(a.as_bytes(), b.as_bytes()), a == b, "{a:?} {b:?}");
+            }
+            // Each byte matters, wherever it is.
+            for i in 0..a.len() {
+                let mut c = a.as_bytes().to_vec();
+                c[i] ^= 1;
+                assert!(!super::same(a.as_bytes(), &c), "{a:?} byte {i}");
+            }
         }
     }
 
@@ -220,7 +274,7 @@ mod tests {
             .map(|t| {
                 let home = super::hash(t.as_bytes()) % super::SLOTS;
                 let at = (0..super::SLOTS)
-                    .find(|k| slots[(home + k) % super::SLOTS] == Some(*t))
+                    .find(|k| slots[(home + k) % super::SLOTS].map(|(s, _)| s) == Some(*t))
                     .expect("every name is in the table");
                 at + 1
             })

@@ -182,7 +182,13 @@ impl StreamParser {
         // Tokenize only whole UTF-8: a chunk may end inside a multi-byte character.
         // Before invalid UTF-8, the valid prefix is still parsed, so the stanzas it
         // completes come out whatever the chunking.
-        let (text, bad_utf8) = match std::str::from_utf8(data) {
+        // simdutf8's check is several times faster than std's on the ASCII that XMPP
+        // mostly is; on a failure std's finds where the valid prefix ends.
+        let checked = match simdutf8::basic::from_utf8(data) {
+            Ok(s) => Ok(s),
+            Err(_) => std::str::from_utf8(data),
+        };
+        let (text, bad_utf8) = match checked {
             Ok(s) => (s, false),
             Err(e) => {
                 let prefix = std::str::from_utf8(&data[..e.valid_up_to()]).expect("valid prefix");
@@ -291,22 +297,23 @@ impl StreamParser {
                 self.text(&text)?;
             }
             Event::GeneralRef(r) => {
-                let resolved: String = if r.is_char_ref() {
+                let mut utf8 = [0u8; 4];
+                let resolved: &str = if r.is_char_ref() {
                     match r.resolve_char_ref() {
-                        Ok(Some(c)) => c.to_string(),
+                        Ok(Some(c)) => c.encode_utf8(&mut utf8),
                         _ => return Err(XmlError::BadCharRef(r.to_string())),
                     }
                 } else {
                     match &*r {
-                        "lt" => "<".into(),
-                        "gt" => ">".into(),
-                        "amp" => "&".into(),
-                        "apos" => "'".into(),
-                        "quot" => "\"".into(),
+                        "lt" => "<",
+                        "gt" => ">",
+                        "amp" => "&",
+                        "apos" => "'",
+                        "quot" => "\"",
                         other => return Err(XmlError::UnknownEntity(other.to_string())),
                     }
                 };
-                self.text_unchecked_ws(&resolved)?;
+                self.text_unchecked_ws(resolved)?;
             }
             Event::Comment(_) => return Err(XmlError::Comment),
             Event::PI(_) => return Err(XmlError::ProcessingInstruction),
@@ -353,15 +360,16 @@ impl StreamParser {
     }
 
     /// The checks on an attribute of the element being opened that come before its
-    /// value is looked at: the attribute limit, and that its name is a name.
-    fn check_attr_key(&self, el: &Element, key: &str) -> Result<(), XmlError> {
+    /// value is looked at: the attribute limit, and that its name is a name. Returns
+    /// the name table's copy of the name when it has one.
+    fn check_attr_key(&self, el: &Element, key: &str) -> Result<Option<&'static str>, XmlError> {
         let scope_len = self.bindings.len() - self.scope_starts.last().copied().unwrap_or(0);
         if scope_len + el.attrs.len() >= self.limits.max_attrs {
             return Err(XmlError::TooManyAttributes {
                 limit: self.limits.max_attrs,
             });
         }
-        check_qname(key)
+        known_or_checked(key)
     }
 
     /// One attribute of the element being opened, its value normalized and checked: a
@@ -371,6 +379,7 @@ impl StreamParser {
         &mut self,
         el: &mut Element,
         key: &str,
+        known: Option<&'static str>,
         value: Cow<'_, str>,
         prefixed_attrs: &mut bool,
     ) -> Result<(), XmlError> {
@@ -389,7 +398,7 @@ impl StreamParser {
             *prefixed_attrs |= key.contains(':');
             el.attrs.push(Attr {
                 ns: Name::Borrowed(""),
-                name: intern::name(key),
+                name: known.map_or_else(|| intern::name(key), Name::Borrowed),
                 value: value.into_owned(),
             });
         }
@@ -435,32 +444,41 @@ impl StreamParser {
         if scan_plain_attrs(raw, self.limits.max_attrs, &mut spans) {
             for &[ks, ke, vs, ve] in &spans {
                 let key = &raw[ks..ke];
-                self.check_attr_key(&el, key)?;
-                self.attribute(&mut el, key, Cow::Borrowed(&raw[vs..ve]), &mut prefixed_attrs)?;
+                let known = self.check_attr_key(&el, key)?;
+                self.attribute(
+                    &mut el,
+                    key,
+                    known,
+                    Cow::Borrowed(&raw[vs..ve]),
+                    &mut prefixed_attrs,
+                )?;
             }
         } else {
             // quick-xml's duplicate check compares raw names; ours below compares
             // resolved (namespace, name) pairs, which is what XML Namespaces requires.
             for a in e.attributes().with_checks(false) {
                 let a = a.map_err(|err| XmlError::Syntax(err.to_string()))?;
-                self.check_attr_key(&el, a.key.0)?;
+                let known = self.check_attr_key(&el, a.key.0)?;
                 let value = a
                     .normalized_value(XmlVersion::Implicit1_0)
                     .map_err(map_value_error)?;
                 check_chars(&value)?;
-                self.attribute(&mut el, a.key.0, value, &mut prefixed_attrs)?;
+                self.attribute(&mut el, a.key.0, known, value, &mut prefixed_attrs)?;
             }
         }
         self.attr_spans = spans;
         let qname = e.name();
         let qname = qname.as_ref();
-        check_qname(qname)?;
+        let known = known_or_checked(qname)?;
         let (prefix, local) = split_qname(qname);
         el.ns = self
             .lookup(prefix)
             .ok_or_else(|| XmlError::UnboundPrefix(prefix.to_string()))?
             .clone();
-        el.name = intern::name(local);
+        el.name = match known {
+            Some(k) if prefix.is_empty() => Name::Borrowed(k),
+            _ => intern::name(local),
+        };
         if prefixed_attrs {
             for i in 0..el.attrs.len() {
                 let (p, l) = split_qname(&el.attrs[i].name);
@@ -622,6 +640,15 @@ impl StreamParser {
         };
         let top = self.stack.last_mut().expect("text inside an element");
         top.el.children.push(Node::Text(text));
+    }
+}
+
+/// Checks that `q` is a qualified name, at no cost when the name table knows it as
+/// one; returns the table's copy then.
+fn known_or_checked(q: &str) -> Result<Option<&'static str>, XmlError> {
+    match intern::known_qname(q) {
+        Some(k) => Ok(Some(k)),
+        None => check_qname(q).map(|()| None),
     }
 }
 
