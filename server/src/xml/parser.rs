@@ -195,16 +195,33 @@ impl StreamParser {
                 (prefix, e.error_len().is_some() || at_eof)
             }
         };
+        const BOM: char = '\u{FEFF}';
         let mut consumed = 0usize;
         // quick-xml strips a leading U+FEFF from every buffer it is given, without
         // counting it in its positions. Only at the very start of the input is it a
         // byte order mark (dropped); anywhere else it is a character of text, which
         // the chunking may have put at the start of this buffer.
-        while text[consumed..].starts_with('\u{FEFF}') {
-            if self.consumed_any || consumed > 0 {
-                self.text("\u{FEFF}")?;
+        if !self.consumed_any && text.starts_with(BOM) {
+            consumed = BOM.len_utf8();
+        }
+        let run = text[consumed..].len() - text[consumed..].trim_start_matches(BOM).len();
+        if run > 0 {
+            // Those characters begin a text token that quick-xml will not see whole, so
+            // they get what the whole token would: held back while it may continue,
+            // the size rule on all of it, then the text rules.
+            let rest = &text.as_bytes()[consumed..];
+            let token_end = memchr::memchr2(b'<', b'&', rest).map_or(text.len(), |i| consumed + i);
+            if token_end == text.len() && !at_eof && !bad_utf8 {
+                self.consumed_any |= consumed > 0;
+                self.within_limit(data.len() - consumed)?;
+                return Ok(consumed);
             }
-            consumed += '\u{FEFF}'.len_utf8();
+            self.within_limit(token_end - consumed)?;
+            self.text(&text[consumed..consumed + run])?;
+            if !self.stack.is_empty() {
+                self.stanza_bytes += run;
+            }
+            consumed += run;
         }
         let base = consumed;
         {

@@ -294,3 +294,52 @@ fn a_feff_inside_text_survives_any_chunking_and_a_leading_bom_is_dropped() {
     got.extend(p.feed(&stream.as_bytes()[split..]).unwrap());
     assert_eq!(got, whole);
 }
+
+/// Feeds `input` split at `split`; the events and the error (if any) that result.
+fn feed_split(input: &[u8], split: usize, limits: Limits) -> (Vec<StreamEvent>, Option<XmlError>) {
+    let mut p = StreamParser::new(limits);
+    let mut out = Vec::new();
+    let r = p
+        .feed_into(&input[..split], &mut out)
+        .and_then(|()| p.feed_into(&input[split..], &mut out));
+    (out, r.err())
+}
+
+#[test]
+fn a_feff_at_the_start_of_a_read_is_text_like_any_other() {
+    // Found by the xml_stream fuzz target: a U+FEFF that a read boundary put first in
+    // a buffer was looked at at once, while the same text inside a buffer waited to
+    // see whether it continued; and its bytes were not counted toward the stanza limit.
+    let header = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
+    // Text between stanzas that may still continue: no error yet, however it is split.
+    let pending = format!("{header}\u{FEFF}");
+    for split in [header.len(), pending.len()] {
+        let (events, err) = feed_split(pending.as_bytes(), split, Limits::default());
+        assert_eq!((events.len(), err), (1, None), "split at {split}");
+    }
+    // Once it is followed by markup it is stray text, at either split.
+    let stray = format!("{header}\u{FEFF}\u{5}<message/>");
+    for split in [header.len(), stray.len()] {
+        let (_, err) = feed_split(stray.as_bytes(), split, Limits::default());
+        assert_eq!(err, Some(XmlError::TextOutsideElement), "split at {split}");
+    }
+    // Its three bytes count toward the stanza limit wherever the read boundary falls
+    // (the stanza is longer than the header, which the limit also bounds).
+    let stanza = format!("<message><body>\u{FEFF}{}</body></message>", "a".repeat(100));
+    let limits = Limits {
+        max_stanza_bytes: stanza.len() - 1,
+        ..Limits::default()
+    };
+    let input = format!("{header}{stanza}");
+    let at_feff = header.len() + stanza.find('\u{FEFF}').unwrap();
+    for split in [input.len(), at_feff] {
+        let (_, err) = feed_split(input.as_bytes(), split, limits);
+        assert_eq!(
+            err,
+            Some(XmlError::StanzaTooLarge {
+                limit: limits.max_stanza_bytes
+            }),
+            "split at {split}"
+        );
+    }
+}
