@@ -199,29 +199,12 @@ fn lookup(s: &str) -> Option<(&'static str, bool)> {
     let slots = slots();
     let mut i = hash(s.as_bytes()) % SLOTS;
     while let Some((t, is_qname)) = slots[i] {
-        if same(t.as_bytes(), s.as_bytes()) {
+        if t == s {
             return Some((t, is_qname));
         }
         i = (i + 1) % SLOTS;
     }
     None
-}
-
-/// `a == b`, inline for the short strings the table holds: most are under 16 bytes,
-/// where a call to the C library's memcmp costs more than the comparison.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    let u64_at = |x: &[u8], i: usize| u64::from_le_bytes(x[i..i + 8].try_into().expect("eight bytes"));
-    let u32_at = |x: &[u8], i: usize| u32::from_le_bytes(x[i..i + 4].try_into().expect("four bytes"));
-    match n {
-        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
-        4..=7 => u32_at(a, 0) == u32_at(b, 0) && u32_at(a, n - 4) == u32_at(b, n - 4),
-        8..=16 => u64_at(a, 0) == u64_at(b, 0) && u64_at(a, n - 8) == u64_at(b, n - 8),
-        _ => a == b,
-    }
 }
 
 #[cfg(test)]
@@ -242,26 +225,6 @@ mod tests {
         assert_eq!(super::known_qname("presence"), Some("presence"));
         assert_eq!(super::known_qname("http://jabber.org/protocol/caps"), None);
         assert_eq!(super::known_qname("zzz"), None);
-    }
-
-    #[test]
-    fn the_short_comparison_agrees_with_eq() {
-        let words: Vec<&str> = super::TABLE
-            .iter()
-            .copied()
-            .chain(["", "a", "ab", "abc"])
-            .collect();
-        for a in &words {
-            for b in &words {
-                assert_eq!(super::same(a.as_bytes(), b.as_bytes()), a == b, "{a:?} {b:?}");
-            }
-            // Each byte matters, wherever it is.
-            for i in 0..a.len() {
-                let mut c = a.as_bytes().to_vec();
-                c[i] ^= 1;
-                assert!(!super::same(a.as_bytes(), &c), "{a:?} byte {i}");
-            }
-        }
     }
 
     #[test]

@@ -183,18 +183,17 @@ impl StreamParser {
         // Before invalid UTF-8, the valid prefix is still parsed, so the stanzas it
         // completes come out whatever the chunking.
         // simdutf8's check is several times faster than std's on the ASCII that XMPP
-        // mostly is; on a failure std's finds where the valid prefix ends.
-        let checked = match simdutf8::basic::from_utf8(data) {
-            Ok(s) => Ok(s),
-            Err(_) => std::str::from_utf8(data),
-        };
-        let (text, bad_utf8) = match checked {
+        // mostly is, and reports the valid prefix as std's does.
+        let (text, bad_utf8) = match simdutf8::compat::from_utf8(data) {
             Ok(s) => (s, false),
             Err(e) => {
                 let prefix = std::str::from_utf8(&data[..e.valid_up_to()]).expect("valid prefix");
                 (prefix, e.error_len().is_some() || at_eof)
             }
         };
+        // Text that reaches the end of what has arrived may continue in the next read,
+        // unless a bad byte follows: then it ends there and is looked at like any other.
+        let may_continue = |end: usize| end == text.len() && !at_eof && !bad_utf8;
         const BOM: char = '\u{FEFF}';
         let mut consumed = 0usize;
         // quick-xml strips a leading U+FEFF from every buffer it is given, without
@@ -204,27 +203,23 @@ impl StreamParser {
         if !self.consumed_any && text.starts_with(BOM) {
             consumed = BOM.len_utf8();
         }
-        let run = text[consumed..].len() - text[consumed..].trim_start_matches(BOM).len();
-        if run > 0 {
-            // Those characters begin a text token that quick-xml will not see whole, so
-            // they get what the whole token would: held back while it may continue,
-            // the size rule on all of it, then the text rules.
-            let rest = &text.as_bytes()[consumed..];
-            let token_end = memchr::memchr2(b'<', b'&', rest).map_or(text.len(), |i| consumed + i);
-            if token_end == text.len() && !at_eof && !bad_utf8 {
-                self.consumed_any |= consumed > 0;
-                self.within_limit(data.len() - consumed)?;
-                return Ok(consumed);
+        'tokens: {
+            let run = text[consumed..].len() - text[consumed..].trim_start_matches(BOM).len();
+            if run > 0 {
+                // Those characters begin a text token that quick-xml will not see whole,
+                // so they get what the whole token would: held back while it may
+                // continue, the size rule on all of it, then the text rules.
+                let rest = &text.as_bytes()[consumed..];
+                let token_end = memchr::memchr2(b'<', b'&', rest).map_or(text.len(), |i| consumed + i);
+                if may_continue(token_end) {
+                    break 'tokens;
+                }
+                self.within_limit(token_end - consumed)?;
+                self.text(&text[consumed..consumed + run])?;
+                self.count_stanza_bytes(run);
+                consumed += run;
             }
-            self.within_limit(token_end - consumed)?;
-            self.text(&text[consumed..consumed + run])?;
-            if !self.stack.is_empty() {
-                self.stanza_bytes += run;
-            }
-            consumed += run;
-        }
-        let base = consumed;
-        {
+            let base = consumed;
             let mut reader = Reader::from_str(&text[base..]);
             let cfg = reader.config_mut();
             cfg.check_end_names = false;
@@ -247,17 +242,11 @@ impl StreamParser {
                         return Err(map_error(e, at_eof));
                     }
                     Ok(Event::Eof) => break,
-                    // Text at the end may continue in the next read, unless a bad byte
-                    // follows: then it ends here and is looked at like any other.
-                    Ok(Event::Text(_)) if end == text.len() && !at_eof && !bad_utf8 => break,
+                    Ok(Event::Text(_)) if may_continue(end) => break,
                     Ok(ev) => {
                         self.within_limit(end - consumed)?;
                         self.event(ev, out)?;
-                        if self.stack.is_empty() {
-                            self.stanza_bytes = 0;
-                        } else {
-                            self.stanza_bytes += end - consumed;
-                        }
+                        self.count_stanza_bytes(end - consumed);
                         consumed = end;
                     }
                 }
@@ -272,6 +261,16 @@ impl StreamParser {
         self.consumed_any |= consumed > 0;
         self.within_limit(data.len() - consumed)?;
         Ok(consumed)
+    }
+
+    /// Counts `bytes` just consumed toward the current stanza; between stanzas there
+    /// is none, and the count starts again.
+    fn count_stanza_bytes(&mut self, bytes: usize) {
+        if self.stack.is_empty() {
+            self.stanza_bytes = 0;
+        } else {
+            self.stanza_bytes += bytes;
+        }
     }
 
     /// The one size rule: the current stanza's bytes so far plus `pending` bytes not
