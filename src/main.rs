@@ -90,11 +90,14 @@ enum Command {
         /// The component secret the server is configured with.
         #[arg(long)]
         secret: String,
-        /// Keys the occupant-ids (XEP-0421).
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// The SQLite file persistent rooms are kept in (created if missing; a file
-        /// that is not a mucsim room store is refused, never overwritten).
+        /// A file holding the secret key of the occupant ids (XEP-0421): 64 hex
+        /// digits (256 bits). Without it, the key is made at random and kept in the
+        /// store (with --no-store: for this process's life).
+        #[arg(long, value_name = "FILE")]
+        occupant_id_key_file: Option<PathBuf>,
+        /// The SQLite file persistent rooms are kept in (created only where no file
+        /// exists; anything that is not a mucsim room store is refused, never
+        /// overwritten). Held exclusively while serving (FILE.lock holds the pid).
         #[arg(long, default_value = "mucsim-rooms.sqlite")]
         store: PathBuf,
         /// Keep rooms in memory only.
@@ -233,7 +236,7 @@ fn main() -> ExitCode {
             domain,
             connect,
             secret,
-            seed,
+            occupant_id_key_file,
             store,
             no_store,
             admins,
@@ -241,7 +244,7 @@ fn main() -> ExitCode {
             &domain,
             &connect,
             &secret,
-            seed,
+            occupant_id_key_file.as_deref(),
             (!no_store).then_some(store.as_path()),
             &admins,
         ),

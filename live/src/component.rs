@@ -6,7 +6,9 @@
 //! and leave in it; in between they are `jabber:client`, which is what the service
 //! speaks.
 
-use crate::wire::{map_ns, stream_error, stream_error_condition, stream_header, NS_COMPONENT, NS_STREAMS};
+use crate::wire::{
+    map_ns, stream_error, stream_error_condition, stream_header, NS_COMPONENT, NS_STREAMS, NS_STREAM_ERRORS,
+};
 use jid::{FullJid, Jid};
 use server::refusal::Refusal;
 use server::service::Outgoing;
@@ -53,6 +55,8 @@ pub struct ComponentSession {
     secret: String,
     parser: StreamParser,
     state: State,
+    /// The condition of the stream error the server ended the stream with, if it did.
+    server_error: Option<String>,
 }
 
 /// Hex SHA-1 of the stream id followed by the secret (XEP-0114 §3).
@@ -68,11 +72,18 @@ impl ComponentSession {
             secret: secret.to_string(),
             parser: StreamParser::new(COMPONENT_LIMITS),
             state: State::AwaitHeader,
+            server_error: None,
         }
     }
 
     pub fn is_open(&self) -> bool {
         self.state == State::Open
+    }
+
+    /// The defined condition (RFC 6120 §4.9.3, e.g. `not-authorized`, `conflict`) of
+    /// the stream error the server closed the stream with, once it has.
+    pub fn server_error(&self) -> Option<&str> {
+        self.server_error.as_deref()
     }
 
     /// The stream header to write once connected.
@@ -144,6 +155,11 @@ impl ComponentSession {
             }
             (_, StreamEvent::Stanza(el)) if el.is("error", NS_STREAMS) => {
                 let why = format!("stream error from the server: {}", stream_error_condition(&el));
+                self.server_error = Some(
+                    el.elements()
+                        .find(|c| c.ns == NS_STREAM_ERRORS && c.name != "text")
+                        .map_or_else(|| "undefined-condition".to_string(), |c| c.name.to_string()),
+                );
                 out.push(ComponentEvent::Closed(why));
                 self.state = State::Closed;
             }
@@ -339,7 +355,8 @@ mod tests {
     fn service_stanzas_leave_in_the_component_namespace() {
         let s = ComponentSession::new("muc.localhost", "s3cret");
         let mut svc =
-            server::service::MucService::new(server::service::ServiceConfig::new("muc.localhost", 1));
+            server::service::MucService::new(server::service::ServiceConfig::new("muc.localhost", 1))
+                .expect("valid configuration");
         let join = server::xml::parse_stanza(
             b"<presence to='room@muc.localhost/N'><x xmlns='http://jabber.org/protocol/muc'/></presence>",
             server::ns::CLIENT,

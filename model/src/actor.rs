@@ -109,7 +109,8 @@ impl Cast {
 
     /// A fresh service with the setup applied.
     pub fn fresh_service(&self) -> MucService {
-        let mut svc = MucService::new(self.cfg.clone());
+        let mut svc =
+            MucService::new(self.cfg.clone()).expect("the scenario's service configuration is valid");
         for (from, el) in &self.setup {
             let _ = svc.handle(Millis(0), from.clone(), el.clone());
         }

@@ -18,5 +18,7 @@ pub mod xml;
 pub use invariants::{Invariant, Violation};
 pub use muc::{Affiliation, Millis, Role, RoomConfig};
 pub use refusal::Refusal;
-pub use service::{MucService, Mutant, Outbox, Outgoing, ServiceConfig, ServiceLimits};
+pub use service::{
+    ConfigError, MucService, Mutant, OccupantIdKey, Outbox, Outgoing, ServiceConfig, ServiceLimits,
+};
 pub use store::{RestoreError, RoomRecord, StoreOp};

@@ -66,6 +66,8 @@ pub enum RestoreError {
     Duplicate(String),
     /// A nickname reserved by a user with no affiliation.
     StrayReservation(String),
+    /// The configuration itself cannot make a service.
+    Config(crate::service::ConfigError),
 }
 
 impl std::fmt::Display for RestoreError {
@@ -74,6 +76,7 @@ impl std::fmt::Display for RestoreError {
             RestoreError::WrongDomain(r) => write!(f, "room {r} is not on this service's domain"),
             RestoreError::NoOwner(r) => write!(f, "room {r} has no owner"),
             RestoreError::Duplicate(r) => write!(f, "room {r} is stored twice"),
+            RestoreError::Config(e) => write!(f, "the service's configuration: {e}"),
             RestoreError::StrayReservation(r) => write!(
                 f,
                 "room {r} reserves a nickname for a user it has no affiliation with"
@@ -95,7 +98,7 @@ impl MucService {
         cfg: ServiceConfig,
         records: impl IntoIterator<Item = RoomRecord>,
     ) -> Result<MucService, RestoreError> {
-        let mut svc = MucService::new(cfg);
+        let mut svc = MucService::new(cfg).map_err(RestoreError::Config)?;
         for r in records {
             if r.jid.domain().as_str() != svc.domain() || r.jid.node().is_none() {
                 return Err(RestoreError::WrongDomain(r.jid.to_string()));

@@ -167,7 +167,8 @@ pub struct Stats {
 
 impl World {
     pub fn new(cfg: WorldConfig) -> World {
-        let service = MucService::new(cfg.service.clone());
+        let service =
+            MucService::new(cfg.service.clone()).expect("the world's service configuration is valid");
         let home = HomeServer::new(&cfg.home_domain, &cfg.service.domain);
         World {
             rng: WorldRng::seed_from_u64(cfg.seed),
