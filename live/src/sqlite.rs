@@ -451,6 +451,9 @@ fn read_key(conn: &Connection, path: &Path) -> Result<[u8; 32], StoreError> {
     }
 }
 
+/// How long a held lock is waited for before the store is reported in use.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Takes the exclusive lock on `FILE.lock` and writes this process's pid into it.
 fn take_lock(path: &Path) -> Result<std::fs::File, StoreError> {
     use std::io::{Read, Seek, Write};
@@ -468,7 +471,17 @@ fn take_lock(path: &Path) -> Result<std::fs::File, StoreError> {
             ),
             other => other,
         })?;
-    match file.try_lock() {
+    // A descriptor of the lock file can be held for a moment by a child being forked
+    // (its copy closes at exec): a lock still held after LOCK_PATIENCE is in use.
+    let mut waited = std::time::Duration::ZERO;
+    let step = std::time::Duration::from_millis(10);
+    let mut attempt = file.try_lock();
+    while matches!(attempt, Err(std::fs::TryLockError::WouldBlock)) && waited < LOCK_PATIENCE {
+        std::thread::sleep(step);
+        waited += step;
+        attempt = file.try_lock();
+    }
+    match attempt {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
             let mut text = String::new();
