@@ -115,7 +115,10 @@ async fn resolve(connect: &str) -> Result<Vec<std::net::SocketAddr>, ServeError>
     };
     let addrs: Vec<_> = tokio::net::lookup_host(connect)
         .await
-        .map_err(|e| bad(format!("{e} (expected HOST:PORT)")))?
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidInput => bad(format!("{e} (expected HOST:PORT)")),
+            _ => bad(e.to_string()),
+        })?
         .collect();
     if addrs.is_empty() {
         return Err(bad("the name resolves to no address".into()));

@@ -520,6 +520,21 @@ fn an_unwritable_store_says_cannot_write_not_damaged() {
         "{refusal}"
     );
     assert!(!refusal.contains("not an SQLite database"), "{refusal}");
+    // A read-only directory where the lock file is already there (a store that was
+    // served before): SQLite cannot make its WAL files.
+    std::fs::write(dir.file("rooms.sqlite.lock"), b"").unwrap();
+    std::fs::set_permissions(
+        dir.file("rooms.sqlite.lock"),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let refusal = open_unprivileged(&path).unwrap();
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(
+        refusal.starts_with(&format!("cannot write {}: permission denied", path.display())),
+        "{refusal}"
+    );
 }
 
 #[test]
