@@ -144,6 +144,10 @@ impl SqliteStore {
     /// use (left untouched); [`StoreError::Corrupt`] naming the room and field of a
     /// damaged record.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        // Refused before its lock file is made: a directory has no "beside".
+        if path.is_dir() || path.file_name().is_none() {
+            return Err(StoreError::NotADatabase(path.into(), "a directory".into()));
+        }
         let lock = take_lock(path)?;
         let fresh = match std::fs::metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,

@@ -390,6 +390,10 @@ fn an_empty_file_is_refused_and_left_empty() {
     assert!(matches!(e, StoreError::NotADatabase(..)), "{e}");
     assert!(e.to_string().contains("empty file"), "{e}");
     assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "never initialised");
+    // A directory is refused too, without a lock file beside it.
+    let e = refused(&dir.0);
+    assert!(e.to_string().contains("a directory"), "{e}");
+    assert!(!dir.0.with_extension("lock").exists());
 }
 
 #[test]
