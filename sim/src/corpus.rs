@@ -29,7 +29,10 @@ pub fn workspace_root() -> PathBuf {
 pub fn dir() -> PathBuf {
     match std::env::var_os(CORPUS_VAR) {
         Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => workspace_root().join("../shared/conformance/prosody"),
+        _ => {
+            let root = workspace_root();
+            root.parent().unwrap_or(&root).join("shared/conformance/prosody")
+        }
     }
 }
 
@@ -117,7 +120,13 @@ mod tests {
         assert!(
             workspace_root().join("Cargo.lock").is_file() || workspace_root().join("Cargo.toml").is_file()
         );
-        assert!(d.ends_with("../shared/conformance/prosody"), "{}", d.display());
+        assert_eq!(
+            d,
+            workspace_root()
+                .parent()
+                .unwrap()
+                .join("shared/conformance/prosody")
+        );
     }
 
     #[test]
