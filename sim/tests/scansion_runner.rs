@@ -3,7 +3,6 @@
 use mucsim_sim::corpus;
 use mucsim_sim::scansion::{parse, run, to_scs, RunOptions, Script};
 
-/// Corpus scripts that do not pass yet, each for a reason listed in the README.
 /// Corpus scripts that do not pass yet (none, since the service-admin ad-hoc destroy).
 const KNOWN_FAILING: &[&str] = &[];
 
@@ -60,7 +59,7 @@ fn corpus_passes_except_the_known_failures() {
             "{name}: {}",
             o.failure
                 .map(|f| f.to_string())
-                .unwrap_or_else(|| "passes now: update KNOWN_FAILING and the README".into())
+                .unwrap_or_else(|| "passes now: update KNOWN_FAILING and docs/conformance.md".into())
         );
         passing += usize::from(o.passed());
     }
