@@ -5,7 +5,8 @@
 #   (B) Prosody 0.12 with conference.localhost as an XEP-0114 component served by
 #       `mucsim serve`
 #
-# 1. Every script of ../shared/conformance/prosody runs against A and against B,
+# 1. Every script of the corpus ($MUCSIM_CORPUS, else ../shared/conformance/prosody)
+#    runs against A and against B,
 #    each on a freshly started server (memory storage, as in Prosody's own CI).
 #    The canonical transcripts of A and B are diffed per script.
 # 2. Reconnect: Prosody (B) is killed with SIGKILL while mucsim serve holds a
@@ -22,7 +23,9 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-corpus="${CORPUS:-$root/../shared/conformance/prosody}"
+# The corpus: $MUCSIM_CORPUS (as for the tests), else $CORPUS, else beside the checkout.
+corpus="${MUCSIM_CORPUS:-${CORPUS:-$root/../shared/conformance/prosody}}"
+export CORPUS_CFG="${CORPUS_CFG:-$corpus/prosody.cfg.lua}"
 inst="$root/scripts/prosody-instance.sh"
 secret="e2e-secret-$$"
 work="$(mktemp -d "${TMPDIR:-/tmp}/mucsim-e2e.XXXXXX")"

@@ -110,8 +110,9 @@ enum Command {
     },
     /// Run every .scs in a directory and print a table.
     Conformance {
-        #[arg(default_value = "../shared/conformance/prosody")]
-        dir: PathBuf,
+        /// Directory of .scs scripts [default: $MUCSIM_CORPUS, else
+        /// ../shared/conformance/prosody beside the checkout]
+        dir: Option<PathBuf>,
         #[arg(long, default_value_t = 0)]
         seed: u64,
         #[arg(long)]
@@ -249,6 +250,17 @@ fn main() -> ExitCode {
             &admins,
         ),
         Some(Command::Conformance { dir, seed, strict }) => {
+            let dir = match dir {
+                Some(d) => d,
+                None => {
+                    let d = mucsim_sim::corpus::dir();
+                    if !mucsim_sim::corpus::holds_scripts(&d) {
+                        eprintln!("mucsim: {}", mucsim_sim::corpus::missing_message(&d));
+                        return ExitCode::from(2);
+                    }
+                    d
+                }
+            };
             commands::scripts::conformance(&dir, &options(seed, strict))
         }
         Some(Command::Invariants) => {

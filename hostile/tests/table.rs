@@ -1,6 +1,6 @@
-//! The hostile-input table (README, "Hostile input"): one test per row. Each feeds the
-//! input end to end — bytes through the stream parser, stanzas through the simulated
-//! home server and the service — and asserts what the service did, which error, and
+//! The hostile-input table (docs/fuzzing.md, "The hostile-input table"): one test per
+//! row. Each feeds the input end to end — bytes through the stream parser, stanzas
+//! through the simulated home server and the service — and asserts what the service did, which error, and
 //! that the room is unchanged (or changed exactly as intended). None may panic.
 
 use server::jids::BareJid;

@@ -234,17 +234,16 @@ fn parse_block(block: &str, first_line: usize) -> Result<Vec<Element>, ParseErro
 mod tests {
     use super::*;
 
-    const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance/prosody");
+    use crate::corpus;
 
     #[test]
     fn parses_every_corpus_script() {
+        let Some(dir) = corpus::for_test("parses_every_corpus_script") else {
+            return;
+        };
         let mut n = 0;
-        for entry in std::fs::read_dir(CORPUS).expect("../shared/conformance/prosody beside the project") {
-            let path = entry.unwrap().path();
-            if path.extension().and_then(|e| e.to_str()) != Some("scs") {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap();
+        for path in corpus::scripts_in(&dir) {
+            let text = corpus::read(&path);
             let s = parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             assert!(
                 !s.clients.is_empty() && !s.actions.is_empty(),
@@ -258,7 +257,10 @@ mod tests {
 
     #[test]
     fn founding_scenario_structure() {
-        let text = std::fs::read_to_string(format!("{CORPUS}/muc_members_only_change.scs")).unwrap();
+        let Some(dir) = corpus::for_test("founding_scenario_structure") else {
+            return;
+        };
+        let text = corpus::read(&dir.join("muc_members_only_change.scs"));
         let s = parse(&text).unwrap();
         assert_eq!(
             s.title.as_deref(),
