@@ -287,22 +287,30 @@ fn check_one(
     Ok((outcome, line))
 }
 
-/// `mucsim explore`: stateright's Explorer, on 127.0.0.1 only.
+/// `mucsim explore`: stateright's Explorer, on 127.0.0.1 only, with actions and
+/// properties in MUC terms. `--port 0` picks a free port; the address is printed.
 pub fn explore(choice: &ScenarioChoice, port: u16) -> ExitCode {
     use stateright::Model as _;
-    let model = match choice.build().and_then(|s| mucsim_model::model(&s)) {
+    let model = match choice
+        .build()
+        .and_then(|s| mucsim_model::model(&s))
+        .and_then(mucsim_model::explore::Explorable::new)
+    {
         Ok(m) => m,
         Err(e) => {
             eprintln!("mucsim explore: {e}");
             return ExitCode::from(2);
         }
     };
-    let addr = format!("127.0.0.1:{port}");
-    // stateright panics when it cannot bind; find out first and say so plainly.
-    if let Err(e) = std::net::TcpListener::bind(&addr) {
-        eprintln!("mucsim explore: cannot listen on {addr}: {e} (pick another with --port)");
-        return ExitCode::from(2);
-    }
+    // stateright panics when it cannot bind and does not say which port it bound:
+    // bind first (port 0: the system picks), then hand it the address found.
+    let addr = match std::net::TcpListener::bind(("127.0.0.1", port)).and_then(|l| l.local_addr()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("mucsim explore: cannot listen on 127.0.0.1:{port}: {e} (pick another with --port)");
+            return ExitCode::from(2);
+        }
+    };
     println!("serving stateright's Explorer on http://{addr}/ (Ctrl-C to stop)");
     let _ = model.checker().threads(2).serve(addr);
     ExitCode::SUCCESS
