@@ -12,8 +12,9 @@ use crate::actor::{Cast, Msg, MucActor};
 use crate::notice::Notice;
 use crate::ops::{room_jid, Op};
 use crate::Model;
-use stateright::actor::{ActorModelAction, Id};
+use stateright::actor::{Actor as _, ActorModelAction, Command, Id, Out};
 use stateright::{Model as _, Property};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 type State = <Model as stateright::Model>::State;
@@ -258,8 +259,61 @@ impl stateright::Model for Explorable {
         self.describe(action)
     }
 
+    /// The step in words (what the acting actor sends, what it may do next), then
+    /// stateright's own account of it (the commands and both states, as `Debug`).
     fn format_step(&self, last_state: &State, action: Action) -> Option<String> {
-        self.inner.format_step(last_state, action)
+        let (id, out) = match &action {
+            ActorModelAction::Deliver { src, dst, msg } => {
+                let i = usize::from(*dst);
+                let mut st = Cow::Borrowed(&**last_state.actor_states.get(i)?);
+                let mut out = Out::new();
+                self.inner.actors[i].on_msg(*dst, &mut st, *src, msg.clone(), &mut out);
+                (*dst, out)
+            }
+            ActorModelAction::SelectRandom { actor, random, .. } => {
+                let i = usize::from(*actor);
+                let mut st = Cow::Borrowed(&**last_state.actor_states.get(i)?);
+                let mut out = Out::new();
+                self.inner.actors[i].on_random(*actor, &mut st, random, &mut out);
+                (*actor, out)
+            }
+            _ => return self.inner.format_step(last_state, action),
+        };
+        let mut text = format!("{}\n", self.describe(&action));
+        for c in out.iter() {
+            match c {
+                Command::Send(to, msg) => {
+                    let delivery = ActorModelAction::Deliver {
+                        src: id,
+                        dst: *to,
+                        msg: msg.clone(),
+                    };
+                    text.push_str(&format!("  then, when delivered: {}\n", self.describe(&delivery)));
+                }
+                Command::ChooseRandom(_, choices) => {
+                    let next: Vec<String> = match usize::from(id) {
+                        0 => vec!["crash and restart from its disk".into()],
+                        i => choices
+                            .iter()
+                            .map(|op| op_phrase(&self.cast, i - 1, *op))
+                            .collect(),
+                    };
+                    text.push_str(&format!(
+                        "  {} may next: {}\n",
+                        self.actor_name(id),
+                        next.join("; ")
+                    ));
+                }
+                Command::CancelTimer(_) | Command::SetTimer(..) | Command::Save(_) => {}
+            }
+        }
+        if let Some(raw) = self.inner.format_step(last_state, action) {
+            text.push_str(
+                "\nstateright's view (actor 0 is the service, 1.. the clients in the scenario's order):\n",
+            );
+            text.push_str(&raw);
+        }
+        Some(text)
     }
 
     fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {

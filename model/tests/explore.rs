@@ -80,3 +80,24 @@ fn property_names_carry_no_expectation_prefix() {
         );
     }
 }
+
+#[test]
+fn steps_read_in_muc_terms_before_the_raw_states() {
+    let m = explorable();
+    let state = m.init_states().remove(0);
+    let mut actions = Vec::new();
+    m.actions(&state, &mut actions);
+    let join = actions
+        .iter()
+        .find(|a| m.format_action(a) == "Juliet's phone joins room")
+        .unwrap()
+        .clone();
+    let step = m.format_step(&state, join).unwrap();
+    assert!(
+        step.starts_with(
+            "Juliet's phone joins room\n  then, when delivered: the service receives Juliet's phone's stanza: joins room\n"
+        ),
+        "{step}"
+    );
+    assert!(step.contains("Juliet's phone may next:"), "{step}");
+}
