@@ -92,13 +92,14 @@ enum Command {
         mutant: Option<String>,
         /// Play the scripts against a live XMPP server's client port (HOST:PORT)
         /// instead of the simulated world: real TCP, SASL PLAIN, resource binding.
+        /// Default: the simulated world.
         #[arg(long, conflicts_with = "mutant")]
         server: Option<String>,
         /// Milliseconds a `receives` waits for its stanza.
         #[arg(long, default_value_t = 5_000)]
         timeout_ms: u64,
         /// With --server: write each script's canonical transcript (for diffing two
-        /// servers) to DIR/<script>.txt.
+        /// servers) to DIR/<script>.txt. Default: none written.
         #[arg(long, requires = "server")]
         canonical_dir: Option<PathBuf>,
     },
@@ -110,7 +111,7 @@ enum Command {
         /// The server's component port.
         #[arg(long, default_value = "127.0.0.1:5347")]
         connect: String,
-        /// The component secret the server is configured with.
+        /// The component secret the server is configured with (required).
         #[arg(long)]
         secret: String,
         /// Keys the occupant-ids (XEP-0421).
@@ -125,7 +126,7 @@ enum Command {
         #[arg(long)]
         no_store: bool,
         /// A service administrator (bare JID; repeatable): may destroy any room by
-        /// ad-hoc command, as Prosody's component `admins`.
+        /// ad-hoc command, as Prosody's component `admins`. Default: none.
         #[arg(long = "admin")]
         admins: Vec<String>,
     },
