@@ -152,16 +152,7 @@ impl Explorable {
 
 /// Client `i` by name.
 fn client_name(cast: &Cast, i: usize) -> String {
-    let Some(spec) = cast.clients.get(i) else {
-        return format!("client {i}");
-    };
-    let bare = spec.jid.to_bare();
-    let sessions = cast.clients.iter().filter(|c| c.jid.to_bare() == bare).count();
-    if sessions > 1 {
-        format!("{}'s {}", spec.nick, spec.jid.resource())
-    } else {
-        spec.nick.clone()
-    }
+    cast.client_name(i)
 }
 
 /// The room's local part ("room", "room2").

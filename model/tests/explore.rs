@@ -101,3 +101,16 @@ fn steps_read_in_muc_terms_before_the_raw_states() {
     );
     assert!(step.contains("Juliet's phone may next:"), "{step}");
 }
+
+#[test]
+fn sequence_diagrams_name_the_actors() {
+    let m = explorable();
+    let state = m.init_states().remove(0);
+    let mut actions = Vec::new();
+    m.actions(&state, &mut actions);
+    let path = stateright::Path::from_actions(&m, state, actions.iter().take(1)).unwrap();
+    let svg = m.as_svg(path).unwrap();
+    for name in ["the service", "Romeo", "Juliet's phone", "Juliet's laptop"] {
+        assert!(svg.contains(name), "{name} missing: {svg}");
+    }
+}
