@@ -590,3 +590,22 @@ fn explore_on_port_zero_prints_the_bound_port() {
         assert!(!a.contains("select random") && !a.contains("Id("), "{a}");
     }
 }
+
+/// A single stanza over the parser's size limit is refused as too large (only the
+/// limit and one byte more are read), not truncated into something that parses.
+#[test]
+fn parse_refuses_a_single_stanza_over_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("big.xml");
+    std::fs::write(
+        &f,
+        format!("<message><body>{}</body></message>", "a".repeat(1 << 20)),
+    )
+    .unwrap();
+    mucsim()
+        .arg("parse")
+        .arg(&f)
+        .assert()
+        .code(1)
+        .stderr(contains("refused (policy-violation): stanza larger than"));
+}

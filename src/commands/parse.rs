@@ -31,7 +31,12 @@ pub fn parse(file: &Path) -> ExitCode {
     let result = match sniff(&mut input) {
         Err(e) => Err(Stop::Read(e)),
         Ok((head, true)) => stream(&head, &mut input, &mut out),
-        Ok((mut head, false)) => match input.read_to_end(&mut head) {
+        // One stanza: at most the stanza limit and one byte more is read, which the
+        // parser refuses as too large; a huge file is never held whole.
+        Ok((mut head, false)) => match input
+            .take(Limits::default().max_stanza_bytes as u64 + 1)
+            .read_to_end(&mut head)
+        {
             Err(e) => Err(Stop::Read(e)),
             Ok(_) => match parse_stanza(&head, "jabber:client", &Limits::default()) {
                 Ok(e) => writeln!(out, "{}", e.to_xml_in("jabber:client")).map_err(|_| Stop::Write),
