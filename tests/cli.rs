@@ -106,6 +106,25 @@ fn one_room_is_singular() {
         .success()
         .stdout(contains("2 clients, 1 room, 2 operations"))
         .stdout(contains("1 rooms").not());
+    mucsim()
+        .args([
+            "sim",
+            "--seeds",
+            "0",
+            "--steps",
+            "5",
+            "--rooms",
+            "1",
+            "--threads",
+            "1",
+        ])
+        .assert()
+        .success()
+        .stdout(contains(
+            "swarm: 1 seed (0..1, shard 0/1), 5 steps, 8 clients, 1 room\n",
+        ))
+        .stdout(contains("1 seed, 5 steps,"))
+        .stdout(contains("(1 thread)"));
 }
 
 #[test]

@@ -189,15 +189,19 @@ pub fn sim(a: &SimArgs) -> ExitCode {
     progress.finish();
     let secs = start.elapsed().as_secs_f64().max(1e-9);
     let (stats, ran) = totals.into_inner().unwrap_or_else(|e| e.into_inner());
+    let crashes = match stats.crashes {
+        1 => "1 service crash".to_string(),
+        n => format!("{n} service crashes"),
+    };
     println!(
-        "{ran} seeds, {} steps, {} stanzas, {} faults ({} service crashes) in {secs:.1} s: {:.0} stanzas/s, {:.1} seeds/s ({} threads)",
-        stats.steps,
-        stats.stanzas,
-        stats.faults,
-        stats.crashes,
+        "{}, {}, {}, {} ({crashes}) in {secs:.1} s: {:.0} stanzas/s, {:.1} seeds/s ({})",
+        count(ran as usize, "seed"),
+        count(stats.steps as usize, "step"),
+        count(stats.stanzas as usize, "stanza"),
+        count(stats.faults as usize, "fault"),
         stats.stanzas as f64 / secs,
         ran as f64 / secs,
-        threads
+        count(threads, "thread")
     );
     let counts: Vec<String> = stats.ops.iter().map(|(k, v)| format!("{k} {v}")).collect();
     println!("operations: {}", counts.join(", "));
