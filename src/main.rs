@@ -23,7 +23,8 @@ struct Cli {
 /// `check`'s exit codes, shown under `mucsim check --help`.
 const CHECK_EXIT_CODES: &str = "\
 Exit codes:
-  0  the search was exhausted and every property holds (or is not exercised)
+  0  the search was exhausted and every always property holds (or is not exercised);
+     a sometimes property not reached is reported (NOT REACHED) but does not fail
   1  a property is violated (its counterexample is printed and written as a .scs script)
   2  bad arguments, or the scenario cannot be built
   3  the search stopped at --max-states before it was exhausted and nothing was violated:
@@ -54,8 +55,8 @@ enum Command {
         /// everything). A search stopped early proves nothing: exit code 3.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         max_states: Option<u64>,
-        /// Where counterexample scripts are written (created if missing); every
-        /// path written is printed.
+        /// Where counterexample scripts are written, relative to the current directory
+        /// (created if missing); every path written is printed.
         #[arg(long, default_value = commands::check::DEFAULT_SCS_DIR)]
         scs_dir: PathBuf,
         /// Seconds between progress lines on stderr when stderr is not a terminal

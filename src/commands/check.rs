@@ -274,7 +274,7 @@ fn check_one(
     } else if not_reached > 0 {
         (
             Outcome::Holds,
-            format!("every property holds; {not_reached} sometimes NOT REACHED"),
+            format!("every always property holds; {not_reached} sometimes NOT REACHED"),
         )
     } else {
         (Outcome::Holds, "every property holds".to_string())

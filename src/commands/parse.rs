@@ -18,6 +18,9 @@ enum Stop {
     Write,
 }
 
+/// `mucsim parse FILE`: prints each event of a stream (or the one stanza) as the
+/// service's serializer writes it. Exit codes: 0 parsed, 1 refused (RFC 6120 §4.9.3
+/// stream error condition and reason on stderr) or stdout gone, 2 unreadable file.
 pub fn parse(file: &Path) -> ExitCode {
     let mut input = match std::fs::File::open(file) {
         Ok(f) => f,

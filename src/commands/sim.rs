@@ -35,7 +35,8 @@ pub struct SimArgs {
     /// A deliberate bug in the service.
     #[arg(long, help = super::mutant_help())]
     pub mutant: Option<String>,
-    /// Where a failing seed's script is written (created if missing; the path is printed).
+    /// Where a failing seed's script is written, relative to the current directory
+    /// (created if missing; the path is printed).
     #[arg(long, default_value = super::check::DEFAULT_SCS_DIR)]
     pub scs_dir: std::path::PathBuf,
     /// Seconds between progress lines on stderr when stderr is not a terminal
