@@ -161,7 +161,7 @@ wait_for_line "$slog" "serving the component" 2 || reconnect_ok=0
 kill -KILL "$ps"
 wait "$ps" 2>/dev/null || true
 start_serve "$dir/serve2.log"; ps="$serve_pid"
-grep -q "1 persistent rooms restored" "$dir/serve2.log" || { log "serve did not restore the room"; reconnect_ok=0; }
+grep -q "1 persistent room restored" "$dir/serve2.log" || { log "serve did not restore the room"; reconnect_ok=0; }
 "$mucsim" run --server "127.0.0.1:$c2s_b" "$root/scripts/e2e/reconnect_check.scs" > "$dir/check2.txt" 2>&1 || { cat "$dir/check2.txt" >&2; reconnect_ok=0; }
 stop_serve "$ps" "$dir/serve2.log" || reconnect_ok=0
 "$inst" stop "$pb"

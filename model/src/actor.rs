@@ -88,6 +88,20 @@ pub fn service_input(cast: &Cast, index: usize, msg: &Msg) -> Vec<Element> {
 }
 
 impl Cast {
+    /// Client `i` by name, for people: "Romeo", "Juliet's phone" (a user's resource
+    /// is named only when the user has more than one session).
+    pub fn client_name(&self, i: usize) -> String {
+        let Some(spec) = self.clients.get(i) else {
+            return format!("client {i}");
+        };
+        let bare = spec.jid.to_bare();
+        if self.clients.iter().filter(|c| c.jid.to_bare() == bare).count() > 1 {
+            format!("{}'s {}", spec.nick, spec.jid.resource())
+        } else {
+            spec.nick.clone()
+        }
+    }
+
     /// The client a stanza from the service goes to, by full JID.
     pub fn client_index(&self, to: &str) -> Option<usize> {
         self.clients.iter().position(|c| c.jid.as_str() == to)
@@ -230,6 +244,14 @@ impl Actor for MucActor {
     type Timer = ();
     type Random = usize;
     type Storage = ();
+
+    /// The name the Explorer's sequence diagrams label the actor with.
+    fn name(&self) -> String {
+        match self {
+            MucActor::Server(_) => "the service".into(),
+            MucActor::Client { index, cast } => cast.client_name(*index),
+        }
+    }
 
     fn on_start(&self, _id: Id, _storage: &Option<()>, o: &mut Out<Self>) -> State {
         match self {

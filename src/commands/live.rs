@@ -73,9 +73,9 @@ pub fn serve(
         Some(path) => match open_store(path, cfg, file_key) {
             Ok((svc, s)) => {
                 eprintln!(
-                    "mucsim serve: room store {}: {} persistent rooms restored",
+                    "mucsim serve: room store {}: {} restored",
                     path.display(),
-                    svc.rooms().count()
+                    super::check::count(svc.rooms().count(), "persistent room")
                 );
                 (svc, Box::new(s))
             }
@@ -86,8 +86,8 @@ pub fn serve(
     let mut report = |s: live::Status| eprintln!("mucsim serve: {s}");
     match live::serve_until_signalled(&opts, &mut service, &mut *durable, &mut report) {
         Ok(()) => {
-            let rooms = service.rooms().count();
-            eprintln!("mucsim serve: shut down cleanly, {rooms} rooms in memory");
+            let rooms = super::check::count(service.rooms().count(), "room");
+            eprintln!("mucsim serve: shut down cleanly, {rooms} in memory");
             ExitCode::from(exit::STOPPED)
         }
         Err(e) => {
