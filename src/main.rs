@@ -266,7 +266,7 @@ fn main() -> ExitCode {
             store,
             no_store,
             admins,
-        } => commands::live::serve(
+        } => live::command::run(
             &domain,
             &connect,
             &secret,

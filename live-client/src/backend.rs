@@ -2,8 +2,8 @@
 //! to a server (`mucsim run --server HOST:PORT`), as with Prosody's own scansion.
 
 use crate::client::{Client, Incoming};
-use mucsim_sim::scansion::Backend;
-use mucsim_sim::{ConnId, Event, Transcript};
+use mucsim_scansion::Backend;
+use mucsim_scansion::{ConnId, Event, Transcript};
 use server::xml::Element;
 use std::collections::VecDeque;
 use std::net::SocketAddr;

@@ -5,7 +5,7 @@
 //! between elements and the routing server's `xml:lang` stamp dropped; a stanza's
 //! own children sorted.
 
-use mucsim_sim::{Event, Transcript};
+use mucsim_scansion::{Event, Transcript};
 use server::xml::{Element, Node};
 use std::collections::{BTreeMap, BTreeSet};
 

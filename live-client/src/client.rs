@@ -3,8 +3,8 @@
 //! resource binding. After login a reader thread parses what arrives and hands it
 //! over a channel, so a script can wait for a stanza with a timeout.
 
-use crate::wire::{stream_error_condition, stream_header, NS_BIND, NS_SASL, NS_STREAMS};
 use base64::Engine;
+use live::wire::{stream_error_condition, stream_header, NS_BIND, NS_SASL, NS_STREAMS};
 use server::xml::{Element, Limits, StreamEvent, StreamParser};
 use std::collections::VecDeque;
 use std::io::{Read, Write};

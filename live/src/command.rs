@@ -1,11 +1,11 @@
-//! `mucsim serve` and `mucsim run --server`: the service and the scripts on a real network.
+//! `mucsim serve`, the command: checks its arguments, reads the occupant-id key file,
+//! opens the room store (or none), serves until a signal, and says how it ended with
+//! an exit code ([`exit`]). `src/main.rs` only parses the command line and calls [`run`].
 
-use live::canonical::canonical;
-use live::{LiveBackend, ServeOptions};
-use mucsim_sim::scansion::{run_on, RunOptions};
+use crate::serve::{serve_until_signalled, Durable, Memory, ServeError, ServeOptions, Status};
+use crate::sqlite::SqliteStore;
 use server::{MucService, OccupantIdKey, ServiceConfig};
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 /// Exit codes of `mucsim serve` (docs/serve-operations.md).
@@ -22,7 +22,15 @@ pub mod exit {
     pub const REFUSED: u8 = 3;
 }
 
-pub fn serve(
+/// Runs `mucsim serve` as the service of `domain`, an XEP-0114 component of the
+/// server at `connect` (HOST:PORT) authenticated by `secret` (XEP-0114 §3). The
+/// occupant-id key (XEP-0421) comes from `key_file` (64 hex digits), else the store,
+/// else (with `store` `None`, `--no-store`) the operating system. `admins` are bare
+/// JIDs allowed to administer the service (`ServiceConfig::admins`).
+///
+/// Returns the [`exit`] code; every refusal is said on stderr with its reason
+/// (docs/serve-operations.md).
+pub fn run(
     domain: &str,
     connect: &str,
     secret: &str,
@@ -51,9 +59,9 @@ pub fn serve(
         Ok(k) => k,
         Err(e) => return fail(exit::BAD_START, &e),
     };
-    let (mut service, mut durable): (MucService, Box<dyn live::Durable + Send>) = match store {
+    let (mut service, mut durable): (MucService, Box<dyn Durable + Send>) = match store {
         None => {
-            let key = match file_key.map_or_else(live::entropy::random_key, Ok) {
+            let key = match file_key.map_or_else(crate::entropy::random_key, Ok) {
                 Ok(k) => k,
                 Err(e) => {
                     return fail(
@@ -68,14 +76,15 @@ pub fn serve(
                 Err(e) => return fail(exit::BAD_START, &format!("--domain {e}")),
             };
             eprintln!("mucsim serve: no store (--no-store): rooms and the occupant-id key last as long as this process");
-            (svc, Box::new(live::Memory))
+            (svc, Box::new(Memory))
         }
         Some(path) => match open_store(path, cfg, file_key) {
             Ok((svc, s)) => {
+                let n = svc.rooms().count();
                 eprintln!(
-                    "mucsim serve: room store {}: {} restored",
+                    "mucsim serve: room store {}: {n} persistent room{} restored",
                     path.display(),
-                    super::check::count(svc.rooms().count(), "persistent room")
+                    if n == 1 { "" } else { "s" }
                 );
                 (svc, Box::new(s))
             }
@@ -83,18 +92,19 @@ pub fn serve(
         },
     };
     eprintln!("mucsim serve: {domain} as an XEP-0114 component of {connect}");
-    let mut report = |s: live::Status| eprintln!("mucsim serve: {s}");
-    match live::serve_until_signalled(&opts, &mut service, &mut *durable, &mut report) {
+    let mut report = |s: Status| eprintln!("mucsim serve: {s}");
+    match serve_until_signalled(&opts, &mut service, &mut *durable, &mut report) {
         Ok(()) => {
-            let rooms = super::check::count(service.rooms().count(), "room");
-            eprintln!("mucsim serve: shut down cleanly, {rooms} in memory");
+            let n = service.rooms().count();
+            let s = if n == 1 { "" } else { "s" };
+            eprintln!("mucsim serve: shut down cleanly, {n} room{s} in memory");
             ExitCode::from(exit::STOPPED)
         }
         Err(e) => {
             let code = match &e {
-                live::ServeError::Address { .. } => exit::BAD_START,
-                live::ServeError::Refused { .. } => exit::REFUSED,
-                live::ServeError::Store(_) | live::ServeError::Runtime(_) => exit::STORE_FAILED,
+                ServeError::Address { .. } => exit::BAD_START,
+                ServeError::Refused { .. } => exit::REFUSED,
+                ServeError::Store(_) | ServeError::Runtime(_) => exit::STORE_FAILED,
             };
             fail(code, &e)
         }
@@ -144,8 +154,8 @@ fn open_store(
     path: &Path,
     mut cfg: ServiceConfig,
     key: Option<[u8; 32]>,
-) -> Result<(MucService, live::SqliteStore), String> {
-    let store = live::SqliteStore::open(path).map_err(|e| e.to_string())?;
+) -> Result<(MucService, SqliteStore), String> {
+    let store = SqliteStore::open(path).map_err(|e| e.to_string())?;
     cfg.occupant_id_key = OccupantIdKey::Secret(key.unwrap_or_else(|| store.occupant_id_key()));
     let records = store.load().map_err(|e| e.to_string())?;
     let svc = MucService::restore(cfg, records).map_err(|e| match e {
@@ -153,88 +163,4 @@ fn open_store(
         e => format!("{}: {e}", path.display()),
     })?;
     Ok((svc, store))
-}
-
-fn resolve(server: &str) -> Result<SocketAddr, String> {
-    server
-        .to_socket_addrs()
-        .map_err(|e| format!("--server {server}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("--server {server}: no address"))
-}
-
-/// Plays each script against a live server, one fresh set of connections per script.
-pub fn run_scripts(
-    server: &str,
-    files: &[PathBuf],
-    opts: &RunOptions,
-    show: bool,
-    canonical_dir: Option<&Path>,
-) -> ExitCode {
-    let addr = match resolve(server) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("mucsim run: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    if let Some(dir) = canonical_dir {
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            eprintln!("mucsim run: cannot create {}: {e}", dir.display());
-            return ExitCode::from(2);
-        }
-    }
-    let mut failed = 0;
-    for f in files {
-        let script = match super::scripts::load_script(f) {
-            Ok(s) => s,
-            Err(why) => {
-                failed += 1;
-                println!("FAIL {}: {why}", f.display());
-                continue;
-            }
-        };
-        let mut backend = LiveBackend::new(addr);
-        let played = run_on(&mut backend, &script, opts);
-        backend.close_all();
-        match &played.failure {
-            None => println!(
-                "PASS {} ({} stanzas, {} skipped)",
-                f.display(),
-                backend.transcript().stanzas(),
-                played.skipped
-            ),
-            Some(fail) => {
-                failed += 1;
-                println!("FAIL {}: {fail}", f.display());
-            }
-        }
-        if show || played.failure.is_some() {
-            println!("{}", backend.transcript());
-        }
-        if let Some(dir) = canonical_dir {
-            let stem = f
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let path = dir.join(format!("{stem}.txt"));
-            let verdict = match &played.failure {
-                None => "PASS\n".to_string(),
-                Some(fail) => format!("FAIL line {}: {}\n", fail.line, fail.reason),
-            };
-            if let Err(e) = std::fs::write(&path, verdict + &canonical(backend.transcript())) {
-                eprintln!("mucsim run: cannot write {}: {e}", path.display());
-            }
-        }
-    }
-    println!(
-        "{} of {} scripts passed against {server}",
-        files.len() - failed,
-        files.len()
-    );
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
 }

@@ -1,13 +1,11 @@
-//! Plays a [`Script`] on a [`Backend`]. In the simulated [`World`], actions run in
+//! Plays a [`Script`] on a [`Backend`]. In the simulated `World` (`mucsim-sim`), actions run in
 //! script order and after each one the world runs until nothing is in flight, so
 //! scripts written for a real server see the same order of events whatever the seed
 //! (the seed still changes generated resources and timings).
 
-use super::backend::Backend;
+use super::backend::{Backend, ConnId};
 use super::matcher::{matches, Captures, Mismatch};
 use super::{ActionKind, Script};
-use crate::transcript::Transcript;
-use crate::world::{ConnId, World, WorldConfig};
 use server::ns;
 use server::xml::{Element, Node};
 use std::collections::BTreeMap;
@@ -53,39 +51,6 @@ impl fmt::Display for Failure {
             writeln!(f, "  received: {g}")?;
         }
         Ok(())
-    }
-}
-
-pub struct Outcome {
-    pub title: Option<String>,
-    pub failure: Option<Failure>,
-    pub transcript: Transcript,
-    /// Received stanzas the script did not expect (skipped in the default mode).
-    pub skipped: usize,
-    pub world: World,
-}
-
-impl Outcome {
-    pub fn passed(&self) -> bool {
-        self.failure.is_none()
-    }
-}
-
-/// Runs `script` in a fresh world (Prosody's test setup) seeded with `opts.seed`.
-pub fn run(script: &Script, opts: &RunOptions) -> Outcome {
-    run_in(World::new(WorldConfig::new(opts.seed)), script, opts)
-}
-
-/// Runs `script` in the given world (e.g. one whose service carries a mutant).
-pub fn run_in(mut world: World, script: &Script, opts: &RunOptions) -> Outcome {
-    let played = run_on(&mut world, script, opts);
-    world.run_until_quiet();
-    Outcome {
-        title: script.title.clone(),
-        failure: played.failure,
-        transcript: world.transcript().clone(),
-        skipped: played.skipped,
-        world,
     }
 }
 

@@ -70,9 +70,9 @@ impl WorldConfig {
     }
 }
 
-/// A connection, valid for the life of the world (a reconnect gets a new one).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ConnId(pub usize);
+/// A connection, valid for the life of the world (a reconnect gets a new one);
+/// defined beside scansion's `Backend`, which numbers connections with it.
+pub use mucsim_scansion::ConnId;
 
 #[derive(Debug)]
 pub(crate) struct Conn {
