@@ -22,6 +22,8 @@ rules=(
   "mucsim-model: mucsim-live mucsim-live-client tokio rusqlite"
   # The production front end (the crate of `mucsim serve`): no test tooling, no simulator.
   "mucsim-live: mucsim-sim mucsim-model mucsim-scansion mucsim-live-client mucsim-hostile mucsim-snapshots"
+  # The test tooling against live servers: scripts over TCP, not in the simulator.
+  "mucsim-live-client: mucsim-sim mucsim-model"
 )
 
 failed=0

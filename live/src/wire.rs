@@ -8,10 +8,15 @@ fn escaped(f: fn(&mut String, &str), s: &str) -> String {
     out
 }
 
+/// RFC 6120 §4.8.1: the `stream:` namespace (`<stream:stream>`, `<stream:error>`).
 pub const NS_STREAMS: &str = "http://etherx.jabber.org/streams";
+/// RFC 6120 §4.9.3: the namespace of a stream error's defined condition and text.
 pub const NS_STREAM_ERRORS: &str = "urn:ietf:params:xml:ns:xmpp-streams";
+/// XEP-0114 §3: the content namespace of a component stream.
 pub const NS_COMPONENT: &str = "jabber:component:accept";
+/// RFC 6120 §6.4: SASL negotiation (the c2s client's PLAIN login).
 pub const NS_SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
+/// RFC 6120 §7: resource binding (the c2s client's bind).
 pub const NS_BIND: &str = "urn:ietf:params:xml:ns:xmpp-bind";
 
 /// The opening `<stream:stream>` of an initiating entity, with `ns` as the content
