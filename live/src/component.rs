@@ -9,8 +9,8 @@
 use crate::wire::{map_ns, stream_error, stream_error_condition, stream_header, NS_COMPONENT, NS_STREAMS};
 use jid::{FullJid, Jid};
 use server::refusal::Refusal;
-use server::service::Outgoing;
 use server::xml::{Element, Limits, StreamEvent, StreamParser};
+use server::Outgoing;
 use sha1::{Digest, Sha1};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -338,8 +338,7 @@ mod tests {
     #[test]
     fn service_stanzas_leave_in_the_component_namespace() {
         let s = ComponentSession::new("muc.localhost", "s3cret");
-        let mut svc =
-            server::service::MucService::new(server::service::ServiceConfig::new("muc.localhost", 1));
+        let mut svc = server::MucService::new(server::ServiceConfig::new("muc.localhost", 1));
         let join = server::xml::parse_stanza(
             b"<presence to='room@muc.localhost/N'><x xmlns='http://jabber.org/protocol/muc'/></presence>",
             server::ns::CLIENT,

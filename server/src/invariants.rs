@@ -3,7 +3,6 @@
 
 use crate::muc::room::Room;
 use crate::muc::{Affiliation, Role};
-use crate::service::MucService;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Invariant {
@@ -68,21 +67,7 @@ impl std::fmt::Display for Violation {
 
 impl std::error::Error for Violation {}
 
-impl MucService {
-    /// Checks every invariant of every room; the first violation found is returned.
-    pub fn check_invariants(&self) -> Result<(), Violation> {
-        for room in self.rooms_map().values() {
-            check_room(room)?;
-        }
-        Ok(())
-    }
-
-    /// Every violation, for reports that want them all.
-    pub fn violations(&self) -> Vec<Violation> {
-        self.rooms_map().values().flat_map(room_violations).collect()
-    }
-}
-
+/// The first violation in one room, if any.
 pub fn check_room(room: &Room) -> Result<(), Violation> {
     match room_violations(room).into_iter().next() {
         Some(v) => Err(v),
@@ -90,7 +75,8 @@ pub fn check_room(room: &Room) -> Result<(), Violation> {
     }
 }
 
-fn room_violations(room: &Room) -> Vec<Violation> {
+/// Every violation in one room, in the order of [`Invariant::ALL`]'s checks.
+pub fn room_violations(room: &Room) -> Vec<Violation> {
     let mut out = Vec::new();
     let mut v = |invariant: Invariant, detail: String| {
         out.push(Violation {
@@ -206,6 +192,7 @@ mod tests {
     use super::*;
     use crate::muc::room::{Session, StoredPresence};
     use crate::xml::{parse_stanza, Limits};
+    use crate::MucService;
     use crate::{Millis, ServiceConfig};
     use jid::{BareJid, FullJid};
 

@@ -6,11 +6,10 @@
 //! [`StoreOp`]s — write this record, forget that room, and a [`StoreOp::Sync`]
 //! barrier — placed *before* every stanza of that outbox, so a driver that applies
 //! them in order has made the change durable before the iq result or any presence
-//! leaves. [`MucService::restore`] rebuilds a service from what is durable.
+//! leaves. [`crate::MucService::restore`] rebuilds a service from what is durable.
 
-use crate::muc::room::{Room, Subject};
+use crate::muc::room::Subject;
 use crate::muc::{Affiliation, RoomConfig};
-use crate::service::{MucService, ServiceConfig};
 use crate::xml::Element;
 use jid::BareJid;
 use std::collections::BTreeMap;
@@ -37,22 +36,6 @@ pub enum StoreOp {
     Delete(BareJid),
     /// Everything written so far must be durable before anything after this.
     Sync,
-}
-
-impl Room {
-    /// The record to keep, if this room is kept at all: persistent and configured.
-    pub fn record(&self) -> Option<RoomRecord> {
-        if !self.config.persistent || self.locked {
-            return None;
-        }
-        Some(RoomRecord {
-            jid: self.jid.clone(),
-            config: self.config.clone(),
-            affiliations: self.affiliations.clone(),
-            reserved: self.reserved.clone(),
-            subject: self.subject.clone(),
-        })
-    }
 }
 
 /// Why a set of records cannot become a service.
@@ -83,44 +66,6 @@ impl std::fmt::Display for RestoreError {
 }
 
 impl std::error::Error for RestoreError {}
-
-impl MucService {
-    /// The records of every kept room, in JID order (what a full store holds).
-    pub fn records(&self) -> Vec<RoomRecord> {
-        self.rooms().filter_map(Room::record).collect()
-    }
-
-    /// A service whose rooms are `records`, empty and unlocked, as after a restart.
-    pub fn restore(
-        cfg: ServiceConfig,
-        records: impl IntoIterator<Item = RoomRecord>,
-    ) -> Result<MucService, RestoreError> {
-        let mut svc = MucService::new(cfg);
-        for r in records {
-            if r.jid.domain().as_str() != svc.domain() || r.jid.node().is_none() {
-                return Err(RestoreError::WrongDomain(r.jid.to_string()));
-            }
-            if !r.affiliations.values().any(|a| *a == Affiliation::Owner) {
-                return Err(RestoreError::NoOwner(r.jid.to_string()));
-            }
-            if r.reserved.keys().any(|j| !r.affiliations.contains_key(j)) {
-                return Err(RestoreError::StrayReservation(r.jid.to_string()));
-            }
-            let mut room = Room::new(r.jid.clone(), r.config);
-            for (jid, aff) in r.affiliations {
-                if aff != Affiliation::None {
-                    room.set_affiliation_raw(jid, aff);
-                }
-            }
-            room.reserved = r.reserved;
-            room.subject = r.subject;
-            if svc.insert_restored(room).is_some() {
-                return Err(RestoreError::Duplicate(r.jid.to_string()));
-            }
-        }
-        Ok(svc)
-    }
-}
 
 impl RoomConfig {
     /// The configuration as a submitted `muc#roomconfig` data form (XEP-0004): the

@@ -5,9 +5,10 @@
 use super::presence::{status, Notice};
 use super::room::Room;
 use super::{Affiliation, Role};
+use crate::config::{Ctx, Mutant};
 use crate::ns;
+use crate::outbox::Outbox;
 use crate::refusal::Refusal;
-use crate::service::{Ctx, Mutant, Outbox};
 use crate::xml::Element;
 use jid::{BareJid, FullJid, Jid};
 

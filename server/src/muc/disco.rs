@@ -2,8 +2,8 @@
 
 use super::room::Room;
 use crate::ns;
+use crate::outbox::Outbox;
 use crate::refusal::Refusal;
-use crate::service::{MucService, Outbox};
 use crate::stanza::{iq_result, IqType, Kind, Stanza};
 use crate::xml::Element;
 use jid::FullJid;
@@ -12,9 +12,12 @@ fn feature(var: &str) -> Element {
     Element::new("feature", ns::DISCO_INFO).with_attr("var", var)
 }
 
-/// Stanzas addressed to the service's own domain.
-pub(crate) fn service_stanza(
-    svc: &MucService,
+/// Stanzas addressed to the service's own domain `domain`, whose rooms are `rooms`:
+/// disco#info and disco#items (XEP-0045 §6.1, §6.3); presence is ignored; anything
+/// else is `ServiceUnavailable`.
+pub(crate) fn service_stanza<'r>(
+    domain: &str,
+    rooms: impl Iterator<Item = &'r Room>,
     from: &FullJid,
     st: &Stanza,
     out: &mut Outbox,
@@ -36,7 +39,7 @@ pub(crate) fn service_stanza(
                 r
             } else if q.is("query", ns::DISCO_ITEMS) {
                 let mut r = Element::new("query", ns::DISCO_ITEMS);
-                for room in svc.rooms_map().values().filter(|r| r.config.public && !r.locked) {
+                for room in rooms.filter(|r| r.config.public && !r.locked) {
                     let name = if room.config.name.is_empty() {
                         room.jid
                             .node()
@@ -55,7 +58,7 @@ pub(crate) fn service_stanza(
             } else {
                 return Err(Refusal::ServiceUnavailable);
             };
-            out.send(from, iq_result(&st.el, svc.domain()).with_child(payload));
+            out.send(from, iq_result(&st.el, domain).with_child(payload));
             Ok(())
         }
         Kind::Iq(_) => Err(Refusal::ServiceUnavailable),

@@ -3,9 +3,10 @@
 use super::presence::Notice;
 use super::room::{Occupant, Room, Session, StoredPresence};
 use super::{Affiliation, Role};
+use crate::config::{Ctx, Mutant};
 use crate::ns;
+use crate::outbox::Outbox;
 use crate::refusal::Refusal;
-use crate::service::{Ctx, Mutant, Outbox};
 use crate::stanza::{element_children, PresenceType, Stanza};
 use crate::xml::Element;
 use jid::{BareJid, FullJid};
@@ -253,7 +254,7 @@ fn change_nick(
 
 /// Removes one session; the occupant leaves when it was its last. `codes` explain
 /// why (333 for a bounced error), `leave` is the client's own unavailable presence.
-pub(crate) fn remove_session(
+fn remove_session(
     room: &mut Room,
     from: &FullJid,
     nick: &str,
@@ -297,6 +298,31 @@ pub(crate) fn remove_session(
     };
     room.publicise_self(&leaving, &n, out);
     room.publicise(&room.occupants[nick], &Notice::default(), out);
+}
+
+/// Prosody's `handle_kickable`: an error bounced by the client of session `from`
+/// means that session is gone; it is removed with status 333 and Prosody's status
+/// text (the condition in words, plus the error's text only where real JIDs are
+/// public anyway). An error from a non-occupant changes nothing.
+pub(crate) fn bounced_error(room: &mut Room, from: &FullJid, st: &Stanza, out: &mut Outbox) {
+    let Some(nick) = room.by_session.get(from).cloned() else {
+        return;
+    };
+    let err = st.el.child("error", ns::CLIENT);
+    let cond = err
+        .and_then(|e| e.elements().find(|c| c.ns == ns::STANZAS && c.name != "text"))
+        .map_or("presence error".to_string(), |c| c.name.replace('-', " "));
+    let mut text = format!("Kicked: {cond}");
+    if room.config.whois == super::Whois::Anyone {
+        if let Some(t) = err.and_then(|e| e.child_text("text", ns::STANZAS)) {
+            text = format!("{text}: {t}");
+        }
+    }
+    let leave = StoredPresence {
+        id: None,
+        payload: vec![Element::new("status", ns::CLIENT).with_text(text)],
+    };
+    remove_session(room, from, &nick, vec!["333"], Some(leave), out);
 }
 
 /// Presence probe (XEP-0045 §7.2.x, Prosody's `respond_to_probe`).

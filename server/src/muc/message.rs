@@ -3,9 +3,10 @@
 
 use super::room::{HistoryEntry, Room};
 use super::{Affiliation, Role};
+use crate::config::Ctx;
 use crate::ns;
+use crate::outbox::Outbox;
 use crate::refusal::Refusal;
-use crate::service::{Ctx, Outbox};
 use crate::stanza::{Kind, MessageType, Stanza};
 use crate::xml::{Element, Node};
 use jid::{FullJid, Jid};

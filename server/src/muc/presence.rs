@@ -5,7 +5,7 @@
 use super::room::{Occupant, Room, StoredPresence};
 use super::Role;
 use crate::ns;
-use crate::service::Outbox;
+use crate::outbox::Outbox;
 use crate::xml::{Element, Node};
 use jid::FullJid;
 use std::sync::Arc;

@@ -6,9 +6,10 @@
 use super::form::{field, values};
 use super::room::Room;
 use super::Affiliation;
+use crate::config::Ctx;
 use crate::ns;
+use crate::outbox::Outbox;
 use crate::refusal::Refusal;
-use crate::service::{Ctx, Outbox};
 use crate::stanza::{iq_result, IqType, Stanza};
 use crate::xml::Element;
 use jid::FullJid;

@@ -2,6 +2,7 @@
 //! `Clone + Eq + Hash` and cache-free, because the model checker stores it.
 
 use super::{Affiliation, Millis, Role, RoomConfig};
+use crate::store::RoomRecord;
 use crate::xml::Element;
 use jid::{BareJid, FullJid};
 use std::collections::{BTreeMap, VecDeque};
@@ -115,6 +116,14 @@ impl Room {
             .iter()
             .find(|(_, n)| n.as_str() == nick)
             .map(|(j, _)| j)
+    }
+
+    /// Whether the room disappears now: it is empty and not kept. A kept room
+    /// (persistent and configured, see [`Room::record`]) outlives its occupants; a
+    /// locked room is never kept, so it vanishes when its creator leaves, persistent
+    /// by default or not (XEP-0045 §10.1: an unconfigured room is not yet a room).
+    pub fn vanishes(&self) -> bool {
+        self.occupants.is_empty() && (!self.config.persistent || self.locked)
     }
 
     pub fn is_locked(&self) -> bool {
@@ -243,5 +252,33 @@ impl Room {
             self.by_session.insert(s.jid.clone(), occ.nick.clone());
         }
         self.occupants.insert(occ.nick.clone(), occ);
+    }
+
+    /// The record to keep, if this room is kept at all: persistent and configured.
+    pub fn record(&self) -> Option<RoomRecord> {
+        if !self.config.persistent || self.locked {
+            return None;
+        }
+        Some(RoomRecord {
+            jid: self.jid.clone(),
+            config: self.config.clone(),
+            affiliations: self.affiliations.clone(),
+            reserved: self.reserved.clone(),
+            subject: self.subject.clone(),
+        })
+    }
+
+    /// A room rebuilt from its record: empty and unlocked, as after a restart
+    /// (`None` affiliations in the record are dropped).
+    pub(crate) fn from_record(r: RoomRecord) -> Room {
+        let mut room = Room::new(r.jid, r.config);
+        for (jid, aff) in r.affiliations {
+            if aff != Affiliation::None {
+                room.set_affiliation_raw(jid, aff);
+            }
+        }
+        room.reserved = r.reserved;
+        room.subject = r.subject;
+        room
     }
 }

@@ -1,0 +1,147 @@
+//! The service's configuration, fixed for a service's life: its domain, its bounds,
+//! the defaults of new rooms, its administrators, and the deliberate bugs the
+//! `mutants` feature can switch on. Below the rules: every room operation reads it
+//! through [`Ctx`], none needs the dispatcher for it.
+
+use crate::muc::{Millis, RoomConfig};
+use jid::BareJid;
+use sha2::{Digest, Sha256};
+
+/// Explicit bounds on everything a client can make the service hold.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ServiceLimits {
+    pub max_rooms: usize,
+    /// Occupants per room, whatever the room's own `maxusers` says.
+    pub max_occupants: usize,
+    /// Sessions sharing one nick.
+    pub max_sessions_per_occupant: usize,
+    /// Items in one muc#admin set.
+    pub max_admin_items: usize,
+}
+
+impl Default for ServiceLimits {
+    fn default() -> Self {
+        ServiceLimits {
+            max_rooms: 100_000,
+            max_occupants: 5_000,
+            max_sessions_per_occupant: 16,
+            max_admin_items: 100,
+        }
+    }
+}
+
+/// Deliberately broken variants of the service, to prove the checkers can fail.
+/// Only the `mutants` feature can switch one on; without it every check below is `false`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mutant {
+    /// Revoking membership removes only the first session of the user.
+    RevokeOneSession,
+    /// Switching a room to members-only leaves non-members inside.
+    MembersOnlyKeepsNonMembers,
+    /// The members-only join check reads the affiliation before the latest change.
+    StaleJoinCheck,
+    /// A ban records the outcast but leaves the occupant in the room.
+    BanKeepsOccupant,
+    /// The last owner may give up ownership.
+    LastOwnerMayLeave,
+    /// A nick change does not check whether the nick is taken.
+    NickChangeSkipsUniqueness,
+    /// Answers (the iq result, the presences) before the change is durable: the write
+    /// comes after the stanzas, without a sync, and lands on disk with a later sync.
+    AnswerBeforeDurable,
+}
+
+impl Mutant {
+    pub const ALL: [Mutant; 7] = [
+        Mutant::RevokeOneSession,
+        Mutant::MembersOnlyKeepsNonMembers,
+        Mutant::StaleJoinCheck,
+        Mutant::BanKeepsOccupant,
+        Mutant::LastOwnerMayLeave,
+        Mutant::NickChangeSkipsUniqueness,
+        Mutant::AnswerBeforeDurable,
+    ];
+
+    /// The command-line name, e.g. `revoke-one-session`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mutant::RevokeOneSession => "revoke-one-session",
+            Mutant::MembersOnlyKeepsNonMembers => "members-only-keeps-non-members",
+            Mutant::StaleJoinCheck => "stale-join-check",
+            Mutant::BanKeepsOccupant => "ban-keeps-occupant",
+            Mutant::LastOwnerMayLeave => "last-owner-may-leave",
+            Mutant::NickChangeSkipsUniqueness => "nick-change-skips-uniqueness",
+            Mutant::AnswerBeforeDurable => "answer-before-durable",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Mutant> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ServiceConfig {
+    /// The service's domain, e.g. `conference.localhost`.
+    pub domain: String,
+    /// Keys the XEP-0421 occupant ids; the service's only entropy.
+    pub seed: u64,
+    pub limits: ServiceLimits,
+    /// Configuration of a newly created room.
+    pub room_defaults: RoomConfig,
+    /// XEP-0045 §10.1: new rooms are locked until configured (Prosody's `muc_room_locking`).
+    pub lock_new_rooms: bool,
+    /// Check every invariant after every `handle` in debug builds (panics on violation).
+    pub assert_invariants: bool,
+    /// Service administrators (Prosody's `admins` on the MUC component): they may
+    /// destroy any room by ad-hoc command.
+    pub admins: Vec<BareJid>,
+    #[cfg(feature = "mutants")]
+    pub mutant: Option<Mutant>,
+}
+
+impl ServiceConfig {
+    pub fn new(domain: &str, seed: u64) -> ServiceConfig {
+        ServiceConfig {
+            domain: domain.to_string(),
+            seed,
+            limits: ServiceLimits::default(),
+            room_defaults: RoomConfig::default(),
+            lock_new_rooms: true,
+            assert_invariants: true,
+            admins: Vec::new(),
+            #[cfg(feature = "mutants")]
+            mutant: None,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn mutant(&self, m: Mutant) -> bool {
+        #[cfg(feature = "mutants")]
+        return self.mutant == Some(m);
+        #[cfg(not(feature = "mutants"))]
+        {
+            let _ = m;
+            false
+        }
+    }
+}
+
+/// Everything a room operation needs besides the room.
+pub(crate) struct Ctx<'a> {
+    pub now: Millis,
+    pub cfg: &'a ServiceConfig,
+}
+
+impl Ctx<'_> {
+    /// XEP-0421: a stable id per (room, user), not reversible without the seed.
+    pub(crate) fn occupant_id(&self, room: &BareJid, user: &BareJid) -> String {
+        use base64::Engine;
+        let mut h = Sha256::new();
+        h.update(self.cfg.seed.to_le_bytes());
+        h.update(room.as_str().as_bytes());
+        h.update([0u8]);
+        h.update(user.as_str().as_bytes());
+        base64::engine::general_purpose::STANDARD.encode(h.finalize())
+    }
+}
