@@ -73,7 +73,9 @@ fn kept_as_told(s: &S, same: impl Fn(&server::RoomRecord, &server::RoomRecord) -
 }
 
 pub fn properties(model: Model) -> Model {
-    const CHECKS: [fn(&Model, &S) -> bool; 9] = [
+    // One check per invariant; the length is `Invariant::ALL`'s, so an invariant
+    // added without its check here fails to compile instead of panicking at run time.
+    const CHECKS: [fn(&Model, &S) -> bool; Invariant::ALL.len()] = [
         invariant_holds::<0>,
         invariant_holds::<1>,
         invariant_holds::<2>,
@@ -83,6 +85,8 @@ pub fn properties(model: Model) -> Model {
         invariant_holds::<6>,
         invariant_holds::<7>,
         invariant_holds::<8>,
+        invariant_holds::<9>,
+        invariant_holds::<10>,
     ];
     let mut model = model;
     for (i, inv) in Invariant::ALL.iter().enumerate() {

@@ -15,10 +15,12 @@ pub enum Invariant {
     LockedRoomHoldsOnlyCreator,
     NonPersistentRoomNotEmpty,
     ReservationsAreOwned,
+    LockedRoomNotEmpty,
+    DomainCountAgrees,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 9] = [
+    pub const ALL: [Invariant; 11] = [
         Invariant::MembersOnlyHoldsOnlyMembers,
         Invariant::NoOutcastOccupies,
         Invariant::EveryRoomHasAnOwner,
@@ -28,6 +30,8 @@ impl Invariant {
         Invariant::LockedRoomHoldsOnlyCreator,
         Invariant::NonPersistentRoomNotEmpty,
         Invariant::ReservationsAreOwned,
+        Invariant::LockedRoomNotEmpty,
+        Invariant::DomainCountAgrees,
     ];
 
     /// The invariant as a sentence (the model checker's property name).
@@ -42,6 +46,10 @@ impl Invariant {
             Invariant::LockedRoomHoldsOnlyCreator => "a locked room holds only its creator",
             Invariant::NonPersistentRoomNotEmpty => "a non-persistent room is never empty",
             Invariant::ReservationsAreOwned => "each reserved nickname belongs to one affiliated user",
+            Invariant::LockedRoomNotEmpty => "a locked room is not empty",
+            Invariant::DomainCountAgrees => {
+                "the count of domain-wide affiliations agrees with the affiliations"
+            }
         }
     }
 }
@@ -168,6 +176,21 @@ pub fn room_violations(room: &Room) -> Vec<Violation> {
     }
     if !room.config.persistent && room.occupants.is_empty() {
         v(Invariant::NonPersistentRoomNotEmpty, "empty".into());
+    }
+    // A locked room is never kept (`Room::is_kept`), so an empty one would refuse
+    // every join and never be stored: `Room::vanishes` drops it first.
+    if room.locked && room.occupants.is_empty() {
+        v(Invariant::LockedRoomNotEmpty, "locked and empty".into());
+    }
+    let domains = room.affiliations.keys().filter(|j| j.node().is_none()).count();
+    if domains != room.domain_affiliations() {
+        v(
+            Invariant::DomainCountAgrees,
+            format!(
+                "{domains} domain-wide affiliations, counted {}",
+                room.domain_affiliations()
+            ),
+        );
     }
     let mut seen = std::collections::BTreeMap::new();
     for (jid, nick) in &room.reserved {
@@ -315,8 +338,30 @@ mod tests {
     }
 
     #[test]
+    fn empty_locked_room() {
+        let mut svc = service();
+        let r = room(&mut svc);
+        r.locked = true;
+        r.config.persistent = true;
+        r.remove_occupant("Bob");
+        r.remove_occupant("Owner");
+        assert_names(&svc, Invariant::LockedRoomNotEmpty);
+    }
+
+    #[test]
+    fn domain_count_disagrees() {
+        let mut svc = service();
+        // A domain-wide ban written past the counter: `affiliation` would not look
+        // for it, so users at that domain could join.
+        room(&mut svc)
+            .affiliations
+            .insert(BareJid::new("evil.example").unwrap(), Affiliation::Outcast);
+        assert_names(&svc, Invariant::DomainCountAgrees);
+    }
+
+    #[test]
     fn invariant_count_matches_the_tests_above() {
         // Kept in step with the tests above: adding an invariant without a test fails here.
-        assert_eq!(Invariant::ALL.len(), 9);
+        assert_eq!(Invariant::ALL.len(), 11);
     }
 }

@@ -265,7 +265,7 @@ impl MucService {
         let room_jid = to.to_bare();
         if let Some(room) = self.rooms.get_mut(&room_jid) {
             muc::join::bounced_error(room, from, st, out);
-            if room.occupants.is_empty() && !room.config.persistent {
+            if room.vanishes() {
                 self.rooms.remove(&room_jid);
             }
         }

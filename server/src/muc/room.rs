@@ -118,12 +118,18 @@ impl Room {
             .map(|(j, _)| j)
     }
 
-    /// Whether the room disappears now: it is empty and not kept. A kept room
-    /// (persistent and configured, see [`Room::record`]) outlives its occupants; a
-    /// locked room is never kept, so it vanishes when its creator leaves, persistent
-    /// by default or not (XEP-0045 §10.1: an unconfigured room is not yet a room).
+    /// Whether the room is kept (its [`Room::record`] is stored): persistent and
+    /// configured. A locked room (XEP-0045 §10.1) is not yet configured, so it is
+    /// never kept, whatever `persistent` says.
+    pub fn is_kept(&self) -> bool {
+        self.config.persistent && !self.locked
+    }
+
+    /// Whether the room disappears now: it is empty and not kept. The one rule every
+    /// path that empties a room follows (leaving, kicks, bans, a bounced error);
+    /// a kept room outlives its occupants, a locked one never does.
     pub fn vanishes(&self) -> bool {
-        self.occupants.is_empty() && (!self.config.persistent || self.locked)
+        self.occupants.is_empty() && !self.is_kept()
     }
 
     pub fn is_locked(&self) -> bool {
@@ -170,6 +176,12 @@ impl Room {
             }
         }
         Affiliation::None
+    }
+
+    /// How many stored affiliations are for bare domains (domain-wide bans); kept
+    /// so that [`Room::affiliation`] looks for one only when there is one.
+    pub(crate) fn domain_affiliations(&self) -> usize {
+        self.domain_affiliations
     }
 
     pub fn owners(&self) -> impl Iterator<Item = &BareJid> {
@@ -256,7 +268,7 @@ impl Room {
 
     /// The record to keep, if this room is kept at all: persistent and configured.
     pub fn record(&self) -> Option<RoomRecord> {
-        if !self.config.persistent || self.locked {
+        if !self.is_kept() {
             return None;
         }
         Some(RoomRecord {
