@@ -102,6 +102,7 @@ rules=(
   "ns|muc service stanza refusal store outbox config invariants xml jids|anything"
   "refusal|muc service stanza store outbox config invariants|rooms, stanzas"
   "stanza|muc service store outbox config invariants|rooms"
+  "status|muc service stanza refusal store outbox config invariants|rooms, stanzas"
   "outbox|muc service config invariants|rooms, the dispatcher"
   "config|service outbox store invariants muc::room muc::presence muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|the dispatcher, the rules"
   "store|service outbox config invariants muc::presence muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|the dispatcher, the rules, any storage technology"
@@ -137,6 +138,14 @@ while IFS= read -r file; do
     done <<<"$refs"
   done
 done < <(find server/src -name '*.rs' | sort)
+
+# ---- status codes: written only through server::status::StatusCode ---------------
+while IFS= read -r file; do
+  if awk '/^#\[cfg\(test\)\]/ { exit } { sub(/\/\/.*/, "") } /"[1-3][0-9][0-9]"/ { printf "%s:%d: %s\n", FILENAME, NR, $0; found = 1 } END { exit !found }' "$file"; then
+    echo "  ^ a status-code string literal in server/src/muc (use server::StatusCode)"
+    fail=1
+  fi
+done < <(find server/src/muc -name '*.rs' | sort)
 
 if [ "$fail" -ne 0 ]; then
   echo "layering: broken (see above; the rules are ARCHITECTURE.md's code map)"

@@ -36,7 +36,7 @@ pub fn invariant_property(inv: Invariant) -> String {
 
 pub const IQ_ONCE: &str = "always: every iq is answered at most once, and by quiescence exactly once";
 pub const REMOVAL_TOLD_ONCE: &str =
-    "always: a client removed from the room is told once, with 110 and a cause (301/307/321/322/333) unless it left";
+    "always: a client removed from the room is told once, with 110 and a cause (301/307/321/322/332/333) unless it left";
 pub const VIEWS_AGREE: &str = "always: at quiescence each client in the room sees the room's occupant list";
 pub const DURABLE_AFFILIATIONS: &str = "always: after a crash and restart, every affiliation change the service answered is in force (a revoked member stays revoked)";
 pub const DURABLE_CONFIG: &str =

@@ -14,6 +14,7 @@ pub mod outbox;
 pub mod refusal;
 pub mod service;
 pub mod stanza;
+pub mod status;
 pub mod store;
 pub mod xml;
 
@@ -23,4 +24,5 @@ pub use muc::{Affiliation, Millis, Role, RoomConfig};
 pub use outbox::{Outbox, Outgoing};
 pub use refusal::Refusal;
 pub use service::MucService;
+pub use status::StatusCode;
 pub use store::{RestoreError, RoomRecord, StoreOp};

@@ -2,9 +2,9 @@
 //! matrix as Prosody applies it. A multi-item set is checked whole before any item
 //! takes effect, so it applies all-or-nothing (Prosody applies only the first item).
 
-use super::presence::{status, Notice};
+use super::presence::Notice;
 use super::room::Room;
-use super::{Affiliation, Role};
+use super::{Affiliation, Role, StatusCode};
 use crate::config::{Ctx, Mutant};
 use crate::ns;
 use crate::outbox::Outbox;
@@ -199,15 +199,15 @@ pub(crate) fn apply_affiliation(
         .filter(|o| &o.bare == jid || (domain_ban && o.bare.domain() == jid.domain()))
         .map(|o| o.nick.clone())
         .collect();
-    let codes: Vec<&'static str> = match (role, to) {
-        (Role::None, Affiliation::Outcast) => vec!["301"],
-        (Role::None, _) => vec!["321"],
+    let codes: Vec<StatusCode> = match (role, to) {
+        (Role::None, Affiliation::Outcast) => vec![StatusCode::Banned],
+        (Role::None, _) => vec![StatusCode::AffiliationChanged],
         _ => vec![],
     };
     if affected.is_empty() {
         let mut x = Element::new("x", ns::MUC_USER);
         for c in &codes {
-            x.push(status(c));
+            x.push(c.element());
         }
         let mut item = Element::new("item", ns::MUC_USER)
             .with_attr("affiliation", to.as_str())
@@ -304,7 +304,7 @@ fn apply_role(
     if to == Role::None {
         let removed = room.remove_occupant(nick).expect("checked occupant");
         let n = Notice {
-            codes: vec!["307"],
+            codes: vec![StatusCode::Kicked],
             actor,
             reason,
             prev_role: Some(prev),

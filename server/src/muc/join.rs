@@ -2,7 +2,7 @@
 
 use super::presence::Notice;
 use super::room::{Occupant, Room, Session, StoredPresence};
-use super::{Affiliation, Role};
+use super::{Affiliation, Role, StatusCode};
 use crate::config::{Ctx, Mutant};
 use crate::ns;
 use crate::outbox::Outbox;
@@ -58,10 +58,10 @@ pub(crate) fn create_room(
 fn announce_join(room: &Room, nick: &str, created: bool, out: &mut Outbox) {
     let mut self_codes = Vec::new();
     if created {
-        self_codes.push("201");
+        self_codes.push(StatusCode::RoomCreated);
     }
     if room.config.whois == super::Whois::Anyone {
-        self_codes.push("100");
+        self_codes.push(StatusCode::NonAnonymous);
     }
     let notice = Notice {
         self_codes,
@@ -236,7 +236,7 @@ fn change_nick(
     }
     let old = room.remove_occupant(cur).expect("current occupant");
     let notice = Notice {
-        codes: vec!["303"],
+        codes: vec![StatusCode::NickChanged],
         new_nick: Some(new),
         unavailable: true,
         ..Notice::default()
@@ -258,7 +258,7 @@ fn remove_session(
     room: &mut Room,
     from: &FullJid,
     nick: &str,
-    codes: Vec<&'static str>,
+    codes: Vec<StatusCode>,
     leave: Option<StoredPresence>,
     out: &mut Outbox,
 ) {
@@ -322,7 +322,14 @@ pub(crate) fn bounced_error(room: &mut Room, from: &FullJid, st: &Stanza, out: &
         id: None,
         payload: vec![Element::new("status", ns::CLIENT).with_text(text)],
     };
-    remove_session(room, from, &nick, vec!["333"], Some(leave), out);
+    remove_session(
+        room,
+        from,
+        &nick,
+        vec![StatusCode::TechnicalError],
+        Some(leave),
+        out,
+    );
 }
 
 /// Presence probe (XEP-0045 §7.2.x, Prosody's `respond_to_probe`).

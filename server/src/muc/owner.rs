@@ -3,7 +3,7 @@
 use super::presence::Notice;
 use super::room::Room;
 use super::RoomFate;
-use super::{Affiliation, Role};
+use super::{Affiliation, Role, StatusCode};
 use crate::config::{Ctx, Mutant};
 use crate::ns;
 use crate::outbox::Outbox;
@@ -61,7 +61,7 @@ pub(crate) fn owner_set(
             if !codes.is_empty() {
                 let mut x = Element::new("x", ns::MUC_USER);
                 for c in codes {
-                    x.push(super::presence::status(c));
+                    x.push(c.element());
                 }
                 let msg = Element::new("message", ns::CLIENT)
                     .with_attr("type", "groupchat")
@@ -90,7 +90,7 @@ fn remove_non_members(room: &mut Room, out: &mut Outbox) {
         room.publicise(
             &occ,
             &Notice {
-                codes: vec!["322"],
+                codes: vec![StatusCode::MembersOnly],
                 prev_role: Some(prev),
                 ..Notice::default()
             },

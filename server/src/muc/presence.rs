@@ -3,7 +3,7 @@
 //! (real JIDs visible), anonymous, or the occupant's own — each built once and cloned.
 
 use super::room::{Occupant, Room, StoredPresence};
-use super::Role;
+use super::{Role, StatusCode};
 use crate::ns;
 use crate::outbox::Outbox;
 use crate::xml::{Element, Node};
@@ -21,9 +21,9 @@ pub(crate) enum View {
 #[derive(Default)]
 pub(crate) struct Notice<'a> {
     /// Status codes everyone sees, before the item (301, 303, 307, 321, 322, 333).
-    pub codes: Vec<&'static str>,
+    pub codes: Vec<StatusCode>,
     /// Status codes only the occupant sees, before the item (201, 100, 210).
-    pub self_codes: Vec<&'static str>,
+    pub self_codes: Vec<StatusCode>,
     /// XEP-0045 §10.9 `<destroy/>`.
     pub destroy: Option<Element>,
     /// The real JID of whoever caused the change (kick, ban, revocation).
@@ -37,10 +37,6 @@ pub(crate) struct Notice<'a> {
     pub unavailable: bool,
     /// The leave stanza to echo (status text, id); otherwise a bare unavailable presence.
     pub leave: Option<StoredPresence>,
-}
-
-pub(crate) fn status(code: &str) -> Element {
-    Element::new("status", ns::MUC_USER).with_attr("code", code)
 }
 
 pub(crate) fn occupant_id(id: &str) -> Element {
@@ -82,11 +78,11 @@ impl Room {
             x.push(d.clone());
         }
         for c in &n.codes {
-            x.push(status(c));
+            x.push(c.element());
         }
         if view == View::Own {
             for c in &n.self_codes {
-                x.push(status(c));
+                x.push(c.element());
             }
         }
         let actor_nick = n.actor.and_then(|a| self.by_session.get(a));
@@ -182,7 +178,7 @@ impl Room {
     pub(crate) fn publicise_self(&self, occ: &Occupant, n: &Notice, out: &mut Outbox) {
         let unavailable = n.unavailable || occ.role == Role::None;
         let mut x = self.muc_x(occ, View::Own, n);
-        x.push(status("110"));
+        x.push(StatusCode::SelfPresence.element());
         let default_base = StoredPresence::default();
         for s in &occ.sessions {
             let base = if unavailable {
