@@ -104,16 +104,18 @@ rules=(
   "stanza|muc service store outbox config invariants|rooms"
   "status|muc service stanza refusal store outbox config invariants|rooms, stanzas"
   "outbox|muc service config invariants|rooms, the dispatcher"
-  "config|service outbox store invariants muc::room muc::presence muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|the dispatcher, the rules"
-  "store|service outbox config invariants muc::presence muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|the dispatcher, the rules, any storage technology"
-  "invariants|service outbox config muc::presence muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|the dispatcher, the rules"
+  "config|service outbox store invariants muc::room muc::presence muc::room::presence muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|the dispatcher, the rules"
+  "store|service outbox config invariants muc::presence muc::room::presence muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|the dispatcher, the rules, any storage technology"
+  "invariants|service outbox config muc::presence muc::room::presence muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|the dispatcher, the rules"
   "muc|service|the dispatcher"
-  "muc::room|outbox stanza config muc::presence muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|the outbox, stanzas, the rules"
-  "muc::config|outbox stanza config muc::room muc::presence muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|rooms, the outbox"
-  "muc::form|outbox stanza config muc::room muc::presence muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|rooms"
-  "muc::presence|stanza muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|the rules (it only builds presence)"
+  "muc::room|stanza config muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|stanzas, the configuration, the rules"
+  "muc::room=|outbox|the outbox (room.rs is state; its child presence sends)"
+  "muc::config|outbox stanza config muc::room muc::presence muc::room::presence muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|rooms, the outbox"
+  "muc::form|outbox stanza config muc::room muc::presence muc::room::presence muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|rooms"
+  "muc::room::presence|stanza muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|the rules (it only builds and sends presence)"
 )
 
+# A row whose scope ends in "=" applies to that module only, not its children.
 # Whether module $1 is $2 or inside it.
 under() { [ "$1" = "$2" ] || [[ "$1" == "$2::"* ]]; }
 
@@ -126,7 +128,11 @@ while IFS= read -r file; do
     rest=${rule#*|}
     forbidden=${rest%%|*}
     why=${rest#*|}
-    under "$mod" "$scope" || continue
+    if [[ "$scope" == *= ]]; then
+      [ "$mod" = "${scope%=}" ] || continue
+    else
+      under "$mod" "$scope" || continue
+    fi
     while IFS=$'\t' read -r line ref; do
       under "$ref" "$mod" && continue # itself and its children
       for bad in $forbidden; do

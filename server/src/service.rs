@@ -103,7 +103,7 @@ impl MucService {
                 Some(to) if to.node().is_none() && stanza.name == "iq" => self
                     .rooms
                     .values()
-                    .filter_map(|r| r.record().map(|rec| (r.jid.clone(), Some(rec))))
+                    .filter_map(|r| r.record().map(|rec| (r.jid().clone(), Some(rec))))
                     .collect(),
                 Some(to) => {
                     let room = to.to_bare();
@@ -337,8 +337,8 @@ fn route_to_room(
         }
         // Prosody: presence to the bare room from an occupant is presence to its own
         // occupant JID (e.g. leaving with `to='room@service'`).
-        (Kind::Presence(_), None) if room.by_session.contains_key(from) => {
-            let current = room.by_session[from].clone();
+        (Kind::Presence(_), None) if room.nick_of(from).is_some() => {
+            let current = room.nick_of(from).expect("an occupant").to_string();
             muc::join::presence(room, ctx, from, st, &current, out).map(|_| RoomFate::Keep)
         }
         // XEP-0045 §7.2.1: joining needs a nick.
@@ -355,9 +355,9 @@ fn route_to_room(
         // Prosody forwards iqs to occupants; we do not (yet). To a nick nobody holds
         // the answer is Prosody's "Recipient not in room".
         (Kind::Iq(_), Some(nick)) => {
-            if !room.by_session.contains_key(from) {
+            if room.nick_of(from).is_none() {
                 Err(Refusal::NotInRoom)
-            } else if !room.occupants.contains_key(nick) {
+            } else if room.occupant(nick).is_none() {
                 Err(Refusal::RecipientNotInRoom)
             } else {
                 Err(Refusal::FeatureNotImplemented)

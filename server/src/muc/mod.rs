@@ -9,9 +9,9 @@ pub mod form;
 pub(crate) mod join;
 pub(crate) mod message;
 pub(crate) mod owner;
-pub(crate) mod presence;
 pub(crate) mod register;
 pub mod room;
+pub(crate) use room::presence;
 pub(crate) mod room_iq;
 
 pub use config::{AllowPm, RoomConfig, Whois};

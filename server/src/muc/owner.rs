@@ -1,9 +1,8 @@
 //! muc#owner (XEP-0045 §10): configuration and destruction of a room.
 
-use super::presence::Notice;
+use super::presence::Removal;
 use super::room::Room;
 use super::RoomFate;
-use super::{Affiliation, Role, StatusCode};
 use crate::config::{Ctx, Mutant};
 use crate::ns;
 use crate::outbox::Outbox;
@@ -21,7 +20,7 @@ pub(crate) fn owner_set(
     query: &Element,
     out: &mut Outbox,
 ) -> Result<RoomFate, Refusal> {
-    let me = room.jid.as_str().to_string();
+    let me = room.jid().as_str().to_string();
     let Some(child) = query.elements().next() else {
         return Err(Refusal::BadStanza("empty muc#owner query"));
     };
@@ -38,24 +37,19 @@ pub(crate) fn owner_set(
             out.send(from, iq_result(&st.el, &me));
             // XEP-0045 §10.1.3: cancelling the initial configuration destroys the room.
             // (Prosody keeps it locked; we follow the XEP.)
-            if room.locked {
+            if room.is_locked() {
                 destroy(room, &Element::new("destroy", ns::MUC_OWNER), out);
                 return Ok(RoomFate::Destroyed);
             }
             Ok(RoomFate::Keep)
         }
         Some("submit") => {
-            let new = room.config.apply_form(child)?;
-            let codes = room.config.change_codes(&new);
-            let switching_members_only = new.members_only && !room.config.members_only;
-            room.config = new;
-            room.locked = false;
+            let new = room.config().apply_form(child)?;
+            let codes = room.config().change_codes(&new);
+            let switching_members_only = new.members_only && !room.config().members_only;
+            room.configure(new);
             if switching_members_only && !ctx.cfg.mutant(Mutant::MembersOnlyKeepsNonMembers) {
                 remove_non_members(room, out);
-            }
-            let keep = room.config.history_length as usize;
-            while room.history.len() > keep {
-                room.history.pop_front();
             }
             out.send(from, iq_result(&st.el, &me));
             if !codes.is_empty() {
@@ -78,24 +72,12 @@ pub(crate) fn owner_set(
 /// XEP-0045 §9.x / Prosody `set_members_only`: non-members leave with 322.
 fn remove_non_members(room: &mut Room, out: &mut Outbox) {
     let gone: Vec<String> = room
-        .occupants
-        .values()
-        .filter(|o| room.affiliation(&o.bare) < Affiliation::Member)
+        .occupants()
+        .filter(|o| !room.admits(room.affiliation(&o.bare)))
         .map(|o| o.nick.clone())
         .collect();
     for nick in gone {
-        let mut occ = room.remove_occupant(&nick).expect("listed occupant");
-        let prev = occ.role;
-        occ.role = Role::None;
-        room.publicise(
-            &occ,
-            &Notice {
-                codes: vec![StatusCode::MembersOnly],
-                prev_role: Some(prev),
-                ..Notice::default()
-            },
-            out,
-        );
+        room.evict(&nick, Removal::MembersOnly, None, None, out);
     }
 }
 
@@ -110,18 +92,5 @@ pub(crate) fn destroy(room: &mut Room, destroy_req: &Element, out: &mut Outbox) 
     if let Some(p) = destroy_req.child_text("password", ns::MUC_OWNER) {
         d.push(Element::new("password", ns::MUC_USER).with_text(p));
     }
-    let nicks: Vec<String> = room.occupants.keys().cloned().collect();
-    let mut removed = Vec::new();
-    for nick in nicks {
-        let mut occ = room.remove_occupant(&nick).expect("listed occupant");
-        occ.role = Role::None;
-        removed.push(occ);
-    }
-    for occ in &removed {
-        let n = Notice {
-            destroy: Some(d.clone()),
-            ..Notice::default()
-        };
-        room.publicise_self(occ, &n, out);
-    }
+    room.evict_all(&d, out);
 }

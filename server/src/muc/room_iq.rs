@@ -28,9 +28,9 @@ pub(crate) fn iq_to_room(
         unreachable!("routed as iq")
     };
     let query = st.payload().expect("get/set have one payload");
-    let me = room.jid.as_str().to_string();
+    let me = room.jid().as_str().to_string();
     // XEP-0045 §10.1: a locked room does not exist for anyone but its owners.
-    if room.locked && room.affiliation(&from.to_bare()) != Affiliation::Owner {
+    if room.is_locked() && room.affiliation(&from.to_bare()) != Affiliation::Owner {
         return Err(Refusal::RoomLocked);
     }
     let result = |payload: Option<Element>| {
@@ -45,7 +45,7 @@ pub(crate) fn iq_to_room(
             if room.affiliation(&from.to_bare()) != Affiliation::Owner {
                 return Err(Refusal::OwnerOnly);
             }
-            let q = Element::new("query", ns::MUC_OWNER).with_child(room.config.form(room.jid.as_str()));
+            let q = Element::new("query", ns::MUC_OWNER).with_child(room.config().form(room.jid().as_str()));
             out.send(from, result(Some(q)));
             Ok(RoomFate::Keep)
         }
