@@ -5,9 +5,9 @@
 use crate::world::{Conn, ConnId};
 use server::jids::{BareJid, FullJid, Jid};
 use server::ns;
+use server::refusal::{error_element, ErrorType};
 use server::stanza::{IqType, Kind, MessageType, PresenceType, Stanza, StanzaError};
 use server::xml::Element;
-use server::Refusal;
 use std::collections::BTreeMap;
 
 const NS_PING: &str = "urn:xmpp:ping";
@@ -76,7 +76,9 @@ impl HomeServer {
             Err((_, StanzaError::NotAStanza)) => {
                 return vec![Route::CloseStream(conn, "unsupported-stanza-type".into())]
             }
-            Err((el, StanzaError::Refused(r))) => return self.refuse(conns, &el, &r, &self.domain.clone()),
+            Err((el, StanzaError::Refused(r))) => {
+                return self.refuse(conns, &el, r.error_element(None), &self.domain.clone())
+            }
         };
         let Some(to) = st.to.clone() else {
             return self.for_own_account(conns, conn, st);
@@ -91,7 +93,7 @@ impl HomeServer {
             }
             return self.deliver(conns, &to, st.el);
         }
-        self.refuse(conns, &st.el, &Refusal::RemoteServerNotFound, domain)
+        self.refuse(conns, &st.el, HomeRefusal::RemoteServerNotFound.error(), domain)
     }
 
     /// Delivers a stanza to a local address (from a client, or from the service).
@@ -138,7 +140,7 @@ impl HomeServer {
                 .map(|c| Route::ToClient(c, el.clone()))
                 .collect(),
             Kind::Iq(IqType::Get | IqType::Set) => {
-                self.refuse(conns, &el, &Refusal::ServiceUnavailable, to.as_str())
+                self.refuse(conns, &el, HomeRefusal::ServiceUnavailable.error(), to.as_str())
             }
             _ => Vec::new(),
         }
@@ -264,21 +266,43 @@ impl HomeServer {
                 res.set_attr("to", &from);
                 self.deliver(conns, &to, res)
             }
-            None => self.refuse(conns, &st.el, &Refusal::ServiceUnavailable, &server),
+            None => self.refuse(conns, &st.el, HomeRefusal::ServiceUnavailable.error(), &server),
         }
     }
 
     /// The error reply to `el` from `by`, back to its sender; never an error to an error.
-    fn refuse(&mut self, conns: &mut [Conn], el: &Element, r: &Refusal, by: &str) -> Vec<Route> {
+    /// Answers `el` with `error` (RFC 6120 §8.3.1), from `by`; errors are never answered.
+    fn refuse(&mut self, conns: &mut [Conn], el: &Element, error: Element, by: &str) -> Vec<Route> {
         if el.attr("type") == Some("error") {
             return Vec::new();
         }
         let Some(to) = el.attr("from").and_then(|f| Jid::new(f).ok()) else {
             return Vec::new();
         };
-        let mut reply = r.reply_to(el, by, None);
+        let mut reply = server::refusal::error_reply(el, by, error);
         reply.set_attr("to", to.as_str());
         self.deliver(conns, &to, reply)
+    }
+}
+
+/// The home server's own reasons to refuse a stanza (not the MUC service's, which
+/// are `server::Refusal`s).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HomeRefusal {
+    /// RFC 6120 §8.3.3.15: the addressee's domain is neither local nor reachable.
+    RemoteServerNotFound,
+    /// RFC 6120 §8.3.3.19: the home server offers no such service.
+    ServiceUnavailable,
+}
+
+impl HomeRefusal {
+    /// The `<error/>` (RFC 6120 §8.3.2), without text or `by`, as Prosody words it.
+    fn error(self) -> Element {
+        let (ty, cond) = match self {
+            HomeRefusal::RemoteServerNotFound => (ErrorType::Cancel, "remote-server-not-found"),
+            HomeRefusal::ServiceUnavailable => (ErrorType::Cancel, "service-unavailable"),
+        };
+        error_element(ty, cond, None, None)
     }
 }
 
