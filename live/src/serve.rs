@@ -76,24 +76,13 @@ enum SessionEnd {
     StoreFailed(String),
 }
 
-/// Where the service's storage effects go, applied in outbox order before the
-/// stanzas that follow them are written.
-pub trait Durable {
-    fn apply(&mut self, ops: &[StoreOp]) -> Result<(), String>;
-}
-
-/// No store: rooms live as long as the process.
-pub struct Memory;
-
-impl Durable for Memory {
-    fn apply(&mut self, _: &[StoreOp]) -> Result<(), String> {
-        Ok(())
-    }
-}
+/// Where the service's storage effects go: the service's one storage contract
+/// (`server::RoomStore`), under the name this crate has always exported.
+pub use server::store::{Memory, RoomStore as Durable};
 
 impl Durable for crate::sqlite::SqliteStore {
-    fn apply(&mut self, ops: &[StoreOp]) -> Result<(), String> {
-        crate::sqlite::SqliteStore::apply(self, ops).map_err(|e| e.to_string())
+    fn apply(&mut self, ops: &[StoreOp]) -> Result<(), server::StoreError> {
+        crate::sqlite::SqliteStore::apply(self, ops).map_err(|e| server::StoreError::Backend(e.to_string()))
     }
 }
 
@@ -244,7 +233,7 @@ async fn session(
                         if let Err(why) = store.apply(&ops) {
                             // What was already answered goes out; nothing after the failure.
                             let _ = wr.write_all(out.as_bytes()).await;
-                            return SessionEnd::StoreFailed(why);
+                            return SessionEnd::StoreFailed(why.to_string());
                         }
                     }
                     for o in &after {

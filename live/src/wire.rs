@@ -8,7 +8,8 @@ fn escaped(f: fn(&mut String, &str), s: &str) -> String {
     out
 }
 
-pub const NS_STREAMS: &str = "http://etherx.jabber.org/streams";
+/// RFC 6120 §4.8.5: the stream namespace (defined once, by the parser that checks it).
+pub use server::xml::NS_STREAMS;
 pub const NS_STREAM_ERRORS: &str = "urn:ietf:params:xml:ns:xmpp-streams";
 pub const NS_COMPONENT: &str = "jabber:component:accept";
 pub const NS_SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";

@@ -25,4 +25,4 @@ pub use outbox::{Outbox, Outgoing};
 pub use refusal::Refusal;
 pub use service::MucService;
 pub use status::StatusCode;
-pub use store::{RestoreError, RoomRecord, StoreOp};
+pub use store::{RestoreError, RoomRecord, RoomStore, StoreError, StoreOp};

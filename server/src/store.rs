@@ -38,6 +38,46 @@ pub enum StoreOp {
     Sync,
 }
 
+/// Where a service's storage effects go: the one storage contract every driver
+/// keeps (the simulated disk, the SQLite store of `mucsim serve`, and [`Memory`]).
+/// A driver applies each outbox's [`StoreOp`]s, in order, before the stanzas that
+/// follow them are sent ("durable before told", ARCHITECTURE.md).
+pub trait RoomStore {
+    /// Applies `ops` in order: `Put` writes a room's record, `Delete` forgets a room,
+    /// and `Sync` returns only once everything written before it is durable.
+    /// Errors: [`StoreError`] — the store could not keep a promise; the driver must
+    /// not send anything that tells of the change.
+    fn apply(&mut self, ops: &[StoreOp]) -> Result<(), StoreError>;
+}
+
+/// A store that failed to apply an effect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreError {
+    /// The storage technology refused or failed (disk full, I/O error, a locked or
+    /// foreign file…), in its own words.
+    Backend(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Backend(why) => write!(f, "backend error: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// No store: rooms live as long as the process (`mucsim serve --no-store`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Memory;
+
+impl RoomStore for Memory {
+    fn apply(&mut self, _: &[StoreOp]) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
 /// Why a set of records cannot become a service.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RestoreError {
