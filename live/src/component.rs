@@ -6,7 +6,9 @@
 //! and leave in it; in between they are `jabber:client`, which is what the service
 //! speaks.
 
-use crate::wire::{map_ns, stream_error, stream_error_condition, stream_header, NS_COMPONENT, NS_STREAMS};
+use crate::wire::{
+    map_ns, stream_error, stream_error_condition, stream_header, StreamCondition, NS_COMPONENT, NS_STREAMS,
+};
 use jid::{FullJid, Jid};
 use server::refusal::Refusal;
 use server::xml::{Element, Limits, StreamEvent, StreamParser};
@@ -117,7 +119,7 @@ impl ComponentSession {
         out
     }
 
-    fn fail(&mut self, condition: &str, why: &str, out: &mut Vec<ComponentEvent>) {
+    fn fail(&mut self, condition: StreamCondition, why: &str, out: &mut Vec<ComponentEvent>) {
         out.push(ComponentEvent::Write(stream_error(condition, Some(why))));
         out.push(ComponentEvent::Closed(format!("{condition}: {why}")));
         self.state = State::Closed;
@@ -134,7 +136,11 @@ impl ComponentSession {
                         out.push(ComponentEvent::Write(format!("<handshake>{digest}</handshake>")));
                         self.state = State::AwaitHandshake;
                     }
-                    _ => self.fail("invalid-id", "the server's stream header has no id", out),
+                    _ => self.fail(
+                        StreamCondition::InvalidId,
+                        "the server's stream header has no id",
+                        out,
+                    ),
                 }
             }
             (_, StreamEvent::Close) => {
@@ -153,13 +159,13 @@ impl ComponentSession {
                     out.push(ComponentEvent::Established);
                 } else {
                     let why = format!("expected <handshake/>, got <{}>", el.name);
-                    self.fail("not-authorized", &why, out);
+                    self.fail(StreamCondition::NotAuthorized, &why, out);
                 }
             }
             (State::Open, StreamEvent::Stanza(el)) => self.stanza(el, out),
             (_, ev) => {
                 let why = format!("unexpected {} before the handshake", describe(&ev));
-                self.fail("not-authorized", &why, out);
+                self.fail(StreamCondition::NotAuthorized, &why, out);
             }
         }
     }
@@ -167,7 +173,7 @@ impl ComponentSession {
     fn stanza(&mut self, mut el: Element, out: &mut Vec<ComponentEvent>) {
         if el.ns != NS_COMPONENT || !matches!(&*el.name, "message" | "presence" | "iq") {
             let why = format!("<{}> in namespace '{}' is not a stanza", el.name, el.ns);
-            return self.fail("unsupported-stanza-type", &why, out);
+            return self.fail(StreamCondition::UnsupportedStanzaType, &why, out);
         }
         map_ns(&mut el, NS_COMPONENT, server::ns::CLIENT);
         // RFC 6120 §4.9.3.7: a server must address what it routes to a component. A
@@ -176,7 +182,7 @@ impl ComponentSession {
         let from = el.attr("from").and_then(|f| Jid::new(f).ok());
         let Some(from) = from.filter(|_| el.attr("to").is_some()) else {
             let why = format!("a <{}> without a valid 'from' or without a 'to'", el.name);
-            return self.fail("improper-addressing", &why, out);
+            return self.fail(StreamCondition::ImproperAddressing, &why, out);
         };
         match from.try_into_full() {
             Ok(from) => out.push(ComponentEvent::Stanza { from, stanza: el }),

@@ -16,6 +16,7 @@ pub mod service;
 pub mod stanza;
 pub mod status;
 pub mod store;
+pub mod stream_error;
 pub mod xml;
 
 pub use config::{Mutant, ServiceConfig, ServiceLimits};

@@ -1,6 +1,7 @@
 //! Every refusal of the XML layer as one typed [`XmlError`], its RFC 6120 stream error
 //! condition, and the mapping from quick-xml's own errors onto it.
 
+use crate::stream_error::StreamCondition;
 use quick_xml::errors::{IllFormedError, SyntaxError};
 
 /// Why input was refused. Parsing stops at the first one.
@@ -58,19 +59,19 @@ pub enum XmlError {
 
 impl XmlError {
     /// The RFC 6120 §4.9.3 stream error condition this refusal maps to.
-    pub fn stream_condition(&self) -> &'static str {
+    pub fn stream_condition(&self) -> StreamCondition {
         match self {
             XmlError::StanzaTooLarge { .. }
             | XmlError::TooDeep { .. }
             | XmlError::TooManyAttributes { .. }
             | XmlError::TooManyChildren { .. }
-            | XmlError::TextTooLong { .. } => "policy-violation",
+            | XmlError::TextTooLong { .. } => StreamCondition::PolicyViolation,
             XmlError::Doctype
             | XmlError::ProcessingInstruction
             | XmlError::Comment
-            | XmlError::UnknownEntity(_) => "restricted-xml",
-            XmlError::InvalidUtf8 => "unsupported-encoding",
-            XmlError::NotAStream => "invalid-namespace",
+            | XmlError::UnknownEntity(_) => StreamCondition::RestrictedXml,
+            XmlError::InvalidUtf8 => StreamCondition::UnsupportedEncoding,
+            XmlError::NotAStream => StreamCondition::InvalidNamespace,
             XmlError::BadCharRef(_)
             | XmlError::IllegalChar(_)
             | XmlError::UnboundPrefix(_)
@@ -83,7 +84,7 @@ impl XmlError {
             | XmlError::TextOutsideElement
             | XmlError::MisplacedContent
             | XmlError::Truncated
-            | XmlError::Syntax(_) => "not-well-formed",
+            | XmlError::Syntax(_) => StreamCondition::NotWellFormed,
         }
     }
 }
