@@ -315,13 +315,20 @@ mod tests {
         assert_names(&svc, Invariant::LockedRoomHoldsOnlyCreator);
     }
 
-    #[test]
-    fn empty_non_persistent_room() {
+    /// Everyone gone, past `Room::vanishes`; `locked`/`persistent` as given.
+    fn emptied(locked: bool, persistent: bool) -> MucService {
         let mut svc = service();
         let r = room(&mut svc).fields_mut();
+        *r.locked = locked;
+        r.config.persistent = persistent;
         r.occupants.clear();
         r.by_session.clear();
-        assert_names(&svc, Invariant::NonPersistentRoomNotEmpty);
+        svc
+    }
+
+    #[test]
+    fn empty_non_persistent_room() {
+        assert_names(&emptied(false, false), Invariant::NonPersistentRoomNotEmpty);
     }
 
     #[test]
@@ -345,13 +352,13 @@ mod tests {
 
     #[test]
     fn empty_locked_room() {
-        let mut svc = service();
-        let r = room(&mut svc).fields_mut();
-        *r.locked = true;
-        r.config.persistent = true;
-        r.occupants.clear();
-        r.by_session.clear();
+        // Persistent, so only the new invariant can name it.
+        let svc = emptied(true, true);
         assert_names(&svc, Invariant::LockedRoomNotEmpty);
+        assert!(svc
+            .violations()
+            .iter()
+            .all(|v| v.invariant != Invariant::NonPersistentRoomNotEmpty));
     }
 
     #[test]

@@ -119,13 +119,16 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_are_distinct() {
-        for c in StreamCondition::ALL {
-            assert_eq!(StreamCondition::parse(c.as_str()), Some(c));
-        }
-        let mut names: Vec<&str> = StreamCondition::ALL.iter().map(|c| c.as_str()).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), StreamCondition::ALL.len());
+        let names: std::collections::BTreeSet<&str> =
+            StreamCondition::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(
+            names.len(),
+            StreamCondition::ALL.len(),
+            "two conditions share a name"
+        );
+        assert!(StreamCondition::ALL
+            .iter()
+            .all(|c| StreamCondition::parse(c.as_str()) == Some(*c)));
         assert_eq!(StreamCondition::parse("text"), None);
     }
 }
