@@ -117,8 +117,44 @@ impl ServiceConfig {
 
     #[inline(always)]
     pub(crate) fn mutant(&self, m: Mutant) -> bool {
+        self.faults().on(m)
+    }
+
+    /// The deliberate bugs switched on (none without the `mutants` feature).
+    #[inline(always)]
+    pub(crate) fn faults(&self) -> Faults {
         #[cfg(feature = "mutants")]
-        return self.mutant == Some(m);
+        return Faults(self.mutant);
+        #[cfg(not(feature = "mutants"))]
+        Faults
+    }
+}
+
+/// The deliberate bugs a rule may consult, and nothing else of the configuration:
+/// what a rule with a mutant takes instead of the whole [`Ctx`]. Zero-sized, and
+/// every [`Faults::on`] `false`, without the `mutants` feature.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg(feature = "mutants")]
+pub(crate) struct Faults(Option<Mutant>);
+
+/// See the `mutants` build of this type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg(not(feature = "mutants"))]
+pub(crate) struct Faults;
+
+impl Faults {
+    /// No deliberate bug on.
+    #[cfg(feature = "mutants")]
+    pub(crate) const NONE: Faults = Faults(None);
+    /// No deliberate bug on.
+    #[cfg(not(feature = "mutants"))]
+    pub(crate) const NONE: Faults = Faults;
+
+    /// Whether mutant `m` is on.
+    #[inline(always)]
+    pub(crate) fn on(self, m: Mutant) -> bool {
+        #[cfg(feature = "mutants")]
+        return self.0 == Some(m);
         #[cfg(not(feature = "mutants"))]
         {
             let _ = m;

@@ -5,7 +5,7 @@
 use super::presence::{Notice, Removal};
 use super::room::Room;
 use super::{Affiliation, Role};
-use crate::config::{Ctx, Mutant};
+use crate::config::{Ctx, Faults, Mutant};
 use crate::ns;
 use crate::outbox::Outbox;
 use crate::refusal::Refusal;
@@ -165,7 +165,15 @@ pub(crate) fn set(
                 if let Some(nick) = nick {
                     reserve_nick(room, &jid, nick, out);
                 }
-                apply_affiliation(room, ctx, Some(from), &jid, to, reason.as_deref(), out)
+                apply_affiliation(
+                    room,
+                    ctx.cfg.faults(),
+                    Some(from),
+                    &jid,
+                    to,
+                    reason.as_deref(),
+                    out,
+                )
             }
             Change::Role { nick, to, reason } => {
                 apply_role(room, Some(from), &nick, to, reason.as_deref(), out)
@@ -180,7 +188,7 @@ pub(crate) fn set(
 /// not in the room, a notice to moderators (XEP-0045 example 195).
 pub(crate) fn apply_affiliation(
     room: &mut Room,
-    ctx: &Ctx,
+    faults: Faults,
     actor: Option<&FullJid>,
     jid: &BareJid,
     to: Affiliation,
@@ -234,13 +242,10 @@ pub(crate) fn apply_affiliation(
             occ.role
         };
         if new_role == Role::None {
-            if to == Affiliation::Outcast && ctx.cfg.mutant(Mutant::BanKeepsOccupant) {
+            if to == Affiliation::Outcast && faults.on(Mutant::BanKeepsOccupant) {
                 continue;
             }
-            if to != Affiliation::Outcast
-                && occ.sessions.len() > 1
-                && ctx.cfg.mutant(Mutant::RevokeOneSession)
-            {
+            if to != Affiliation::Outcast && occ.sessions.len() > 1 && faults.on(Mutant::RevokeOneSession) {
                 // Removes the first session only; the others stay, with role none.
                 let first = occ.sessions[0].jid.clone();
                 room.set_role(&nick, Role::None);

@@ -3,7 +3,7 @@
 
 use super::room::{HistoryEntry, Room};
 use super::{Affiliation, Role};
-use crate::config::Ctx;
+use crate::config::{Ctx, Faults};
 use crate::ns;
 use crate::outbox::Outbox;
 use crate::refusal::Refusal;
@@ -63,13 +63,7 @@ pub(crate) fn groupchat(
 }
 
 /// A non-groupchat message to the room itself: an invitation, or nothing we accept.
-pub(crate) fn to_room(
-    room: &mut Room,
-    ctx: &Ctx,
-    from: &FullJid,
-    st: &Stanza,
-    out: &mut Outbox,
-) -> Result<(), Refusal> {
+pub(crate) fn to_room(room: &mut Room, from: &FullJid, st: &Stanza, out: &mut Outbox) -> Result<(), Refusal> {
     let invite = st
         .el
         .child("x", ns::MUC_USER)
@@ -120,7 +114,16 @@ pub(crate) fn to_room(
     // XEP-0045 §9.3 / Prosody: inviting into a members-only room grants membership.
     let invitee = to.to_bare();
     if room.config().members_only && room.affiliation(&invitee) == Affiliation::None {
-        super::admin::apply_affiliation(room, ctx, Some(from), &invitee, Affiliation::Member, None, out);
+        // A grant removes no one, so no deliberate bug applies to it.
+        super::admin::apply_affiliation(
+            room,
+            Faults::NONE,
+            Some(from),
+            &invitee,
+            Affiliation::Member,
+            None,
+            out,
+        );
     }
     // The invitee is outside the service: the outbox addresses sessions, so an
     // invitation to a bare JID goes to the bare JID as a full-less address.

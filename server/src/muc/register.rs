@@ -6,7 +6,7 @@
 use super::form::{field, values};
 use super::room::Room;
 use super::Affiliation;
-use crate::config::Ctx;
+use crate::config::Faults;
 use crate::ns;
 use crate::outbox::Outbox;
 use crate::refusal::Refusal;
@@ -37,7 +37,7 @@ fn field_value(form: &Element, var: &str) -> Option<String> {
 
 pub(crate) fn iq(
     room: &mut Room,
-    ctx: &Ctx,
+    faults: Faults,
     from: &FullJid,
     st: &Stanza,
     ty: IqType,
@@ -68,7 +68,7 @@ pub(crate) fn iq(
         // Prosody: members lose their membership; owners and admins keep their
         // affiliation but lose the reservation.
         if affiliation == Affiliation::Member {
-            super::admin::apply_affiliation(room, ctx, None, &user, Affiliation::None, None, out);
+            super::admin::apply_affiliation(room, faults, None, &user, Affiliation::None, None, out);
         } else {
             room.unreserve(&user);
         }
@@ -99,7 +99,7 @@ pub(crate) fn iq(
     if room.reserved_nick(&user) != Some(nick.as_str()) {
         room.reserve(&user, nick);
         // Prosody sets the affiliation again with the new data, which tells the room.
-        super::admin::apply_affiliation(room, ctx, None, &user, affiliation, None, out);
+        super::admin::apply_affiliation(room, faults, None, &user, affiliation, None, out);
     }
     out.send(from, iq_result(&st.el, &me));
     Ok(())

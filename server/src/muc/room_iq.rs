@@ -74,7 +74,7 @@ pub(crate) fn iq_to_room(
             Ok(RoomFate::Keep)
         }
         (_, "query", super::register::NS_REGISTER) => {
-            if let Err(r) = super::register::iq(room, ctx, from, st, ty, query, out) {
+            if let Err(r) = super::register::iq(room, ctx.cfg.faults(), from, st, ty, query, out) {
                 // Prosody's register.lib answers its refusals without `by`, unlike the
                 // room's other errors (seen against a real Prosody 0.12.3 by e2e.sh).
                 out.send(from, r.reply_to(&st.el, &me, None));
