@@ -10,7 +10,7 @@ use crate::wire::{map_ns, stream_error, stream_error_condition, stream_header, N
 use jid::{FullJid, Jid};
 use server::refusal::Refusal;
 use server::service::Outgoing;
-use server::xml::{Element, Limits, StreamEvent, StreamParser};
+use server::xml::{Element, Limits, RefusedStanza, StreamEvent, StreamParser};
 use sha1::{Digest, Sha1};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,20 +32,27 @@ pub enum ComponentEvent {
     Established,
     /// A stanza for the service, in `jabber:client`, from a full JID.
     Stanza { from: FullJid, stanza: Element },
+    /// A routed stanza over one of [`COMPONENT_LIMITS`]' per-stanza limits, skipped
+    /// unread (its namespace mapped to `jabber:client`); the stream stays up. The
+    /// service answers it (`MucService::refuse_stanza`); the front end logs it.
+    Refused { from: Jid, refused: RefusedStanza },
     /// The stream is over (the reason, for the operator). Bytes to write before
     /// closing, if any, came just before in a `Write`.
     Closed(String),
 }
 
 /// The server already held its clients to its own limits (Prosody: 256 KiB per c2s
-/// stanza, no depth limit); a stanza it routes must not cost every room its
-/// connection, so the component's bounds are wider than a client stream's.
+/// stanza, no depth limit), so the component's per-stanza bounds are wider than a
+/// client stream's. A routed stanza over one of them is refused alone (the sender
+/// gets `policy-violation`, see `MucService::refuse_stanza`); only a stanza over the
+/// stream budget (10 MiB, forty times Prosody's c2s limit) ends the stream.
 pub const COMPONENT_LIMITS: Limits = Limits {
-    max_stanza_bytes: 10 * 1024 * 1024,
+    max_stanza_bytes: 1024 * 1024,
     max_depth: 256,
     max_attrs: 1024,
     max_children: 65_536,
-    max_text_bytes: 10 * 1024 * 1024,
+    max_text_bytes: 1024 * 1024,
+    stream_budget_bytes: 10 * 1024 * 1024,
 };
 
 pub struct ComponentSession {
@@ -157,11 +164,28 @@ impl ComponentSession {
                 }
             }
             (State::Open, StreamEvent::Stanza(el)) => self.stanza(el, out),
+            (State::Open, StreamEvent::Refused(r)) => self.refused(r, out),
             (_, ev) => {
                 let why = format!("unexpected {} before the handshake", describe(&ev));
                 self.fail("not-authorized", &why, out);
             }
         }
+    }
+
+    /// A stanza the parser skipped: held to the same addressing rules as one it read
+    /// (the server routed it, so a fault there is the server's), then handed on.
+    fn refused(&mut self, mut r: RefusedStanza, out: &mut Vec<ComponentEvent>) {
+        if r.ns != NS_COMPONENT || !matches!(&*r.name, "message" | "presence" | "iq") {
+            let why = format!("<{}> in namespace '{}' is not a stanza", r.name, r.ns);
+            return self.fail("unsupported-stanza-type", &why, out);
+        }
+        let from = r.from.as_deref().and_then(|f| Jid::new(f).ok());
+        let Some(from) = from.filter(|_| r.to.is_some()) else {
+            let why = format!("a <{}> without a valid 'from' or without a 'to'", r.name);
+            return self.fail("improper-addressing", &why, out);
+        };
+        r.ns = server::ns::CLIENT.into();
+        out.push(ComponentEvent::Refused { from, refused: r });
     }
 
     fn stanza(&mut self, mut el: Element, out: &mut Vec<ComponentEvent>) {
@@ -197,6 +221,7 @@ impl ComponentSession {
 
 fn describe(ev: &StreamEvent) -> String {
     match ev {
+        StreamEvent::Refused(r) => format!("<{}> ({})", r.name, r.limit),
         StreamEvent::Open(_) => "second stream header".into(),
         StreamEvent::Stanza(e) => format!("<{}>", e.name),
         StreamEvent::Close => "end of stream".into(),

@@ -25,6 +25,13 @@ pub fn parse(file: &std::path::Path) -> ExitCode {
                     StreamEvent::Open(h) => format!("stream open: {}", h.to_xml()),
                     StreamEvent::Stanza(s) => s.to_xml_in("jabber:client"),
                     StreamEvent::Close => "stream close".to_string(),
+                    StreamEvent::Refused(r) => format!(
+                        "refused <{}> from {} (id {}): {}",
+                        r.name,
+                        r.from.as_deref().unwrap_or("-"),
+                        r.id.as_deref().unwrap_or("-"),
+                        r.limit
+                    ),
                 })
                 .collect::<Vec<_>>()
         })
