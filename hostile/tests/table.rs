@@ -367,3 +367,41 @@ fn iq_with_no_id() {
         "bad-request",
     );
 }
+
+#[test]
+fn a_stanza_over_a_limit_costs_its_sender_an_error_not_the_room() {
+    let (mut w, romeo, juliet) = world();
+    let before = room(&w);
+    let deep = format!(
+        "<message to='{ROOM}' type='groupchat' id='deep'><body>x</body>{}{}</message>",
+        "<a xmlns='urn:x'>".repeat(40),
+        "</a>".repeat(40)
+    );
+    w.send_xml(juliet, &deep).expect("well-formed");
+    w.run_until_quiet();
+    let got = drain(&mut w, juliet);
+    assert_eq!(error_condition(&got), "policy-violation");
+    assert_eq!(got[0].attr("id"), Some("deep"));
+    assert_eq!(got[0].attr("from"), Some(ROOM));
+    assert_eq!(room(&w), before, "the room is unchanged");
+    assert!(drain(&mut w, romeo).is_empty(), "nothing of it reached the room");
+    // An error that deep is not answered; the same stream then carries the room on.
+    w.send_xml(juliet, &deep.replace("groupchat", "error"))
+        .expect("well-formed");
+    w.send_xml(
+        juliet,
+        &format!("<message to='{ROOM}' type='groupchat' id='after'><body>hi</body></message>"),
+    )
+    .expect("well-formed");
+    w.run_until_quiet();
+    let got = drain(&mut w, juliet);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].attr("id"), Some("after"));
+    assert_eq!(drain(&mut w, romeo).len(), 1, "Romeo got the groupchat message");
+    // To anyone else, the home server answers it itself, with the same error.
+    w.send_xml(juliet, &deep.replace(ROOM, "romeo@localhost"))
+        .expect("well-formed");
+    w.run_until_quiet();
+    assert_eq!(error_condition(&drain(&mut w, juliet)), "policy-violation");
+    assert!(w.violation().is_none());
+}
