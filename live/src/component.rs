@@ -318,6 +318,30 @@ mod tests {
     }
 
     #[test]
+    fn a_stanza_over_a_limit_is_handed_on_and_the_stream_stays_open() {
+        let mut s = ComponentSession::new("muc.localhost", "s3cret");
+        open(&mut s);
+        let deep = format!(
+            "<message from='u@localhost/r' to='muc.localhost' id='d'>{}{}</message>",
+            "<a>".repeat(300),
+            "</a>".repeat(300)
+        );
+        let evs = s.receive(deep.as_bytes());
+        match &evs[..] {
+            [ComponentEvent::Refused { from, refused }] => {
+                assert_eq!(from.as_str(), "u@localhost/r");
+                assert_eq!(refused.ns, server::ns::CLIENT, "mapped like a stanza read whole");
+                assert_eq!(refused.limit, server::xml::StanzaLimit::Depth(256));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(s.is_open());
+        // Unaddressed, it is the server's fault, as for any stanza.
+        let evs = s.receive(deep.replace("from='u@localhost/r' ", "").as_bytes());
+        assert!(writes(&evs)[0].contains("<improper-addressing "), "{evs:?}");
+    }
+
+    #[test]
     fn unaddressed_stanza_is_improper_addressing() {
         let mut s = ComponentSession::new("muc.localhost", "s3cret");
         open(&mut s);
