@@ -9,6 +9,7 @@ use super::{intern, Attr, Element, Name, Node, XmlError, NS_XML};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 pub const NS_STREAMS: &str = "http://etherx.jabber.org/streams";
 
@@ -181,6 +182,10 @@ pub struct StreamParser {
     /// Namespace bindings (prefix, URI) of every open element, innermost last (the stream
     /// header's first in stream mode); `scope_starts` marks where each element's begin.
     bindings: Vec<(Name, Name)>,
+    /// `bindings` indexed by prefix (positions, innermost last), kept only while there
+    /// are more than [`MANY`]: a skipped stanza may declare any number, and a scan of
+    /// them all for every name would make its cost quadratic in its size.
+    by_prefix: Option<BTreeMap<Name, Vec<usize>>>,
     scope_starts: Vec<usize>,
     header_qname: String,
     base_default_ns: Name,
@@ -213,6 +218,7 @@ impl StreamParser {
             buf: Vec::new(),
             stack: Vec::new(),
             bindings: Vec::new(),
+            by_prefix: None,
             scope_starts: Vec::new(),
             header_qname: String::new(),
             base_default_ns: intern::name(default_ns),
@@ -487,7 +493,19 @@ impl StreamParser {
         if prefix == "xml" {
             return Some(&XML);
         }
-        if let Some((_, uri)) = self.bindings.iter().rev().find(|(p, _)| p == prefix) {
+        let bound = match &self.by_prefix {
+            Some(index) => index
+                .get(prefix)
+                .and_then(|v| v.last())
+                .map(|&i| &self.bindings[i].1),
+            None => self
+                .bindings
+                .iter()
+                .rev()
+                .find(|(p, _)| p == prefix)
+                .map(|(_, uri)| uri),
+        };
+        if let Some(uri) = bound {
             return Some(uri);
         }
         if prefix.is_empty() {
@@ -511,12 +529,36 @@ impl StreamParser {
             };
             return Err(XmlError::DuplicateAttribute(attr));
         }
-        self.bindings.push((intern::name(prefix), intern::name(uri)));
+        let prefix = intern::name(prefix);
+        if let Some(index) = &mut self.by_prefix {
+            index.entry(prefix.clone()).or_default().push(self.bindings.len());
+        }
+        self.bindings.push((prefix, intern::name(uri)));
+        if self.by_prefix.is_none() && self.bindings.len() > MANY {
+            let mut index: BTreeMap<Name, Vec<usize>> = BTreeMap::new();
+            for (i, (p, _)) in self.bindings.iter().enumerate() {
+                index.entry(p.clone()).or_default().push(i);
+            }
+            self.by_prefix = Some(index);
+        }
         Ok(())
     }
 
     fn pop_scope(&mut self) {
         if let Some(start) = self.scope_starts.pop() {
+            if let Some(index) = &mut self.by_prefix {
+                for (p, _) in &self.bindings[start..] {
+                    if let Some(v) = index.get_mut(p) {
+                        v.pop();
+                        if v.is_empty() {
+                            index.remove(p);
+                        }
+                    }
+                }
+                if start <= MANY / 2 {
+                    self.by_prefix = None;
+                }
+            }
             self.bindings.truncate(start);
         }
     }

@@ -573,3 +573,30 @@ fn parse_stanza_still_returns_the_limit_as_an_error() {
         Err(XmlError::Truncated)
     );
 }
+
+#[test]
+fn namespaces_resolve_alike_with_many_declarations_in_scope() {
+    // Past 32 bindings the parser looks prefixes up in an index; it must give the
+    // innermost binding, and forget a scope's bindings when it closes.
+    let many: String = (0..40).map(|i| format!(" xmlns:q{i}='urn:q{i}'")).collect();
+    let xml = format!(
+        "<message xmlns:p='urn:outer'><x xmlns:p='urn:inner'{many}><p:y q7:a='1'/></x><p:z/><q3:w xmlns:q3='urn:again'/></message>"
+    );
+    let lim = Limits {
+        max_attrs: 100,
+        ..Limits::default()
+    };
+    let m = parse_stanza(xml.as_bytes(), "jabber:client", &lim).unwrap();
+    let x = m.elements().next().unwrap();
+    let y = x.elements().next().unwrap();
+    assert_eq!((&*y.ns, y.attr_ns("urn:q7", "a")), ("urn:inner", Some("1")));
+    let rest: Vec<&str> = m.elements().skip(1).map(|e| &*e.ns).collect();
+    assert_eq!(rest, ["urn:outer", "urn:again"]);
+    // Out of scope, a prefix of the closed element is unbound again.
+    let outer: String = (0..20).map(|i| format!(" xmlns:r{i}='urn:r{i}'")).collect();
+    let gone = format!("<message{outer}><x{many}/><r1:y/><q1:y/></message>");
+    assert_eq!(
+        parse_stanza(gone.as_bytes(), "jabber:client", &lim),
+        Err(XmlError::UnboundPrefix("q1".into()))
+    );
+}
