@@ -51,6 +51,15 @@ pub enum Status {
     Lost { why: String },
     /// Waiting this long before the next attempt.
     Retrying { after: Duration },
+    /// A routed stanza over a per-stanza limit was skipped and its sender answered
+    /// (unless it was an error); the connection stays up. `from` is the sender's
+    /// full JID, `stanza` its element name, `limit` the limit in words.
+    Refused {
+        from: String,
+        stanza: String,
+        limit: String,
+        answered: bool,
+    },
     /// Shut down on request; totals over the whole run.
     Stopped { stanzas_in: u64, stanzas_out: u64 },
 }
@@ -62,6 +71,19 @@ impl std::fmt::Display for Status {
             Status::Unreachable { server, why } => write!(f, "cannot reach {server}: {why}"),
             Status::Lost { why } => write!(f, "connection lost: {why}"),
             Status::Retrying { after } => write!(f, "reconnecting in {:.1} s", after.as_secs_f64()),
+            Status::Refused {
+                from,
+                stanza,
+                limit,
+                answered,
+            } => {
+                let answer = if *answered {
+                    "answered policy-violation"
+                } else {
+                    "not answered: an error or result"
+                };
+                write!(f, "refused a <{stanza}> from {from}: {limit} ({answer})")
+            }
             Status::Stopped {
                 stanzas_in,
                 stanzas_out,
@@ -353,6 +375,20 @@ async fn session(
                         out.push_str(&s.encode(o));
                     }
                     counters.stanzas_out += (before.len() + after.len()) as u64;
+                }
+                ComponentEvent::Refused { from, refused } => {
+                    counters.stanzas_in += 1;
+                    let answer = service.refuse_stanza(&from, &refused);
+                    report(Status::Refused {
+                        from: from.to_string(),
+                        stanza: refused.name.to_string(),
+                        limit: refused.limit.to_string(),
+                        answered: !answer.is_empty(),
+                    });
+                    for o in answer.iter() {
+                        out.push_str(&s.encode(o));
+                    }
+                    counters.stanzas_out += answer.len() as u64;
                 }
                 ComponentEvent::Closed(why) => closed = Some(why),
             }

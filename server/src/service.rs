@@ -685,3 +685,33 @@ fn route_to_room(
         (Kind::Iq(IqType::Result | IqType::Error), None) => Ok(RoomFate::Keep),
     }
 }
+
+/// Stanzas the parser did not read.
+impl MucService {
+    /// Answers a stanza the parser skipped for going over a per-stanza limit
+    /// (`server::xml::StreamEvent::Refused`), sent by `from` (the sender as the driver
+    /// knows it: the home server's stamp, not trusted from the stanza alone when the
+    /// driver can do better). RFC 6120 §8.3.3.12: a `policy-violation` error of type
+    /// `modify`, carrying the stanza's id, from the address it was sent to when that
+    /// is on this service's domain (else from the domain). Nothing answers an
+    /// error, an iq result (RFC 6120 §8.3.1, §8.2.3) or an element that is not a
+    /// stanza. No room is read or changed: the outbox holds at most that one error
+    /// and no storage effects.
+    pub fn refuse_stanza(&self, from: &Jid, refused: &crate::xml::RefusedStanza) -> Outbox {
+        let mut out = Outbox::default();
+        let ty = refused.stanza_type.as_deref();
+        let answered = matches!(&*refused.name, "message" | "presence" | "iq")
+            && ty != Some("error")
+            && !(refused.name == "iq" && ty == Some("result"));
+        if answered {
+            let me = refused
+                .to
+                .as_deref()
+                .filter(|to| Jid::new(to).is_ok_and(|j| j.domain().as_str() == self.cfg.domain))
+                .unwrap_or(&self.cfg.domain);
+            let reply = Refusal::StanzaLimit(refused.limit).reply_to(&refused.head(), me, None);
+            out.send_to_jid(from, reply);
+        }
+        out
+    }
+}
