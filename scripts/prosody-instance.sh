@@ -16,7 +16,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-corpus_cfg="${CORPUS_CFG:-$here/../../shared/conformance/prosody/prosody.cfg.lua}"
+corpus_cfg="${CORPUS_CFG:-${MUCSIM_CORPUS:-$here/../../shared/conformance/prosody}/prosody.cfg.lua}"
 
 log() { echo "[prosody-instance] $*" >&2; }
 

@@ -180,7 +180,8 @@ pub fn check(data: &[u8]) {
     let mut svc = MucService::new(ServiceConfig {
         assert_invariants: false,
         ..ServiceConfig::new("conference.localhost", 1)
-    });
+    })
+    .expect("valid configuration");
     let romeo = FullJid::new("romeo@localhost/pda").expect("valid");
     let create = Element::new("presence", ns::CLIENT)
         .with_attr("to", "room@conference.localhost/Romeo")

@@ -19,7 +19,7 @@ fn stanza(xml: &str) -> Element {
 
 /// A service holding one persistent room with 100 members.
 fn service() -> MucService {
-    let mut svc = MucService::new(ServiceConfig::new(MUC, 1));
+    let mut svc = MucService::new(ServiceConfig::new(MUC, 1)).expect("valid configuration");
     let owner: jid::FullJid = OWNER.parse().unwrap();
     let _ = svc.handle(
         Millis(0),

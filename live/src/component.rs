@@ -8,10 +8,11 @@
 
 use crate::wire::{
     map_ns, stream_error, stream_error_condition, stream_header, StreamCondition, NS_COMPONENT, NS_STREAMS,
+    NS_STREAM_ERRORS,
 };
 use jid::{FullJid, Jid};
 use server::refusal::Refusal;
-use server::xml::{Element, Limits, StreamEvent, StreamParser};
+use server::xml::{Element, Limits, RefusedStanza, StreamEvent, StreamParser};
 use server::Outgoing;
 use sha1::{Digest, Sha1};
 
@@ -34,20 +35,27 @@ pub enum ComponentEvent {
     Established,
     /// A stanza for the service, in `jabber:client`, from a full JID.
     Stanza { from: FullJid, stanza: Element },
+    /// A routed stanza over one of [`COMPONENT_LIMITS`]' per-stanza limits, skipped
+    /// unread (its namespace mapped to `jabber:client`); the stream stays up. The
+    /// service answers it (`MucService::refuse_stanza`); the front end logs it.
+    Refused { from: Jid, refused: RefusedStanza },
     /// The stream is over (the reason, for the operator). Bytes to write before
     /// closing, if any, came just before in a `Write`.
     Closed(String),
 }
 
 /// The server already held its clients to its own limits (Prosody: 256 KiB per c2s
-/// stanza, no depth limit); a stanza it routes must not cost every room its
-/// connection, so the component's bounds are wider than a client stream's.
+/// stanza, no depth limit), so the component's per-stanza bounds are wider than a
+/// client stream's. A routed stanza over one of them is refused alone (the sender
+/// gets `policy-violation`, see `MucService::refuse_stanza`); only a stanza over the
+/// stream budget (10 MiB, forty times Prosody's c2s limit) ends the stream.
 pub const COMPONENT_LIMITS: Limits = Limits {
-    max_stanza_bytes: 10 * 1024 * 1024,
+    max_stanza_bytes: 1024 * 1024,
     max_depth: 256,
     max_attrs: 1024,
     max_children: 65_536,
-    max_text_bytes: 10 * 1024 * 1024,
+    max_text_bytes: 1024 * 1024,
+    stream_budget_bytes: 10 * 1024 * 1024,
 };
 
 pub struct ComponentSession {
@@ -55,6 +63,8 @@ pub struct ComponentSession {
     secret: String,
     parser: StreamParser,
     state: State,
+    /// The condition of the stream error the server ended the stream with, if it did.
+    server_error: Option<String>,
 }
 
 /// Hex SHA-1 of the stream id followed by the secret (XEP-0114 §3).
@@ -70,11 +80,18 @@ impl ComponentSession {
             secret: secret.to_string(),
             parser: StreamParser::new(COMPONENT_LIMITS),
             state: State::AwaitHeader,
+            server_error: None,
         }
     }
 
     pub fn is_open(&self) -> bool {
         self.state == State::Open
+    }
+
+    /// The defined condition (RFC 6120 §4.9.3, e.g. `not-authorized`, `conflict`) of
+    /// the stream error the server closed the stream with, once it has.
+    pub fn server_error(&self) -> Option<&str> {
+        self.server_error.as_deref()
     }
 
     /// The stream header to write once connected.
@@ -150,6 +167,11 @@ impl ComponentSession {
             }
             (_, StreamEvent::Stanza(el)) if el.is("error", NS_STREAMS) => {
                 let why = format!("stream error from the server: {}", stream_error_condition(&el));
+                self.server_error = Some(
+                    el.elements()
+                        .find(|c| c.ns == NS_STREAM_ERRORS && c.name != "text")
+                        .map_or_else(|| "undefined-condition".to_string(), |c| c.name.to_string()),
+                );
                 out.push(ComponentEvent::Closed(why));
                 self.state = State::Closed;
             }
@@ -163,11 +185,28 @@ impl ComponentSession {
                 }
             }
             (State::Open, StreamEvent::Stanza(el)) => self.stanza(el, out),
+            (State::Open, StreamEvent::Refused(r)) => self.refused(r, out),
             (_, ev) => {
                 let why = format!("unexpected {} before the handshake", describe(&ev));
                 self.fail(StreamCondition::NotAuthorized, &why, out);
             }
         }
+    }
+
+    /// A stanza the parser skipped: held to the same addressing rules as one it read
+    /// (the server routed it, so a fault there is the server's), then handed on.
+    fn refused(&mut self, mut r: RefusedStanza, out: &mut Vec<ComponentEvent>) {
+        if r.ns != NS_COMPONENT || !matches!(&*r.name, "message" | "presence" | "iq") {
+            let why = format!("<{}> in namespace '{}' is not a stanza", r.name, r.ns);
+            return self.fail(StreamCondition::UnsupportedStanzaType, &why, out);
+        }
+        let from = r.from.as_deref().and_then(|f| Jid::new(f).ok());
+        let Some(from) = from.filter(|_| r.to.is_some()) else {
+            let why = format!("a <{}> without a valid 'from' or without a 'to'", r.name);
+            return self.fail(StreamCondition::ImproperAddressing, &why, out);
+        };
+        r.ns = server::ns::CLIENT.into();
+        out.push(ComponentEvent::Refused { from, refused: r });
     }
 
     fn stanza(&mut self, mut el: Element, out: &mut Vec<ComponentEvent>) {
@@ -203,6 +242,7 @@ impl ComponentSession {
 
 fn describe(ev: &StreamEvent) -> String {
     match ev {
+        StreamEvent::Refused(r) => format!("<{}> ({})", r.name, r.limit),
         StreamEvent::Open(_) => "second stream header".into(),
         StreamEvent::Stanza(e) => format!("<{}>", e.name),
         StreamEvent::Close => "end of stream".into(),
@@ -299,6 +339,30 @@ mod tests {
     }
 
     #[test]
+    fn a_stanza_over_a_limit_is_handed_on_and_the_stream_stays_open() {
+        let mut s = ComponentSession::new("muc.localhost", "s3cret");
+        open(&mut s);
+        let deep = format!(
+            "<message from='u@localhost/r' to='muc.localhost' id='d'>{}{}</message>",
+            "<a>".repeat(300),
+            "</a>".repeat(300)
+        );
+        let evs = s.receive(deep.as_bytes());
+        match &evs[..] {
+            [ComponentEvent::Refused { from, refused }] => {
+                assert_eq!(from.as_str(), "u@localhost/r");
+                assert_eq!(refused.ns, server::ns::CLIENT, "mapped like a stanza read whole");
+                assert_eq!(refused.limit, server::xml::StanzaLimit::Depth(256));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(s.is_open());
+        // Unaddressed, it is the server's fault, as for any stanza.
+        let evs = s.receive(deep.replace("from='u@localhost/r' ", "").as_bytes());
+        assert!(writes(&evs)[0].contains("<improper-addressing "), "{evs:?}");
+    }
+
+    #[test]
     fn unaddressed_stanza_is_improper_addressing() {
         let mut s = ComponentSession::new("muc.localhost", "s3cret");
         open(&mut s);
@@ -344,7 +408,8 @@ mod tests {
     #[test]
     fn service_stanzas_leave_in_the_component_namespace() {
         let s = ComponentSession::new("muc.localhost", "s3cret");
-        let mut svc = server::MucService::new(server::ServiceConfig::new("muc.localhost", 1));
+        let mut svc = server::MucService::new(server::ServiceConfig::new("muc.localhost", 1))
+            .expect("valid configuration");
         let join = server::xml::parse_stanza(
             b"<presence to='room@muc.localhost/N'><x xmlns='http://jabber.org/protocol/muc'/></presence>",
             server::ns::CLIENT,

@@ -8,17 +8,19 @@
 //! - [`backend`]: the scansion runner's live backend (`mucsim run --server`).
 //! - [`sqlite`]: the room store of `mucsim serve` (one SQLite file).
 //!
-//! This crate is where real time enters: the service itself stays deterministic.
+//! This crate is where real time and operating-system randomness enter (the
+//! occupant-id key, [`entropy`]): the service itself stays deterministic.
 
 pub mod backend;
 pub mod canonical;
 pub mod client;
 pub mod component;
+pub mod entropy;
 pub mod serve;
 pub mod sqlite;
 mod wire;
 
 pub use backend::LiveBackend;
 pub use component::{ComponentEvent, ComponentSession};
-pub use serve::{serve, serve_until_signalled, Durable, Memory, ServeOptions, Status};
+pub use serve::{serve, serve_until_signalled, Durable, Memory, ServeError, ServeOptions, Status};
 pub use sqlite::{SqliteStore, StoreError};

@@ -21,6 +21,9 @@ pub struct ServeOptions {
     pub max_backoff: Duration,
     /// A connection whose handshake is not accepted within this is given up.
     pub handshake_timeout: Duration,
+    /// RFC 6120 §4.9.3.3: `conflict` (another component holds the domain) is retried
+    /// this many times in a row, then serving ends ([`ServeError::Refused`]).
+    pub max_conflicts: u32,
 }
 
 impl ServeOptions {
@@ -32,6 +35,7 @@ impl ServeOptions {
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(10),
+            max_conflicts: 5,
         }
     }
 }
@@ -47,6 +51,15 @@ pub enum Status {
     Lost { why: String },
     /// Waiting this long before the next attempt.
     Retrying { after: Duration },
+    /// A routed stanza over a per-stanza limit was skipped and its sender answered
+    /// (unless it was an error); the connection stays up. `from` is the sender's
+    /// full JID, `stanza` its element name, `limit` the limit in words.
+    Refused {
+        from: String,
+        stanza: String,
+        limit: String,
+        answered: bool,
+    },
     /// Shut down on request; totals over the whole run.
     Stopped { stanzas_in: u64, stanzas_out: u64 },
 }
@@ -58,6 +71,19 @@ impl std::fmt::Display for Status {
             Status::Unreachable { server, why } => write!(f, "cannot reach {server}: {why}"),
             Status::Lost { why } => write!(f, "connection lost: {why}"),
             Status::Retrying { after } => write!(f, "reconnecting in {:.1} s", after.as_secs_f64()),
+            Status::Refused {
+                from,
+                stanza,
+                limit,
+                answered,
+            } => {
+                let answer = if *answered {
+                    "answered policy-violation"
+                } else {
+                    "not answered: an error or result"
+                };
+                write!(f, "refused a <{stanza}> from {from}: {limit} ({answer})")
+            }
             Status::Stopped {
                 stanzas_in,
                 stanzas_out,
@@ -66,8 +92,72 @@ impl std::fmt::Display for Status {
     }
 }
 
+/// Why serving ended other than on request. Each is an error that waiting cannot heal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServeError {
+    /// `--connect` is not `host:port`, has port 0, or its name does not resolve.
+    Address { connect: String, why: String },
+    /// The server ended the stream with a condition retrying cannot change:
+    /// `not-authorized` (a wrong secret, XEP-0114 §3), `host-unknown` (the server does
+    /// not know the domain), or `conflict` `max_conflicts` times in a row.
+    Refused { condition: String, why: String },
+    /// The room store failed: nothing more may be answered.
+    Store(String),
+    /// The async runtime could not start.
+    Runtime(String),
+}
+
+impl std::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServeError::Address { connect, why } => write!(f, "--connect {connect}: {why}"),
+            ServeError::Refused { condition, why } => {
+                write!(
+                    f,
+                    "the server refused the component ({condition}), stopping: {why}"
+                )
+            }
+            ServeError::Store(why) => write!(f, "the room store failed, stopping: {why}"),
+            ServeError::Runtime(why) => write!(f, "cannot start the runtime: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {}
+
+/// Stream error conditions from the server that no retry can heal.
+const FATAL_CONDITIONS: [&str; 2] = ["not-authorized", "host-unknown"];
+
+/// Resolves `connect` once, before the first attempt: a malformed address, port 0 or
+/// a name that does not resolve ends serving at once.
+async fn resolve(connect: &str) -> Result<Vec<std::net::SocketAddr>, ServeError> {
+    let bad = |why: String| ServeError::Address {
+        connect: connect.to_string(),
+        why,
+    };
+    let addrs: Vec<_> = tokio::net::lookup_host(connect)
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidInput => bad(format!("{e} (expected HOST:PORT)")),
+            _ => bad(e.to_string()),
+        })?
+        .collect();
+    if addrs.is_empty() {
+        return Err(bad("the name resolves to no address".into()));
+    }
+    if addrs.iter().any(|a| a.port() == 0) {
+        return Err(bad("port 0 is not a port to connect to".into()));
+    }
+    Ok(addrs)
+}
+
 enum SessionEnd {
     Shutdown,
+    /// The server ended the stream with this stream error condition.
+    Refused {
+        condition: String,
+        why: String,
+    },
     Lost {
         why: String,
         established: bool,
@@ -103,24 +193,33 @@ fn wall_clock() -> Millis {
 }
 
 /// Serves `service` on `opts.domain` until `shutdown` completes, reconnecting with
-/// backoff whenever the server goes away. Every change of state goes to `report`.
-/// Stops with an error if `store` fails: answering without the change being durable
-/// is what the store is there to prevent.
+/// backoff whenever the server goes away or cannot be reached. Every change of state
+/// goes to `report`.
+///
+/// Ends with an error, without retrying, on what waiting cannot heal (each also
+/// reported as [`Status::Stopped`] if serving had begun):
+/// [`ServeError::Address`] if `opts.connect` does not parse or resolve (checked once,
+/// first); [`ServeError::Refused`] on a `not-authorized` or `host-unknown` stream error
+/// from the server, or `opts.max_conflicts` `conflict`s in a row (RFC 6120 §4.9.3);
+/// [`ServeError::Store`] if `store` fails (answering without the change being durable
+/// is what the store is there to prevent).
 pub async fn serve(
     opts: &ServeOptions,
     service: &mut MucService,
     store: &mut (dyn Durable + Send),
     shutdown: impl Future<Output = ()>,
     report: &mut (dyn FnMut(Status) + Send),
-) -> Result<(), String> {
+) -> Result<(), ServeError> {
     tokio::pin!(shutdown);
+    let addrs = resolve(&opts.connect).await?;
     let mut last_now = 0u64;
     let mut counters = Counters::default();
     let mut backoff = opts.min_backoff;
+    let mut conflicts = 0u32;
     loop {
         let attempt = tokio::select! {
             _ = &mut shutdown => break,
-            r = TcpStream::connect(&opts.connect) => r,
+            r = TcpStream::connect(&addrs[..]) => r,
         };
         match attempt {
             Err(e) => report(Status::Unreachable {
@@ -135,6 +234,7 @@ pub async fn serve(
                     store,
                     &mut last_now,
                     &mut counters,
+                    &mut conflicts,
                     &mut shutdown,
                     report,
                 )
@@ -146,7 +246,29 @@ pub async fn serve(
                             stanzas_in: counters.stanzas_in,
                             stanzas_out: counters.stanzas_out,
                         });
-                        return Err(format!("the room store failed, stopping: {why}"));
+                        return Err(ServeError::Store(why));
+                    }
+                    SessionEnd::Refused { condition, why } => {
+                        report(Status::Lost { why: why.clone() });
+                        if condition == "conflict" {
+                            conflicts += 1;
+                        }
+                        if FATAL_CONDITIONS.contains(&condition.as_str())
+                            || (condition == "conflict" && conflicts >= opts.max_conflicts)
+                        {
+                            report(Status::Stopped {
+                                stanzas_in: counters.stanzas_in,
+                                stanzas_out: counters.stanzas_out,
+                            });
+                            let why = if condition == "conflict" {
+                                format!(
+                                    "{why}; {conflicts} times in a row (another component holds the domain)"
+                                )
+                            } else {
+                                why
+                            };
+                            return Err(ServeError::Refused { condition, why });
+                        }
                     }
                     SessionEnd::Lost { why, established } => {
                         report(Status::Lost { why });
@@ -179,6 +301,7 @@ async fn session(
     store: &mut (dyn Durable + Send),
     last_now: &mut u64,
     counters: &mut Counters,
+    conflicts: &mut u32,
     shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
     report: &mut (dyn FnMut(Status) + Send),
 ) -> SessionEnd {
@@ -215,6 +338,7 @@ async fn session(
                 ComponentEvent::Write(w) => out.push_str(&w),
                 ComponentEvent::Established => {
                     established = true;
+                    *conflicts = 0;
                     report(Status::Connected {
                         server: opts.connect.clone(),
                     });
@@ -241,6 +365,20 @@ async fn session(
                     }
                     counters.stanzas_out += (before.len() + after.len()) as u64;
                 }
+                ComponentEvent::Refused { from, refused } => {
+                    counters.stanzas_in += 1;
+                    let answer = service.refuse_stanza(&from, &refused);
+                    report(Status::Refused {
+                        from: from.to_string(),
+                        stanza: refused.name.to_string(),
+                        limit: refused.limit.to_string(),
+                        answered: !answer.is_empty(),
+                    });
+                    for o in answer.iter() {
+                        out.push_str(&s.encode(o));
+                    }
+                    counters.stanzas_out += answer.len() as u64;
+                }
                 ComponentEvent::Closed(why) => closed = Some(why),
             }
         }
@@ -251,6 +389,12 @@ async fn session(
         }
         if let Some(why) = closed {
             let _ = wr.shutdown().await;
+            if let Some(condition) = s.server_error() {
+                return SessionEnd::Refused {
+                    condition: condition.to_string(),
+                    why,
+                };
+            }
             return lost(why, established);
         }
     }
@@ -280,10 +424,10 @@ pub fn serve_until_signalled(
     service: &mut MucService,
     store: &mut (dyn Durable + Send),
     report: &mut (dyn FnMut(Status) + Send),
-) -> Result<(), String> {
+) -> Result<(), ServeError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+        .map_err(|e| ServeError::Runtime(e.to_string()))?;
     rt.block_on(serve(opts, service, store, signalled(), report))
 }

@@ -6,7 +6,17 @@
 //! returned is on disk, and a crash before it leaves the previous state. Nothing is
 //! written to a file until it has been recognised as this store's (its
 //! `application_id`) at a schema version this build knows; anything else is refused
-//! with the reason and left untouched.
+//! with the reason and left untouched: an empty file too, since only a path where no
+//! file exists is created.
+//!
+//! The store is held exclusively for the life of its [`SqliteStore`]: an advisory
+//! lock (`flock`, through std's [`std::fs::File::try_lock`]) on `FILE.lock` beside it,
+//! which holds the pid of its holder. The kernel drops the lock when the process ends,
+//! however it ends (`kill -9` included), so a stale pid in the file never blocks a
+//! restart; the file itself stays and is reused.
+//!
+//! The store also keeps the service's secret XEP-0421 occupant-id key (256 random
+//! bits, made when the store is created or upgraded from schema 1).
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use server::jids::BareJid;
@@ -18,8 +28,20 @@ use std::path::{Path, PathBuf};
 
 /// `PRAGMA application_id` of a mucsim room store: "mucs".
 pub const APPLICATION_ID: i32 = 0x6d75_6373;
-/// The schema this build writes and reads.
-pub const SCHEMA_VERSION: i32 = 1;
+/// The schema this build writes and reads. Schema 1 (no `service` table) is upgraded
+/// in place on open.
+pub const SCHEMA_VERSION: i32 = 2;
+
+/// The `service` table's row holding the XEP-0421 occupant-id key (a 32-byte BLOB).
+pub const OCCUPANT_ID_KEY: &str = "occupant_id_key";
+
+/// Schema 2: the service's own values, one row each (today only the occupant-id key).
+const SERVICE_TABLE: &str = "
+CREATE TABLE service (
+    name TEXT PRIMARY KEY NOT NULL,
+    value BLOB NOT NULL
+) STRICT;
+";
 
 const SCHEMA: &str = "
 CREATE TABLE rooms (
@@ -50,6 +72,13 @@ pub enum StoreError {
     NewerSchema(PathBuf, i32),
     /// Ours, but damaged or inconsistent.
     Corrupt(PathBuf, String),
+    /// The file (or its directory, for the lock and SQLite's WAL files) cannot be
+    /// written: a mode, a read-only directory or file system, another user's file.
+    CannotWrite(PathBuf, String),
+    /// Another process holds the store (the pid recorded in `FILE.lock`, if readable).
+    InUse(PathBuf, Option<u32>),
+    /// The operating system would not give 256 random bits for a new occupant-id key.
+    NoRandomness(PathBuf, String),
     /// An I/O or SQLite failure while using a good file.
     Sqlite(PathBuf, rusqlite::Error),
 }
@@ -75,6 +104,16 @@ impl std::fmt::Display for StoreError {
                 p.display()
             ),
             StoreError::Corrupt(p, why) => write!(f, "{} is damaged: {why}; refusing to use it", p.display()),
+            StoreError::CannotWrite(p, why) => write!(f, "cannot write {}: {why}", p.display()),
+            StoreError::InUse(p, pid) => {
+                let pid = pid.map_or_else(|| "unknown".to_string(), |p| p.to_string());
+                write!(f, "{} is in use by another mucsim serve (pid {pid})", p.display())
+            }
+            StoreError::NoRandomness(p, why) => write!(
+                f,
+                "{}: cannot make an occupant-id key: no randomness from the operating system ({why})",
+                p.display()
+            ),
             StoreError::Sqlite(p, e) => write!(f, "{}: {e}", p.display()),
         }
     }
@@ -82,38 +121,75 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// An open room store, held exclusively until dropped.
 pub struct SqliteStore {
     path: PathBuf,
     conn: Connection,
+    /// `FILE.lock`, locked for the store's life (the lock goes with the descriptor).
+    _lock: std::fs::File,
+    occupant_id_key: [u8; 32],
     /// Writes since the last sync, in order (`None`: a delete).
     pending: Vec<(BareJid, Option<std::sync::Arc<RoomRecord>>)>,
     commits: u64,
 }
 
 impl SqliteStore {
-    /// Opens the store at `path`, creating it if there is no file there.
+    /// Opens the store at `path`, creating it only if no file is there, and holds it
+    /// until the store is dropped.
+    ///
+    /// Errors, each naming the file: [`StoreError::InUse`] if another process holds it;
+    /// [`StoreError::CannotWrite`] if it or its directory cannot be written;
+    /// [`StoreError::NotADatabase`] (an empty file included), [`StoreError::Foreign`]
+    /// or [`StoreError::NewerSchema`] for a file that is not a store this build may
+    /// use (left untouched); [`StoreError::Corrupt`] naming the room and field of a
+    /// damaged record.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        // Refused before its lock file is made: a directory has no "beside".
+        if path.is_dir() || path.file_name().is_none() {
+            return Err(StoreError::NotADatabase(path.into(), "a directory".into()));
+        }
+        let lock = take_lock(path)?;
         let fresh = match std::fs::metadata(path) {
-            Ok(m) => m.len() == 0,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
-            Err(e) => return Err(StoreError::NotADatabase(path.into(), e.to_string())),
+            Err(e) => return Err(io_refusal(path, e)),
+            Ok(m) if m.is_dir() => return Err(StoreError::NotADatabase(path.into(), "a directory".into())),
+            Ok(m) if m.len() == 0 => {
+                return Err(StoreError::NotADatabase(
+                    path.into(),
+                    "an empty file; only a path where no file exists is made a new store".into(),
+                ))
+            }
+            Ok(_) => false,
         };
+        if !fresh {
+            // SQLite would quietly open a file it may not write read-only, and then
+            // fail on the first write with a misleading reason.
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+                .map_err(|e| io_refusal(path, e))?;
+        }
         let flags = if fresh {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
         } else {
             OpenFlags::SQLITE_OPEN_READ_WRITE
         };
-        let sql = |e| StoreError::Sqlite(path.into(), e);
+        let sql = |e| sqlite_refusal(path, e);
         let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(sql)?;
+        let mut version = SCHEMA_VERSION;
         if !fresh {
             // Read-only questions first: nothing is written until the file is known.
             let app: i32 = conn
                 .query_row("PRAGMA application_id", [], |r| r.get(0))
-                .map_err(|e| StoreError::NotADatabase(path.into(), e.to_string()))?;
+                .map_err(|e| match sqlite_refusal(path, e) {
+                    StoreError::Sqlite(p, e) => StoreError::NotADatabase(p, e.to_string()),
+                    other => other,
+                })?;
             if app != APPLICATION_ID {
                 return Err(StoreError::Foreign(path.into(), app));
             }
-            let version: i32 = conn
+            version = conn
                 .query_row("PRAGMA user_version", [], |r| r.get(0))
                 .map_err(sql)?;
             if version > SCHEMA_VERSION {
@@ -134,21 +210,52 @@ impl SqliteStore {
         }
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
             .map_err(sql)?;
-        if fresh {
-            conn.execute_batch(&format!(
-                "BEGIN; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            ))
-            .map_err(sql)?;
+        if fresh || version < 2 {
+            let key = crate::entropy::random_key().map_err(|e| StoreError::NoRandomness(path.into(), e))?;
+            let schema = if fresh { SCHEMA } else { "" };
+            conn.execute_batch(&format!("BEGIN; {schema} {SERVICE_TABLE}"))
+                .map_err(sql)?;
+            let rest = conn
+                .execute(
+                    "INSERT INTO service (name, value) VALUES (?1, ?2)",
+                    params![OCCUPANT_ID_KEY, &key[..]],
+                )
+                .and_then(|_| {
+                    conn.execute_batch(&format!(
+                        "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                    ))
+                });
+            if let Err(e) = rest {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(sql(e));
+            }
         }
+        let occupant_id_key = read_key(&conn, path)?;
         let store = SqliteStore {
             path: path.into(),
             conn,
+            _lock: lock,
+            occupant_id_key,
             pending: Vec::new(),
             commits: 0,
         };
         // Every record must read back before the store is used.
         store.load()?;
         Ok(store)
+    }
+
+    /// The secret XEP-0421 occupant-id key this store keeps (256 bits, made by the
+    /// operating system's randomness when the store was created or upgraded). The
+    /// same store gives the same key after every restart, so occupant ids are stable.
+    pub fn occupant_id_key(&self) -> [u8; 32] {
+        self.occupant_id_key
+    }
+
+    /// `FILE.lock`, the lock file beside the store at `path`.
+    pub fn lock_path(path: &Path) -> PathBuf {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        path.with_file_name(name)
     }
 
     pub fn path(&self) -> &Path {
@@ -165,7 +272,8 @@ impl SqliteStore {
         self.pending.len()
     }
 
-    /// Every room record, in JID order.
+    /// Every room record, in JID order. A record that does not read back is
+    /// [`StoreError::Corrupt`], naming its room and field.
     pub fn load(&self) -> Result<Vec<RoomRecord>, StoreError> {
         let corrupt = |why: String| StoreError::Corrupt(self.path.clone(), why);
         let sql = |e| StoreError::Sqlite(self.path.clone(), e);
@@ -175,24 +283,18 @@ impl SqliteStore {
             .conn
             .prepare("SELECT room, jid, affiliation, nick FROM affiliations ORDER BY room, jid")
             .map_err(sql)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                ))
-            })
-            .map_err(sql)?;
-        for row in rows {
-            let (room, jid, aff, nick) = row.map_err(sql)?;
-            let jid = BareJid::new(&jid)
-                .map_err(|e| corrupt(format!("room {room}: affiliation for '{jid}': {e}")))?;
+        let mut rows = stmt.query([]).map_err(sql)?;
+        while let Some(r) = rows.next().map_err(sql)? {
+            let room = text(&self.path, r, 0, "affiliations", "room", "?")?.unwrap_or_default();
+            let at = |field| format!("room {room}: affiliations.{field}");
+            let jid = text(&self.path, r, 1, "affiliations", "jid", &room)?.unwrap_or_default();
+            let aff = text(&self.path, r, 2, "affiliations", "affiliation", &room)?.unwrap_or_default();
+            let nick = text(&self.path, r, 3, "affiliations", "nick", &room)?;
+            let jid = BareJid::new(&jid).map_err(|e| corrupt(format!("{} '{jid}': {e}", at("jid"))))?;
             let aff = Affiliation::parse(&aff)
                 .filter(|a| *a != Affiliation::None)
-                .ok_or_else(|| corrupt(format!("room {room}: affiliation '{aff}'")))?;
-            let lists = affs.entry(room).or_default();
+                .ok_or_else(|| corrupt(format!("{} '{aff}' of {jid}", at("affiliation"))))?;
+            let lists = affs.entry(room.clone()).or_default();
             if let Some(n) = nick {
                 lists.1.insert(jid.clone(), n);
             }
@@ -202,24 +304,18 @@ impl SqliteStore {
             .conn
             .prepare("SELECT jid, config, subject_by, subject_text FROM rooms ORDER BY jid")
             .map_err(sql)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                ))
-            })
-            .map_err(sql)?;
+        let mut rows = stmt.query([]).map_err(sql)?;
         let mut out = Vec::new();
-        for row in rows {
-            let (jid, config, subject_by, subject_text) = row.map_err(sql)?;
-            let room = BareJid::new(&jid).map_err(|e| corrupt(format!("room '{jid}': {e}")))?;
+        while let Some(r) = rows.next().map_err(sql)? {
+            let jid = text(&self.path, r, 0, "rooms", "jid", "?")?.unwrap_or_default();
+            let config = text(&self.path, r, 1, "rooms", "config", &jid)?.unwrap_or_default();
+            let subject_by = text(&self.path, r, 2, "rooms", "subject_by", &jid)?;
+            let subject_text = text(&self.path, r, 3, "rooms", "subject_text", &jid)?;
+            let room = BareJid::new(&jid).map_err(|e| corrupt(format!("room '{jid}': rooms.jid: {e}")))?;
             let form = parse_stanza(config.as_bytes(), server::ns::DATA, &Limits::default())
-                .map_err(|e| corrupt(format!("room {jid}: configuration: {e}")))?;
+                .map_err(|e| corrupt(format!("room {jid}: rooms.config: {e}")))?;
             let config = RoomConfig::from_submission(&form)
-                .map_err(|e| corrupt(format!("room {jid}: configuration: {e}")))?;
+                .map_err(|e| corrupt(format!("room {jid}: rooms.config: {e}")))?;
             let subject = subject_text.map(|text| Subject { by: subject_by, text });
             let (affiliations, reserved) = affs.remove(&jid).unwrap_or_default();
             out.push(RoomRecord {
@@ -304,5 +400,136 @@ impl SqliteStore {
             .optional()
             .map(|o| o.is_some())
             .map_err(|e| StoreError::Sqlite(self.path.clone(), e))
+    }
+}
+
+/// Column `i` (`table.field`) of a row of room `room` as text (`None` for NULL). A
+/// value that is not UTF-8 text is [`StoreError::Corrupt`] naming the room and the
+/// field (rusqlite alone would say "Conversion error from type Text").
+fn text(
+    path: &Path,
+    r: &rusqlite::Row<'_>,
+    i: usize,
+    table: &str,
+    field: &str,
+    room: &str,
+) -> Result<Option<String>, StoreError> {
+    use rusqlite::types::ValueRef;
+    let corrupt =
+        |why: String| StoreError::Corrupt(path.into(), format!("room {room}: {table}.{field}: {why}"));
+    match r.get_ref(i).map_err(|e| StoreError::Sqlite(path.into(), e))? {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(b) => match std::str::from_utf8(b) {
+            Ok(t) => Ok(Some(t.to_string())),
+            Err(e) => {
+                // The room's name itself may be what is damaged: show what reads.
+                let shown = String::from_utf8_lossy(b);
+                Err(corrupt(format!("'{shown}' is not valid UTF-8 ({e})")))
+            }
+        },
+        other => Err(corrupt(format!(
+            "a {:?} value where text belongs",
+            other.data_type()
+        ))),
+    }
+}
+
+/// Reads the occupant-id key of a store at schema 2.
+fn read_key(conn: &Connection, path: &Path) -> Result<[u8; 32], StoreError> {
+    let value: Option<rusqlite::types::Value> = conn
+        .query_row(
+            "SELECT value FROM service WHERE name = ?1",
+            params![OCCUPANT_ID_KEY],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|e| StoreError::Sqlite(path.into(), e))?;
+    let corrupt = |why: &str| StoreError::Corrupt(path.into(), format!("service.{OCCUPANT_ID_KEY}: {why}"));
+    match value {
+        None => Err(corrupt("missing")),
+        Some(rusqlite::types::Value::Blob(b)) => b
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt(&format!("{} bytes, not 32", b.len()))),
+        Some(_) => Err(corrupt("not a BLOB")),
+    }
+}
+
+/// How long a held lock is waited for before the store is reported in use.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Takes the exclusive lock on `FILE.lock` and writes this process's pid into it.
+fn take_lock(path: &Path) -> Result<std::fs::File, StoreError> {
+    use std::io::{Read, Seek, Write};
+    let lock_path = SqliteStore::lock_path(path);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(|e| match io_refusal(path, e) {
+            StoreError::CannotWrite(p, why) => StoreError::CannotWrite(
+                p,
+                format!("{why} (its lock file {} cannot be made)", lock_path.display()),
+            ),
+            other => other,
+        })?;
+    // A descriptor of the lock file can be held for a moment by a child being forked
+    // (its copy closes at exec): a lock still held after LOCK_PATIENCE is in use.
+    let mut waited = std::time::Duration::ZERO;
+    let step = std::time::Duration::from_millis(10);
+    let mut attempt = file.try_lock();
+    while matches!(attempt, Err(std::fs::TryLockError::WouldBlock)) && waited < LOCK_PATIENCE {
+        std::thread::sleep(step);
+        waited += step;
+        attempt = file.try_lock();
+    }
+    match attempt {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            return Err(StoreError::InUse(path.into(), text.trim().parse().ok()));
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(StoreError::CannotWrite(
+                path.into(),
+                format!("cannot lock {}: {e}", lock_path.display()),
+            ))
+        }
+    }
+    // A stale pid from a killed holder is overwritten: the lock, not the file's
+    // content, says whether the store is in use.
+    let written = file
+        .set_len(0)
+        .and_then(|_| file.rewind())
+        .and_then(|_| writeln!(file, "{}", std::process::id()));
+    written.map_err(|e| io_refusal(&lock_path, e))?;
+    Ok(file)
+}
+
+/// An I/O error on the store's path, worded for the operator.
+fn io_refusal(path: &Path, e: std::io::Error) -> StoreError {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            StoreError::CannotWrite(path.into(), "permission denied".into())
+        }
+        std::io::ErrorKind::ReadOnlyFilesystem => {
+            StoreError::CannotWrite(path.into(), "read-only file system".into())
+        }
+        _ => StoreError::NotADatabase(path.into(), e.to_string()),
+    }
+}
+
+/// An SQLite error while opening: failures to write or to make SQLite's WAL files
+/// (a read-only directory) are [`StoreError::CannotWrite`], not a damaged file.
+fn sqlite_refusal(path: &Path, e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::{CannotOpen, PermissionDenied, ReadOnly};
+    match e.sqlite_error_code() {
+        Some(ReadOnly) | Some(PermissionDenied) | Some(CannotOpen) => {
+            StoreError::CannotWrite(path.into(), format!("permission denied ({e})"))
+        }
+        _ => StoreError::Sqlite(path.into(), e),
     }
 }

@@ -137,7 +137,7 @@ fn serve_survives_the_server_being_killed_and_keeps_its_rooms() {
     let (status_tx, statuses) = mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let serving = std::thread::spawn(move || {
-        let mut service = MucService::new(ServiceConfig::new(DOMAIN, 7));
+        let mut service = MucService::new(ServiceConfig::new(DOMAIN, 7)).expect("valid configuration");
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -243,6 +243,7 @@ fn serve_survives_the_server_being_killed_and_keeps_its_rooms() {
             Status::Unreachable { .. } => "unreachable",
             Status::Retrying { .. } => "retrying",
             Status::Stopped { .. } => "stopped",
+            Status::Refused { .. } => "refused",
         })
         .filter(|k| *k != "retrying" && *k != "unreachable")
         .collect();

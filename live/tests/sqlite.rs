@@ -278,3 +278,317 @@ fn a_damaged_record_is_refused_with_the_room_named() {
     assert!(e.to_string().contains("a@conference.localhost"), "{e}");
     assert_eq!(APPLICATION_ID, 0x6d75_6373);
 }
+
+/// The occupant id (XEP-0421) a service keyed by `key` gives juliet in `room`.
+fn occupant_id(key: [u8; 32]) -> String {
+    use server::{Millis, MucService, OccupantIdKey, ServiceConfig};
+    let mut cfg = ServiceConfig::new("conference.localhost", 0);
+    cfg.occupant_id_key = OccupantIdKey::Secret(key);
+    let mut svc = MucService::new(cfg).unwrap();
+    let join = server::xml::parse_stanza(
+        b"<presence to='room@conference.localhost/Juliet'><x xmlns='http://jabber.org/protocol/muc'/></presence>",
+        server::ns::CLIENT,
+        &server::xml::Limits::default(),
+    )
+    .unwrap();
+    let out = svc.handle(Millis(0), "juliet@localhost/balcony".parse().unwrap(), join);
+    let (before, _, after) = out.into_parts();
+    before
+        .iter()
+        .chain(&after)
+        .find_map(|o| {
+            o.element()
+                .child("occupant-id", "urn:xmpp:occupant-id:0")
+                .and_then(|e| e.attr("id").map(str::to_string))
+        })
+        .expect("the join presence carries an occupant-id")
+}
+
+#[test]
+fn two_fresh_stores_give_different_occupant_ids_and_one_store_the_same_after_a_restart() {
+    let dir = TempDir::new("key");
+    let (a, b) = (dir.file("a.sqlite"), dir.file("b.sqlite"));
+    let key_a = SqliteStore::open(&a).unwrap().occupant_id_key();
+    let key_b = SqliteStore::open(&b).unwrap().occupant_id_key();
+    assert_ne!(key_a, key_b);
+    assert_ne!(occupant_id(key_a), occupant_id(key_b), "same user, same room");
+    let again = SqliteStore::open(&a).unwrap().occupant_id_key();
+    assert_eq!(
+        occupant_id(again),
+        occupant_id(key_a),
+        "one store across a restart"
+    );
+}
+
+#[test]
+fn a_schema_1_store_is_upgraded_with_a_key_and_keeps_its_rooms() {
+    let dir = TempDir::new("upgrade");
+    let path = dir.file("rooms.sqlite");
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        put_and_sync(&mut store, record("a@conference.localhost", 1));
+    }
+    {
+        // What a build of schema 1 left: no `service` table.
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("DROP TABLE service; PRAGMA user_version = 1;")
+            .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.load().unwrap(), vec![record("a@conference.localhost", 1)]);
+    let key = store.occupant_id_key();
+    let version: i32 = store
+        .connection()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    drop(store);
+    assert_eq!(SqliteStore::open(&path).unwrap().occupant_id_key(), key);
+}
+
+#[test]
+fn a_held_store_is_refused_with_the_holders_pid_until_it_is_let_go() {
+    let dir = TempDir::new("held");
+    let path = dir.file("rooms.sqlite");
+    let first = SqliteStore::open(&path).unwrap();
+    let e = refused(&path);
+    assert!(
+        matches!(e, StoreError::InUse(_, Some(pid)) if pid == std::process::id()),
+        "{e}"
+    );
+    let want = format!(
+        "{} is in use by another mucsim serve (pid {})",
+        path.display(),
+        std::process::id()
+    );
+    assert_eq!(e.to_string(), want);
+    drop(first);
+    SqliteStore::open(&path).expect("free again once the holder is gone");
+}
+
+#[test]
+fn a_stale_pid_in_the_lock_file_does_not_block_an_open() {
+    let dir = TempDir::new("stale");
+    let path = dir.file("rooms.sqlite");
+    drop(SqliteStore::open(&path).unwrap());
+    let lock = SqliteStore::lock_path(&path);
+    assert_eq!(lock, dir.file("rooms.sqlite.lock"));
+    std::fs::write(&lock, "4194304\n").unwrap(); // a pid no process holds the lock for
+    let _store = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&lock).unwrap(),
+        format!("{}\n", std::process::id())
+    );
+}
+
+#[test]
+fn an_empty_file_is_refused_and_left_empty() {
+    let dir = TempDir::new("empty");
+    let path = dir.file("rooms.sqlite");
+    std::fs::write(&path, b"").unwrap();
+    let e = refused(&path);
+    assert!(matches!(e, StoreError::NotADatabase(..)), "{e}");
+    assert!(e.to_string().contains("empty file"), "{e}");
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "never initialised");
+    // A directory is refused too, without a lock file beside it.
+    let e = refused(&dir.0);
+    assert!(e.to_string().contains("a directory"), "{e}");
+    assert!(!dir.0.with_extension("lock").exists());
+}
+
+#[test]
+fn a_record_that_is_not_text_names_its_room_and_field() {
+    let dir = TempDir::new("utf8");
+    let path = dir.file("rooms.sqlite");
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        put_and_sync(&mut store, record("a@conference.localhost", 1));
+        store
+            .connection()
+            .execute("UPDATE rooms SET subject_text = CAST(x'c328' AS TEXT)", [])
+            .unwrap();
+    }
+    let e = refused(&path).to_string();
+    assert!(
+        e.contains("room a@conference.localhost: rooms.subject_text"),
+        "{e}"
+    );
+    assert!(!e.contains("Conversion error"), "{e}");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "UPDATE rooms SET subject_text = NULL; UPDATE affiliations SET nick = CAST(x'ff' AS TEXT);",
+        )
+        .unwrap();
+    }
+    let e = refused(&path).to_string();
+    assert!(
+        e.contains("room a@conference.localhost: affiliations.nick"),
+        "{e}"
+    );
+}
+
+/// The child side of the unwritable-store test: opens the store it is given and
+/// prints the refusal. Run as an unprivileged user when the tests run as root.
+#[test]
+fn unwritable_child() {
+    let Ok(path) = std::env::var("MUCSIM_UNWRITABLE_CHILD") else {
+        return;
+    };
+    match SqliteStore::open(Path::new(&path)) {
+        Ok(_) => println!("refusal: none"),
+        Err(e) => println!("refusal: {e}"),
+    }
+}
+
+/// Opens `path` in a child process that mode bits apply to: this one when not root;
+/// as user `nobody` (65534) when root, which ignores them. `None` if that cannot be
+/// arranged (the caller then skips, saying so).
+fn open_unprivileged(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "--exact",
+        "unwritable_child",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ])
+    .env("MUCSIM_UNWRITABLE_CHILD", path)
+    .stderr(Stdio::null());
+    let probe = std::env::temp_dir().join(format!("mucsim-uid-{}", std::process::id()));
+    std::fs::write(&probe, b"").unwrap();
+    let root = std::fs::metadata(&probe).unwrap().uid() == 0;
+    let _ = std::fs::remove_file(&probe);
+    if root {
+        cmd.uid(65534).gid(65534);
+    }
+    let out = cmd.output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.split_once("refusal: ").map(|(_, r)| r.to_string()));
+    if line.is_none() {
+        eprintln!("SKIPPED: the unprivileged child could not run: {text}");
+    }
+    line
+}
+
+#[test]
+fn an_unwritable_store_says_cannot_write_not_damaged() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("unwritable");
+    // A directory the unprivileged child may enter, holding a valid store.
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = dir.file("rooms.sqlite");
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        put_and_sync(&mut store, record("a@conference.localhost", 1));
+    }
+    for f in [
+        "rooms.sqlite",
+        "rooms.sqlite.lock",
+        "rooms.sqlite-wal",
+        "rooms.sqlite-shm",
+    ] {
+        if let Ok(m) = std::fs::metadata(dir.file(f)) {
+            let mut p = m.permissions();
+            p.set_mode(0o644);
+            std::fs::set_permissions(dir.file(f), p).unwrap();
+        }
+    }
+    // Mode 444 on the store (the directory and the lock file stay writable for root
+    // only, so the child meets the lock file first: make it writable by anyone).
+    std::fs::set_permissions(
+        dir.file("rooms.sqlite.lock"),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let Some(refusal) = open_unprivileged(&path) else {
+        return;
+    };
+    assert_eq!(
+        refusal,
+        format!("cannot write {}: permission denied", path.display())
+    );
+    // A read-only directory, with no lock file yet: the lock cannot be made.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    std::fs::remove_file(dir.file("rooms.sqlite.lock")).unwrap();
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let refusal = open_unprivileged(&path).unwrap();
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(
+        refusal.starts_with(&format!("cannot write {}: permission denied", path.display())),
+        "{refusal}"
+    );
+    assert!(!refusal.contains("not an SQLite database"), "{refusal}");
+    // A read-only directory where the lock file is already there (a store that was
+    // served before): SQLite cannot make its WAL files.
+    std::fs::write(dir.file("rooms.sqlite.lock"), b"").unwrap();
+    std::fs::set_permissions(
+        dir.file("rooms.sqlite.lock"),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let refusal = open_unprivileged(&path).unwrap();
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(
+        refusal.starts_with(&format!("cannot write {}: permission denied", path.display())),
+        "{refusal}"
+    );
+}
+
+#[test]
+fn a_destroyed_kept_room_is_gone_from_the_file_before_anything_tells_of_it() {
+    use server::{Millis, MucService, ServiceConfig};
+    let dir = TempDir::new("destroy");
+    let path = dir.file("rooms.sqlite");
+    let mut store = SqliteStore::open(&path).unwrap();
+    let mut svc = MucService::restore(
+        ServiceConfig::new("conference.localhost", 1),
+        [record("a@conference.localhost", 1)],
+    )
+    .unwrap();
+    put_and_sync(&mut store, record("a@conference.localhost", 1));
+    let el = |x: &str| {
+        server::xml::parse_stanza(x.as_bytes(), server::ns::CLIENT, &server::xml::Limits::default()).unwrap()
+    };
+    let owner: jid::FullJid = "owner@localhost/a".parse().unwrap();
+    let member: jid::FullJid = "member0@localhost/b".parse().unwrap();
+    let join = |n: &str| {
+        format!("<presence to='a@conference.localhost/{n}'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+    };
+    let _ = svc.handle(Millis(1), owner.clone(), el(&join("Owner")));
+    let _ = svc.handle(Millis(2), member.clone(), el(&join("Member")));
+    let out = svc.handle(
+        Millis(3),
+        owner,
+        el("<iq id='d' to='a@conference.localhost' type='set'>\
+            <query xmlns='http://jabber.org/protocol/muc#owner'><destroy/></query></iq>"),
+    );
+    // Applied the way `mucsim serve` applies an outbox: the stanzas before the
+    // store's ops are written first, then the ops, then the rest.
+    let (before, ops, after) = out.into_parts();
+    assert!(before.is_empty(), "nothing is told before the delete: {before:?}");
+    assert!(store.has_room("a@conference.localhost").unwrap());
+    store.apply(&ops).unwrap();
+    // Durable: another connection to the file no longer sees the room.
+    let other = rusqlite::Connection::open(&path).unwrap();
+    let rows: i64 = other
+        .query_row(
+            "SELECT count(*) FROM rooms WHERE jid = 'a@conference.localhost'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 0);
+    assert!(
+        after
+            .iter()
+            .any(|o| o.to.to_string() == "member0@localhost/b" && o.element().to_xml().contains("<destroy")),
+        "the occupant is told of the destruction, after: {after:?}"
+    );
+}

@@ -88,6 +88,20 @@ pub fn service_input(cast: &Cast, index: usize, msg: &Msg) -> Vec<Element> {
 }
 
 impl Cast {
+    /// Client `i` by name, for people: "Romeo", "Juliet's phone" (a user's resource
+    /// is named only when the user has more than one session).
+    pub fn client_name(&self, i: usize) -> String {
+        let Some(spec) = self.clients.get(i) else {
+            return format!("client {i}");
+        };
+        let bare = spec.jid.to_bare();
+        if self.clients.iter().filter(|c| c.jid.to_bare() == bare).count() > 1 {
+            format!("{}'s {}", spec.nick, spec.jid.resource())
+        } else {
+            spec.nick.clone()
+        }
+    }
+
     /// The client a stanza from the service goes to, by full JID.
     pub fn client_index(&self, to: &str) -> Option<usize> {
         self.clients.iter().position(|c| c.jid.as_str() == to)
@@ -109,7 +123,8 @@ impl Cast {
 
     /// A fresh service with the setup applied.
     pub fn fresh_service(&self) -> MucService {
-        let mut svc = MucService::new(self.cfg.clone());
+        let mut svc =
+            MucService::new(self.cfg.clone()).expect("the scenario's service configuration is valid");
         for (from, el) in &self.setup {
             let _ = svc.handle(Millis(0), from.clone(), el.clone());
         }
@@ -239,6 +254,14 @@ impl Actor for MucActor {
     type Timer = ();
     type Random = usize;
     type Storage = ();
+
+    /// The name the Explorer's sequence diagrams label the actor with.
+    fn name(&self) -> String {
+        match self {
+            MucActor::Server(_) => "the service".into(),
+            MucActor::Client { index, cast } => cast.client_name(*index),
+        }
+    }
 
     fn on_start(&self, _id: Id, _storage: &Option<()>, o: &mut Out<Self>) -> State {
         match self {
@@ -382,8 +405,14 @@ mod tests {
     fn server_state_order_agrees_with_equality_on_a_hash_collision() {
         let scenario = crate::scenario::Scenario::revocation();
         let cast = Arc::new(scenario.cast().expect("a valid scenario"));
-        let a = ServerState::new(MucService::new(cast.cfg.clone()), cast.clone());
-        let mut b = ServerState::new(MucService::new(cast.cfg.clone()), cast.clone());
+        let a = ServerState::new(
+            MucService::new(cast.cfg.clone()).expect("a valid domain"),
+            cast.clone(),
+        );
+        let mut b = ServerState::new(
+            MucService::new(cast.cfg.clone()).expect("a valid domain"),
+            cast.clone(),
+        );
         b.durability.crashes = 1;
         // Forge a collision: the order must still see two different states.
         b.hash = a.hash;

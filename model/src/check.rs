@@ -49,7 +49,24 @@ pub struct Verdict {
     pub expectation: Expectation,
     /// For `always`: no counterexample. For `sometimes`: an example was found.
     pub holds: bool,
+    /// False when the scenario cannot exercise the property, so that it holds
+    /// vacuously: the durability properties in a scenario without crashes.
+    pub exercised: bool,
     pub counterexample: Option<Counterexample>,
+}
+
+/// The properties that only judge paths with a service crash.
+const NEED_CRASHES: [&str; 2] = [
+    crate::properties::DURABLE_AFFILIATIONS,
+    crate::properties::DURABLE_CONFIG,
+];
+
+/// Whether a finished checker stopped at `opts.max_states` rather than exhausting the
+/// state space: then a property without a discovery is unknown, not proved.
+/// (stateright stops once its generated-state count reaches the target; a space of
+/// exactly that size counts as incomplete, erring on the side of saying less.)
+pub fn stopped_early(checker: &dyn Checker<Model>, opts: &CheckOptions) -> bool {
+    opts.max_states.is_some_and(|n| checker.state_count() >= n)
 }
 
 pub type DynChecker = Box<dyn Checker<Model> + Send + Sync>;
@@ -100,6 +117,7 @@ pub fn verdicts(checker: &dyn Checker<Model>, scenario: &Scenario) -> Vec<Verdic
                 name: p.name,
                 expectation: p.expectation,
                 holds,
+                exercised: scenario.crashes > 0 || !NEED_CRASHES.contains(&p.name),
                 counterexample,
             }
         })

@@ -11,11 +11,13 @@
 //! - [`properties`]: the properties, named as sentences;
 //! - [`symmetry`]: the representative of a state under swapping alike clients;
 //! - [`replay`]: a path back as a full stanza transcript and as a `.scs` script;
-//! - [`check`]: running the checker and collecting verdicts.
+//! - [`check`]: running the checker and collecting verdicts;
+//! - [`explore`]: the model as stateright's Explorer shows it, in MUC terms.
 
 pub mod actor;
 pub mod check;
 pub mod client;
+pub mod explore;
 pub mod notice;
 pub mod ops;
 pub mod properties;

@@ -88,7 +88,12 @@ impl OpKind {
     /// Parses a comma-separated list such as `join,members-only,revoke`.
     pub fn parse_list(s: &str) -> Result<Vec<OpKind>, String> {
         let mut out = Vec::new();
-        for word in s.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        for word in s.split(',').map(str::trim) {
+            if word.is_empty() {
+                return Err(format!(
+                    "'{s}': an empty operation name (operations are separated by single commas)"
+                ));
+            }
             match OpKind::ALL.iter().find(|k| k.name() == word) {
                 Some(k) if !out.contains(k) => out.push(*k),
                 Some(_) => {}

@@ -83,6 +83,10 @@ fn bad_scenarios_are_refused_with_a_reason() {
     assert!(mucsim_model::scenario::OpKind::parse_list("join,fly")
         .unwrap_err()
         .contains("unknown operation 'fly'"));
+    // An empty entry is a typo, not "nothing": it is refused, not skipped.
+    assert!(mucsim_model::scenario::OpKind::parse_list("join,,leave")
+        .unwrap_err()
+        .contains("empty operation name"));
     assert!(Scenario::named("nope").unwrap_err().contains("known:"));
 }
 

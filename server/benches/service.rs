@@ -17,7 +17,7 @@ fn service() -> MucService {
     let mut cfg = ServiceConfig::new("conference.localhost", 7);
     cfg.lock_new_rooms = false;
     cfg.assert_invariants = false;
-    MucService::new(cfg)
+    MucService::new(cfg).expect("valid configuration")
 }
 
 fn joins(n: usize) -> Vec<(jid::FullJid, Element)> {

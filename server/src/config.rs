@@ -80,12 +80,74 @@ impl Mutant {
     }
 }
 
+/// The key of the XEP-0421 occupant ids: `occupant-id = base64(SHA-256(key ‖ room ‖
+/// 0x00 ‖ bare JID))`. XEP-0421 §4: the id must not reveal the real JID, so whoever
+/// may not link nicks to users must not know the key.
+///
+/// The service never makes one: a harness hands it in. The simulator and the model
+/// use [`OccupantIdKey::Seeded`] (the key is the run's seed, so ids are reproducible,
+/// and public: fine for tests, never for users); `mucsim serve` uses
+/// [`OccupantIdKey::Secret`], 256 random bits it keeps in its store.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum OccupantIdKey {
+    /// A seed, hashed as its 8 little-endian bytes (byte-identical to the ids of
+    /// earlier builds, so transcripts and pinned model state counts do not move).
+    Seeded(u64),
+    /// A secret key of 256 bits.
+    Secret([u8; 32]),
+}
+
+impl OccupantIdKey {
+    /// Feeds the key into `h`, in front of each (room, user).
+    fn feed(&self, h: &mut Sha256) {
+        match self {
+            OccupantIdKey::Seeded(seed) => h.update(seed.to_le_bytes()),
+            OccupantIdKey::Secret(key) => h.update(key),
+        }
+    }
+}
+
+/// Never prints a secret key (configurations end up in logs and panic messages).
+impl std::fmt::Debug for OccupantIdKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OccupantIdKey::Seeded(seed) => write!(f, "Seeded({seed})"),
+            OccupantIdKey::Secret(_) => write!(f, "Secret(..)"),
+        }
+    }
+}
+
+/// Why a [`ServiceConfig`] cannot make a service ([`crate::MucService::new`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// `domain` is not a domain JID (RFC 7622 §3.2: no local part, no resource).
+    Domain { domain: String, why: String },
+    /// `domain` is a valid domain but not in its normalized form (RFC 7622 §3.2.2:
+    /// the service compares the normalized domain of every `to` against it, so it
+    /// would refuse every stanza); `normalized` is the form to use.
+    DomainNotNormalized { domain: String, normalized: String },
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::Domain { domain, why } => write!(f, "'{domain}' is not a domain name: {why}"),
+            ConfigError::DomainNotNormalized { domain, normalized } => {
+                write!(f, "'{domain}' is not in normalized form (use '{normalized}')")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ServiceConfig {
-    /// The service's domain, e.g. `conference.localhost`.
+    /// The service's domain, e.g. `conference.localhost` (a normalized domain JID,
+    /// checked by [`crate::MucService::new`]).
     pub domain: String,
     /// Keys the XEP-0421 occupant ids; the service's only entropy.
-    pub seed: u64,
+    pub occupant_id_key: OccupantIdKey,
     pub limits: ServiceLimits,
     /// Configuration of a newly created room.
     pub room_defaults: RoomConfig,
@@ -101,10 +163,13 @@ pub struct ServiceConfig {
 }
 
 impl ServiceConfig {
+    /// A configuration with the defaults and a seeded occupant-id key
+    /// ([`OccupantIdKey::Seeded`]): for the simulator, the model and tests. A service
+    /// facing real users sets [`ServiceConfig::occupant_id_key`] to a secret.
     pub fn new(domain: &str, seed: u64) -> ServiceConfig {
         ServiceConfig {
             domain: domain.to_string(),
-            seed,
+            occupant_id_key: OccupantIdKey::Seeded(seed),
             limits: ServiceLimits::default(),
             room_defaults: RoomConfig::default(),
             lock_new_rooms: true,
@@ -170,11 +235,11 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// XEP-0421: a stable id per (room, user), not reversible without the seed.
+    /// XEP-0421: a stable id per (room, user), not reversible without the key.
     pub(crate) fn occupant_id(&self, room: &BareJid, user: &BareJid) -> String {
         use base64::Engine;
         let mut h = Sha256::new();
-        h.update(self.cfg.seed.to_le_bytes());
+        self.cfg.occupant_id_key.feed(&mut h);
         h.update(room.as_str().as_bytes());
         h.update([0u8]);
         h.update(user.as_str().as_bytes());

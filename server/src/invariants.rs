@@ -226,7 +226,7 @@ mod tests {
     fn service() -> MucService {
         let mut cfg = ServiceConfig::new("conference.localhost", 1);
         cfg.assert_invariants = false;
-        let mut svc = MucService::new(cfg);
+        let mut svc = MucService::new(cfg).expect("valid configuration");
         let send = |svc: &mut MucService, from: &str, xml: &str| {
             let el = parse_stanza(xml.as_bytes(), "jabber:client", &Limits::default()).unwrap();
             let _ = svc.handle(Millis(0), full(from), el);

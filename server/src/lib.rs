@@ -19,6 +19,7 @@ pub mod store;
 pub mod stream_error;
 pub mod xml;
 
+pub use config::{ConfigError, OccupantIdKey};
 pub use config::{Mutant, ServiceConfig, ServiceLimits};
 pub use invariants::{Invariant, Violation};
 pub use muc::{Affiliation, Millis, Role, RoomConfig};

@@ -3,7 +3,7 @@
 //! reason cannot be added without deciding its type and condition.
 
 use crate::ns;
-use crate::xml::Element;
+use crate::xml::{Element, StanzaLimit};
 
 /// RFC 6120 §8.3.2 error types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -93,6 +93,9 @@ pub enum Refusal {
     FeatureNotImplemented,
     /// Prosody: a nickname that does not pass strict resourceprep.
     NickNotStrict,
+    /// The stanza went over one of the parser's per-stanza limits and was skipped
+    /// unread (`server::xml::StreamEvent::Refused`).
+    StanzaLimit(StanzaLimit),
 }
 
 impl Refusal {
@@ -163,6 +166,13 @@ impl Refusal {
             Refusal::ServiceUnavailable => (Cancel, "service-unavailable", None),
             Refusal::FeatureNotImplemented => (Cancel, "feature-not-implemented", None),
             Refusal::NickNotStrict => (Modify, "jid-malformed", s("Nickname must pass strict validation")),
+            // RFC 6120 §8.3.3.12: the stanza violates a local policy (its size); the
+            // sender may send it again within the limit, hence `modify`.
+            Refusal::StanzaLimit(limit) => (
+                Modify,
+                "policy-violation",
+                Some(format!("Stanza refused unread: {limit}")),
+            ),
         }
     }
 

@@ -4,7 +4,7 @@
 //! [`crate::muc`], what the service sends in [`crate::outbox`], its settings in
 //! [`crate::config`], what it keeps in [`crate::store`].
 
-use crate::config::{Ctx, Mutant, ServiceConfig};
+use crate::config::{ConfigError, Ctx, Mutant, ServiceConfig};
 use crate::invariants::{check_room, room_violations, Violation};
 use crate::muc::room::Room;
 use crate::muc::{self, Affiliation, Millis, RoomFate};
@@ -36,6 +36,8 @@ fn may_change_kept(el: &Element) -> bool {
 #[derive(Clone, Debug)]
 pub struct MucService {
     cfg: Arc<ServiceConfig>,
+    /// `cfg.domain` as a JID (checked at construction): the `to` of an unaddressed stanza.
+    domain: Arc<Jid>,
     rooms: BTreeMap<BareJid, Room>,
 }
 
@@ -56,11 +58,28 @@ impl std::hash::Hash for MucService {
 }
 
 impl MucService {
-    pub fn new(cfg: ServiceConfig) -> MucService {
-        MucService {
-            cfg: Arc::new(cfg),
-            rooms: BTreeMap::new(),
+    /// A service without rooms. Errors: [`ConfigError`] if `cfg.domain` is not a
+    /// normalized domain JID (RFC 7622 §3.2); nothing else in `cfg` can be invalid.
+    pub fn new(cfg: ServiceConfig) -> Result<MucService, ConfigError> {
+        let bad = |why: String| ConfigError::Domain {
+            domain: cfg.domain.clone(),
+            why,
+        };
+        let domain = Jid::new(&cfg.domain).map_err(|e| bad(e.to_string()))?;
+        if domain.node().is_some() || domain.resource().is_some() {
+            return Err(bad("it has a local part or a resource".into()));
         }
+        if domain.as_str() != cfg.domain {
+            return Err(ConfigError::DomainNotNormalized {
+                domain: cfg.domain.clone(),
+                normalized: domain.to_string(),
+            });
+        }
+        Ok(MucService {
+            cfg: Arc::new(cfg),
+            domain: Arc::new(domain),
+            rooms: BTreeMap::new(),
+        })
     }
 
     /// Renames real session JIDs everywhere the service holds them (`f` must be a
@@ -89,8 +108,17 @@ impl MucService {
         self.rooms.get(jid)
     }
 
-    /// Handles one stanza sent by the real session `from`. Whatever the stanza, the
-    /// service answers every iq get/set exactly once and never panics.
+    /// Handles one stanza sent by the real session `from` at `now` (milliseconds,
+    /// the caller's clock). Whatever the stanza, the service answers every iq get/set
+    /// exactly once and never panics on input. The returned [`Outbox`] puts its
+    /// [`StoreOp`]s (ending in a `Sync`) before the stanzas that tell of them.
+    ///
+    /// Invariant violations: in debug builds with `cfg.assert_invariants` (the
+    /// default), every call ends with [`MucService::check_invariants`] and panics,
+    /// naming the sender and the [`crate::Violation`], if a room breaks one; a debug
+    /// assertion also panics if a stanza that `may_change_kept` skips changed a kept
+    /// record. Both are bugs of the service, never of the input. Release builds check
+    /// nothing here (the harnesses call `check_invariants` themselves).
     pub fn handle(&mut self, now: Millis, from: FullJid, stanza: Element) -> Outbox {
         let mut out = Outbox::default();
         // What is kept is compared before and after only for the stanzas that can
@@ -178,10 +206,7 @@ impl MucService {
                 return;
             }
         };
-        let to = st
-            .to
-            .clone()
-            .unwrap_or_else(|| Jid::new(&self.cfg.domain).expect("valid domain"));
+        let to = st.to.clone().unwrap_or_else(|| (*self.domain).clone());
         if to.domain().as_str() != self.cfg.domain {
             self.refuse(from, &st, Refusal::WrongDomain, None, out);
             return;
@@ -297,7 +322,7 @@ impl MucService {
         cfg: ServiceConfig,
         records: impl IntoIterator<Item = RoomRecord>,
     ) -> Result<MucService, RestoreError> {
-        let mut svc = MucService::new(cfg);
+        let mut svc = MucService::new(cfg).map_err(RestoreError::Config)?;
         for r in records {
             if r.jid.domain().as_str() != svc.domain() || r.jid.node().is_none() {
                 return Err(RestoreError::WrongDomain(r.jid.to_string()));
@@ -364,5 +389,35 @@ fn route_to_room(
             }
         }
         (Kind::Iq(IqType::Result | IqType::Error), None) => Ok(RoomFate::Keep),
+    }
+}
+
+/// Stanzas the parser did not read.
+impl MucService {
+    /// Answers a stanza the parser skipped for going over a per-stanza limit
+    /// (`server::xml::StreamEvent::Refused`), sent by `from` (the sender as the driver
+    /// knows it: the home server's stamp, not trusted from the stanza alone when the
+    /// driver can do better). RFC 6120 §8.3.3.12: a `policy-violation` error of type
+    /// `modify`, carrying the stanza's id, from the address it was sent to when that
+    /// is on this service's domain (else from the domain). Nothing answers an
+    /// error, an iq result (RFC 6120 §8.3.1, §8.2.3) or an element that is not a
+    /// stanza. No room is read or changed: the outbox holds at most that one error
+    /// and no storage effects.
+    pub fn refuse_stanza(&self, from: &Jid, refused: &crate::xml::RefusedStanza) -> Outbox {
+        let mut out = Outbox::default();
+        let ty = refused.stanza_type.as_deref();
+        let answered = matches!(&*refused.name, "message" | "presence" | "iq")
+            && ty != Some("error")
+            && !(refused.name == "iq" && ty == Some("result"));
+        if answered {
+            let me = refused
+                .to
+                .as_deref()
+                .filter(|to| Jid::new(to).is_ok_and(|j| j.domain().as_str() == self.cfg.domain))
+                .unwrap_or(&self.cfg.domain);
+            let reply = Refusal::StanzaLimit(refused.limit).reply_to(&refused.head(), me, None);
+            out.send_to_jid(from, reply);
+        }
+        out
     }
 }

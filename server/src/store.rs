@@ -89,6 +89,8 @@ pub enum RestoreError {
     Duplicate(String),
     /// A nickname reserved by a user with no affiliation.
     StrayReservation(String),
+    /// The configuration itself cannot make a service.
+    Config(crate::config::ConfigError),
 }
 
 impl std::fmt::Display for RestoreError {
@@ -97,6 +99,7 @@ impl std::fmt::Display for RestoreError {
             RestoreError::WrongDomain(r) => write!(f, "room {r} is not on this service's domain"),
             RestoreError::NoOwner(r) => write!(f, "room {r} has no owner"),
             RestoreError::Duplicate(r) => write!(f, "room {r} is stored twice"),
+            RestoreError::Config(e) => write!(f, "the service's configuration: {e}"),
             RestoreError::StrayReservation(r) => write!(
                 f,
                 "room {r} reserves a nickname for a user it has no affiliation with"

@@ -193,3 +193,78 @@ fn an_administrator_destroying_kept_rooms_deletes_them_before_answering() {
         matches!(out.store_ops(), [StoreOp::Delete(j), StoreOp::Sync] if j.as_str() == format!("r@{MUC}"))
     );
 }
+
+#[test]
+fn a_destroyed_kept_room_is_deleted_and_synced_before_its_occupants_are_told() {
+    let mut h = H::default();
+    h.create(A, "r", "Owner", &field("muc#roomconfig_persistentroom", "1"));
+    let _ = h.join(B, "r", "Bob");
+    let out = handle(&mut h, A, &format!(
+        "<iq id='d' to='r@{MUC}' type='set'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy/></query></iq>"
+    ));
+    assert!(
+        matches!(out.store_ops(), [StoreOp::Delete(j), StoreOp::Sync] if j.as_str() == format!("r@{MUC}"))
+    );
+    assert_eq!(out.store_position(), 0, "the delete comes before every stanza");
+    let (before, _, after) = out.into_parts();
+    assert!(before.is_empty());
+    assert!(
+        after
+            .iter()
+            .any(|o| o.to.as_str() == B && o.to_xml().contains("<destroy")),
+        "Bob is told, after the delete: {after:?}"
+    );
+}
+
+#[test]
+fn a_seeded_key_gives_the_occupant_ids_of_the_seed_and_a_secret_key_others() {
+    use server::OccupantIdKey;
+    let id = |key: OccupantIdKey| {
+        let mut cfg = ServiceConfig::new(MUC, 42);
+        cfg.occupant_id_key = key;
+        let mut h = H::new(cfg);
+        h.create(A, "r", "Owner", "");
+        let _ = h.join(B, "r", "Bob");
+        h.occupant_id("r", "Bob")
+    };
+    // What every earlier build made of seed 42, computed here from its definition.
+    let expected = {
+        use base64::Engine;
+        use sha2::{Digest, Sha256};
+        let mut d = Sha256::new();
+        d.update(42u64.to_le_bytes());
+        d.update(format!("r@{MUC}").as_bytes());
+        d.update([0u8]);
+        d.update(b"bob@localhost");
+        base64::engine::general_purpose::STANDARD.encode(d.finalize())
+    };
+    assert_eq!(id(OccupantIdKey::Seeded(42)), expected);
+    assert_ne!(id(OccupantIdKey::Seeded(42)), id(OccupantIdKey::Secret([7; 32])));
+    assert_ne!(
+        id(OccupantIdKey::Secret([1; 32])),
+        id(OccupantIdKey::Secret([7; 32]))
+    );
+    assert_eq!(format!("{:?}", OccupantIdKey::Secret([7; 32])), "Secret(..)");
+}
+
+#[test]
+fn a_bad_domain_is_a_typed_error_when_the_service_is_built() {
+    use server::ConfigError;
+    for bad in ["room@conference.localhost", "conference.localhost/x", "", "a b"] {
+        let e = MucService::new(ServiceConfig::new(bad, 0)).unwrap_err();
+        assert!(matches!(e, ConfigError::Domain { .. }), "{bad}: {e:?}");
+    }
+    let e = MucService::new(ServiceConfig::new("Conference.Localhost", 0)).unwrap_err();
+    assert_eq!(
+        e,
+        ConfigError::DomainNotNormalized {
+            domain: "Conference.Localhost".into(),
+            normalized: "conference.localhost".into()
+        }
+    );
+    assert!(matches!(
+        MucService::restore(ServiceConfig::new("a@b", 0), []),
+        Err(RestoreError::Config(_))
+    ));
+    assert!(MucService::new(ServiceConfig::new(MUC, 0)).is_ok());
+}

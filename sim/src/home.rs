@@ -7,7 +7,8 @@ use server::jids::{BareJid, FullJid, Jid};
 use server::ns;
 use server::refusal::{error_element, ErrorType};
 use server::stanza::{IqType, Kind, MessageType, PresenceType, Stanza, StanzaError};
-use server::xml::Element;
+use server::xml::{Element, RefusedStanza};
+use server::Refusal;
 use std::collections::BTreeMap;
 
 const NS_PING: &str = "urn:xmpp:ping";
@@ -19,6 +20,9 @@ pub(crate) enum Route {
     ToClient(ConnId, Element),
     /// Into the MUC service, sent by this session.
     ToService(FullJid, Element),
+    /// A stanza this session sent that went over the service stream's per-stanza
+    /// limits: the service answers it (`MucService::refuse_stanza`).
+    RefusedToService(FullJid, RefusedStanza),
     /// Close the client's stream with this RFC 6120 §4.9.3 condition.
     CloseStream(ConnId, String),
 }
@@ -94,6 +98,25 @@ impl HomeServer {
             return self.deliver(conns, &to, st.el);
         }
         self.refuse(conns, &st.el, HomeRefusal::RemoteServerNotFound.error(), domain)
+    }
+
+    /// A stanza the client `conn` wrote that the parser skipped for going over a
+    /// per-stanza limit. `from` is stamped as for any stanza (RFC 6120 §8.1.2.1); for
+    /// the MUC domain it goes to the service, which answers it; anything else the
+    /// home server refuses itself, with the same error.
+    pub fn client_refused(&mut self, conns: &mut [Conn], conn: ConnId, mut r: RefusedStanza) -> Vec<Route> {
+        let me = conns[conn.0].jid.clone();
+        r.from = Some(me.to_string());
+        if r.to.as_deref().map(raw_domain) == Some(self.muc_domain.as_str()) {
+            return vec![Route::RefusedToService(me, r)];
+        }
+        let by = self.domain.clone();
+        self.refuse(
+            conns,
+            &r.head(),
+            Refusal::StanzaLimit(r.limit).error_element(None),
+            &by,
+        )
     }
 
     /// Delivers a stanza to a local address (from a client, or from the service).

@@ -2,6 +2,7 @@
 //! a simulated home server with per-connection FIFO links, a canonical transcript,
 //! and the scansion runner that plays Prosody's test scripts in it.
 
+pub mod corpus;
 pub mod disk;
 mod home;
 pub mod scansion;

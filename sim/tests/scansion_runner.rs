@@ -1,29 +1,30 @@
 //! The scansion runner against Prosody's own corpus and against itself.
 
+use mucsim_sim::corpus;
 use mucsim_sim::scansion::{parse, run, to_scs, RunOptions, Script};
-use std::path::PathBuf;
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance/prosody");
-
-/// Corpus scripts that do not pass yet, each for a reason listed in the README.
 /// Corpus scripts that do not pass yet (none, since the service-admin ad-hoc destroy).
 const KNOWN_FAILING: &[&str] = &[];
 
-fn corpus() -> Vec<(String, Script)> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(CORPUS)
-        .expect("../shared/conformance/prosody beside the repository")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "scs"))
-        .collect();
-    paths.sort();
-    paths
+/// Every corpus script, parsed, by file name; `None` (after the skip line) when the
+/// corpus is absent.
+fn corpus(test: &str) -> Option<Vec<(String, Script)>> {
+    let dir = corpus::for_test(test)?;
+    let scripts = corpus::scripts_in(&dir)
         .into_iter()
         .map(|p| {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            let script = parse(&std::fs::read_to_string(&p).unwrap()).unwrap();
+            let script = parse(&corpus::read(&p)).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             (name, script)
         })
-        .collect()
+        .collect();
+    Some(scripts)
+}
+
+/// The founding scenario's text; `None` (after the skip line) when the corpus is absent.
+fn founding_scenario(test: &str) -> Option<String> {
+    let dir = corpus::for_test(test)?;
+    Some(corpus::read(&dir.join("muc_members_only_change.scs")))
 }
 
 fn opts(seed: u64) -> RunOptions {
@@ -35,14 +36,18 @@ fn opts(seed: u64) -> RunOptions {
 
 #[test]
 fn founding_scenario_passes_unchanged() {
-    let text = std::fs::read_to_string(format!("{CORPUS}/muc_members_only_change.scs")).unwrap();
+    let Some(text) = founding_scenario("founding_scenario_passes_unchanged") else {
+        return;
+    };
     let o = run(&parse(&text).unwrap(), &opts(0));
     assert!(o.passed(), "{}\n{}", o.failure.unwrap(), o.transcript);
 }
 
 #[test]
 fn corpus_passes_except_the_known_failures() {
-    let all = corpus();
+    let Some(all) = corpus("corpus_passes_except_the_known_failures") else {
+        return;
+    };
     assert_eq!(all.len(), 13);
     let mut passing = 0;
     for (name, script) in &all {
@@ -54,7 +59,7 @@ fn corpus_passes_except_the_known_failures() {
             "{name}: {}",
             o.failure
                 .map(|f| f.to_string())
-                .unwrap_or_else(|| "passes now: update KNOWN_FAILING and the README".into())
+                .unwrap_or_else(|| "passes now: update KNOWN_FAILING and docs/conformance.md".into())
         );
         passing += usize::from(o.passed());
     }
@@ -63,10 +68,10 @@ fn corpus_passes_except_the_known_failures() {
 
 #[test]
 fn same_seed_same_transcript_and_other_seeds_still_pass() {
-    for (name, script) in corpus()
-        .iter()
-        .filter(|(n, _)| !KNOWN_FAILING.contains(&n.as_str()))
-    {
+    let Some(all) = corpus("same_seed_same_transcript_and_other_seeds_still_pass") else {
+        return;
+    };
+    for (name, script) in all.iter().filter(|(n, _)| !KNOWN_FAILING.contains(&n.as_str())) {
         let a = run(script, &opts(7)).transcript.to_string();
         let b = run(script, &opts(7)).transcript.to_string();
         assert_eq!(a, b, "{name}: same seed, different transcript");
@@ -86,10 +91,10 @@ fn same_seed_same_transcript_and_other_seeds_still_pass() {
 
 #[test]
 fn transcripts_written_as_scripts_replay_strictly() {
-    for (name, script) in corpus()
-        .iter()
-        .filter(|(n, _)| !KNOWN_FAILING.contains(&n.as_str()))
-    {
+    let Some(all) = corpus("transcripts_written_as_scripts_replay_strictly") else {
+        return;
+    };
+    for (name, script) in all.iter().filter(|(n, _)| !KNOWN_FAILING.contains(&n.as_str())) {
         let first = run(script, &opts(3));
         let scs = to_scs(name, &first.transcript);
         let replay =
@@ -115,7 +120,9 @@ fn transcripts_written_as_scripts_replay_strictly() {
 #[test]
 fn strict_mode_fails_on_a_stanza_the_script_does_not_expect() {
     // The founding scenario never expects the 104 message a config change sends.
-    let text = std::fs::read_to_string(format!("{CORPUS}/muc_members_only_change.scs")).unwrap();
+    let Some(text) = founding_scenario("strict_mode_fails_on_a_stanza_the_script_does_not_expect") else {
+        return;
+    };
     let o = run(
         &parse(&text).unwrap(),
         &RunOptions {
@@ -159,4 +166,35 @@ fn a_script_naming_an_unknown_variable_fails_at_its_line() {
     let f = run(&parse(script).unwrap(), &opts(0)).failure.expect("must fail");
     assert_eq!(f.line, 7);
     assert!(f.reason.contains("Nobody"), "{f}");
+}
+
+#[test]
+fn a_missing_corpus_skips_with_a_line_or_fails_when_required() {
+    // Runs one corpus test of this binary again, in a child process, with the corpus
+    // pointed somewhere empty.
+    let missing = "/nonexistent-mucsim-corpus";
+    let child = |require: bool| {
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.args(["--exact", "founding_scenario_passes_unchanged"])
+            .env(corpus::CORPUS_VAR, missing)
+            .env_remove(corpus::REQUIRE_VAR);
+        if require {
+            cmd.env(corpus::REQUIRE_VAR, "1");
+        }
+        cmd.output().unwrap()
+    };
+    let skipped = child(false);
+    let stderr = String::from_utf8_lossy(&skipped.stderr);
+    assert!(skipped.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "founding_scenario_passes_unchanged: skipped: the Prosody corpus is not at {missing}; \
+             set MUCSIM_CORPUS to Prosody's spec/scansion directory"
+        )),
+        "{stderr}"
+    );
+    let required = child(true);
+    let stdout = String::from_utf8_lossy(&required.stdout);
+    assert!(!required.status.success(), "{stdout}");
+    assert!(stdout.contains(missing), "the failure names no path: {stdout}");
 }

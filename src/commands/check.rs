@@ -1,7 +1,7 @@
 //! `mucsim check` and `mucsim explore`: model-check a scenario and print each
 //! property's verdict, or serve stateright's Explorer over it.
 
-use mucsim_model::check::{spawn, verdicts, CheckOptions};
+use mucsim_model::check::{spawn, stopped_early, verdicts, CheckOptions};
 use mucsim_model::scenario::{OpKind, Scenario};
 use std::path::Path;
 use std::process::ExitCode;
@@ -84,10 +84,44 @@ fn set_mutant(_: &mut Scenario, name: &str) -> Result<(), String> {
     match super::mutant(name)? {}
 }
 
-// The command reports wall-clock time and states/s; the ban on reading the clock is for
-// the deterministic crates (server, sim, model), not for this front end.
-#[allow(clippy::disallowed_methods)]
-pub fn check(choice: &ScenarioChoice, opts: &CheckOptions, scs_dir: &Path) -> ExitCode {
+/// Where `check` writes counterexample scripts by default: under `target/`, never the
+/// checkout's root.
+pub const DEFAULT_SCS_DIR: &str = "target/mucsim/counterexamples";
+
+/// How one scenario's check ended.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Outcome {
+    /// Exhausted, nothing violated.
+    Holds,
+    /// Stopped at --max-states, nothing violated: unknown.
+    Incomplete,
+    /// A property is violated.
+    Violated,
+}
+
+impl Outcome {
+    fn exit_code(self) -> ExitCode {
+        match self {
+            Outcome::Holds => ExitCode::SUCCESS,
+            Outcome::Violated => ExitCode::from(1),
+            Outcome::Incomplete => ExitCode::from(3),
+        }
+    }
+}
+
+/// `n thing` or `n things`.
+pub fn count(n: usize, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
+}
+
+/// `mucsim check`: each scenario's verdicts, then one summary line per scenario.
+/// Exit codes: 0 all hold, 1 a violation, 2 bad arguments, 3 stopped at
+/// `--max-states` without a violation (see `CHECK_EXIT_CODES` in main).
+pub fn check(choice: &ScenarioChoice, opts: &CheckOptions, scs_dir: &Path, progress: Duration) -> ExitCode {
     let scenarios = match choice.build_all() {
         Ok(s) => s,
         Err(e) => {
@@ -96,37 +130,50 @@ pub fn check(choice: &ScenarioChoice, opts: &CheckOptions, scs_dir: &Path) -> Ex
         }
     };
     let mut written = 0;
-    let mut worst = ExitCode::SUCCESS;
+    let mut worst = Outcome::Holds;
+    let mut summary = Vec::new();
     for (i, scenario) in scenarios.iter().enumerate() {
         if i > 0 {
             println!();
         }
-        match check_one(scenario, opts, scs_dir, &mut written) {
-            Ok(true) => {}
-            Ok(false) => worst = ExitCode::from(1),
+        match check_one(scenario, opts, scs_dir, progress, &mut written) {
+            Ok((outcome, line)) => {
+                worst = worst.max(outcome);
+                summary.push(line);
+            }
             Err(code) => return code,
         }
     }
-    worst
+    println!("\nsummary:");
+    for line in summary {
+        println!("  {line}");
+    }
+    worst.exit_code()
 }
 
-/// Checks one scenario and prints its verdicts; `Ok(false)` when a property is violated.
+/// Checks one scenario and prints its verdicts; returns how it ended and its summary line.
+// The command reports wall-clock time and states/s; the ban on reading the clock is for
+// the deterministic crates (server, sim, model), not for this front end.
 #[allow(clippy::disallowed_methods)]
 fn check_one(
     scenario: &Scenario,
     opts: &CheckOptions,
     scs_dir: &Path,
+    progress: Duration,
     written: &mut usize,
-) -> Result<bool, ExitCode> {
+) -> Result<(Outcome, String), ExitCode> {
     println!(
-        "checking '{}': {} clients, {} rooms, {} operations, {} threads, {}{}",
+        "checking '{}': {}, {}, {}, {}, {}{}{}",
         scenario.name,
-        scenario.clients.len(),
-        scenario.rooms,
-        scenario.op_count(),
-        opts.threads,
+        count(scenario.clients.len(), "client"),
+        count(scenario.rooms, "room"),
+        count(scenario.op_count(), "operation"),
+        count(opts.threads, "thread"),
         if opts.dfs { "DFS" } else { "BFS" },
-        if opts.symmetry { ", symmetry reduction" } else { "" }
+        if opts.symmetry { ", symmetry reduction" } else { "" },
+        opts.max_states
+            .map(|n| format!(", at most {n} states"))
+            .unwrap_or_default()
     );
     let start = Instant::now();
     let checker = match spawn(scenario, opts) {
@@ -136,43 +183,67 @@ fn check_one(
             return Err(ExitCode::from(2));
         }
     };
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    let mut bar = super::progress::Progress::new(progress, indicatif::ProgressBar::new_spinner);
     while !checker.is_done() {
         std::thread::sleep(Duration::from_millis(100));
         if start.elapsed() > Duration::from_secs(1) {
-            let secs = start.elapsed().as_secs_f64();
-            let unique = checker.unique_state_count();
-            bar.set_message(format!(
-                "{unique} unique states, depth {}, {:.0} states/s",
-                checker.max_depth(),
-                unique as f64 / secs
-            ));
-            bar.tick();
+            bar.update(|| {
+                let secs = start.elapsed().as_secs_f64();
+                let unique = checker.unique_state_count();
+                format!(
+                    "{unique} unique states, depth {}, {:.0} states/s, {secs:.0} s",
+                    checker.max_depth(),
+                    unique as f64 / secs
+                )
+            });
         }
     }
-    bar.finish_and_clear();
+    bar.finish();
     let elapsed = start.elapsed();
     let results = verdicts(&*checker, scenario);
-    let mut violated = false;
+    let early = stopped_early(&*checker, opts);
+    let budget = opts.max_states.unwrap_or(0);
+    let explored = checker.state_count();
+    let mut violated = 0;
+    let mut not_reached = 0;
     for v in &results {
-        let verdict = match (v.holds, &v.expectation) {
-            (true, stateright::Expectation::Sometimes) => "reached",
-            (false, stateright::Expectation::Sometimes) => "NOT REACHED",
-            (true, _) => "holds",
-            (false, _) => "VIOLATED",
+        let sometimes = v.expectation == stateright::Expectation::Sometimes;
+        let (verdict, note) = match (v.holds, sometimes) {
+            (true, true) => ("reached", String::new()),
+            (false, true) if early => (
+                "unknown",
+                format!(" (not reached in the {explored} states explored; --max-states {budget} stopped the search)"),
+            ),
+            (false, true) => {
+                not_reached += 1;
+                ("NOT REACHED", String::new())
+            }
+            (false, false) => {
+                violated += 1;
+                ("VIOLATED", String::new())
+            }
+            (true, false) if !v.exercised => (
+                "not exercised",
+                " (the scenario has no service crash, so nothing tests it)".to_string(),
+            ),
+            (true, false) if early => (
+                "unknown",
+                format!(" (not violated in the {explored} states explored; --max-states {budget} stopped the search)"),
+            ),
+            (true, false) => ("holds", String::new()),
         };
-        println!("{verdict:>12}  {}", v.name);
+        println!("{verdict:>13}  {}{note}", v.name);
         if let Some(cx) = &v.counterexample {
-            violated = true;
             println!("counterexample:\n{}", cx.transcript);
             match &cx.scs {
                 Ok(script) => {
                     *written += 1;
                     let path = scs_dir.join(format!("counterexample-{}.scs", *written));
-                    match std::fs::write(&path, script) {
+                    let wrote = std::fs::create_dir_all(scs_dir).and_then(|()| std::fs::write(&path, script));
+                    match wrote {
                         Ok(()) => println!(
-                            "replay: mucsim run {} (the script expects the real service's answers)\n",
+                            "wrote {}\nreplay: mucsim run {} (the script expects the real service's answers)\n",
+                            path.display(),
                             path.display()
                         ),
                         Err(e) => eprintln!("mucsim check: cannot write {}: {e}", path.display()),
@@ -192,25 +263,54 @@ fn check_one(
         secs,
         unique as f64 / secs.max(1e-9)
     );
-    Ok(!violated)
+    let (outcome, verdict) = if violated > 0 {
+        let what = if violated == 1 { "property" } else { "properties" };
+        (Outcome::Violated, format!("{violated} {what} VIOLATED"))
+    } else if early {
+        (
+            Outcome::Incomplete,
+            format!("INCOMPLETE: --max-states {budget} stopped the search; no violation in the {explored} states explored"),
+        )
+    } else if not_reached > 0 {
+        (
+            Outcome::Holds,
+            format!("every always property holds; {not_reached} sometimes NOT REACHED"),
+        )
+    } else {
+        (Outcome::Holds, "every property holds".to_string())
+    };
+    let line = format!(
+        "'{}': {unique} states, depth {}, {secs:.1} s: {verdict}",
+        scenario.name,
+        checker.max_depth()
+    );
+    Ok((outcome, line))
 }
 
-/// `mucsim explore`: stateright's Explorer, on 127.0.0.1 only.
+/// `mucsim explore`: stateright's Explorer, on 127.0.0.1 only, with actions and
+/// properties in MUC terms. `--port 0` picks a free port; the address is printed.
 pub fn explore(choice: &ScenarioChoice, port: u16) -> ExitCode {
     use stateright::Model as _;
-    let model = match choice.build().and_then(|s| mucsim_model::model(&s)) {
+    let model = match choice
+        .build()
+        .and_then(|s| mucsim_model::model(&s))
+        .and_then(mucsim_model::explore::Explorable::new)
+    {
         Ok(m) => m,
         Err(e) => {
             eprintln!("mucsim explore: {e}");
             return ExitCode::from(2);
         }
     };
-    let addr = format!("127.0.0.1:{port}");
-    // stateright panics when it cannot bind; find out first and say so plainly.
-    if let Err(e) = std::net::TcpListener::bind(&addr) {
-        eprintln!("mucsim explore: cannot listen on {addr}: {e} (pick another with --port)");
-        return ExitCode::from(2);
-    }
+    // stateright panics when it cannot bind and does not say which port it bound:
+    // bind first (port 0: the system picks), then hand it the address found.
+    let addr = match std::net::TcpListener::bind(("127.0.0.1", port)).and_then(|l| l.local_addr()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("mucsim explore: cannot listen on 127.0.0.1:{port}: {e} (pick another with --port)");
+            return ExitCode::from(2);
+        }
+    };
     println!("serving stateright's Explorer on http://{addr}/ (Ctrl-C to stop)");
     let _ = model.checker().threads(2).serve(addr);
     ExitCode::SUCCESS

@@ -106,6 +106,10 @@ pub fn conformance(dir: &Path, opts: &RunOptions) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if files.is_empty() {
+        eprintln!("mucsim conformance: {} holds no .scs scripts", dir.display());
+        return ExitCode::from(2);
+    }
     files.sort();
     println!("| script | result | first failing line | reason |");
     println!("|---|---|---|---|");

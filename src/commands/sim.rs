@@ -1,6 +1,7 @@
 //! `mucsim sim`: swarm simulation over a range of seeds, with faults; on failure the
 //! seed, the replay command, the shrunk steps, their transcript and a `.scs` script.
 
+use super::check::count;
 use mucsim_sim::scansion::{parse, run_in, RunOptions};
 use mucsim_sim::swarm::{execute, plan::plan, shard, shrink::shrink, Plan, Stats, Step, SwarmConfig};
 use mucsim_sim::World;
@@ -8,7 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// `mucsim sim`'s command line.
 #[derive(clap::Args)]
@@ -22,19 +23,26 @@ pub struct SimArgs {
     /// Client sessions (two per user; Romeo's own every room).
     #[arg(long, default_value_t = 8)]
     pub clients: usize,
+    /// Rooms, all created by Romeo before the run (at least 1).
     #[arg(long, default_value_t = 3)]
     pub rooms: usize,
     /// Run only shard i of n (seed s belongs to shard s mod n).
     #[arg(long, default_value = "0/1", value_parser = parse_shard)]
     pub shard: (u64, u64),
+    /// Worker threads running seeds; 0 means one per core.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
-    /// A deliberate bug in the service (needs --features mutants).
-    #[arg(long)]
+    /// A deliberate bug in the service.
+    #[arg(long, help = super::mutant_help())]
     pub mutant: Option<String>,
-    /// Where a failing seed's script is written.
-    #[arg(long, default_value = ".")]
+    /// Where a failing seed's script is written, relative to the current directory
+    /// (created if missing; the path is printed).
+    #[arg(long, default_value = super::check::DEFAULT_SCS_DIR)]
     pub scs_dir: std::path::PathBuf,
+    /// Seconds between progress lines on stderr when stderr is not a terminal
+    /// (on a terminal a bar shows instead).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub progress_secs: u64,
 }
 
 /// Parses `A..B` (B exclusive) or a single seed `A`.
@@ -101,33 +109,36 @@ pub fn sim(a: &SimArgs) -> ExitCode {
     };
     let seeds: Vec<u64> = shard(a.seeds.clone(), a.shard.0, a.shard.1).collect();
     println!(
-        "swarm: {} seeds ({}..{}, shard {}/{}), {} steps, {} clients, {} rooms{}",
-        seeds.len(),
+        "swarm: {} ({}..{}, shard {}/{}), {}, {}, {}{}",
+        count(seeds.len(), "seed"),
         a.seeds.start,
         a.seeds.end,
         a.shard.0,
         a.shard.1,
-        a.steps,
-        a.clients,
-        a.rooms,
+        count(a.steps, "step"),
+        count(a.clients, "client"),
+        count(a.rooms, "room"),
         a.mutant
             .as_deref()
             .map(|m| format!(", mutant {m}"))
             .unwrap_or_default()
     );
+    let threads = super::threads(a.threads);
     let start = Instant::now();
-    let bar = indicatif::ProgressBar::new(seeds.len() as u64);
-    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} seeds {per_sec} eta {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let mut progress = super::progress::Progress::new(Duration::from_secs(a.progress_secs), || {
+        indicatif::ProgressBar::new(seeds.len() as u64).with_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} seeds {per_sec} eta {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        )
+    });
+    let done_seeds = AtomicU64::new(0);
+    let workers_left = AtomicU64::new(threads as u64);
     let next = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
     let totals = Mutex::new((Stats::default(), 0u64));
     let found: Mutex<Option<Found>> = Mutex::new(None);
     std::thread::scope(|s| {
-        for _ in 0..a.threads.max(1) {
+        for _ in 0..threads {
             s.spawn(|| {
                 let mut mine = Stats::default();
                 let mut ran = 0;
@@ -141,7 +152,7 @@ pub fn sim(a: &SimArgs) -> ExitCode {
                     let r = execute(&cfg, &p, &p.steps, false);
                     mine.add(&r.stats);
                     ran += 1;
-                    bar.inc(1);
+                    done_seeds.fetch_add(1, Ordering::Relaxed);
                     if let Some(f) = r.failure {
                         stop.store(true, Ordering::Relaxed);
                         let mut slot = found.lock().unwrap_or_else(|e| e.into_inner());
@@ -158,21 +169,40 @@ pub fn sim(a: &SimArgs) -> ExitCode {
                 let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
                 t.0.add(&mine);
                 t.1 += ran;
+                workers_left.fetch_sub(1, Ordering::Relaxed);
+            });
+        }
+        while workers_left.load(Ordering::Relaxed) > 0 {
+            std::thread::sleep(Duration::from_millis(100));
+            let done = done_seeds.load(Ordering::Relaxed);
+            if let Some(bar) = progress.bar() {
+                bar.set_position(done);
+            }
+            progress.update(|| {
+                format!(
+                    "{done} of {} seeds, {:.0} s",
+                    seeds.len(),
+                    start.elapsed().as_secs_f64()
+                )
             });
         }
     });
-    bar.finish_and_clear();
+    progress.finish();
     let secs = start.elapsed().as_secs_f64().max(1e-9);
     let (stats, ran) = totals.into_inner().unwrap_or_else(|e| e.into_inner());
+    let crashes = match stats.crashes {
+        1 => "1 service crash".to_string(),
+        n => format!("{n} service crashes"),
+    };
     println!(
-        "{ran} seeds, {} steps, {} stanzas, {} faults ({} service crashes) in {secs:.1} s: {:.0} stanzas/s, {:.1} seeds/s ({} threads)",
-        stats.steps,
-        stats.stanzas,
-        stats.faults,
-        stats.crashes,
+        "{}, {}, {}, {} ({crashes}) in {secs:.1} s: {:.0} stanzas/s, {:.1} seeds/s ({})",
+        count(ran as usize, "seed"),
+        count(stats.steps as usize, "step"),
+        count(stats.stanzas as usize, "stanza"),
+        count(stats.faults as usize, "fault"),
         stats.stanzas as f64 / secs,
         ran as f64 / secs,
-        a.threads.max(1)
+        count(threads, "thread")
     );
     let counts: Vec<String> = stats.ops.iter().map(|(k, v)| format!("{k} {v}")).collect();
     println!("operations: {}", counts.join(", "));
@@ -224,7 +254,7 @@ fn report(a: &SimArgs, cfg: &SwarmConfig, f: Found) {
     let title = format!("mucsim sim seed {}: {why}", f.seed);
     let script = mucsim_sim::swarm::scs(cfg, &f.plan, &shrunk, &title);
     let path = a.scs_dir.join(format!("sim-seed-{}.scs", f.seed));
-    match std::fs::write(&path, &script) {
+    match std::fs::create_dir_all(&a.scs_dir).and_then(|()| std::fs::write(&path, &script)) {
         Ok(()) => {
             let reproduces = reproduces(cfg, &script, &path, shrunk.contains(&Step::Crash));
             println!(

@@ -1,17 +1,17 @@
 //! Writes the fuzz targets' seed corpora (`fuzz/corpus/<target>/seed-*`) from the
-//! conformance corpus (`../shared/conformance/prosody`) and the snapshot scenarios
-//! (`snapshots/scenarios`). Run from the repository root:
-//! `cargo run -p mucsim-hostile --bin seed-corpora`.
+//! conformance corpus (`MUCSIM_CORPUS`, else `../shared/conformance/prosody` beside the
+//! checkout: `sim::corpus::dir`) and the snapshot scenarios (`snapshots/scenarios`).
+//! Run from the repository root: `cargo run -p mucsim-hostile --bin seed-corpora`.
 
 use server::ns;
 use sim::scansion::{parse, ActionKind};
 use std::path::{Path, PathBuf};
 
-fn scripts(dirs: &[&str]) -> Vec<(String, String)> {
+fn scripts(dirs: &[PathBuf]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for d in dirs {
         let Ok(entries) = std::fs::read_dir(d) else {
-            eprintln!("seed-corpora: skipping {d} (not found)");
+            eprintln!("seed-corpora: skipping {} (not found)", d.display());
             continue;
         };
         let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
@@ -38,7 +38,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) {
 
 fn main() {
     let root = Path::new("fuzz/corpus");
-    let all = scripts(&["../shared/conformance/prosody", "snapshots/scenarios"]);
+    let all = scripts(&[sim::corpus::dir(), PathBuf::from("snapshots/scenarios")]);
     for (name, text) in &all {
         write(&root.join("scansion_parse"), name, text.as_bytes());
         write(&root.join("service_ops"), name, text.as_bytes());

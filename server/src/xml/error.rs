@@ -4,7 +4,11 @@
 use crate::stream_error::StreamCondition;
 use quick_xml::errors::{IllFormedError, SyntaxError};
 
-/// Why input was refused. Parsing stops at the first one.
+/// Why input was refused. Parsing stops at the first one. In a stream, the five
+/// per-stanza limits (`StanzaTooLarge` … `TextTooLong`) do not stop it: the stanza
+/// is skipped and reported as `StreamEvent::Refused`; [`parse_stanza`] returns them.
+///
+/// [`parse_stanza`]: super::parse_stanza
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum XmlError {
     StanzaTooLarge {
@@ -20,6 +24,11 @@ pub enum XmlError {
         limit: usize,
     },
     TextTooLong {
+        limit: usize,
+    },
+    /// One top-level element (or an incomplete token) over the stream budget
+    /// (`Limits::stream_budget_bytes`): the only size fault that ends a stream.
+    OverStreamBudget {
         limit: usize,
     },
     /// `<!DOCTYPE …>`: DTDs (and with them entity bombs) are not XMPP.
@@ -65,7 +74,8 @@ impl XmlError {
             | XmlError::TooDeep { .. }
             | XmlError::TooManyAttributes { .. }
             | XmlError::TooManyChildren { .. }
-            | XmlError::TextTooLong { .. } => StreamCondition::PolicyViolation,
+            | XmlError::TextTooLong { .. }
+            | XmlError::OverStreamBudget { .. } => StreamCondition::PolicyViolation,
             XmlError::Doctype
             | XmlError::ProcessingInstruction
             | XmlError::Comment
@@ -97,6 +107,9 @@ impl std::fmt::Display for XmlError {
             XmlError::TooManyAttributes { limit } => write!(f, "more than {limit} attributes"),
             XmlError::TooManyChildren { limit } => write!(f, "more than {limit} child elements"),
             XmlError::TextTooLong { limit } => write!(f, "text longer than {limit} bytes"),
+            XmlError::OverStreamBudget { limit } => {
+                write!(f, "stanza larger than the stream's budget of {limit} bytes")
+            }
             XmlError::Doctype => f.write_str("DOCTYPE/DTD is not allowed"),
             XmlError::ProcessingInstruction => f.write_str("processing instructions are not allowed"),
             XmlError::Comment => f.write_str("comments are not allowed"),

@@ -65,7 +65,7 @@ impl Default for H {
 impl H {
     pub fn new(cfg: ServiceConfig) -> H {
         H {
-            svc: MucService::new(cfg),
+            svc: MucService::new(cfg).expect("valid configuration"),
             now: 1_795_000_000_000,
         }
     }

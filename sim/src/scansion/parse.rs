@@ -1,6 +1,6 @@
 //! Parsing `.scs` scripts into a [`Script`]. Every error names the line and the reason.
 
-use server::xml::{parse_stanza, Element, Limits};
+use server::xml::{Element, Limits, StreamEvent, StreamParser, XmlError};
 
 /// The namespace scripts' unbound `scansion:` prefix (e.g. `scansion:strict`) stands for.
 pub const NS_SCANSION: &str = "https://matthewwild.co.uk/projects/scansion";
@@ -64,8 +64,10 @@ fn is_indented(l: &str) -> bool {
     l.starts_with('\t') || l.starts_with(' ')
 }
 
-/// Parses a whole script.
+/// Parses a whole script. A UTF-8 byte order mark at the start is skipped (editors
+/// on some systems write one).
 pub fn parse(text: &str) -> Result<Script, ParseError> {
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let lines: Vec<&str> = text.lines().collect();
     let mut i = 0;
     let mut title = None;
@@ -176,11 +178,10 @@ pub fn parse(text: &str) -> Result<Script, ParseError> {
                 while i < lines.len() && (is_indented(lines[i]) || lines[i].trim().is_empty()) {
                     i += 1;
                 }
-                let block = lines[start..i].join("\n");
-                if block.trim().is_empty() {
+                if lines[start..i].iter().all(|l| l.trim().is_empty()) {
                     return err(n, format!("'{verb}' without an indented stanza after it"));
                 }
-                let stanzas = parse_block(&block, start + 1)?;
+                let stanzas = parse_block(&lines[start..i], start + 1)?;
                 if verb == "sends" {
                     ActionKind::Sends(stanzas)
                 } else {
@@ -207,44 +208,119 @@ pub fn parse(text: &str) -> Result<Script, ParseError> {
     })
 }
 
-/// One or more stanzas in `jabber:client`, with the `scansion:` prefix bound.
-fn parse_block(block: &str, first_line: usize) -> Result<Vec<Element>, ParseError> {
-    let wrapped = format!("<block xmlns:scansion='{NS_SCANSION}'>{block}</block>");
+/// The stanzas of a block: one or more, in `jabber:client`, with the `scansion:`
+/// prefix bound. The lines go through the service's stream parser one at a time, so an
+/// error names the line it was found on (a token the parser holds back until it is
+/// complete is reported where it ends), and no wrapper the block is parsed in ever
+/// shows in a message.
+fn parse_block(lines: &[&str], first_line: usize) -> Result<Vec<Element>, ParseError> {
     let limits = Limits {
         max_stanza_bytes: 1 << 20,
         ..Limits::default()
     };
-    match parse_stanza(wrapped.as_bytes(), "jabber:client", &limits) {
-        Ok(root) => {
-            let stanzas: Vec<Element> = root.elements().cloned().collect();
-            if root
-                .children
-                .iter()
-                .any(|n| matches!(n, server::xml::Node::Text(t) if !t.trim().is_empty()))
-            {
-                return err(first_line, "text outside any stanza in the block");
-            }
-            Ok(stanzas)
-        }
-        Err(e) => err(first_line, format!("stanza block is not well-formed XML: {e}")),
+    let mut p = StreamParser::new(limits);
+    let header = format!(
+        "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' \
+         xmlns:scansion='{NS_SCANSION}'>"
+    );
+    let mut events = Vec::new();
+    if let Err(e) = p.feed_into(header.as_bytes(), &mut events) {
+        return err(
+            first_line,
+            format!("internal error: the block's wrapper is refused: {e}"),
+        );
     }
+    let mut stanzas = Vec::new();
+    let mut last = first_line;
+    for (k, l) in lines.iter().enumerate() {
+        let n = first_line + k;
+        if !l.trim().is_empty() {
+            last = n;
+        }
+        if let Some(why) = unterminated_variable(l) {
+            return err(n, why);
+        }
+        let fed = p.feed_into(l.as_bytes(), &mut events);
+        let fed = fed.and_then(|()| p.feed_into(b"\n", &mut events));
+        if let Err(why) = take_stanzas(events.drain(..), &mut stanzas) {
+            return err(n, why);
+        }
+        if let Err(e) = fed {
+            return err(n, block_error(&e));
+        }
+    }
+    // The block's end: whatever is still open or unfinished is reported at its last
+    // line, in our words (the parser's would name the wrapper's closing tag).
+    match p.feed_into(b"</stream:stream>", &mut events) {
+        Ok(()) => {}
+        Err(XmlError::MismatchedEnd { expected, .. }) => {
+            return err(last, format!("the block ends before <{expected}> is closed"))
+        }
+        Err(XmlError::TextOutsideElement) => return err(last, block_error(&XmlError::TextOutsideElement)),
+        Err(_) => return err(last, "the block ends inside an unfinished tag"),
+    }
+    if let Err(why) = take_stanzas(events.into_iter(), &mut stanzas) {
+        return err(last, why);
+    }
+    Ok(stanzas)
+}
+
+/// Moves the block's stanzas out of the parser's `events`; a stanza the parser
+/// refused as over a per-stanza limit is the script's error, with the limit.
+fn take_stanzas(events: impl Iterator<Item = StreamEvent>, stanzas: &mut Vec<Element>) -> Result<(), String> {
+    for e in events {
+        match e {
+            StreamEvent::Stanza(s) => stanzas.push(s),
+            StreamEvent::Open(_) | StreamEvent::Close => {}
+            StreamEvent::Refused(r) => {
+                return Err(format!("<{}> is over the parser's limits: {}", r.name, r.limit))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn block_error(e: &XmlError) -> String {
+    match e {
+        XmlError::TextOutsideElement => "text outside any stanza in the block".into(),
+        e => format!("stanza block is not well-formed XML: {e}"),
+    }
+}
+
+/// Why `line` holds a `${` without its closing `}` (variables such as
+/// `${Romeo's full JID}` never span lines), or `None`.
+fn unterminated_variable(line: &str) -> Option<String> {
+    let mut rest = line;
+    while let Some(i) = rest.find("${") {
+        let after = &rest[i + 2..];
+        match after.find('}') {
+            Some(end) => rest = &after[end + 1..],
+            None => {
+                return Some(format!(
+                    "unterminated '${{' (a variable such as ${{Romeo's full JID}} ends with '}}' \
+                     on its line): {}",
+                    line.trim()
+                ))
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance/prosody");
+    use crate::corpus;
 
     #[test]
     fn parses_every_corpus_script() {
+        let Some(dir) = corpus::for_test("parses_every_corpus_script") else {
+            return;
+        };
         let mut n = 0;
-        for entry in std::fs::read_dir(CORPUS).expect("../shared/conformance/prosody beside the project") {
-            let path = entry.unwrap().path();
-            if path.extension().and_then(|e| e.to_str()) != Some("scs") {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap();
+        for path in corpus::scripts_in(&dir) {
+            let text = corpus::read(&path);
             let s = parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             assert!(
                 !s.clients.is_empty() && !s.actions.is_empty(),
@@ -258,7 +334,10 @@ mod tests {
 
     #[test]
     fn founding_scenario_structure() {
-        let text = std::fs::read_to_string(format!("{CORPUS}/muc_members_only_change.scs")).unwrap();
+        let Some(dir) = corpus::for_test("founding_scenario_structure") else {
+            return;
+        };
+        let text = corpus::read(&dir.join("muc_members_only_change.scs"));
         let s = parse(&text).unwrap();
         assert_eq!(
             s.title.as_deref(),
@@ -325,7 +404,11 @@ mod tests {
                 4,
                 "without an indented stanza",
             ),
-            (&format!("{head}A sends:\n\t<presence>\n"), 5, "not well-formed"),
+            (
+                &format!("{head}A sends:\n\t<presence>\n"),
+                5,
+                "<presence> is closed",
+            ),
             ("[Client] A\n\tjid: a@localhost\n", 2, "line of dashes"),
         ];
         for (text, line, reason) in cases {
@@ -333,5 +416,57 @@ mod tests {
             assert_eq!(e.line, line, "{text:?}: {e}");
             assert!(e.reason.contains(reason), "{text:?}: {e}");
         }
+    }
+
+    /// Errors inside a block name the offending line, not the block's first, and
+    /// never show the wrapper the block is parsed in.
+    #[test]
+    fn block_errors_name_the_offending_line() {
+        let head = "[Client] A\n\tjid: a@localhost\n-----\n";
+        let cases: [(&str, usize, &str); 4] = [
+            // Line 7: an attribute without quotes, two lines into the stanza.
+            (
+                "A sends:\n\t<message to='x@y'>\n\t\t<body>hi</body>\n\t\t<x a=b/>\n\t</message>\n",
+                7,
+                "not well-formed",
+            ),
+            // Line 6: a mismatched end tag on the block's second line.
+            ("A sends:\n\t<presence>\n\t</message>\n", 6, "not well-formed"),
+            // An unfinished closing tag at the block's end (was `</p</block>`).
+            ("A sends:\n\t<presence>\n\t</p\n", 6, "<presence> is closed"),
+            // Stray text after the stanza, on its own line.
+            (
+                "A sends:\n\t<presence/>\n\n\tstray\n",
+                7,
+                "text outside any stanza",
+            ),
+        ];
+        for (body, line, reason) in cases {
+            let text = format!("{head}{body}");
+            let e = parse(&text).unwrap_err();
+            assert_eq!((e.line, e.reason.contains(reason)), (line, true), "{text:?}: {e}");
+            assert!(
+                !e.reason.contains("block>") && !e.reason.contains("stream:stream"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_is_accepted() {
+        let s = parse("\u{FEFF}# t\n[Client] A\n\tjid: a@localhost\n-----\nA connects\n").unwrap();
+        assert_eq!(s.title.as_deref(), Some("t"));
+        assert_eq!(s.actions.len(), 1);
+    }
+
+    #[test]
+    fn an_unterminated_variable_is_refused_at_parse_time() {
+        let text = "[Client] A\n\tjid: a@localhost\n-----\nA sends:\n\t<message to='x@y'>\n\
+                    \t\t<body>${A's JID</body>\n\t</message>\n";
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.line, 6, "{e}");
+        assert!(e.reason.contains("unterminated '${'"), "{e}");
+        // Terminated ones parse.
+        assert!(parse(&text.replace("JID<", "JID}<")).is_ok());
     }
 }

@@ -102,7 +102,7 @@ pub fn world_for(cfg: &SwarmConfig, plan: &Plan, record: bool) -> World {
     let mut wc = WorldConfig::new(plan.seed);
     wc.latency_ms = plan.latency_ms;
     wc.service = server::ServiceConfig {
-        seed: plan.seed,
+        occupant_id_key: server::OccupantIdKey::Seeded(plan.seed),
         ..cfg.service.clone()
     };
     wc.record_transcript = record;
