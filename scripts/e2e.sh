@@ -15,11 +15,16 @@
 #    itself is killed with SIGKILL and restarted: the room comes back from its store.
 # 3. Load (E2E_LOAD=1, default on): the same load against A and B, stanzas/s and
 #    server CPU-seconds side by side.
+# 4. Flood: against B, one user sends a <message> holding 300 nested elements
+#    (over the component's depth limit of 256) every 100 ms for 5 s while another
+#    sends 500 groupchat messages (scripts/e2e/flood.py). Prints
+#    "flood: delivered N of 500, serve reconnects: R"; passes only with 500 of 500
+#    and 0 reconnects. E2E_ONLY=flood runs this check alone.
 #
 # Installs Debian's prosody if missing. Everything goes in a temporary directory;
 # only processes this script started are stopped, by PID.
 # Exit status: 0 if A passes every script, B passes at least as many as the
-# simulator, and the reconnect check holds.
+# simulator, and the reconnect and flood checks hold.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -83,6 +88,35 @@ stop_serve() {  # PID LOG: SIGTERM, and it must shut down cleanly
     wait "$1" || { log "mucsim serve exited with status $?"; return 1; }
     grep -q "shut down cleanly" "$2" || { log "mucsim serve did not report a clean shutdown"; return 1; }
 }
+
+flood_check() {  # -> 0 if every groupchat message arrived and serve never reconnected
+    local dir="$work/flood"; rm -rf "$dir"; mkdir -p "$dir"
+    local pb; pb="$(start_b "$dir")"; prosody_pids+=("$pb")
+    start_serve "$dir/serve.log"; local ps="$serve_pid"
+    local result ok=0
+    result="$(python3 "$root/scripts/e2e/flood.py" "$c2s_b")" || { log "flood client failed"; ok=1; }
+    stop_serve "$ps" "$dir/serve.log" || ok=1
+    "$inst" stop "$pb"
+    local delivered reconnects refused errors
+    delivered="$(sed -n 's/.*"delivered": \([0-9]*\).*/\1/p' <<< "$result")"
+    errors="$(sed -n 's/.*"deep_errors": \([0-9]*\).*/\1/p' <<< "$result")"
+    reconnects="$(grep -c "connection lost" "$dir/serve.log" || true)"
+    refused="$(grep -c "refused a <message>" "$dir/serve.log" || true)"
+    echo
+    echo "## Flood (commit $(cd "$root" && git rev-parse --short HEAD))"
+    echo "flood: delivered ${delivered:-0} of 500, serve reconnects: $reconnects"
+    echo "flood: deep stanzas sent 50, refused by serve $refused, policy-violation errors back to the sender ${errors:-0}"
+    grep -m 2 "refused a <message>" "$dir/serve.log" | sed 's/^/    /'
+    if [ "${delivered:-0}" != 500 ] || [ "$reconnects" != 0 ]; then
+        log "flood check failed"; ok=1
+    fi
+    return "$ok"
+}
+
+if [ "${E2E_ONLY:-}" = flood ]; then
+    flood_check
+    exit $?
+fi
 
 # ------------------------------------------------------------------ 1. the corpus
 pass_a=0; pass_b=0; total=0; differ=0
@@ -179,5 +213,8 @@ fi
 if [ "${E2E_LOAD:-1}" = 1 ]; then
     "$root/scripts/e2e-load.sh" "$work/load" "$c2s_a" "$c2s_b" "$comp_b" "$secret" || status=1
 fi
+
+# ------------------------------------------------------------------ 4. flood
+flood_check || status=1
 
 exit "$status"

@@ -11,7 +11,10 @@ pub mod ops;
 pub mod tree;
 
 use server::ns;
-use server::xml::{parse_stanza, Element, Limits, Node, StreamEvent, StreamParser, XmlError};
+use server::xml::{
+    parse_stanza, Element, Limits, Node, RefusedStanza, StanzaLimit, StreamEvent, StreamParser, XmlError,
+};
+use server::{MucService, ServiceConfig};
 
 /// Small limits, so that inputs a fuzzer can build (`-max_len=2048`) reach every one
 /// of them.
@@ -21,6 +24,8 @@ pub const FUZZ_LIMITS: Limits = Limits {
     max_attrs: 8,
     max_children: 32,
     max_text_bytes: 256,
+    // Under the fuzzer's input size, so that skipping and the budget are both reached.
+    stream_budget_bytes: 1536,
 };
 
 /// The header `xml_stream` puts in front of the input unless the mode byte says not to.
@@ -87,6 +92,44 @@ pub fn assert_within(e: &Element, limits: &Limits) {
     walk(e, limits);
 }
 
+/// Asserts a refusal reports a limit `limits` sets, with its value.
+pub fn assert_refusal_names_a_limit(limit: StanzaLimit, limits: &Limits) {
+    let configured = match limit {
+        StanzaLimit::Bytes(n) => n == limits.max_stanza_bytes,
+        StanzaLimit::Depth(n) => n == limits.max_depth,
+        StanzaLimit::Attributes(n) => n == limits.max_attrs,
+        StanzaLimit::Children(n) => n == limits.max_children,
+        StanzaLimit::Text(n) => n == limits.max_text_bytes,
+    };
+    assert!(configured, "refusal for a limit not configured: {limit:?}");
+}
+
+/// Hands a refused stanza to the service as every driver does: it is answered
+/// with one `policy-violation` of type `modify` to its sender, unless it is an
+/// error, an iq result or not a stanza; no room changes.
+pub fn assert_refusal_is_answered(r: &RefusedStanza) {
+    let service = MucService::new(ServiceConfig::new("conference.localhost", 1)).expect("a valid domain");
+    let sender: server::jids::Jid = "mallory@localhost/x".parse().expect("a JID");
+    let out = service.refuse_stanza(&sender, r);
+    let ty = r.stanza_type.as_deref();
+    let answerable = matches!(&*r.name, "message" | "presence" | "iq")
+        && ty != Some("error")
+        && !(r.name == "iq" && ty == Some("result"));
+    assert_eq!(out.len(), usize::from(answerable), "{r:?}: {out:?}");
+    assert!(out.store_ops().is_empty());
+    let first = out.iter().next().cloned();
+    if let Some(o) = first {
+        let el = o.element();
+        let err = el.child("error", ns::CLIENT).expect("an error child");
+        assert_eq!(
+            (o.to.as_str(), el.attr("type"), err.attr("type")),
+            ("mallory@localhost/x", Some("error"), Some("modify"))
+        );
+        assert!(err.child("policy-violation", ns::STANZAS).is_some());
+        assert_eq!(el.attr("id"), r.id.as_deref());
+    }
+}
+
 /// Serializes `e` and parses it back; the trees must be equal.
 pub fn assert_round_trip(e: &Element) {
     let xml = e.to_xml_in(ns::CLIENT);
@@ -96,6 +139,7 @@ pub fn assert_round_trip(e: &Element) {
         max_attrs: usize::MAX,
         max_children: usize::MAX,
         max_text_bytes: usize::MAX,
+        stream_budget_bytes: usize::MAX,
     };
     let back = parse_stanza(xml.as_bytes(), ns::CLIENT, &generous)
         .unwrap_or_else(|err| panic!("serialized stanza does not parse ({err}): {xml}"));
@@ -113,7 +157,9 @@ pub fn chunk_sizes(mode: u8) -> Vec<usize> {
 /// The `xml_stream` target. The first byte picks the mode: bit 7 set means the input
 /// carries its own stream header; the rest pick chunk sizes. Asserts: limits hold in
 /// every stanza; every stanza round-trips; chunked and whole parsing agree on the
-/// events and on whether (and why) parsing stopped.
+/// events — refusals of stanzas over a per-stanza limit included, with their heads
+/// and limits — and on whether (and why) parsing stopped; every refusal names one of
+/// the configured limits.
 pub fn xml_stream(data: &[u8]) {
     let Some((&mode, body)) = data.split_first() else {
         return;
@@ -127,9 +173,16 @@ pub fn xml_stream(data: &[u8]) {
     let chunked = parse_chunked(&input, &chunk_sizes(mode), FUZZ_LIMITS);
     assert_eq!(whole, chunked, "chunked parsing differs from whole-input parsing");
     for ev in &whole.events {
-        if let StreamEvent::Stanza(e) = ev {
-            assert_within(e, &FUZZ_LIMITS);
-            assert_round_trip(e);
+        match ev {
+            StreamEvent::Stanza(e) => {
+                assert_within(e, &FUZZ_LIMITS);
+                assert_round_trip(e);
+            }
+            StreamEvent::Refused(r) => {
+                assert_refusal_names_a_limit(r.limit, &FUZZ_LIMITS);
+                assert_refusal_is_answered(r);
+            }
+            StreamEvent::Open(_) | StreamEvent::Close => {}
         }
     }
 }

@@ -6,7 +6,7 @@
 use server::jids::BareJid;
 use server::muc::Room;
 use server::ns;
-use server::xml::{parse_stanza, Element, Limits, StreamParser, XmlError};
+use server::xml::{parse_stanza, Element, Limits, StanzaLimit, StreamEvent, StreamParser, XmlError};
 use sim::{ConnId, Event, World, WorldConfig};
 
 const ROOM: &str = "room@conference.localhost";
@@ -111,7 +111,7 @@ fn billion_laughs_and_any_dtd() {
     let bomb = b"<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'><!ENTITY lol2 '&lol;&lol;&lol;'>]><lolz>&lol2;</lolz>";
     let e = stream_error(bomb);
     assert_eq!(
-        (e.clone(), e.stream_condition()),
+        (e.clone(), e.stream_condition().as_str()),
         (XmlError::Doctype, "restricted-xml")
     );
     let e = stream_error(&stream(b"<!DOCTYPE x>"));
@@ -120,11 +120,31 @@ fn billion_laughs_and_any_dtd() {
 
 #[test]
 fn ten_thousand_deep_nesting() {
-    let deep = format!("<message>{}", "<a>".repeat(10_000));
-    let e = stream_error(&stream(deep.as_bytes()));
+    // Over the depth limit: the stanza is skipped alone and the stream goes on.
+    let deep = format!(
+        "<message from='u@localhost/r' to='{ROOM}' id='d'>{}{}</message><presence/>",
+        "<a>".repeat(10_000),
+        "</a>".repeat(10_000)
+    );
+    let mut p = StreamParser::new(Limits::default());
+    let events = p.feed(&stream(deep.as_bytes())).unwrap();
+    match &events[..] {
+        [StreamEvent::Open(_), StreamEvent::Refused(r), StreamEvent::Stanza(next)] => {
+            assert_eq!(r.limit, StanzaLimit::Depth(32));
+            assert_eq!(r.id.as_deref(), Some("d"));
+            assert!(next.is("presence", ns::CLIENT));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Unclosed, it is skipped up to the stream budget, which ends the stream.
+    let endless = format!("<message>{}", "<a>".repeat(400_000));
+    let e = stream_error(&stream(endless.as_bytes()));
     assert_eq!(
-        (e.clone(), e.stream_condition()),
-        (XmlError::TooDeep { limit: 32 }, "policy-violation")
+        (e.clone(), e.stream_condition().as_str()),
+        (
+            XmlError::OverStreamBudget { limit: 1024 * 1024 },
+            "policy-violation"
+        )
     );
 }
 
@@ -133,17 +153,17 @@ fn ten_megabyte_attribute_and_text() {
     let big = "x".repeat(10 * 1024 * 1024);
     let attr = format!("<message to='{ROOM}' id='{big}'/>");
     let e = stream_error(&stream(attr.as_bytes()));
-    assert_eq!(e, XmlError::StanzaTooLarge { limit: 256 * 1024 });
+    assert_eq!(e, XmlError::OverStreamBudget { limit: 1024 * 1024 });
     let text = format!("<message to='{ROOM}'><body>{big}</body></message>");
     let e = stream_error(&stream(text.as_bytes()));
-    assert_eq!(e.stream_condition(), "policy-violation");
+    assert_eq!(e.stream_condition().as_str(), "policy-violation");
 }
 
 #[test]
 fn invalid_utf8() {
     let e = stream_error(&stream(b"<message><body>\xff\xfe</body></message>"));
     assert_eq!(
-        (e.clone(), e.stream_condition()),
+        (e.clone(), e.stream_condition().as_str()),
         (XmlError::InvalidUtf8, "unsupported-encoding")
     );
 }
@@ -152,7 +172,7 @@ fn invalid_utf8() {
 fn unbound_namespace_prefix() {
     let e = stream_error(&stream(b"<message><foo:bar/></message>"));
     assert_eq!(
-        (e.clone(), e.stream_condition()),
+        (e.clone(), e.stream_condition().as_str()),
         (XmlError::UnboundPrefix("foo".into()), "not-well-formed")
     );
 }
@@ -211,7 +231,7 @@ fn empty_nickname() {
 fn control_character_nickname() {
     // C0 controls other than tab/LF/CR cannot even be written in XML 1.0.
     let e = stream_error(&stream(b"<presence to='room@conference.localhost/Jul&#x7;iet'/>"));
-    assert_eq!(e.stream_condition(), "not-well-formed");
+    assert_eq!(e.stream_condition().as_str(), "not-well-formed");
     // Tab and C1 controls can; resourceprep prohibits them (RFC 3454 C.2.1, C.2.2).
     for nick in ["Jul&#9;iet", "Jul\u{85}iet"] {
         refused(
@@ -346,4 +366,42 @@ fn iq_with_no_id() {
         ),
         "bad-request",
     );
+}
+
+#[test]
+fn a_stanza_over_a_limit_costs_its_sender_an_error_not_the_room() {
+    let (mut w, romeo, juliet) = world();
+    let before = room(&w);
+    let deep = format!(
+        "<message to='{ROOM}' type='groupchat' id='deep'><body>x</body>{}{}</message>",
+        "<a xmlns='urn:x'>".repeat(40),
+        "</a>".repeat(40)
+    );
+    w.send_xml(juliet, &deep).expect("well-formed");
+    w.run_until_quiet();
+    let got = drain(&mut w, juliet);
+    assert_eq!(error_condition(&got), "policy-violation");
+    assert_eq!(got[0].attr("id"), Some("deep"));
+    assert_eq!(got[0].attr("from"), Some(ROOM));
+    assert_eq!(room(&w), before, "the room is unchanged");
+    assert!(drain(&mut w, romeo).is_empty(), "nothing of it reached the room");
+    // An error that deep is not answered; the same stream then carries the room on.
+    w.send_xml(juliet, &deep.replace("groupchat", "error"))
+        .expect("well-formed");
+    w.send_xml(
+        juliet,
+        &format!("<message to='{ROOM}' type='groupchat' id='after'><body>hi</body></message>"),
+    )
+    .expect("well-formed");
+    w.run_until_quiet();
+    let got = drain(&mut w, juliet);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].attr("id"), Some("after"));
+    assert_eq!(drain(&mut w, romeo).len(), 1, "Romeo got the groupchat message");
+    // To anyone else, the home server answers it itself, with the same error.
+    w.send_xml(juliet, &deep.replace(ROOM, "romeo@localhost"))
+        .expect("well-formed");
+    w.run_until_quiet();
+    assert_eq!(error_condition(&drain(&mut w, juliet)), "policy-violation");
+    assert!(w.violation().is_none());
 }

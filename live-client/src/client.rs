@@ -76,6 +76,10 @@ impl Negotiation {
             StreamEvent::Close => Err(format!(
                 "the server closed the stream while waiting for {waiting_for}"
             )),
+            StreamEvent::Refused(r) => Err(format!(
+                "a <{}> from the server over this client's limits ({}) while waiting for {waiting_for}",
+                r.name, r.limit
+            )),
         }
     }
 
@@ -261,6 +265,13 @@ fn forward(tx: &mpsc::Sender<Incoming>, ev: StreamEvent) -> bool {
         StreamEvent::Stanza(el) => Incoming::Stanza(el),
         StreamEvent::Close => Incoming::Ended("the server closed the stream".into()),
         StreamEvent::Open(_) => Incoming::Ended("a second stream header".into()),
+        // A test client must not hide what it could not read: it stops there.
+        StreamEvent::Refused(r) => Incoming::Ended(format!(
+            "a <{}> from {} over this client's limits: {}",
+            r.name,
+            r.from.as_deref().unwrap_or("the server"),
+            r.limit
+        )),
     };
     let ended = matches!(inc, Incoming::Ended(_));
     tx.send(inc).is_ok() && !ended

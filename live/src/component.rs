@@ -7,12 +7,13 @@
 //! speaks.
 
 use crate::wire::{
-    map_ns, stream_error, stream_error_condition, stream_header, NS_COMPONENT, NS_STREAMS, NS_STREAM_ERRORS,
+    map_ns, stream_error, stream_error_condition, stream_header, StreamCondition, NS_COMPONENT, NS_STREAMS,
+    NS_STREAM_ERRORS,
 };
 use jid::{FullJid, Jid};
 use server::refusal::Refusal;
-use server::service::Outgoing;
-use server::xml::{Element, Limits, StreamEvent, StreamParser};
+use server::xml::{Element, Limits, RefusedStanza, StreamEvent, StreamParser};
+use server::Outgoing;
 use sha1::{Digest, Sha1};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,20 +35,27 @@ pub enum ComponentEvent {
     Established,
     /// A stanza for the service, in `jabber:client`, from a full JID.
     Stanza { from: FullJid, stanza: Element },
+    /// A routed stanza over one of [`COMPONENT_LIMITS`]' per-stanza limits, skipped
+    /// unread (its namespace mapped to `jabber:client`); the stream stays up. The
+    /// service answers it (`MucService::refuse_stanza`); the front end logs it.
+    Refused { from: Jid, refused: RefusedStanza },
     /// The stream is over (the reason, for the operator). Bytes to write before
     /// closing, if any, came just before in a `Write`.
     Closed(String),
 }
 
 /// The server already held its clients to its own limits (Prosody: 256 KiB per c2s
-/// stanza, no depth limit); a stanza it routes must not cost every room its
-/// connection, so the component's bounds are wider than a client stream's.
+/// stanza, no depth limit), so the component's per-stanza bounds are wider than a
+/// client stream's. A routed stanza over one of them is refused alone (the sender
+/// gets `policy-violation`, see `MucService::refuse_stanza`); only a stanza over the
+/// stream budget (10 MiB, forty times Prosody's c2s limit) ends the stream.
 pub const COMPONENT_LIMITS: Limits = Limits {
-    max_stanza_bytes: 10 * 1024 * 1024,
+    max_stanza_bytes: 1024 * 1024,
     max_depth: 256,
     max_attrs: 1024,
     max_children: 65_536,
-    max_text_bytes: 10 * 1024 * 1024,
+    max_text_bytes: 1024 * 1024,
+    stream_budget_bytes: 10 * 1024 * 1024,
 };
 
 pub struct ComponentSession {
@@ -128,7 +136,7 @@ impl ComponentSession {
         out
     }
 
-    fn fail(&mut self, condition: &str, why: &str, out: &mut Vec<ComponentEvent>) {
+    fn fail(&mut self, condition: StreamCondition, why: &str, out: &mut Vec<ComponentEvent>) {
         out.push(ComponentEvent::Write(stream_error(condition, Some(why))));
         out.push(ComponentEvent::Closed(format!("{condition}: {why}")));
         self.state = State::Closed;
@@ -145,7 +153,11 @@ impl ComponentSession {
                         out.push(ComponentEvent::Write(format!("<handshake>{digest}</handshake>")));
                         self.state = State::AwaitHandshake;
                     }
-                    _ => self.fail("invalid-id", "the server's stream header has no id", out),
+                    _ => self.fail(
+                        StreamCondition::InvalidId,
+                        "the server's stream header has no id",
+                        out,
+                    ),
                 }
             }
             (_, StreamEvent::Close) => {
@@ -169,21 +181,38 @@ impl ComponentSession {
                     out.push(ComponentEvent::Established);
                 } else {
                     let why = format!("expected <handshake/>, got <{}>", el.name);
-                    self.fail("not-authorized", &why, out);
+                    self.fail(StreamCondition::NotAuthorized, &why, out);
                 }
             }
             (State::Open, StreamEvent::Stanza(el)) => self.stanza(el, out),
+            (State::Open, StreamEvent::Refused(r)) => self.refused(r, out),
             (_, ev) => {
                 let why = format!("unexpected {} before the handshake", describe(&ev));
-                self.fail("not-authorized", &why, out);
+                self.fail(StreamCondition::NotAuthorized, &why, out);
             }
         }
+    }
+
+    /// A stanza the parser skipped: held to the same addressing rules as one it read
+    /// (the server routed it, so a fault there is the server's), then handed on.
+    fn refused(&mut self, mut r: RefusedStanza, out: &mut Vec<ComponentEvent>) {
+        if r.ns != NS_COMPONENT || !matches!(&*r.name, "message" | "presence" | "iq") {
+            let why = format!("<{}> in namespace '{}' is not a stanza", r.name, r.ns);
+            return self.fail(StreamCondition::UnsupportedStanzaType, &why, out);
+        }
+        let from = r.from.as_deref().and_then(|f| Jid::new(f).ok());
+        let Some(from) = from.filter(|_| r.to.is_some()) else {
+            let why = format!("a <{}> without a valid 'from' or without a 'to'", r.name);
+            return self.fail(StreamCondition::ImproperAddressing, &why, out);
+        };
+        r.ns = server::ns::CLIENT.into();
+        out.push(ComponentEvent::Refused { from, refused: r });
     }
 
     fn stanza(&mut self, mut el: Element, out: &mut Vec<ComponentEvent>) {
         if el.ns != NS_COMPONENT || !matches!(&*el.name, "message" | "presence" | "iq") {
             let why = format!("<{}> in namespace '{}' is not a stanza", el.name, el.ns);
-            return self.fail("unsupported-stanza-type", &why, out);
+            return self.fail(StreamCondition::UnsupportedStanzaType, &why, out);
         }
         map_ns(&mut el, NS_COMPONENT, server::ns::CLIENT);
         // RFC 6120 §4.9.3.7: a server must address what it routes to a component. A
@@ -192,7 +221,7 @@ impl ComponentSession {
         let from = el.attr("from").and_then(|f| Jid::new(f).ok());
         let Some(from) = from.filter(|_| el.attr("to").is_some()) else {
             let why = format!("a <{}> without a valid 'from' or without a 'to'", el.name);
-            return self.fail("improper-addressing", &why, out);
+            return self.fail(StreamCondition::ImproperAddressing, &why, out);
         };
         match from.try_into_full() {
             Ok(from) => out.push(ComponentEvent::Stanza { from, stanza: el }),
@@ -213,6 +242,7 @@ impl ComponentSession {
 
 fn describe(ev: &StreamEvent) -> String {
     match ev {
+        StreamEvent::Refused(r) => format!("<{}> ({})", r.name, r.limit),
         StreamEvent::Open(_) => "second stream header".into(),
         StreamEvent::Stanza(e) => format!("<{}>", e.name),
         StreamEvent::Close => "end of stream".into(),
@@ -309,6 +339,30 @@ mod tests {
     }
 
     #[test]
+    fn a_stanza_over_a_limit_is_handed_on_and_the_stream_stays_open() {
+        let mut s = ComponentSession::new("muc.localhost", "s3cret");
+        open(&mut s);
+        let deep = format!(
+            "<message from='u@localhost/r' to='muc.localhost' id='d'>{}{}</message>",
+            "<a>".repeat(300),
+            "</a>".repeat(300)
+        );
+        let evs = s.receive(deep.as_bytes());
+        match &evs[..] {
+            [ComponentEvent::Refused { from, refused }] => {
+                assert_eq!(from.as_str(), "u@localhost/r");
+                assert_eq!(refused.ns, server::ns::CLIENT, "mapped like a stanza read whole");
+                assert_eq!(refused.limit, server::xml::StanzaLimit::Depth(256));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(s.is_open());
+        // Unaddressed, it is the server's fault, as for any stanza.
+        let evs = s.receive(deep.replace("from='u@localhost/r' ", "").as_bytes());
+        assert!(writes(&evs)[0].contains("<improper-addressing "), "{evs:?}");
+    }
+
+    #[test]
     fn unaddressed_stanza_is_improper_addressing() {
         let mut s = ComponentSession::new("muc.localhost", "s3cret");
         open(&mut s);
@@ -354,9 +408,8 @@ mod tests {
     #[test]
     fn service_stanzas_leave_in_the_component_namespace() {
         let s = ComponentSession::new("muc.localhost", "s3cret");
-        let mut svc =
-            server::service::MucService::new(server::service::ServiceConfig::new("muc.localhost", 1))
-                .expect("valid configuration");
+        let mut svc = server::MucService::new(server::ServiceConfig::new("muc.localhost", 1))
+            .expect("valid configuration");
         let join = server::xml::parse_stanza(
             b"<presence to='room@muc.localhost/N'><x xmlns='http://jabber.org/protocol/muc'/></presence>",
             server::ns::CLIENT,

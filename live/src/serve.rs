@@ -51,6 +51,15 @@ pub enum Status {
     Lost { why: String },
     /// Waiting this long before the next attempt.
     Retrying { after: Duration },
+    /// A routed stanza over a per-stanza limit was skipped and its sender answered
+    /// (unless it was an error); the connection stays up. `from` is the sender's
+    /// full JID, `stanza` its element name, `limit` the limit in words.
+    Refused {
+        from: String,
+        stanza: String,
+        limit: String,
+        answered: bool,
+    },
     /// Shut down on request; totals over the whole run.
     Stopped { stanzas_in: u64, stanzas_out: u64 },
 }
@@ -62,6 +71,19 @@ impl std::fmt::Display for Status {
             Status::Unreachable { server, why } => write!(f, "cannot reach {server}: {why}"),
             Status::Lost { why } => write!(f, "connection lost: {why}"),
             Status::Retrying { after } => write!(f, "reconnecting in {:.1} s", after.as_secs_f64()),
+            Status::Refused {
+                from,
+                stanza,
+                limit,
+                answered,
+            } => {
+                let answer = if *answered {
+                    "answered policy-violation"
+                } else {
+                    "not answered: an error or result"
+                };
+                write!(f, "refused a <{stanza}> from {from}: {limit} ({answer})")
+            }
             Status::Stopped {
                 stanzas_in,
                 stanzas_out,
@@ -144,24 +166,13 @@ enum SessionEnd {
     StoreFailed(String),
 }
 
-/// Where the service's storage effects go, applied in outbox order before the
-/// stanzas that follow them are written.
-pub trait Durable {
-    fn apply(&mut self, ops: &[StoreOp]) -> Result<(), String>;
-}
-
-/// No store: rooms live as long as the process.
-pub struct Memory;
-
-impl Durable for Memory {
-    fn apply(&mut self, _: &[StoreOp]) -> Result<(), String> {
-        Ok(())
-    }
-}
+/// Where the service's storage effects go: the service's one storage contract
+/// (`server::RoomStore`), under the name this crate has always exported.
+pub use server::store::{Memory, RoomStore as Durable};
 
 impl Durable for crate::sqlite::SqliteStore {
-    fn apply(&mut self, ops: &[StoreOp]) -> Result<(), String> {
-        crate::sqlite::SqliteStore::apply(self, ops).map_err(|e| e.to_string())
+    fn apply(&mut self, ops: &[StoreOp]) -> Result<(), server::StoreError> {
+        crate::sqlite::SqliteStore::apply(self, ops).map_err(|e| server::StoreError::Backend(e.to_string()))
     }
 }
 
@@ -346,13 +357,27 @@ async fn session(
                         if let Err(why) = store.apply(&ops) {
                             // What was already answered goes out; nothing after the failure.
                             let _ = wr.write_all(out.as_bytes()).await;
-                            return SessionEnd::StoreFailed(why);
+                            return SessionEnd::StoreFailed(why.to_string());
                         }
                     }
                     for o in &after {
                         out.push_str(&s.encode(o));
                     }
                     counters.stanzas_out += (before.len() + after.len()) as u64;
+                }
+                ComponentEvent::Refused { from, refused } => {
+                    counters.stanzas_in += 1;
+                    let answer = service.refuse_stanza(&from, &refused);
+                    report(Status::Refused {
+                        from: from.to_string(),
+                        stanza: refused.name.to_string(),
+                        limit: refused.limit.to_string(),
+                        answered: !answer.is_empty(),
+                    });
+                    for o in answer.iter() {
+                        out.push_str(&s.encode(o));
+                    }
+                    counters.stanzas_out += answer.len() as u64;
                 }
                 ComponentEvent::Closed(why) => closed = Some(why),
             }

@@ -8,10 +8,9 @@ fn escaped(f: fn(&mut String, &str), s: &str) -> String {
     out
 }
 
-/// RFC 6120 §4.8.1: the `stream:` namespace (`<stream:stream>`, `<stream:error>`).
-pub const NS_STREAMS: &str = "http://etherx.jabber.org/streams";
-/// RFC 6120 §4.9.3: the namespace of a stream error's defined condition and text.
-pub const NS_STREAM_ERRORS: &str = "urn:ietf:params:xml:ns:xmpp-streams";
+pub use server::stream_error::{StreamCondition, NS_STREAM_ERRORS};
+/// RFC 6120 §4.8.5: the stream namespace (defined once, by the parser that checks it).
+pub use server::xml::NS_STREAMS;
 /// XEP-0114 §3: the content namespace of a component stream.
 pub const NS_COMPONENT: &str = "jabber:component:accept";
 /// RFC 6120 §6.4: SASL negotiation (the c2s client's PLAIN login).
@@ -37,7 +36,7 @@ pub fn stream_header(ns: &str, to: &str, client: bool) -> String {
 }
 
 /// RFC 6120 §4.9: a stream error with a defined condition, then the stream's end.
-pub fn stream_error(condition: &str, text: Option<&str>) -> String {
+pub fn stream_error(condition: StreamCondition, text: Option<&str>) -> String {
     let text = text.map_or(String::new(), |t| {
         format!(
             "<text xmlns='{NS_STREAM_ERRORS}'>{}</text>",
@@ -52,7 +51,10 @@ pub fn stream_error_condition(el: &Element) -> String {
     let cond = el
         .elements()
         .find(|c| c.ns == NS_STREAM_ERRORS && c.name != "text")
-        .map_or_else(|| "undefined-condition".to_string(), |c| c.name.to_string());
+        .map_or_else(
+            || StreamCondition::UndefinedCondition.as_str().to_string(),
+            |c| c.name.to_string(),
+        );
     match el.child_text("text", NS_STREAM_ERRORS) {
         Some(t) if !t.is_empty() => format!("{cond} ({t})"),
         _ => cond,
@@ -89,7 +91,7 @@ mod tests {
 
     #[test]
     fn stream_errors_round_trip_their_condition() {
-        let bytes = stream_error("not-well-formed", Some("bad <xml>"));
+        let bytes = stream_error(StreamCondition::NotWellFormed, Some("bad <xml>"));
         let body = bytes.trim_end_matches("</stream:stream>");
         let wrapped = format!("<stream:stream xmlns:stream='{NS_STREAMS}'>{body}</stream:stream>");
         let mut p = server::xml::StreamParser::new(Default::default());

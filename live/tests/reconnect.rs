@@ -243,6 +243,7 @@ fn serve_survives_the_server_being_killed_and_keeps_its_rooms() {
             Status::Unreachable { .. } => "unreachable",
             Status::Retrying { .. } => "retrying",
             Status::Stopped { .. } => "stopped",
+            Status::Refused { .. } => "refused",
         })
         .filter(|k| *k != "retrying" && *k != "unreachable")
         .collect();

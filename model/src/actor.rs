@@ -198,10 +198,20 @@ impl PartialOrd for ServerState {
     }
 }
 
-/// Orders by hash only: the order is used to sort clients, never servers.
+/// Orders by hash (the order is used to sort clients, never servers, so its only
+/// job is to be a total order that agrees with `Eq`); two unequal states whose hashes
+/// collide are told apart by their debug form, which shows every room field and the
+/// durability (the configuration and cast are the same in every state).
 impl Ord for ServerState {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.hash.cmp(&other.hash)
+        self.hash.cmp(&other.hash).then_with(|| {
+            if self == other {
+                std::cmp::Ordering::Equal
+            } else {
+                let show = |s: &ServerState| format!("{:?} {:?}", s.svc, s.durability);
+                show(self).cmp(&show(other))
+            }
+        })
     }
 }
 
@@ -384,5 +394,31 @@ impl Actor for MucActor {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_state_order_agrees_with_equality_on_a_hash_collision() {
+        let scenario = crate::scenario::Scenario::revocation();
+        let cast = Arc::new(scenario.cast().expect("a valid scenario"));
+        let a = ServerState::new(
+            MucService::new(cast.cfg.clone()).expect("a valid domain"),
+            cast.clone(),
+        );
+        let mut b = ServerState::new(
+            MucService::new(cast.cfg.clone()).expect("a valid domain"),
+            cast.clone(),
+        );
+        b.durability.crashes = 1;
+        // Forge a collision: the order must still see two different states.
+        b.hash = a.hash;
+        assert_ne!(a, b);
+        assert_ne!(a.cmp(&b), std::cmp::Ordering::Equal);
+        assert_eq!(a.cmp(&b), b.cmp(&a).reverse());
+        assert_eq!(a.cmp(&a.clone()), std::cmp::Ordering::Equal);
     }
 }

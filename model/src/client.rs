@@ -3,6 +3,7 @@
 //! the checker stores one per client per state.
 
 use crate::notice::{Codes, Nick, Notice, MAX_NICKS};
+use server::StatusCode;
 use server::{Affiliation, Role};
 
 /// nick → (affiliation, role) of every occupant the client believes is present.
@@ -120,7 +121,7 @@ impl ClientState {
                 new_nick,
             } => {
                 let slot = usize::from(from.0).min(MAX_NICKS - 1);
-                let is_self = codes.has("110");
+                let is_self = codes.has(StatusCode::SelfPresence);
                 let side = self.room_mut(room);
                 if !unavailable {
                     if is_self {
@@ -131,7 +132,7 @@ impl ClientState {
                     return;
                 }
                 side.view[slot] = None;
-                if codes.has("303") {
+                if codes.has(StatusCode::NickChanged) {
                     // A nick change: the new nick's presence follows.
                     if let (true, Some(n)) = (is_self, new_nick) {
                         side.nick = n;
@@ -151,7 +152,7 @@ impl ClientState {
                     side.leaving = false;
                     side.view = [None; MAX_NICKS];
                     self.removal_fault = self.removal_fault.or(fault);
-                    self.saw_revocation |= codes.has("321");
+                    self.saw_revocation |= codes.has(StatusCode::AffiliationChanged);
                 }
             }
         }

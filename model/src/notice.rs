@@ -9,7 +9,7 @@
 
 use server::ns;
 use server::xml::Element;
-use server::{Affiliation, Role};
+use server::{Affiliation, Role, StatusCode};
 
 /// Most nicks a scenario may use (two per distinct base nick), plus one slot for a
 /// nick the scenario does not know.
@@ -75,34 +75,39 @@ impl Nicks {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Codes(u16);
 
-const CODES: [&str; 13] = [
-    "100", "110", "170", "201", "210", "301", "303", "307", "321", "322", "332", "333", "104",
-];
-
 impl Codes {
-    pub fn has(self, code: &str) -> bool {
-        CODES
+    /// One bit per code, by its place in `StatusCode::ALL` (15 codes fit in 16 bits).
+    fn bit(code: StatusCode) -> u16 {
+        let i = StatusCode::ALL
             .iter()
             .position(|c| *c == code)
-            .is_some_and(|i| self.0 & (1 << i) != 0)
+            .expect("every code is in ALL");
+        1 << i
     }
 
-    fn insert(&mut self, code: &str) {
-        if let Some(i) = CODES.iter().position(|c| *c == code) {
-            self.0 |= 1 << i;
-        }
+    pub fn has(self, code: StatusCode) -> bool {
+        self.0 & Self::bit(code) != 0
     }
 
-    /// Whether these codes explain a removal by someone else (ban, kick, revocation,
-    /// members-only, shutdown-style errors).
+    fn insert(&mut self, code: StatusCode) {
+        self.0 |= Self::bit(code);
+    }
+
+    /// Whether these codes explain a removal by someone else
+    /// ([`StatusCode::REMOVALS`]: ban, kick, revocation, members-only, shutdown,
+    /// technical error).
     pub fn has_removal_cause(self) -> bool {
-        server::muc::REMOVAL_STATUS_CODES.iter().any(|c| self.has(c))
+        StatusCode::REMOVALS.iter().any(|c| self.has(*c))
     }
 }
 
 impl std::fmt::Display for Codes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let set: Vec<&str> = CODES.iter().copied().filter(|c| self.has(c)).collect();
+        let set: Vec<&str> = StatusCode::ALL
+            .iter()
+            .filter(|c| self.has(**c))
+            .map(|c| c.as_str())
+            .collect();
         write!(f, "[{}]", set.join(" "))
     }
 }
@@ -156,10 +161,8 @@ impl Notice {
         let room = crate::ops::room_index(room)?;
         let x = el.child("x", ns::MUC_USER)?;
         let mut codes = Codes::default();
-        for c in x.elements().filter(|c| c.is("status", ns::MUC_USER)) {
-            if let Some(code) = c.attr("code") {
-                codes.insert(code);
-            }
+        for code in StatusCode::read_all(x) {
+            codes.insert(code);
         }
         let item = x.child("item", ns::MUC_USER);
         let attr = |name| item.and_then(|i| i.attr(name));
@@ -203,6 +206,20 @@ mod tests {
     }
 
     #[test]
+    fn the_removal_property_names_every_removal_cause() {
+        // The property's name is what a reader of `mucsim check` sees; it must list
+        // the causes `Codes::has_removal_cause` accepts (it once omitted 332).
+        for c in StatusCode::REMOVALS {
+            assert!(
+                crate::properties::REMOVAL_TOLD_ONCE.contains(c.as_str()),
+                "{} missing from: {}",
+                c.as_str(),
+                crate::properties::REMOVAL_TOLD_ONCE
+            );
+        }
+    }
+
+    #[test]
     fn presence_becomes_its_codes_item_and_nick() {
         let el = parse(
             br#"<presence xmlns="jabber:client" from="room@conference.localhost/Juliet" type="unavailable"><x xmlns="http://jabber.org/protocol/muc#user"><item affiliation="none" role="none"/><status code="110"/><status code="321"/></x></presence>"#,
@@ -219,7 +236,12 @@ mod tests {
             panic!("not a presence notice");
         };
         assert_eq!(from, nicks().get("Juliet"));
-        assert!(unavailable && codes.has("110") && codes.has("321") && !codes.has("307"));
+        assert!(
+            unavailable
+                && codes.has(StatusCode::SelfPresence)
+                && codes.has(StatusCode::AffiliationChanged)
+                && !codes.has(StatusCode::Kicked)
+        );
         assert!(codes.has_removal_cause());
         assert_eq!((affiliation, role), (Affiliation::None, Role::None));
         assert_eq!(codes.to_string(), "[110 321]");

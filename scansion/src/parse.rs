@@ -242,10 +242,9 @@ fn parse_block(lines: &[&str], first_line: usize) -> Result<Vec<Element>, ParseE
         }
         let fed = p.feed_into(l.as_bytes(), &mut events);
         let fed = fed.and_then(|()| p.feed_into(b"\n", &mut events));
-        stanzas.extend(events.drain(..).filter_map(|e| match e {
-            StreamEvent::Stanza(s) => Some(s),
-            StreamEvent::Open(_) | StreamEvent::Close => None,
-        }));
+        if let Err(why) = take_stanzas(events.drain(..), &mut stanzas) {
+            return err(n, why);
+        }
         if let Err(e) = fed {
             return err(n, block_error(&e));
         }
@@ -260,11 +259,25 @@ fn parse_block(lines: &[&str], first_line: usize) -> Result<Vec<Element>, ParseE
         Err(XmlError::TextOutsideElement) => return err(last, block_error(&XmlError::TextOutsideElement)),
         Err(_) => return err(last, "the block ends inside an unfinished tag"),
     }
-    stanzas.extend(events.into_iter().filter_map(|e| match e {
-        StreamEvent::Stanza(s) => Some(s),
-        StreamEvent::Open(_) | StreamEvent::Close => None,
-    }));
+    if let Err(why) = take_stanzas(events.into_iter(), &mut stanzas) {
+        return err(last, why);
+    }
     Ok(stanzas)
+}
+
+/// Moves the block's stanzas out of the parser's `events`; a stanza the parser
+/// refused as over a per-stanza limit is the script's error, with the limit.
+fn take_stanzas(events: impl Iterator<Item = StreamEvent>, stanzas: &mut Vec<Element>) -> Result<(), String> {
+    for e in events {
+        match e {
+            StreamEvent::Stanza(s) => stanzas.push(s),
+            StreamEvent::Open(_) | StreamEvent::Close => {}
+            StreamEvent::Refused(r) => {
+                return Err(format!("<{}> is over the parser's limits: {}", r.name, r.limit))
+            }
+        }
+    }
+    Ok(())
 }
 
 fn block_error(e: &XmlError) -> String {

@@ -1,6 +1,7 @@
-//! The three JIDs MUC code keeps confusing, as distinct types over the `jid` crate's
-//! (which does the stringprep): the room (bare), the occupant (`room@service/nick`)
-//! and the real user (a full JID, one per session).
+//! JIDs: the `jid` crate's types (which do the stringprep), re-exported, and the
+//! one nickname validator. Rooms are `BareJid`s, real sessions `FullJid`s, and
+//! occupant addresses are built from a room and a nick where a stanza is written
+//! (`Room::occupant_jid_str`); no newtypes over them (ARCHITECTURE.md says why).
 
 pub use jid::{BareJid, FullJid, Jid};
 
@@ -16,67 +17,17 @@ pub fn map_to_nothing(s: &str) -> String {
         .collect()
 }
 
-/// A room's address: `room@service`, always bare.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RoomJid(pub BareJid);
-
-/// An occupant's in-room address: `room@service/nick`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct OccupantJid(pub FullJid);
-
-/// A real user's session: `user@host/resource`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RealJid(pub FullJid);
-
-impl RoomJid {
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
-    }
-
-    /// The occupant address for `nick`, or `None` when the nick fails resourceprep.
-    pub fn occupant(&self, nick: &str) -> Option<OccupantJid> {
-        self.0.with_resource_str(nick).ok().map(OccupantJid)
-    }
+/// The nickname `nick` as the occupant JID `room/nick` holds it: resourceprep
+/// (RFC 7622 §3.4, through the `jid` crate), or `None` when `nick` is not a valid
+/// resourcepart. The one nickname validator; see [`is_strict_nick`].
+pub fn prep_nick(room: &BareJid, nick: &str) -> Option<String> {
+    room.with_resource_str(nick)
+        .ok()
+        .map(|full| full.resource().as_str().to_string())
 }
 
-impl OccupantJid {
-    pub fn room(&self) -> RoomJid {
-        RoomJid(self.0.to_bare())
-    }
-
-    pub fn nick(&self) -> &str {
-        self.0.resource().as_str()
-    }
-
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
-    }
-}
-
-impl RealJid {
-    pub fn bare(&self) -> BareJid {
-        self.0.to_bare()
-    }
-
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
-    }
-}
-
-impl std::fmt::Display for RoomJid {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::fmt::Display for OccupantJid {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::fmt::Display for RealJid {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// Prosody's strict validation of a nickname (joins, registration): it is valid and
+/// already in its prepared form.
+pub fn is_strict_nick(room: &BareJid, nick: &str) -> bool {
+    prep_nick(room, nick).as_deref() == Some(nick)
 }

@@ -1,9 +1,9 @@
 //! Every reason the service refuses a stanza, and the one place each becomes an
-//! RFC 6120 §8.3 error. The match in [`Refusal::wire`] has no wildcard arm: a new
+//! RFC 6120 §8.3 error ([`error_element`], [`error_reply`] build it for any sender). The match in [`Refusal::wire`] has no wildcard arm: a new
 //! reason cannot be added without deciding its type and condition.
 
 use crate::ns;
-use crate::xml::Element;
+use crate::xml::{Element, StanzaLimit};
 
 /// RFC 6120 §8.3.2 error types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -93,10 +93,9 @@ pub enum Refusal {
     FeatureNotImplemented,
     /// Prosody: a nickname that does not pass strict resourceprep.
     NickNotStrict,
-    /// Home server: the addressee's domain is neither local nor reachable.
-    RemoteServerNotFound,
-    /// Home server: an iq or presence for a local user with no such session.
-    RecipientUnavailable,
+    /// The stanza went over one of the parser's per-stanza limits and was skipped
+    /// unread (`server::xml::StreamEvent::Refused`).
+    StanzaLimit(StanzaLimit),
 }
 
 impl Refusal {
@@ -167,37 +166,54 @@ impl Refusal {
             Refusal::ServiceUnavailable => (Cancel, "service-unavailable", None),
             Refusal::FeatureNotImplemented => (Cancel, "feature-not-implemented", None),
             Refusal::NickNotStrict => (Modify, "jid-malformed", s("Nickname must pass strict validation")),
-            Refusal::RemoteServerNotFound => (Cancel, "remote-server-not-found", None),
-            Refusal::RecipientUnavailable => (Wait, "recipient-unavailable", None),
+            // RFC 6120 §8.3.3.12: the stanza violates a local policy (its size); the
+            // sender may send it again within the limit, hence `modify`.
+            Refusal::StanzaLimit(limit) => (
+                Modify,
+                "policy-violation",
+                Some(format!("Stanza refused unread: {limit}")),
+            ),
         }
     }
 
     /// The `<error/>` element for this refusal. `by` is the entity that refused (the room).
     pub fn error_element(&self, by: Option<&str>) -> Element {
         let (ty, cond, text) = self.wire();
-        let mut err = Element::new("error", ns::CLIENT)
-            .with_attr("type", ty.as_str())
-            .with_opt_attr("by", by)
-            .with_child(Element::new(cond, ns::STANZAS));
-        if let Some(t) = text {
-            // Like Prosody's error_reply: no xml:lang on the text.
-            err.push(Element::new("text", ns::STANZAS).with_text(t));
-        }
-        err
+        error_element(ty, cond, text, by)
     }
 
     /// RFC 6120 §8.3.1: the error reply to `stanza` swaps from/to, keeps the id and
     /// carries the error. `from` is the address that refuses.
     pub fn reply_to(&self, stanza: &Element, from: &str, by: Option<&str>) -> Element {
-        let mut reply = Element::new(stanza.name.clone(), ns::CLIENT).with_attr("from", from);
-        if let Some(id) = stanza.attr("id") {
-            reply.set_attr("id", id);
-        }
-        reply.set_attr("type", "error");
-        // Like Prosody, the payload is not echoed (RFC 6120 allows either).
-        reply.push(self.error_element(by));
-        reply
+        error_reply(stanza, from, self.error_element(by))
     }
+}
+
+/// RFC 6120 §8.3.2: `<error type=…><condition/><text/></error>`, for any sender's
+/// reason (the service's are [`Refusal`]s; a simulated home server has its own).
+pub fn error_element(ty: ErrorType, cond: &'static str, text: Option<String>, by: Option<&str>) -> Element {
+    let mut err = Element::new("error", ns::CLIENT)
+        .with_attr("type", ty.as_str())
+        .with_opt_attr("by", by)
+        .with_child(Element::new(cond, ns::STANZAS));
+    if let Some(t) = text {
+        // Like Prosody's error_reply: no xml:lang on the text.
+        err.push(Element::new("text", ns::STANZAS).with_text(t));
+    }
+    err
+}
+
+/// RFC 6120 §8.3.1: the error reply to `stanza`, from `from`: same name and id, type
+/// error, carrying `error` (from [`error_element`]). Like Prosody, the payload is not
+/// echoed (RFC 6120 allows either).
+pub fn error_reply(stanza: &Element, from: &str, error: Element) -> Element {
+    let mut reply = Element::new(stanza.name.clone(), ns::CLIENT).with_attr("from", from);
+    if let Some(id) = stanza.attr("id") {
+        reply.set_attr("id", id);
+    }
+    reply.set_attr("type", "error");
+    reply.push(error);
+    reply
 }
 
 impl std::fmt::Display for Refusal {

@@ -1,305 +1,22 @@
 //! The service: one entry point, [`MucService::handle`], that takes a stanza from a
 //! real user's session and returns everything the service sends in answer.
-//! Routing by address happens here; what rooms do lives in [`crate::muc`].
+//! Routing by address happens here, and only that: what rooms do lives in
+//! [`crate::muc`], what the service sends in [`crate::outbox`], its settings in
+//! [`crate::config`], what it keeps in [`crate::store`].
 
+use crate::config::{ConfigError, Ctx, Mutant, ServiceConfig};
+use crate::invariants::{check_room, room_violations, Violation};
 use crate::muc::room::Room;
-use crate::muc::{self, Millis, RoomConfig};
+use crate::muc::{self, Affiliation, Millis, RoomFate};
 use crate::ns;
+use crate::outbox::Outbox;
 use crate::refusal::Refusal;
 use crate::stanza::{IqType, Kind, MessageType, PresenceType, Stanza, StanzaError};
-use crate::store::StoreOp;
+use crate::store::{RestoreError, RoomRecord, StoreOp};
 use crate::xml::Element;
 use jid::{BareJid, FullJid, Jid};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// One stanza the service sends. The body is shared by every recipient of a
-/// broadcast; `to` is carried beside it and written in by [`Outgoing::element`] or
-/// by the serializer (as Prosody does when it routes).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Outgoing {
-    /// A session, or (for invitations) a bare JID the home server delivers.
-    pub to: Jid,
-    /// The stanza without its `to` attribute.
-    pub body: Arc<Element>,
-}
-
-impl Outgoing {
-    /// The complete stanza, `to` included.
-    pub fn element(&self) -> Element {
-        let mut e = (*self.body).clone();
-        e.set_attr("to", self.to.as_str());
-        e
-    }
-
-    /// Serializes the complete stanza with `jabber:client` as the default namespace.
-    pub fn to_xml(&self) -> String {
-        self.element().to_xml_in(crate::ns::CLIENT)
-    }
-}
-
-/// The ordered batch of stanzas one input produced. Order matters: it is the order
-/// a real server writes them (e.g. presences before the iq result).
-#[must_use = "the outbox holds the stanzas the service sends; dropping it loses them"]
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Outbox {
-    items: Vec<Outgoing>,
-    /// Storage effects of this input (see [`crate::store`]).
-    store: Vec<StoreOp>,
-    /// How many of `items` go out before `store` is applied: 0, except under the
-    /// durability mutant.
-    store_at: usize,
-}
-
-impl Outbox {
-    pub(crate) fn send(&mut self, to: &FullJid, stanza: Element) {
-        self.share(to, Arc::new(stanza));
-    }
-
-    /// Sends one body to one more recipient without copying it.
-    pub(crate) fn share(&mut self, to: &FullJid, body: Arc<Element>) {
-        debug_assert!(body.attr("to").is_none(), "bodies carry no 'to'");
-        self.items.push(Outgoing {
-            to: Jid::from(to.clone()),
-            body,
-        });
-    }
-
-    pub(crate) fn send_to_jid(&mut self, to: &Jid, stanza: Element) {
-        self.items.push(Outgoing {
-            to: to.clone(),
-            body: Arc::new(stanza),
-        });
-    }
-
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Outgoing> {
-        self.items.iter()
-    }
-
-    pub fn into_vec(self) -> Vec<Outgoing> {
-        self.items
-    }
-
-    /// The storage effects, to apply in order (a `Sync` is a durability barrier).
-    pub fn store_ops(&self) -> &[StoreOp] {
-        &self.store
-    }
-
-    /// How many stanzas go out before the storage effects are applied. The service
-    /// always says 0: a change is durable before anything that tells of it is sent.
-    pub fn store_position(&self) -> usize {
-        self.store_at
-    }
-
-    /// The stanzas and the storage effects, split where the effects apply.
-    pub fn into_parts(self) -> (Vec<Outgoing>, Vec<StoreOp>, Vec<Outgoing>) {
-        let mut before = self.items;
-        let after = before.split_off(self.store_at.min(before.len()));
-        (before, self.store, after)
-    }
-}
-
-impl IntoIterator for Outbox {
-    type Item = Outgoing;
-    type IntoIter = std::vec::IntoIter<Outgoing>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.items.into_iter()
-    }
-}
-
-/// Explicit bounds on everything a client can make the service hold.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ServiceLimits {
-    pub max_rooms: usize,
-    /// Occupants per room, whatever the room's own `maxusers` says.
-    pub max_occupants: usize,
-    /// Sessions sharing one nick.
-    pub max_sessions_per_occupant: usize,
-    /// Items in one muc#admin set.
-    pub max_admin_items: usize,
-}
-
-impl Default for ServiceLimits {
-    fn default() -> Self {
-        ServiceLimits {
-            max_rooms: 100_000,
-            max_occupants: 5_000,
-            max_sessions_per_occupant: 16,
-            max_admin_items: 100,
-        }
-    }
-}
-
-/// Deliberately broken variants of the service, to prove the checkers can fail.
-/// Only the `mutants` feature can switch one on; without it every check below is `false`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Mutant {
-    /// Revoking membership removes only the first session of the user.
-    RevokeOneSession,
-    /// Switching a room to members-only leaves non-members inside.
-    MembersOnlyKeepsNonMembers,
-    /// The members-only join check reads the affiliation before the latest change.
-    StaleJoinCheck,
-    /// A ban records the outcast but leaves the occupant in the room.
-    BanKeepsOccupant,
-    /// The last owner may give up ownership.
-    LastOwnerMayLeave,
-    /// A nick change does not check whether the nick is taken.
-    NickChangeSkipsUniqueness,
-    /// Answers (the iq result, the presences) before the change is durable: the write
-    /// comes after the stanzas, without a sync, and lands on disk with a later sync.
-    AnswerBeforeDurable,
-}
-
-impl Mutant {
-    pub const ALL: [Mutant; 7] = [
-        Mutant::RevokeOneSession,
-        Mutant::MembersOnlyKeepsNonMembers,
-        Mutant::StaleJoinCheck,
-        Mutant::BanKeepsOccupant,
-        Mutant::LastOwnerMayLeave,
-        Mutant::NickChangeSkipsUniqueness,
-        Mutant::AnswerBeforeDurable,
-    ];
-
-    /// The command-line name, e.g. `revoke-one-session`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Mutant::RevokeOneSession => "revoke-one-session",
-            Mutant::MembersOnlyKeepsNonMembers => "members-only-keeps-non-members",
-            Mutant::StaleJoinCheck => "stale-join-check",
-            Mutant::BanKeepsOccupant => "ban-keeps-occupant",
-            Mutant::LastOwnerMayLeave => "last-owner-may-leave",
-            Mutant::NickChangeSkipsUniqueness => "nick-change-skips-uniqueness",
-            Mutant::AnswerBeforeDurable => "answer-before-durable",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Mutant> {
-        Self::ALL.into_iter().find(|m| m.name() == name)
-    }
-}
-
-/// The key of the XEP-0421 occupant ids: `occupant-id = base64(SHA-256(key ‖ room ‖
-/// 0x00 ‖ bare JID))`. XEP-0421 §4: the id must not reveal the real JID, so whoever
-/// may not link nicks to users must not know the key.
-///
-/// The service never makes one: a harness hands it in. The simulator and the model
-/// use [`OccupantIdKey::Seeded`] (the key is the run's seed, so ids are reproducible,
-/// and public: fine for tests, never for users); `mucsim serve` uses
-/// [`OccupantIdKey::Secret`], 256 random bits it keeps in its store.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub enum OccupantIdKey {
-    /// A seed, hashed as its 8 little-endian bytes (byte-identical to the ids of
-    /// earlier builds, so transcripts and pinned model state counts do not move).
-    Seeded(u64),
-    /// A secret key of 256 bits.
-    Secret([u8; 32]),
-}
-
-impl OccupantIdKey {
-    /// Feeds the key into `h`, in front of each (room, user).
-    fn feed(&self, h: &mut Sha256) {
-        match self {
-            OccupantIdKey::Seeded(seed) => h.update(seed.to_le_bytes()),
-            OccupantIdKey::Secret(key) => h.update(key),
-        }
-    }
-}
-
-/// Never prints a secret key (configurations end up in logs and panic messages).
-impl std::fmt::Debug for OccupantIdKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            OccupantIdKey::Seeded(seed) => write!(f, "Seeded({seed})"),
-            OccupantIdKey::Secret(_) => write!(f, "Secret(..)"),
-        }
-    }
-}
-
-/// Why a [`ServiceConfig`] cannot make a service ([`MucService::new`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ConfigError {
-    /// `domain` is not a domain JID (RFC 7622 §3.2: no local part, no resource).
-    Domain { domain: String, why: String },
-    /// `domain` is a valid domain but not in its normalized form (RFC 7622 §3.2.2:
-    /// the service compares the normalized domain of every `to` against it, so it
-    /// would refuse every stanza); `normalized` is the form to use.
-    DomainNotNormalized { domain: String, normalized: String },
-}
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ConfigError::Domain { domain, why } => write!(f, "'{domain}' is not a domain name: {why}"),
-            ConfigError::DomainNotNormalized { domain, normalized } => {
-                write!(f, "'{domain}' is not in normalized form (use '{normalized}')")
-            }
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ServiceConfig {
-    /// The service's domain, e.g. `conference.localhost` (a normalized domain JID,
-    /// checked by [`MucService::new`]).
-    pub domain: String,
-    /// Keys the XEP-0421 occupant ids; the service's only entropy.
-    pub occupant_id_key: OccupantIdKey,
-    pub limits: ServiceLimits,
-    /// Configuration of a newly created room.
-    pub room_defaults: RoomConfig,
-    /// XEP-0045 §10.1: new rooms are locked until configured (Prosody's `muc_room_locking`).
-    pub lock_new_rooms: bool,
-    /// Check every invariant after every `handle` in debug builds (panics on violation).
-    pub assert_invariants: bool,
-    /// Service administrators (Prosody's `admins` on the MUC component): they may
-    /// destroy any room by ad-hoc command.
-    pub admins: Vec<BareJid>,
-    #[cfg(feature = "mutants")]
-    pub mutant: Option<Mutant>,
-}
-
-impl ServiceConfig {
-    /// A configuration with the defaults and a seeded occupant-id key
-    /// ([`OccupantIdKey::Seeded`]): for the simulator, the model and tests. A service
-    /// facing real users sets [`ServiceConfig::occupant_id_key`] to a secret.
-    pub fn new(domain: &str, seed: u64) -> ServiceConfig {
-        ServiceConfig {
-            domain: domain.to_string(),
-            occupant_id_key: OccupantIdKey::Seeded(seed),
-            limits: ServiceLimits::default(),
-            room_defaults: RoomConfig::default(),
-            lock_new_rooms: true,
-            assert_invariants: true,
-            admins: Vec::new(),
-            #[cfg(feature = "mutants")]
-            mutant: None,
-        }
-    }
-
-    #[inline(always)]
-    pub(crate) fn mutant(&self, m: Mutant) -> bool {
-        #[cfg(feature = "mutants")]
-        return self.mutant == Some(m);
-        #[cfg(not(feature = "mutants"))]
-        {
-            let _ = m;
-            false
-        }
-    }
-}
 
 /// Whether a stanza can change a kept room's record: an iq set (configuration,
 /// affiliations, registration, destroy), or a message carrying a subject or a
@@ -311,25 +28,6 @@ fn may_change_kept(el: &Element) -> bool {
         "iq" => el.attr("type") == Some("set"),
         "message" => el.child("subject", ns::CLIENT).is_some() || el.child("x", ns::MUC_USER).is_some(),
         _ => false,
-    }
-}
-
-/// Everything a room operation needs besides the room.
-pub(crate) struct Ctx<'a> {
-    pub now: Millis,
-    pub cfg: &'a ServiceConfig,
-}
-
-impl Ctx<'_> {
-    /// XEP-0421: a stable id per (room, user), not reversible without the key.
-    pub(crate) fn occupant_id(&self, room: &BareJid, user: &BareJid) -> String {
-        use base64::Engine;
-        let mut h = Sha256::new();
-        self.cfg.occupant_id_key.feed(&mut h);
-        h.update(room.as_str().as_bytes());
-        h.update([0u8]);
-        h.update(user.as_str().as_bytes());
-        base64::engine::general_purpose::STANDARD.encode(h.finalize())
     }
 }
 
@@ -410,16 +108,6 @@ impl MucService {
         self.rooms.get(jid)
     }
 
-    /// Removes a room from the service (an administrator destroys it).
-    pub(crate) fn take_room(&mut self, jid: &BareJid) -> Option<Room> {
-        self.rooms.remove(jid)
-    }
-
-    /// Adds a room rebuilt from storage; returns the one it replaced, if any.
-    pub(crate) fn insert_restored(&mut self, room: Room) -> Option<Room> {
-        self.rooms.insert(room.jid.clone(), room)
-    }
-
     /// Handles one stanza sent by the real session `from` at `now` (milliseconds,
     /// the caller's clock). Whatever the stanza, the service answers every iq get/set
     /// exactly once and never panics on input. The returned [`Outbox`] puts its
@@ -443,7 +131,7 @@ impl MucService {
                 Some(to) if to.node().is_none() && stanza.name == "iq" => self
                     .rooms
                     .values()
-                    .filter_map(|r| r.record().map(|rec| (r.jid.clone(), Some(rec))))
+                    .filter_map(|r| r.record().map(|rec| (r.jid().clone(), Some(rec))))
                     .collect(),
                 Some(to) => {
                     let room = to.to_bare();
@@ -481,11 +169,11 @@ impl MucService {
         }
         if !ops.is_empty() {
             if self.cfg.mutant(Mutant::AnswerBeforeDurable) {
-                out.store = ops;
-                out.store_at = out.items.len();
+                let at = out.len();
+                out.place_store(ops, at);
             } else {
                 ops.push(StoreOp::Sync);
-                out.store = ops;
+                out.place_store(ops, 0);
             }
         }
         if cfg!(debug_assertions) && self.cfg.assert_invariants {
@@ -537,8 +225,10 @@ impl MucService {
                 _ => None,
             };
             let answered = match command {
-                Some(cmd) => muc::adhoc::execute(self, from, &st, &cmd, out).map(|_| ()),
-                None => muc::disco::service_stanza(self, from, &st, out),
+                Some(cmd) => {
+                    muc::adhoc::execute(&self.cfg, &mut self.rooms, from, &st, &cmd, out).map(|_| ())
+                }
+                None => muc::disco::service_stanza(&self.cfg.domain, self.rooms.values(), from, &st, out),
             };
             if let Err(r) = answered {
                 self.refuse(from, &st, r, None, out);
@@ -569,9 +259,7 @@ impl MucService {
         match result {
             Ok(fate) => {
                 if let Some(room) = self.rooms.get(&room_jid) {
-                    let gone = fate == RoomFate::Destroyed
-                        || (room.occupants.is_empty() && (!room.config.persistent || room.locked));
-                    if gone {
+                    if fate == RoomFate::Destroyed || room.vanishes() {
                         self.rooms.remove(&room_jid);
                     }
                 }
@@ -594,52 +282,70 @@ impl MucService {
     }
 
     /// Prosody's `handle_kickable`: an error bounced by an occupant's client means
-    /// that session is gone; it is removed (status 333).
+    /// that session is gone (see [`muc::join::bounced_error`]).
     fn handle_error_stanza(&mut self, from: &FullJid, st: &Stanza, to: &Jid, out: &mut Outbox) {
         if matches!(st.kind, Kind::Iq(_)) || to.node().is_none() {
             return;
         }
         let room_jid = to.to_bare();
         if let Some(room) = self.rooms.get_mut(&room_jid) {
-            if let Some(nick) = room.by_session.get(from).cloned() {
-                // Prosody's status text: the condition in words, plus the error's text
-                // only where real JIDs are public anyway.
-                let err = st.el.child("error", ns::CLIENT);
-                let cond = err
-                    .and_then(|e| e.elements().find(|c| c.ns == ns::STANZAS && c.name != "text"))
-                    .map_or("presence error".to_string(), |c| c.name.replace('-', " "));
-                let mut text = format!("Kicked: {cond}");
-                if room.config.whois == muc::Whois::Anyone {
-                    if let Some(t) = err.and_then(|e| e.child_text("text", ns::STANZAS)) {
-                        text = format!("{text}: {t}");
-                    }
-                }
-                let leave = muc::room::StoredPresence {
-                    id: None,
-                    payload: vec![Element::new("status", ns::CLIENT).with_text(text)],
-                };
-                muc::join::remove_session(room, from, &nick, vec!["333"], Some(leave), out);
-                if room.occupants.is_empty() && !room.config.persistent {
-                    self.rooms.remove(&room_jid);
-                }
+            muc::join::bounced_error(room, from, st, out);
+            if room.vanishes() {
+                self.rooms.remove(&room_jid);
             }
         }
     }
 
-    pub(crate) fn rooms_map(&self) -> &BTreeMap<BareJid, Room> {
-        &self.rooms
+    /// Checks every invariant of every room (see [`crate::invariants`]); the first
+    /// violation found is returned.
+    pub fn check_invariants(&self) -> Result<(), Violation> {
+        for room in self.rooms.values() {
+            check_room(room)?;
+        }
+        Ok(())
+    }
+
+    /// Every violation, for reports that want them all.
+    pub fn violations(&self) -> Vec<Violation> {
+        self.rooms.values().flat_map(room_violations).collect()
+    }
+
+    /// The records of every kept room, in JID order (what a full store holds).
+    pub fn records(&self) -> Vec<RoomRecord> {
+        self.rooms().filter_map(Room::record).collect()
+    }
+
+    /// A service whose rooms are `records`, empty and unlocked, as after a restart.
+    /// Errors: a record outside the domain, without an owner, stored twice, or with a
+    /// reservation for an unaffiliated user ([`RestoreError`]).
+    pub fn restore(
+        cfg: ServiceConfig,
+        records: impl IntoIterator<Item = RoomRecord>,
+    ) -> Result<MucService, RestoreError> {
+        let mut svc = MucService::new(cfg).map_err(RestoreError::Config)?;
+        for r in records {
+            if r.jid.domain().as_str() != svc.domain() || r.jid.node().is_none() {
+                return Err(RestoreError::WrongDomain(r.jid.to_string()));
+            }
+            if !r.affiliations.values().any(|a| *a == Affiliation::Owner) {
+                return Err(RestoreError::NoOwner(r.jid.to_string()));
+            }
+            if r.reserved.keys().any(|j| !r.affiliations.contains_key(j)) {
+                return Err(RestoreError::StrayReservation(r.jid.to_string()));
+            }
+            let jid = r.jid.clone();
+            let room = Room::from_record(r);
+            if svc.rooms.insert(jid.clone(), room).is_some() {
+                return Err(RestoreError::Duplicate(jid.to_string()));
+            }
+        }
+        Ok(svc)
     }
 
     #[cfg(test)]
     pub(crate) fn rooms_mut(&mut self) -> &mut BTreeMap<BareJid, Room> {
         &mut self.rooms
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum RoomFate {
-    Keep,
-    Destroyed,
 }
 
 fn route_to_room(
@@ -656,8 +362,8 @@ fn route_to_room(
         }
         // Prosody: presence to the bare room from an occupant is presence to its own
         // occupant JID (e.g. leaving with `to='room@service'`).
-        (Kind::Presence(_), None) if room.by_session.contains_key(from) => {
-            let current = room.by_session[from].clone();
+        (Kind::Presence(_), None) if room.nick_of(from).is_some() => {
+            let current = room.nick_of(from).expect("an occupant").to_string();
             muc::join::presence(room, ctx, from, st, &current, out).map(|_| RoomFate::Keep)
         }
         // XEP-0045 §7.2.1: joining needs a nick.
@@ -666,22 +372,52 @@ fn route_to_room(
         (Kind::Message(MessageType::Groupchat), None) => {
             muc::message::groupchat(room, ctx, from, st, out).map(|_| RoomFate::Keep)
         }
-        (Kind::Message(_), None) => muc::message::to_room(room, ctx, from, st, out).map(|_| RoomFate::Keep),
+        (Kind::Message(_), None) => muc::message::to_room(room, from, st, out).map(|_| RoomFate::Keep),
         (Kind::Message(_), Some(nick)) => {
             muc::message::private(room, from, st, nick, out).map(|_| RoomFate::Keep)
         }
-        (Kind::Iq(IqType::Get | IqType::Set), None) => muc::owner::iq_to_room(room, ctx, from, st, out),
+        (Kind::Iq(IqType::Get | IqType::Set), None) => muc::room_iq::iq_to_room(room, ctx, from, st, out),
         // Prosody forwards iqs to occupants; we do not (yet). To a nick nobody holds
         // the answer is Prosody's "Recipient not in room".
         (Kind::Iq(_), Some(nick)) => {
-            if !room.by_session.contains_key(from) {
+            if room.nick_of(from).is_none() {
                 Err(Refusal::NotInRoom)
-            } else if !room.occupants.contains_key(nick) {
+            } else if room.occupant(nick).is_none() {
                 Err(Refusal::RecipientNotInRoom)
             } else {
                 Err(Refusal::FeatureNotImplemented)
             }
         }
         (Kind::Iq(IqType::Result | IqType::Error), None) => Ok(RoomFate::Keep),
+    }
+}
+
+/// Stanzas the parser did not read.
+impl MucService {
+    /// Answers a stanza the parser skipped for going over a per-stanza limit
+    /// (`server::xml::StreamEvent::Refused`), sent by `from` (the sender as the driver
+    /// knows it: the home server's stamp, not trusted from the stanza alone when the
+    /// driver can do better). RFC 6120 §8.3.3.12: a `policy-violation` error of type
+    /// `modify`, carrying the stanza's id, from the address it was sent to when that
+    /// is on this service's domain (else from the domain). Nothing answers an
+    /// error, an iq result (RFC 6120 §8.3.1, §8.2.3) or an element that is not a
+    /// stanza. No room is read or changed: the outbox holds at most that one error
+    /// and no storage effects.
+    pub fn refuse_stanza(&self, from: &Jid, refused: &crate::xml::RefusedStanza) -> Outbox {
+        let mut out = Outbox::default();
+        let ty = refused.stanza_type.as_deref();
+        let answered = matches!(&*refused.name, "message" | "presence" | "iq")
+            && ty != Some("error")
+            && !(refused.name == "iq" && ty == Some("result"));
+        if answered {
+            let me = refused
+                .to
+                .as_deref()
+                .filter(|to| Jid::new(to).is_ok_and(|j| j.domain().as_str() == self.cfg.domain))
+                .unwrap_or(&self.cfg.domain);
+            let reply = Refusal::StanzaLimit(refused.limit).reply_to(&refused.head(), me, None);
+            out.send_to_jid(from, reply);
+        }
+        out
     }
 }

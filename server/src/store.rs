@@ -6,11 +6,10 @@
 //! [`StoreOp`]s — write this record, forget that room, and a [`StoreOp::Sync`]
 //! barrier — placed *before* every stanza of that outbox, so a driver that applies
 //! them in order has made the change durable before the iq result or any presence
-//! leaves. [`MucService::restore`] rebuilds a service from what is durable.
+//! leaves. [`crate::MucService::restore`] rebuilds a service from what is durable.
 
-use crate::muc::room::{Room, Subject};
+use crate::muc::room::Subject;
 use crate::muc::{Affiliation, RoomConfig};
-use crate::service::{MucService, ServiceConfig};
 use crate::xml::Element;
 use jid::BareJid;
 use std::collections::BTreeMap;
@@ -39,19 +38,43 @@ pub enum StoreOp {
     Sync,
 }
 
-impl Room {
-    /// The record to keep, if this room is kept at all: persistent and configured.
-    pub fn record(&self) -> Option<RoomRecord> {
-        if !self.config.persistent || self.locked {
-            return None;
+/// Where a service's storage effects go: the one storage contract every driver
+/// keeps (the simulated disk, the SQLite store of `mucsim serve`, and [`Memory`]).
+/// A driver applies each outbox's [`StoreOp`]s, in order, before the stanzas that
+/// follow them are sent ("durable before told", ARCHITECTURE.md).
+pub trait RoomStore {
+    /// Applies `ops` in order: `Put` writes a room's record, `Delete` forgets a room,
+    /// and `Sync` returns only once everything written before it is durable.
+    /// Errors: [`StoreError`] — the store could not keep a promise; the driver must
+    /// not send anything that tells of the change.
+    fn apply(&mut self, ops: &[StoreOp]) -> Result<(), StoreError>;
+}
+
+/// A store that failed to apply an effect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreError {
+    /// The storage technology refused or failed (disk full, I/O error, a locked or
+    /// foreign file…), in its own words.
+    Backend(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Backend(why) => write!(f, "backend error: {why}"),
         }
-        Some(RoomRecord {
-            jid: self.jid.clone(),
-            config: self.config.clone(),
-            affiliations: self.affiliations.clone(),
-            reserved: self.reserved.clone(),
-            subject: self.subject.clone(),
-        })
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// No store: rooms live as long as the process (`mucsim serve --no-store`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Memory;
+
+impl RoomStore for Memory {
+    fn apply(&mut self, _: &[StoreOp]) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 
@@ -67,7 +90,7 @@ pub enum RestoreError {
     /// A nickname reserved by a user with no affiliation.
     StrayReservation(String),
     /// The configuration itself cannot make a service.
-    Config(crate::service::ConfigError),
+    Config(crate::config::ConfigError),
 }
 
 impl std::fmt::Display for RestoreError {
@@ -86,44 +109,6 @@ impl std::fmt::Display for RestoreError {
 }
 
 impl std::error::Error for RestoreError {}
-
-impl MucService {
-    /// The records of every kept room, in JID order (what a full store holds).
-    pub fn records(&self) -> Vec<RoomRecord> {
-        self.rooms().filter_map(Room::record).collect()
-    }
-
-    /// A service whose rooms are `records`, empty and unlocked, as after a restart.
-    pub fn restore(
-        cfg: ServiceConfig,
-        records: impl IntoIterator<Item = RoomRecord>,
-    ) -> Result<MucService, RestoreError> {
-        let mut svc = MucService::new(cfg).map_err(RestoreError::Config)?;
-        for r in records {
-            if r.jid.domain().as_str() != svc.domain() || r.jid.node().is_none() {
-                return Err(RestoreError::WrongDomain(r.jid.to_string()));
-            }
-            if !r.affiliations.values().any(|a| *a == Affiliation::Owner) {
-                return Err(RestoreError::NoOwner(r.jid.to_string()));
-            }
-            if r.reserved.keys().any(|j| !r.affiliations.contains_key(j)) {
-                return Err(RestoreError::StrayReservation(r.jid.to_string()));
-            }
-            let mut room = Room::new(r.jid.clone(), r.config);
-            for (jid, aff) in r.affiliations {
-                if aff != Affiliation::None {
-                    room.set_affiliation_raw(jid, aff);
-                }
-            }
-            room.reserved = r.reserved;
-            room.subject = r.subject;
-            if svc.insert_restored(room).is_some() {
-                return Err(RestoreError::Duplicate(r.jid.to_string()));
-            }
-        }
-        Ok(svc)
-    }
-}
 
 impl RoomConfig {
     /// The configuration as a submitted `muc#roomconfig` data form (XEP-0004): the

@@ -3,6 +3,7 @@
 
 mod common;
 use common::*;
+use server::ServiceConfig;
 
 const A: &str = "owner@localhost/a";
 const B: &str = "bob@localhost/b";
@@ -754,6 +755,25 @@ fn bounced_error_from_occupant_removes_the_session() {
         .iter()
         .any(|o| o.to.as_str() == A && statuses(&o.stanza) == vec!["333"]));
     assert!(h.room("r").unwrap().occupant("Bob").is_none());
+}
+
+/// With `room_defaults.persistent = true` (Prosody's `muc_room_default_persistent`)
+/// a creator whose client bounces an error leaves the room empty while it is still
+/// locked. A locked room is never kept, so it must vanish, as when the creator
+/// leaves; before the fix it stayed, empty and locked, refusing every join.
+#[test]
+fn bounced_error_empties_a_locked_persistent_room_which_vanishes() {
+    let mut cfg = ServiceConfig::new(MUC, 42);
+    cfg.room_defaults.persistent = true;
+    let mut h = H::new(cfg);
+    let _ = h.join(A, "r", "Owner");
+    assert!(h.room("r").unwrap().is_locked());
+    let _ = h.send(A, "<message to='r@conference.localhost' type='error'><error type='cancel'><gone xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>");
+    assert!(h.room("r").is_none(), "an empty locked room must vanish");
+    // The room can be created again, by anyone.
+    let out = h.join(B, "r", "Bob");
+    assert_eq!(statuses(&out[0].stanza), vec!["201", "110"]);
+    assert!(h.svc.records().is_empty(), "a locked room is never stored");
 }
 
 #[test]

@@ -181,6 +181,15 @@ pub fn describe_effects(store: &[StoreOp], before: usize, after: usize) -> Strin
     }
 }
 
+/// The simulated disk keeps the service's storage contract like any store; it never
+/// fails (a crash, not an error, is how it loses writes).
+impl server::RoomStore for SimDisk {
+    fn apply(&mut self, ops: &[StoreOp]) -> Result<(), server::StoreError> {
+        self.apply_all(ops);
+        Ok(())
+    }
+}
+
 impl SimDisk {
     /// A disk holding `records`, all durable (a service's state after its setup).
     pub fn with_records(records: impl IntoIterator<Item = RoomRecord>) -> SimDisk {
@@ -215,6 +224,19 @@ mod tests {
             reserved: BTreeMap::new(),
             subject: None,
         })
+    }
+
+    #[test]
+    fn the_disk_and_the_memory_store_keep_one_storage_contract() {
+        // Both behind the service's one trait, as `mucsim serve` holds its store.
+        let mut disk = SimDisk::default();
+        let mut memory = server::store::Memory;
+        let ops = [StoreOp::Put(rec("a@conference.localhost", true)), StoreOp::Sync];
+        for store in [&mut disk as &mut dyn server::RoomStore, &mut memory] {
+            assert_eq!(store.apply(&ops), Ok(()));
+        }
+        assert!(disk.durable(&"a@conference.localhost".parse().unwrap()).is_some());
+        assert_eq!(disk.pending(), 0);
     }
 
     #[test]

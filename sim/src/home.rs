@@ -5,8 +5,9 @@
 use crate::world::{Conn, ConnId};
 use server::jids::{BareJid, FullJid, Jid};
 use server::ns;
+use server::refusal::{error_element, ErrorType};
 use server::stanza::{IqType, Kind, MessageType, PresenceType, Stanza, StanzaError};
-use server::xml::Element;
+use server::xml::{Element, RefusedStanza};
 use server::Refusal;
 use std::collections::BTreeMap;
 
@@ -19,6 +20,9 @@ pub(crate) enum Route {
     ToClient(ConnId, Element),
     /// Into the MUC service, sent by this session.
     ToService(FullJid, Element),
+    /// A stanza this session sent that went over the service stream's per-stanza
+    /// limits: the service answers it (`MucService::refuse_stanza`).
+    RefusedToService(FullJid, RefusedStanza),
     /// Close the client's stream with this RFC 6120 §4.9.3 condition.
     CloseStream(ConnId, String),
 }
@@ -76,7 +80,9 @@ impl HomeServer {
             Err((_, StanzaError::NotAStanza)) => {
                 return vec![Route::CloseStream(conn, "unsupported-stanza-type".into())]
             }
-            Err((el, StanzaError::Refused(r))) => return self.refuse(conns, &el, &r, &self.domain.clone()),
+            Err((el, StanzaError::Refused(r))) => {
+                return self.refuse(conns, &el, r.error_element(None), &self.domain.clone())
+            }
         };
         let Some(to) = st.to.clone() else {
             return self.for_own_account(conns, conn, st);
@@ -91,7 +97,26 @@ impl HomeServer {
             }
             return self.deliver(conns, &to, st.el);
         }
-        self.refuse(conns, &st.el, &Refusal::RemoteServerNotFound, domain)
+        self.refuse(conns, &st.el, HomeRefusal::RemoteServerNotFound.error(), domain)
+    }
+
+    /// A stanza the client `conn` wrote that the parser skipped for going over a
+    /// per-stanza limit. `from` is stamped as for any stanza (RFC 6120 §8.1.2.1); for
+    /// the MUC domain it goes to the service, which answers it; anything else the
+    /// home server refuses itself, with the same error.
+    pub fn client_refused(&mut self, conns: &mut [Conn], conn: ConnId, mut r: RefusedStanza) -> Vec<Route> {
+        let me = conns[conn.0].jid.clone();
+        r.from = Some(me.to_string());
+        if r.to.as_deref().map(raw_domain) == Some(self.muc_domain.as_str()) {
+            return vec![Route::RefusedToService(me, r)];
+        }
+        let by = self.domain.clone();
+        self.refuse(
+            conns,
+            &r.head(),
+            Refusal::StanzaLimit(r.limit).error_element(None),
+            &by,
+        )
     }
 
     /// Delivers a stanza to a local address (from a client, or from the service).
@@ -138,7 +163,7 @@ impl HomeServer {
                 .map(|c| Route::ToClient(c, el.clone()))
                 .collect(),
             Kind::Iq(IqType::Get | IqType::Set) => {
-                self.refuse(conns, &el, &Refusal::ServiceUnavailable, to.as_str())
+                self.refuse(conns, &el, HomeRefusal::ServiceUnavailable.error(), to.as_str())
             }
             _ => Vec::new(),
         }
@@ -264,21 +289,43 @@ impl HomeServer {
                 res.set_attr("to", &from);
                 self.deliver(conns, &to, res)
             }
-            None => self.refuse(conns, &st.el, &Refusal::ServiceUnavailable, &server),
+            None => self.refuse(conns, &st.el, HomeRefusal::ServiceUnavailable.error(), &server),
         }
     }
 
     /// The error reply to `el` from `by`, back to its sender; never an error to an error.
-    fn refuse(&mut self, conns: &mut [Conn], el: &Element, r: &Refusal, by: &str) -> Vec<Route> {
+    /// Answers `el` with `error` (RFC 6120 §8.3.1), from `by`; errors are never answered.
+    fn refuse(&mut self, conns: &mut [Conn], el: &Element, error: Element, by: &str) -> Vec<Route> {
         if el.attr("type") == Some("error") {
             return Vec::new();
         }
         let Some(to) = el.attr("from").and_then(|f| Jid::new(f).ok()) else {
             return Vec::new();
         };
-        let mut reply = r.reply_to(el, by, None);
+        let mut reply = server::refusal::error_reply(el, by, error);
         reply.set_attr("to", to.as_str());
         self.deliver(conns, &to, reply)
+    }
+}
+
+/// The home server's own reasons to refuse a stanza (not the MUC service's, which
+/// are `server::Refusal`s).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HomeRefusal {
+    /// RFC 6120 §8.3.3.15: the addressee's domain is neither local nor reachable.
+    RemoteServerNotFound,
+    /// RFC 6120 §8.3.3.19: the home server offers no such service.
+    ServiceUnavailable,
+}
+
+impl HomeRefusal {
+    /// The `<error/>` (RFC 6120 §8.3.2), without text or `by`, as Prosody words it.
+    fn error(self) -> Element {
+        let (ty, cond) = match self {
+            HomeRefusal::RemoteServerNotFound => (ErrorType::Cancel, "remote-server-not-found"),
+            HomeRefusal::ServiceUnavailable => (ErrorType::Cancel, "service-unavailable"),
+        };
+        error_element(ty, cond, None, None)
     }
 }
 

@@ -10,7 +10,7 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use server::jids::{FullJid, Jid};
 use server::muc::Millis;
-use server::xml::Element;
+use server::xml::{Element, Limits, RefusedStanza, StreamEvent, StreamParser};
 use server::{MucService, RoomRecord, ServiceConfig};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -48,6 +48,10 @@ pub struct WorldConfig {
     pub service: ServiceConfig,
     /// Keep the transcript (off for long swarm runs; failing seeds are re-run with it).
     pub record_transcript: bool,
+    /// The limits of the parser that reads what clients write with
+    /// [`World::send_xml`]: a stanza over a per-stanza limit reaches the server as
+    /// a refusal, as it reaches `mucsim serve` from its component stream.
+    pub stanza_limits: Limits,
 }
 
 impl WorldConfig {
@@ -66,6 +70,7 @@ impl WorldConfig {
                 ..ServiceConfig::new("conference.localhost", seed)
             },
             record_transcript: true,
+            stanza_limits: Limits::default(),
         }
     }
 }
@@ -97,6 +102,8 @@ pub(crate) struct Conn {
 enum Hop {
     /// Client to server.
     Up(ConnId, Element),
+    /// Client to server: a stanza the parser skipped (over a per-stanza limit).
+    UpRefused(ConnId, RefusedStanza),
     /// The client closes its stream after everything it sent before.
     Close(ConnId),
     /// Server to client.
@@ -109,6 +116,8 @@ pub enum WorldError {
     WrongDomain(String),
     ResourceInUse(String),
     NotConnected(String),
+    /// What a client wrote is not well-formed XML (a stream error in real life).
+    BadXml(String),
 }
 
 impl std::fmt::Display for WorldError {
@@ -118,6 +127,7 @@ impl std::fmt::Display for WorldError {
             WorldError::WrongDomain(j) => write!(f, "'{j}' is not on this home server"),
             WorldError::ResourceInUse(j) => write!(f, "{j} is already connected"),
             WorldError::NotConnected(c) => write!(f, "{c} is not connected"),
+            WorldError::BadXml(e) => write!(f, "not well-formed XML: {e}"),
         }
     }
 }
@@ -350,6 +360,45 @@ impl World {
         Ok(())
     }
 
+    /// The client writes stanzas as bytes, read by a parser with
+    /// `WorldConfig::stanza_limits`: each stanza is sent as by [`World::send`]; one
+    /// over a per-stanza limit travels the same link as a refusal, and the server
+    /// answers it (`MucService::refuse_stanza` for the MUC domain). A fault of the
+    /// stream (not well-formed, over the stream budget) is `BadXml`, and nothing
+    /// after it is sent.
+    pub fn send_xml(&mut self, conn: ConnId, xml: &str) -> Result<(), WorldError> {
+        let header = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
+        let mut p = StreamParser::new(self.cfg.stanza_limits);
+        let mut events = Vec::new();
+        let parsed = p
+            .feed_into(header.as_bytes(), &mut events)
+            .and_then(|()| p.feed_into(xml.as_bytes(), &mut events));
+        for ev in events {
+            match ev {
+                StreamEvent::Stanza(el) => self.send(conn, el)?,
+                StreamEvent::Refused(r) => self.send_refused(conn, r)?,
+                StreamEvent::Open(_) | StreamEvent::Close => {}
+            }
+        }
+        parsed.map_err(|e| WorldError::BadXml(e.to_string()))
+    }
+
+    fn send_refused(&mut self, conn: ConnId, r: RefusedStanza) -> Result<(), WorldError> {
+        let c = &self.conns[conn.0];
+        if !c.open {
+            return Err(WorldError::NotConnected(c.label.clone()));
+        }
+        if self.cfg.record_transcript {
+            let label = c.label.clone();
+            let note = format!("sent a <{}> the parser refused: {}", r.name, r.limit);
+            self.transcript.push(self.now(), &label, Event::Note(note));
+        }
+        self.stats.sent += 1;
+        let at = self.up_time(conn);
+        self.schedule(at, Hop::UpRefused(conn, r));
+        Ok(())
+    }
+
     /// The client closes its stream (after what it already wrote).
     pub fn disconnect(&mut self, conn: ConnId) -> Result<(), WorldError> {
         let c = &self.conns[conn.0];
@@ -395,6 +444,12 @@ impl World {
         self.now = self.now.max(at);
         match hop {
             Hop::Up(conn, el) => self.arrive_at_server(conn, el),
+            Hop::UpRefused(conn, r) => {
+                if self.conns[conn.0].open {
+                    let routes = self.home.client_refused(&mut self.conns, conn, r);
+                    self.route_all(routes);
+                }
+            }
             Hop::Close(conn) => {
                 if self.cfg.record_transcript && self.conns[conn.0].open {
                     let label = self.conns[conn.0].label.clone();
@@ -509,6 +564,13 @@ impl World {
                     }
                     self.storage.absorb(&store);
                     for o in after {
+                        queue.extend(self.home.deliver(&mut self.conns, &o.to, o.element()));
+                    }
+                }
+                Route::RefusedToService(from, r) => {
+                    self.stats.service_inputs += 1;
+                    let out = self.service.refuse_stanza(&Jid::from(from), &r);
+                    for o in out {
                         queue.extend(self.home.deliver(&mut self.conns, &o.to, o.element()));
                     }
                 }

@@ -105,6 +105,13 @@ fn stream(head: &[u8], input: &mut impl Read, out: &mut impl Write) -> Result<()
                 StreamEvent::Open(h) => format!("stream open: {}", h.to_xml()),
                 StreamEvent::Stanza(s) => s.to_xml_in("jabber:client"),
                 StreamEvent::Close => "stream close".to_string(),
+                StreamEvent::Refused(r) => format!(
+                    "refused <{}> from {} (id {}): {}",
+                    r.name,
+                    r.from.as_deref().unwrap_or("-"),
+                    r.id.as_deref().unwrap_or("-"),
+                    r.limit
+                ),
             };
             writeln!(out, "{line}").map_err(|_| Stop::Write)?;
         }

@@ -5,12 +5,15 @@
 
 use super::form::{field, values};
 use super::owner::destroy;
+use super::room::Room;
+use crate::config::ServiceConfig;
 use crate::ns;
+use crate::outbox::Outbox;
 use crate::refusal::Refusal;
-use crate::service::{MucService, Outbox};
 use crate::stanza::{iq_result, Stanza};
 use crate::xml::Element;
 use jid::{BareJid, FullJid};
+use std::collections::BTreeMap;
 
 pub const NODE_DESTROY: &str = "http://prosody.im/protocol/muc#destroy";
 
@@ -21,9 +24,13 @@ fn command(node: &str, status: &str, session: &str) -> Element {
         .with_attr("sessionid", session)
 }
 
-/// An ad-hoc command to the service. Returns the rooms it destroyed.
+/// An ad-hoc command to the service (configured by `cfg`, holding `rooms`). Returns
+/// the rooms it destroyed, which it has taken out of `rooms`. Errors:
+/// `ServiceUnavailable` (an unknown node), `Forbidden` (not in `cfg.admins`),
+/// `JidMalformed` (a room in the form is not a JID).
 pub(crate) fn execute(
-    svc: &mut MucService,
+    cfg: &ServiceConfig,
+    rooms: &mut BTreeMap<BareJid, Room>,
     from: &FullJid,
     st: &Stanza,
     cmd: &Element,
@@ -32,12 +39,12 @@ pub(crate) fn execute(
     if cmd.attr("node") != Some(NODE_DESTROY) {
         return Err(Refusal::ServiceUnavailable);
     }
-    if !svc.config().admins.contains(&from.to_bare()) {
+    if !cfg.admins.contains(&from.to_bare()) {
         return Err(Refusal::Forbidden);
     }
     // A session id that names the request, deterministically.
     let session = format!("destroy-{}", st.id().unwrap_or_default());
-    let me = svc.domain().to_string();
+    let me = cfg.domain.clone();
     if cmd.attr("action") == Some("cancel") {
         out.send(
             from,
@@ -47,7 +54,7 @@ pub(crate) fn execute(
     }
     let Some(form) = cmd.child("x", ns::DATA) else {
         let mut field = field("rooms", "list-multi", Some("Rooms to destroy"), &[]);
-        for room in svc.rooms() {
+        for room in rooms.values() {
             field.push(
                 Element::new("option", ns::DATA)
                     .with_child(Element::new("value", ns::DATA).with_text(room.jid().as_str())),
@@ -71,7 +78,7 @@ pub(crate) fn execute(
         .collect::<Result<_, _>>()?;
     let mut destroyed = Vec::new();
     for jid in wanted {
-        if let Some(mut room) = svc.take_room(&jid) {
+        if let Some(mut room) = rooms.remove(&jid) {
             destroy(&mut room, &Element::new("destroy", ns::MUC_OWNER), out);
             destroyed.push(jid);
         }

@@ -2,12 +2,13 @@
 //! matrix as Prosody applies it. A multi-item set is checked whole before any item
 //! takes effect, so it applies all-or-nothing (Prosody applies only the first item).
 
-use super::presence::{status, Notice};
+use super::presence::{Notice, Removal};
 use super::room::Room;
 use super::{Affiliation, Role};
+use crate::config::{Ctx, Faults, Mutant};
 use crate::ns;
+use crate::outbox::Outbox;
 use crate::refusal::Refusal;
-use crate::service::{Ctx, Mutant, Outbox};
 use crate::xml::Element;
 use jid::{BareJid, FullJid, Jid};
 
@@ -39,9 +40,9 @@ fn parse_item(room: &Room, item: &Element) -> Result<Change, Refusal> {
     };
     let nick = match item.attr("nick") {
         None => None,
-        Some(n) => match room.jid.with_resource_str(n) {
-            Ok(full) => Some(full.resource().as_str().to_string()),
-            Err(_) => return Err(Refusal::JidMalformed("invalid nickname")),
+        Some(n) => match crate::jids::prep_nick(room.jid(), n) {
+            Some(nick) => Some(nick),
+            None => return Err(Refusal::JidMalformed("invalid nickname")),
         },
     };
     let reason = item.child_text("reason", ns::MUC_ADMIN);
@@ -53,7 +54,7 @@ fn parse_item(room: &Room, item: &Element) -> Result<Change, Refusal> {
                 // Prosody's compatibility path: an affiliation by nick means that occupant.
                 jid = nick
                     .as_deref()
-                    .and_then(|n| room.occupants.get(n))
+                    .and_then(|n| room.occupant(n))
                     .map(|o| o.bare.clone());
             }
             let jid = jid.ok_or(Refusal::BadAdminItem)?;
@@ -69,8 +70,7 @@ fn parse_item(room: &Room, item: &Element) -> Result<Change, Refusal> {
             let nick = match (nick, jid) {
                 (Some(n), _) => n,
                 (None, Some(j)) => room
-                    .occupants
-                    .values()
+                    .occupants()
                     .find(|o| o.bare == j)
                     .map(|o| o.nick.clone())
                     .ok_or(Refusal::OccupantNotFound)?,
@@ -95,7 +95,7 @@ fn may_set_affiliation(actor: Affiliation, target_now: Affiliation, to: Affiliat
 
 /// Prosody's `may_set_role`.
 fn may_set_role(room: &Room, actor: &FullJid, nick: &str, to: Role) -> Result<(), Refusal> {
-    let target = room.occupants.get(nick).ok_or(Refusal::OccupantNotFound)?;
+    let target = room.occupant(nick).ok_or(Refusal::OccupantNotFound)?;
     let actor_aff = room.affiliation(&actor.to_bare());
     if actor_aff < room.affiliation(&target.bare) {
         return Err(Refusal::NotAllowed);
@@ -130,7 +130,7 @@ pub(crate) fn set(
 
     // Check the whole batch against the state it would see, item by item.
     let actor_bare = from.to_bare();
-    let mut planned = room.affiliations.clone();
+    let mut planned = room.affiliation_table().clone();
     let aff_in = |m: &std::collections::BTreeMap<BareJid, Affiliation>, j: &BareJid| {
         m.get(j).copied().unwrap_or(Affiliation::None)
     };
@@ -165,7 +165,15 @@ pub(crate) fn set(
                 if let Some(nick) = nick {
                     reserve_nick(room, &jid, nick, out);
                 }
-                apply_affiliation(room, ctx, Some(from), &jid, to, reason.as_deref(), out)
+                apply_affiliation(
+                    room,
+                    ctx.cfg.faults(),
+                    Some(from),
+                    &jid,
+                    to,
+                    reason.as_deref(),
+                    out,
+                )
             }
             Change::Role { nick, to, reason } => {
                 apply_role(room, Some(from), &nick, to, reason.as_deref(), out)
@@ -180,33 +188,32 @@ pub(crate) fn set(
 /// not in the room, a notice to moderators (XEP-0045 example 195).
 pub(crate) fn apply_affiliation(
     room: &mut Room,
-    ctx: &Ctx,
+    faults: Faults,
     actor: Option<&FullJid>,
     jid: &BareJid,
     to: Affiliation,
     reason: Option<&str>,
     out: &mut Outbox,
 ) {
-    let before = room.affiliations.get(jid).copied().unwrap_or(Affiliation::None);
+    let before = room.stored_affiliation(jid);
     let downgrade = before > to;
-    room.set_affiliation_raw(jid.clone(), to);
+    room.set_affiliation(jid.clone(), to);
     let role = room.default_role(to);
     let domain_ban = jid.node().is_none() && to == Affiliation::Outcast;
     let affected: Vec<String> = room
-        .occupants
-        .values()
+        .occupants()
         .filter(|o| &o.bare == jid || (domain_ban && o.bare.domain() == jid.domain()))
         .map(|o| o.nick.clone())
         .collect();
-    let codes: Vec<&'static str> = match (role, to) {
-        (Role::None, Affiliation::Outcast) => vec!["301"],
-        (Role::None, _) => vec!["321"],
-        _ => vec![],
+    let removal = if to == Affiliation::Outcast {
+        Removal::Banned
+    } else {
+        Removal::AffiliationChanged
     };
     if affected.is_empty() {
         let mut x = Element::new("x", ns::MUC_USER);
-        for c in &codes {
-            x.push(status(c));
+        if role == Role::None {
+            x.push(removal.status().expect("a removal cause").element());
         }
         let mut item = Element::new("item", ns::MUC_USER)
             .with_attr("affiliation", to.as_str())
@@ -216,9 +223,9 @@ pub(crate) fn apply_affiliation(
         }
         x.push(item);
         let msg = Element::new("message", ns::CLIENT)
-            .with_attr("from", room.jid.as_str())
+            .with_attr("from", room.jid().as_str())
             .with_child(x);
-        let min = if room.config.whois == super::Whois::Anyone {
+        let min = if room.config().whois == super::Whois::Anyone {
             Role::None
         } else {
             Role::Moderator
@@ -227,39 +234,37 @@ pub(crate) fn apply_affiliation(
         return;
     }
     for nick in affected {
-        let occ = room.occupants.get_mut(&nick).expect("affected occupant");
+        let occ = room.occupant(&nick).expect("affected occupant");
         let old_role = occ.role;
-        if occ.role != role && (downgrade || occ.role < role) {
-            occ.role = role;
-        }
-        let notice = Notice {
-            codes: codes.clone(),
-            actor,
-            reason,
-            prev_role: Some(old_role),
-            ..Notice::default()
-        };
-        if occ.role == Role::None {
-            if to == Affiliation::Outcast && ctx.cfg.mutant(Mutant::BanKeepsOccupant) {
-                occ.role = old_role;
-                continue;
-            }
-            if to != Affiliation::Outcast
-                && occ.sessions.len() > 1
-                && ctx.cfg.mutant(Mutant::RevokeOneSession)
-            {
-                // Removes the first session only; the others stay, with role none.
-                let first = occ.sessions.remove(0);
-                room.by_session.remove(&first.jid);
-                continue;
-            }
-            let removed = room.remove_occupant(&nick).expect("affected occupant");
-            room.publicise(&removed, &notice, out);
+        let new_role = if occ.role != role && (downgrade || occ.role < role) {
+            role
         } else {
-            let occ = &room.occupants[&nick];
+            occ.role
+        };
+        if new_role == Role::None {
+            if to == Affiliation::Outcast && faults.on(Mutant::BanKeepsOccupant) {
+                continue;
+            }
+            if to != Affiliation::Outcast && occ.sessions.len() > 1 && faults.on(Mutant::RevokeOneSession) {
+                // Removes the first session only; the others stay, with role none.
+                let first = occ.sessions[0].jid.clone();
+                room.set_role(&nick, Role::None);
+                room.drop_session(&nick, &first);
+                continue;
+            }
+            room.evict(&nick, removal.clone(), actor, reason, out);
+        } else {
+            room.set_role(&nick, new_role);
+            let notice = Notice {
+                actor,
+                reason,
+                prev_role: Some(old_role),
+                ..Notice::default()
+            };
+            let occ = room.occupant(&nick).expect("affected occupant");
             room.publicise(occ, &notice, out);
             let moderator_changed = (old_role == Role::Moderator) != (occ.role == Role::Moderator);
-            if moderator_changed && room.config.whois == super::Whois::Moderators {
+            if moderator_changed && room.config().whois == super::Whois::Moderators {
                 // Real-JID visibility changed: resend everyone else's presence.
                 for s in &occ.sessions {
                     room.send_occupant_list(&s.jid, &nick, out);
@@ -273,7 +278,7 @@ pub(crate) fn apply_affiliation(
 /// under that nick is kicked first (307, "This nickname is reserved", no actor).
 /// The reservation lasts while the user has an affiliation.
 pub(crate) fn reserve_nick(room: &mut Room, jid: &BareJid, nick: String, out: &mut Outbox) {
-    if room.occupants.get(&nick).is_some_and(|o| &o.bare != jid) {
+    if room.occupant(&nick).is_some_and(|o| &o.bare != jid) {
         apply_role(
             room,
             None,
@@ -285,8 +290,7 @@ pub(crate) fn reserve_nick(room: &mut Room, jid: &BareJid, nick: String, out: &m
     }
     // One user per reserved nick: the newest reservation wins (Prosody keeps both and
     // picks one by hash order).
-    room.reserved.retain(|j, n| j == jid || *n != nick);
-    room.reserved.insert(jid.clone(), nick);
+    room.reserve(jid, nick);
 }
 
 fn apply_role(
@@ -297,27 +301,17 @@ fn apply_role(
     reason: Option<&str>,
     out: &mut Outbox,
 ) {
-    let occ = room.occupants.get_mut(nick).expect("checked occupant");
-    let prev = occ.role;
-    occ.role = to;
     if to == Role::None {
-        let removed = room.remove_occupant(nick).expect("checked occupant");
-        let n = Notice {
-            codes: vec!["307"],
-            actor,
-            reason,
-            prev_role: Some(prev),
-            ..Notice::default()
-        };
-        room.publicise(&removed, &n, out);
+        room.evict(nick, Removal::Kicked, actor, reason, out);
     } else {
+        let prev = room.set_role(nick, to);
         let n = Notice {
             actor,
             reason,
             prev_role: Some(prev),
             ..Notice::default()
         };
-        room.publicise(&room.occupants[nick], &n, out);
+        room.publicise(room.occupant(nick).expect("checked occupant"), &n, out);
     }
 }
 
@@ -330,8 +324,8 @@ pub(crate) fn get(room: &Room, from: &FullJid, query: &Element) -> Result<Elemen
         (Some(a), None) => {
             let want = Affiliation::parse(a).ok_or(Refusal::UnknownAffiliationOrRole)?;
             let may = (actor_aff >= Affiliation::Admin && actor_aff >= want)
-                || (room.config.members_only
-                    && room.config.whois == super::Whois::Anyone
+                || (room.config().members_only
+                    && room.config().whois == super::Whois::Anyone
                     && actor_aff >= Affiliation::Member);
             if !may {
                 return Err(Refusal::Forbidden);
@@ -356,7 +350,7 @@ pub(crate) fn get(room: &Room, from: &FullJid, query: &Element) -> Result<Elemen
             if actor_role < Role::Moderator {
                 return Err(Refusal::Forbidden);
             }
-            for o in room.occupants.values().filter(|o| o.role == want) {
+            for o in room.occupants().filter(|o| o.role == want) {
                 for s in &o.sessions {
                     reply.push(
                         Element::new("item", ns::MUC_ADMIN)

@@ -2,7 +2,7 @@
 //! data form (XEP-0004): building the form an owner sees, and applying a submitted one.
 
 use super::form::{field, option, values};
-use super::Role;
+use super::{Role, StatusCode};
 use crate::ns;
 use crate::refusal::Refusal;
 use crate::xml::Element;
@@ -390,19 +390,19 @@ impl RoomConfig {
     /// a change of anything but whois, 172/173 when the room becomes non-/semi-anonymous.
     /// Like Prosody (whois.lib.lua sets only its own code; a real Prosody 0.12.3 sends
     /// `172` alone for a whois-only change, recorded by `scripts/e2e.sh` on issue978).
-    pub fn change_codes(&self, new: &RoomConfig) -> Vec<&'static str> {
+    pub fn change_codes(&self, new: &RoomConfig) -> Vec<StatusCode> {
         let mut codes = Vec::new();
         let others_changed = RoomConfig {
             whois: self.whois,
             ..new.clone()
         } != *self;
         if others_changed {
-            codes.push("104");
+            codes.push(StatusCode::ConfigChanged);
         }
         if self.whois != new.whois {
             codes.push(match new.whois {
-                Whois::Anyone => "172",
-                Whois::Moderators => "173",
+                Whois::Anyone => StatusCode::NowNonAnonymous,
+                Whois::Moderators => StatusCode::NowSemiAnonymous,
             });
         }
         codes
@@ -430,18 +430,21 @@ mod tests {
             whois: Whois::Anyone,
             ..old.clone()
         };
-        assert_eq!(old.change_codes(&whois), ["172"]);
-        assert_eq!(whois.change_codes(&old), ["173"]);
+        assert_eq!(old.change_codes(&whois), [StatusCode::NowNonAnonymous]);
+        assert_eq!(whois.change_codes(&old), [StatusCode::NowSemiAnonymous]);
         let both = RoomConfig {
             members_only: !old.members_only,
             ..whois.clone()
         };
-        assert_eq!(old.change_codes(&both), ["104", "172"]);
+        assert_eq!(
+            old.change_codes(&both),
+            [StatusCode::ConfigChanged, StatusCode::NowNonAnonymous]
+        );
         let other = RoomConfig {
             members_only: !old.members_only,
             ..old.clone()
         };
-        assert_eq!(old.change_codes(&other), ["104"]);
+        assert_eq!(old.change_codes(&other), [StatusCode::ConfigChanged]);
         assert!(old.change_codes(&old).is_empty());
     }
 }

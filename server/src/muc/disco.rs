@@ -2,8 +2,8 @@
 
 use super::room::Room;
 use crate::ns;
+use crate::outbox::Outbox;
 use crate::refusal::Refusal;
-use crate::service::{MucService, Outbox};
 use crate::stanza::{iq_result, IqType, Kind, Stanza};
 use crate::xml::Element;
 use jid::FullJid;
@@ -12,9 +12,12 @@ fn feature(var: &str) -> Element {
     Element::new("feature", ns::DISCO_INFO).with_attr("var", var)
 }
 
-/// Stanzas addressed to the service's own domain.
-pub(crate) fn service_stanza(
-    svc: &MucService,
+/// Stanzas addressed to the service's own domain `domain`, whose rooms are `rooms`:
+/// disco#info and disco#items (XEP-0045 §6.1, §6.3); presence is ignored; anything
+/// else is `ServiceUnavailable`.
+pub(crate) fn service_stanza<'r>(
+    domain: &str,
+    rooms: impl Iterator<Item = &'r Room>,
     from: &FullJid,
     st: &Stanza,
     out: &mut Outbox,
@@ -36,18 +39,18 @@ pub(crate) fn service_stanza(
                 r
             } else if q.is("query", ns::DISCO_ITEMS) {
                 let mut r = Element::new("query", ns::DISCO_ITEMS);
-                for room in svc.rooms_map().values().filter(|r| r.config.public && !r.locked) {
-                    let name = if room.config.name.is_empty() {
-                        room.jid
+                for room in rooms.filter(|r| r.config().public && !r.is_locked()) {
+                    let name = if room.config().name.is_empty() {
+                        room.jid()
                             .node()
                             .map(|n| n.as_str().to_string())
                             .unwrap_or_default()
                     } else {
-                        room.config.name.clone()
+                        room.config().name.clone()
                     };
                     r.push(
                         Element::new("item", ns::DISCO_ITEMS)
-                            .with_attr("jid", room.jid.as_str())
+                            .with_attr("jid", room.jid().as_str())
                             .with_attr("name", name),
                     );
                 }
@@ -55,7 +58,7 @@ pub(crate) fn service_stanza(
             } else {
                 return Err(Refusal::ServiceUnavailable);
             };
-            out.send(from, iq_result(&st.el, svc.domain()).with_child(payload));
+            out.send(from, iq_result(&st.el, domain).with_child(payload));
             Ok(())
         }
         Kind::Iq(_) => Err(Refusal::ServiceUnavailable),
@@ -67,10 +70,10 @@ pub(crate) fn service_stanza(
 
 /// A room's disco#info (XEP-0045 §6.4): identity, features, muc#roominfo form.
 pub(crate) fn room_info(room: &Room, query: &Element) -> Element {
-    let c = &room.config;
+    let c = &room.config();
     let mut r = Element::new("query", ns::DISCO_INFO).with_opt_attr("node", query.attr("node"));
     let name = if c.name.is_empty() {
-        room.jid
+        room.jid()
             .node()
             .map(|n| n.as_str().to_string())
             .unwrap_or_default()
@@ -138,12 +141,15 @@ pub(crate) fn room_info(room: &Room, query: &Element) -> Element {
         .with_child(field(
             "muc#roominfo_occupants",
             "Number of occupants",
-            room.occupants.len().to_string(),
+            room.occupant_count().to_string(),
         ))
         .with_child(field(
             "muc#roominfo_subject",
             "Subject",
-            room.subject.as_ref().map(|s| s.text.clone()).unwrap_or_default(),
+            room.subject()
+                .as_ref()
+                .map(|s| s.text.clone())
+                .unwrap_or_default(),
         ));
     r.push(form);
     r

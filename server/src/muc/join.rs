@@ -1,11 +1,12 @@
 //! Presence to `room/nick`: create, join, leave, change nick, update (XEP-0045 §7).
 
-use super::presence::Notice;
+use super::presence::{Notice, Removal};
 use super::room::{Occupant, Room, Session, StoredPresence};
-use super::{Affiliation, Role};
+use super::{Affiliation, Role, StatusCode};
+use crate::config::{Ctx, Mutant};
 use crate::ns;
+use crate::outbox::Outbox;
 use crate::refusal::Refusal;
-use crate::service::{Ctx, Mutant, Outbox};
 use crate::stanza::{element_children, PresenceType, Stanza};
 use crate::xml::Element;
 use jid::{BareJid, FullJid};
@@ -32,13 +33,12 @@ pub(crate) fn create_room(
     if st.el.child("x", ns::MUC).is_none() {
         return Err(Refusal::JoinWithoutMucX);
     }
-    let mut room = Room::new(jid, ctx.cfg.room_defaults.clone());
-    room.locked = ctx.cfg.lock_new_rooms;
+    let mut room = Room::new(jid, ctx.cfg.room_defaults.clone(), ctx.cfg.lock_new_rooms);
     let bare = from.to_bare();
-    room.set_affiliation_raw(bare.clone(), Affiliation::Owner);
+    room.set_affiliation(bare.clone(), Affiliation::Owner);
     let occ = Occupant {
         nick: nick.to_string(),
-        occupant_id: ctx.occupant_id(&room.jid, &bare),
+        occupant_id: ctx.occupant_id(room.jid(), &bare),
         bare,
         role: Role::Moderator,
         sessions: vec![Session {
@@ -46,7 +46,7 @@ pub(crate) fn create_room(
             presence: stored(st),
         }],
     };
-    room.insert_occupant(occ);
+    room.admit(occ);
     announce_join(&room, nick, true, out);
     send_subject(&room, from, out);
     Ok(room)
@@ -57,16 +57,16 @@ pub(crate) fn create_room(
 fn announce_join(room: &Room, nick: &str, created: bool, out: &mut Outbox) {
     let mut self_codes = Vec::new();
     if created {
-        self_codes.push("201");
+        self_codes.push(StatusCode::RoomCreated);
     }
-    if room.config.whois == super::Whois::Anyone {
-        self_codes.push("100");
+    if room.config().whois == super::Whois::Anyone {
+        self_codes.push(StatusCode::NonAnonymous);
     }
     let notice = Notice {
         self_codes,
         ..Notice::default()
     };
-    room.publicise(&room.occupants[nick], &notice, out);
+    room.publicise(room.occupant(nick).expect("announced occupant"), &notice, out);
 }
 
 pub(crate) fn presence(
@@ -77,7 +77,7 @@ pub(crate) fn presence(
     nick: &str,
     out: &mut Outbox,
 ) -> Result<(), Refusal> {
-    let current = room.by_session.get(from).cloned();
+    let current = room.nick_of(from).map(str::to_string);
     let crate::stanza::Kind::Presence(ptype) = st.kind else {
         unreachable!("routed as presence")
     };
@@ -85,7 +85,7 @@ pub(crate) fn presence(
         PresenceType::Unavailable => {
             // Unavailable from someone not in the room needs no answer (Prosody).
             if let Some(cur) = current {
-                remove_session(room, from, &cur, vec![], Some(stored(st)), out);
+                remove_session(room, from, &cur, Removal::Left(stored(st)), out);
             }
             Ok(())
         }
@@ -120,16 +120,16 @@ fn join(
     // Prosody's muc_room_locking denies every join but the creating one, the owner's
     // other sessions included (found by `mucsim sim`: a second session of the
     // creator, under another nick, made a locked room hold two occupants).
-    if room.locked {
+    if room.is_locked() {
         return Err(Refusal::RoomLocked);
     }
     if aff == Affiliation::Outcast {
         return Err(Refusal::Banned);
     }
-    if room.config.members_only && aff < Affiliation::Member && !ctx.cfg.mutant(Mutant::StaleJoinCheck) {
+    if !room.admits(aff) && !ctx.cfg.mutant(Mutant::StaleJoinCheck) {
         return Err(Refusal::MembersOnly);
     }
-    if let Some(pw) = &room.config.password {
+    if let Some(pw) = &room.config().password {
         let given = st
             .el
             .child("x", ns::MUC)
@@ -142,7 +142,7 @@ fn join(
     if room.reserved_by(nick).is_some_and(|j| j != &bare) {
         return Err(Refusal::NickConflict);
     }
-    match room.occupants.get(nick) {
+    match room.occupant(nick) {
         Some(existing) if existing.bare != bare => return Err(Refusal::NickConflict),
         Some(existing) if existing.sessions.len() >= ctx.cfg.limits.max_sessions_per_occupant => {
             return Err(Refusal::PolicyLimit("too many sessions share this nickname"))
@@ -150,11 +150,11 @@ fn join(
         Some(_) => {}
         None => {
             let max = room
-                .config
+                .config()
                 .max_users
                 .map_or(usize::MAX, |m| m as usize)
                 .min(ctx.cfg.limits.max_occupants);
-            if room.occupants.len() >= max && aff < Affiliation::Admin {
+            if room.occupant_count() >= max && aff < Affiliation::Admin {
                 return Err(Refusal::RoomFull);
             }
         }
@@ -168,20 +168,18 @@ fn join(
         jid: from.clone(),
         presence: stored(st),
     };
-    match room.occupants.get_mut(nick) {
-        Some(existing) => existing.sessions.push(session),
-        None => {
-            let occ = Occupant {
-                nick: nick.to_string(),
-                occupant_id: ctx.occupant_id(&room.jid, &bare),
-                bare,
-                role,
-                sessions: vec![session],
-            };
-            room.occupants.insert(nick.to_string(), occ);
-        }
+    if room.occupant(nick).is_some() {
+        room.admit_session(nick, session);
+    } else {
+        let occ = Occupant {
+            nick: nick.to_string(),
+            occupant_id: ctx.occupant_id(room.jid(), &bare),
+            bare,
+            role,
+            sessions: vec![session],
+        };
+        room.admit(occ);
     }
-    room.by_session.insert(from.clone(), nick.to_string());
     room.send_occupant_list(from, nick, out);
     announce_join(room, nick, false, out);
     send_history(room, ctx, from, st, out);
@@ -192,15 +190,16 @@ fn join(
 /// A presence from an occupant to its own nick: new status, or (with `<x/>`) a
 /// client that lost track and rejoins, which gets the room state again.
 fn update(room: &mut Room, from: &FullJid, st: &Stanza, has_x: bool, out: &mut Outbox) {
-    let nick = room.by_session[from].clone();
-    let occ = room.occupants.get_mut(&nick).expect("indexed occupant");
-    if let Some(s) = occ.sessions.iter_mut().find(|s| &s.jid == from) {
-        s.presence = stored(st);
-    }
+    let nick = room.nick_of(from).expect("indexed occupant").to_string();
+    room.set_presence(from, stored(st));
     if has_x {
         room.send_occupant_list(from, &nick, out);
     }
-    room.publicise(&room.occupants[&nick], &Notice::default(), out);
+    room.publicise(
+        room.occupant(&nick).expect("indexed occupant"),
+        &Notice::default(),
+        out,
+    );
     if has_x {
         send_subject(room, from, out);
     }
@@ -222,7 +221,7 @@ fn change_nick(
         return Err(Refusal::NickConflict);
     }
     if !ctx.cfg.mutant(Mutant::NickChangeSkipsUniqueness) {
-        if let Some(holder) = room.occupants.get(new) {
+        if let Some(holder) = room.occupant(new) {
             return Err(if holder.bare != bare {
                 Refusal::NickConflict
             } else {
@@ -230,73 +229,63 @@ fn change_nick(
             });
         }
     }
-    if room.occupants[cur].sessions.len() > 1 {
+    if room.occupant(cur).is_some_and(|o| o.sessions.len() > 1) {
         return Err(Refusal::NickChangeUnsupported);
     }
-    let old = room.remove_occupant(cur).expect("current occupant");
-    let notice = Notice {
-        codes: vec!["303"],
-        new_nick: Some(new),
-        unavailable: true,
-        ..Notice::default()
-    };
-    room.publicise(&old, &notice, out);
-    let mut moved = old;
-    moved.nick = new.to_string();
-    moved.sessions[0].presence = stored(st);
     // Under the uniqueness mutant this silently replaces the other holder of the nick,
     // leaving its sessions in the index: the invariants catch exactly that.
-    room.insert_occupant(moved);
-    room.publicise(&room.occupants[new], &Notice::default(), out);
+    room.move_occupant(cur, new, stored(st), out);
     Ok(())
 }
 
-/// Removes one session; the occupant leaves when it was its last. `codes` explain
-/// why (333 for a bounced error), `leave` is the client's own unavailable presence.
-pub(crate) fn remove_session(
-    room: &mut Room,
-    from: &FullJid,
-    nick: &str,
-    codes: Vec<&'static str>,
-    leave: Option<StoredPresence>,
-    out: &mut Outbox,
-) {
-    let sessions = room.occupants[nick].sessions.len();
+/// Removes one session; the occupant leaves (is evicted with `cause`) when it was
+/// its last. Otherwise the leaving session alone is told, with the cause, and
+/// everyone else sees the remaining sessions.
+fn remove_session(room: &mut Room, from: &FullJid, nick: &str, cause: Removal, out: &mut Outbox) {
+    let sessions = room.occupant(nick).map_or(0, |o| o.sessions.len());
     if sessions == 1 {
-        let mut occ = room.remove_occupant(nick).expect("occupant");
-        let prev = occ.role;
-        occ.role = Role::None;
-        room.publicise(
-            &occ,
-            &Notice {
-                codes,
-                prev_role: Some(prev),
-                leave,
-                ..Notice::default()
-            },
-            out,
-        );
+        room.evict(nick, cause, None, None, out);
         return;
     }
-    room.by_session.remove(from);
-    let occ = room.occupants.get_mut(nick).expect("occupant");
-    let idx = occ
-        .sessions
-        .iter()
-        .position(|s| &s.jid == from)
-        .expect("session of occupant");
-    let gone = occ.sessions.remove(idx);
-    // The leaving session sees itself leave; everyone else sees the remaining sessions.
-    let mut leaving = room.occupants[nick].clone();
+    let gone = room.drop_session(nick, from).expect("session of occupant");
+    let mut leaving = room.occupant(nick).expect("occupant").clone();
     leaving.sessions = vec![gone];
     leaving.role = Role::None;
     let n = Notice {
-        codes,
-        leave,
+        codes: cause.status().into_iter().collect(),
+        leave: match cause {
+            Removal::Left(p) | Removal::Bounced(p) => Some(p),
+            _ => None,
+        },
         ..Notice::default()
     };
     room.publicise_self(&leaving, &n, out);
-    room.publicise(&room.occupants[nick], &Notice::default(), out);
+    room.publicise(room.occupant(nick).expect("occupant"), &Notice::default(), out);
+}
+
+/// Prosody's `handle_kickable`: an error bounced by the client of session `from`
+/// means that session is gone; it is removed with status 333 and Prosody's status
+/// text (the condition in words, plus the error's text only where real JIDs are
+/// public anyway). An error from a non-occupant changes nothing.
+pub(crate) fn bounced_error(room: &mut Room, from: &FullJid, st: &Stanza, out: &mut Outbox) {
+    let Some(nick) = room.nick_of(from).map(str::to_string) else {
+        return;
+    };
+    let err = st.el.child("error", ns::CLIENT);
+    let cond = err
+        .and_then(|e| e.elements().find(|c| c.ns == ns::STANZAS && c.name != "text"))
+        .map_or("presence error".to_string(), |c| c.name.replace('-', " "));
+    let mut text = format!("Kicked: {cond}");
+    if room.config().whois == super::Whois::Anyone {
+        if let Some(t) = err.and_then(|e| e.child_text("text", ns::STANZAS)) {
+            text = format!("{text}: {t}");
+        }
+    }
+    let leave = StoredPresence {
+        id: None,
+        payload: vec![Element::new("status", ns::CLIENT).with_text(text)],
+    };
+    remove_session(room, from, &nick, Removal::Bounced(leave), out);
 }
 
 /// Presence probe (XEP-0045 §7.2.x, Prosody's `respond_to_probe`).
@@ -310,7 +299,7 @@ fn probe(
     if current.is_none() {
         return Err(Refusal::NotInRoom);
     }
-    if let Some(occ) = room.occupants.get(nick) {
+    if let Some(occ) = room.occupant(nick) {
         let viewer = room.occupant_by_session(from).expect("prober is an occupant");
         let view = if room.can_see_jids(viewer) || viewer.bare == occ.bare {
             super::presence::View::Full
@@ -346,14 +335,14 @@ fn probe(
 
 /// The room subject (XEP-0045 §7.2.15), sent last on every join, even when empty.
 pub(crate) fn send_subject(room: &Room, to: &FullJid, out: &mut Outbox) {
-    let (from, text) = match &room.subject {
+    let (from, text) = match &room.subject() {
         Some(s) => (
             s.by.as_deref()
                 .map(|n| room.occupant_jid_str(n))
-                .unwrap_or_else(|| room.jid.as_str().to_string()),
+                .unwrap_or_else(|| room.jid().as_str().to_string()),
             s.text.clone(),
         ),
-        None => (room.jid.as_str().to_string(), String::new()),
+        None => (room.jid().as_str().to_string(), String::new()),
     };
     let msg = Element::new("message", ns::CLIENT)
         .with_attr("type", "groupchat")
@@ -369,9 +358,9 @@ fn send_history(room: &Room, ctx: &Ctx, to: &FullJid, st: &Stanza, out: &mut Out
         .child("x", ns::MUC)
         .and_then(|x| x.child("history", ns::MUC));
     let mut max = room
-        .config
+        .config()
         .default_history_messages
-        .min(room.config.history_length) as usize;
+        .min(room.config().history_length) as usize;
     let mut since = None;
     if let Some(h) = req {
         if let Some(n) = h.attr("maxstanzas").and_then(|v| v.parse::<usize>().ok()) {
@@ -382,8 +371,7 @@ fn send_history(room: &Room, ctx: &Ctx, to: &FullJid, st: &Stanza, out: &mut Out
         }
     }
     let entries: Vec<_> = room
-        .history
-        .iter()
+        .history()
         .filter(|e| since.is_none_or(|t| e.at.0 >= t))
         .collect();
     let skip = entries.len().saturating_sub(max);
@@ -392,7 +380,7 @@ fn send_history(room: &Room, ctx: &Ctx, to: &FullJid, st: &Stanza, out: &mut Out
         m.push(
             Element::new("delay", ns::DELAY)
                 .with_attr("stamp", e.at.to_xep0082())
-                .with_attr("from", room.jid.as_str()),
+                .with_attr("from", room.jid().as_str()),
         );
         out.send(to, m);
     }

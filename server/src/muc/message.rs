@@ -3,9 +3,10 @@
 
 use super::room::{HistoryEntry, Room};
 use super::{Affiliation, Role};
+use crate::config::{Ctx, Faults};
 use crate::ns;
+use crate::outbox::Outbox;
 use crate::refusal::Refusal;
-use crate::service::{Ctx, Outbox};
 use crate::stanza::{Kind, MessageType, Stanza};
 use crate::xml::{Element, Node};
 use jid::{FullJid, Jid};
@@ -32,7 +33,7 @@ pub(crate) fn groupchat(
     msg.set_attr("from", room.occupant_jid_str(&nick));
     // Strip delays claiming to be from the room (Prosody), and any occupant-id a
     // client tried to forge.
-    let room_jid = room.jid.as_str().to_string();
+    let room_jid = room.jid().as_str().to_string();
     msg.children.retain(|n| match n {
         Node::Element(e) => {
             let forged_delay = (e.is("delay", ns::DELAY) || e.is("x", ns::LEGACY_DELAY))
@@ -43,35 +44,26 @@ pub(crate) fn groupchat(
     });
     msg.push(super::presence::occupant_id(&occupant_id));
     if let (Some(subject), None) = (subject, body) {
-        if !(room.config.change_subject || role == Role::Moderator) {
+        if !(room.config().change_subject || role == Role::Moderator) {
             return Err(Refusal::SubjectChangeForbidden);
         }
-        room.subject = Some(super::room::Subject {
+        room.set_subject(super::room::Subject {
             by: Some(nick.clone()),
             text: subject.text(),
         });
-    } else if body.is_some() && room.config.history_length > 0 {
-        room.history.push_back(HistoryEntry {
+    } else if body.is_some() {
+        room.record_message(HistoryEntry {
             nick: nick.clone(),
             at: ctx.now,
             stanza: msg.clone(),
         });
-        while room.history.len() > room.config.history_length as usize {
-            room.history.pop_front();
-        }
     }
     room.broadcast(msg, |_| true, out);
     Ok(())
 }
 
 /// A non-groupchat message to the room itself: an invitation, or nothing we accept.
-pub(crate) fn to_room(
-    room: &mut Room,
-    ctx: &Ctx,
-    from: &FullJid,
-    st: &Stanza,
-    out: &mut Outbox,
-) -> Result<(), Refusal> {
+pub(crate) fn to_room(room: &mut Room, from: &FullJid, st: &Stanza, out: &mut Outbox) -> Result<(), Refusal> {
     let invite = st
         .el
         .child("x", ns::MUC_USER)
@@ -85,8 +77,8 @@ pub(crate) fn to_room(
         .and_then(|t| Jid::new(t).ok())
         .ok_or(Refusal::JidMalformed("invitation without a valid 'to'"))?;
     let inviter_aff = room.affiliation(&inviter.bare);
-    if room.config.members_only {
-        let needed = if room.config.allow_member_invites {
+    if room.config().members_only {
+        let needed = if room.config().allow_member_invites {
             Affiliation::Member
         } else {
             Affiliation::Admin
@@ -95,7 +87,7 @@ pub(crate) fn to_room(
             return Err(Refusal::InviteForbidden);
         }
     }
-    let display = match room.config.whois {
+    let display = match room.config().whois {
         super::Whois::Anyone => inviter.bare.as_str().to_string(),
         super::Whois::Moderators => room.occupant_jid_str(&inviter.nick),
     };
@@ -105,24 +97,33 @@ pub(crate) fn to_room(
             .with_attr("from", display.as_str())
             .with_child(Element::new("reason", ns::MUC_USER).with_text(reason.as_str())),
     );
-    if let Some(pw) = &room.config.password {
+    if let Some(pw) = &room.config().password {
         x.push(Element::new("password", ns::MUC_USER).with_text(pw.as_str()));
     }
-    let mut body = format!("{display} invited you to the room {}", room.jid);
+    let mut body = format!("{display} invited you to the room {}", room.jid());
     if !reason.is_empty() {
         body.push_str(&format!(" ({reason})"));
     }
     let msg = Element::new("message", ns::CLIENT)
-        .with_attr("from", room.jid.as_str())
+        .with_attr("from", room.jid().as_str())
         .with_opt_attr("id", st.el.attr("id"))
         .with_child(x)
         // Prosody's order (XEP-0249's element before the body), as recorded by e2e.sh.
-        .with_child(Element::new("x", "jabber:x:conference").with_attr("jid", room.jid.as_str()))
+        .with_child(Element::new("x", "jabber:x:conference").with_attr("jid", room.jid().as_str()))
         .with_child(Element::new("body", ns::CLIENT).with_text(body));
     // XEP-0045 §9.3 / Prosody: inviting into a members-only room grants membership.
     let invitee = to.to_bare();
-    if room.config.members_only && room.affiliation(&invitee) == Affiliation::None {
-        super::admin::apply_affiliation(room, ctx, Some(from), &invitee, Affiliation::Member, None, out);
+    if room.config().members_only && room.affiliation(&invitee) == Affiliation::None {
+        // A grant removes no one, so no deliberate bug applies to it.
+        super::admin::apply_affiliation(
+            room,
+            Faults::NONE,
+            Some(from),
+            &invitee,
+            Affiliation::Member,
+            None,
+            out,
+        );
     }
     // The invitee is outside the service: the outbox addresses sessions, so an
     // invitation to a bare JID goes to the bare JID as a full-less address.
@@ -141,8 +142,8 @@ pub(crate) fn private(
     if st.kind == Kind::Message(MessageType::Groupchat) {
         return Err(Refusal::WrongMessageType);
     }
-    let target = room.occupants.get(nick).ok_or(Refusal::RecipientNotInRoom)?;
-    if !room.config.allow_pm.allows(sender.role) {
+    let target = room.occupant(nick).ok_or(Refusal::RecipientNotInRoom)?;
+    if !room.config().allow_pm.allows(sender.role) {
         return Err(Refusal::PrivateMessagesForbidden);
     }
     let mut msg = st.el.clone();

@@ -9,18 +9,24 @@ pub mod form;
 pub(crate) mod join;
 pub(crate) mod message;
 pub(crate) mod owner;
-pub(crate) mod presence;
 pub(crate) mod register;
 pub mod room;
+pub(crate) use room::presence;
+pub(crate) mod room_iq;
 
 pub use config::{AllowPm, RoomConfig, Whois};
 pub use form::submitted_field;
 
-/// XEP-0045 §15.6 status codes that tell an occupant why someone else removed it:
-/// banned (301), kicked (307), affiliation change (321), members-only (322), system
-/// shutdown (332), kicked by a technical error (333).
-pub const REMOVAL_STATUS_CODES: [&str; 6] = ["301", "307", "321", "322", "332", "333"];
+pub use crate::status::StatusCode;
 pub use room::{HistoryEntry, Occupant, Room, Session, StoredPresence, Subject};
+
+/// What became of a room after a request: it stays (and vanishes only if
+/// [`Room::vanishes`]), or it was destroyed (XEP-0045 §10.9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RoomFate {
+    Keep,
+    Destroyed,
+}
 
 /// XEP-0045 §5.2 affiliations, ordered by privilege (`Outcast < None < … < Owner`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -6,9 +6,10 @@
 use super::form::{field, values};
 use super::room::Room;
 use super::Affiliation;
+use crate::config::Faults;
 use crate::ns;
+use crate::outbox::Outbox;
 use crate::refusal::Refusal;
-use crate::service::{Ctx, Outbox};
 use crate::stanza::{iq_result, IqType, Stanza};
 use crate::xml::Element;
 use jid::FullJid;
@@ -36,7 +37,7 @@ fn field_value(form: &Element, var: &str) -> Option<String> {
 
 pub(crate) fn iq(
     room: &mut Room,
-    ctx: &Ctx,
+    faults: Faults,
     from: &FullJid,
     st: &Stanza,
     ty: IqType,
@@ -50,7 +51,7 @@ pub(crate) fn iq(
         Affiliation::None => return Err(Refusal::MembersOnly),
         _ => {}
     }
-    let me = room.jid.as_str().to_string();
+    let me = room.jid().as_str().to_string();
     if ty == IqType::Get {
         let mut q = Element::new("query", NS_REGISTER);
         match room.reserved_nick(&user) {
@@ -67,9 +68,9 @@ pub(crate) fn iq(
         // Prosody: members lose their membership; owners and admins keep their
         // affiliation but lose the reservation.
         if affiliation == Affiliation::Member {
-            super::admin::apply_affiliation(room, ctx, None, &user, Affiliation::None, None, out);
+            super::admin::apply_affiliation(room, faults, None, &user, Affiliation::None, None, out);
         } else {
-            room.reserved.remove(&user);
+            room.unreserve(&user);
         }
         out.send(from, iq_result(&st.el, &me));
         return Ok(());
@@ -85,20 +86,20 @@ pub(crate) fn iq(
         "Error in form: muc#register_roomnick: Required value missing",
     ))?;
     // Strict resourceprep, as for a nickname in a join.
-    let nick = match room.jid.with_resource_str(&wanted) {
-        Ok(full) if full.resource().as_str() == wanted => wanted,
-        _ => return Err(Refusal::BadStanza("Invalid Nickname")),
-    };
-    if room.occupants.get(&nick).is_some_and(|o| o.bare != user) {
+    if !crate::jids::is_strict_nick(room.jid(), &wanted) {
+        return Err(Refusal::BadStanza("Invalid Nickname"));
+    }
+    let nick = wanted;
+    if room.occupant(&nick).is_some_and(|o| o.bare != user) {
         return Err(Refusal::NickConflict);
     }
     if room.reserved_by(&nick).is_some_and(|j| j != &user) {
         return Err(Refusal::NickConflict);
     }
     if room.reserved_nick(&user) != Some(nick.as_str()) {
-        room.reserved.insert(user.clone(), nick);
+        room.reserve(&user, nick);
         // Prosody sets the affiliation again with the new data, which tells the room.
-        super::admin::apply_affiliation(room, ctx, None, &user, affiliation, None, out);
+        super::admin::apply_affiliation(room, faults, None, &user, affiliation, None, out);
     }
     out.send(from, iq_result(&st.el, &me));
     Ok(())

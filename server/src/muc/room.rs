@@ -1,7 +1,15 @@
-//! The state of one room and read-only queries over it. Everything here is small,
-//! `Clone + Eq + Hash` and cache-free, because the model checker stores it.
+//! The state of one room, its read-only queries and the small mutation API that is
+//! the only writer of its fields (they are private to this module and its child
+//! [`presence`], the presence builder, which also evicts occupants: remove, role
+//! none, tell everyone with the cause). Everything here is `Clone + Eq + Hash`,
+//! because the model checker stores it; its one derived counter
+//! (`domain_affiliations`) is written only by [`Room::set_affiliation`] and checked
+//! by an invariant.
+
+pub(crate) mod presence;
 
 use super::{Affiliation, Millis, Role, RoomConfig};
+use crate::store::RoomRecord;
 use crate::xml::Element;
 use jid::{BareJid, FullJid};
 use std::collections::{BTreeMap, VecDeque};
@@ -61,31 +69,33 @@ pub struct HistoryEntry {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Room {
-    pub(crate) jid: BareJid,
-    pub(crate) config: RoomConfig,
+    jid: BareJid,
+    config: RoomConfig,
     /// XEP-0045 §10.1: created but not yet configured.
-    pub(crate) locked: bool,
-    pub(crate) subject: Option<Subject>,
+    locked: bool,
+    subject: Option<Subject>,
     /// Never holds `Affiliation::None`: absence means none.
-    pub(crate) affiliations: BTreeMap<BareJid, Affiliation>,
+    affiliations: BTreeMap<BareJid, Affiliation>,
     /// How many keys of `affiliations` are bare domains; while none are, a user's
     /// affiliation is one map lookup (no domain-wide ban to look for).
     domain_affiliations: usize,
     /// Reserved nicknames (XEP-0045 §7.10 registration; Prosody's affiliation data
     /// `reserved_nickname`), only ever for affiliated users.
-    pub(crate) reserved: BTreeMap<BareJid, String>,
-    pub(crate) occupants: BTreeMap<String, Occupant>,
+    reserved: BTreeMap<BareJid, String>,
+    occupants: BTreeMap<String, Occupant>,
     /// Real session JID → nick: the index every "who is this sender" question uses.
-    pub(crate) by_session: BTreeMap<FullJid, String>,
-    pub(crate) history: VecDeque<HistoryEntry>,
+    by_session: BTreeMap<FullJid, String>,
+    history: VecDeque<HistoryEntry>,
 }
 
 impl Room {
-    pub(crate) fn new(jid: BareJid, config: RoomConfig) -> Room {
+    /// An empty room with no affiliations; `locked` until its owner configures it
+    /// (XEP-0045 §10.1).
+    pub(crate) fn new(jid: BareJid, config: RoomConfig, locked: bool) -> Room {
         Room {
             jid,
             config,
-            locked: false,
+            locked,
             subject: None,
             affiliations: BTreeMap::new(),
             domain_affiliations: 0,
@@ -117,12 +127,36 @@ impl Room {
             .map(|(j, _)| j)
     }
 
+    /// Whether the room is kept (its [`Room::record`] is stored): persistent and
+    /// configured. A locked room (XEP-0045 §10.1) is not yet configured, so it is
+    /// never kept, whatever `persistent` says.
+    pub fn is_kept(&self) -> bool {
+        self.config.persistent && !self.locked
+    }
+
+    /// Whether the room disappears now: it is empty and not kept. The one rule every
+    /// path that empties a room follows (leaving, kicks, bans, a bounced error);
+    /// a kept room outlives its occupants, a locked one never does.
+    pub fn vanishes(&self) -> bool {
+        self.occupants.is_empty() && !self.is_kept()
+    }
+
     pub fn is_locked(&self) -> bool {
         self.locked
     }
 
     pub fn subject(&self) -> Option<&Subject> {
         self.subject.as_ref()
+    }
+
+    /// The nick a real session occupies, if any.
+    pub fn nick_of(&self, session: &FullJid) -> Option<&str> {
+        self.by_session.get(session).map(String::as_str)
+    }
+
+    /// The discussion history, oldest first (at most `history_length` entries).
+    pub fn history(&self) -> impl Iterator<Item = &HistoryEntry> {
+        self.history.iter()
     }
 
     /// Occupants by nick, in nick order (the order broadcasts go out in).
@@ -163,6 +197,22 @@ impl Room {
         Affiliation::None
     }
 
+    /// The affiliation stored for exactly `bare` (no domain-wide ban applied).
+    pub(crate) fn stored_affiliation(&self, bare: &BareJid) -> Affiliation {
+        self.affiliations.get(bare).copied().unwrap_or(Affiliation::None)
+    }
+
+    /// The stored affiliations (never `None`), by JID.
+    pub(crate) fn affiliation_table(&self) -> &BTreeMap<BareJid, Affiliation> {
+        &self.affiliations
+    }
+
+    /// How many stored affiliations are for bare domains (domain-wide bans); kept
+    /// so that [`Room::affiliation`] looks for one only when there is one.
+    pub(crate) fn domain_affiliations(&self) -> usize {
+        self.domain_affiliations
+    }
+
     pub fn owners(&self) -> impl Iterator<Item = &BareJid> {
         self.affiliations
             .iter()
@@ -170,12 +220,22 @@ impl Room {
             .map(|(j, _)| j)
     }
 
+    /// Whether the room lets a user with `aff` in (XEP-0045 §7.2.6, §7.2.7): never an
+    /// outcast; in a members-only room, members and above only.
+    pub fn admits(&self, aff: Affiliation) -> bool {
+        match aff {
+            Affiliation::Outcast => false,
+            Affiliation::None => !self.config.members_only,
+            Affiliation::Member | Affiliation::Admin | Affiliation::Owner => true,
+        }
+    }
+
     /// XEP-0045 §5.1.2 default roles; Prosody's members-only rule gives non-members none.
     pub fn default_role(&self, aff: Affiliation) -> Role {
         match aff {
             Affiliation::Owner | Affiliation::Admin => Role::Moderator,
             Affiliation::Member => Role::Participant,
-            Affiliation::None if self.config.members_only => Role::None,
+            Affiliation::None if !self.admits(aff) => Role::None,
             Affiliation::None if self.config.moderated => Role::Visitor,
             Affiliation::None => Role::Participant,
             Affiliation::Outcast => Role::None,
@@ -204,7 +264,14 @@ impl Room {
             .is_none_or(|o| o.role != Role::Moderator)
     }
 
-    pub(crate) fn set_affiliation_raw(&mut self, bare: BareJid, aff: Affiliation) {
+    // ---- the mutation API: the only writers of the fields above ----
+
+    /// Sets a user's (or, for a bare domain, a domain's) affiliation: the only writer
+    /// of `affiliations` and of the `domain_affiliations` counter. `None` removes the
+    /// entry and the user's reserved nickname with it (reservations are for
+    /// affiliated users only). Consequences for occupants are the caller's
+    /// (see `admin::apply_affiliation`).
+    pub(crate) fn set_affiliation(&mut self, bare: BareJid, aff: Affiliation) {
         let domain_only = usize::from(bare.node().is_none());
         if aff == Affiliation::None {
             self.reserved.remove(&bare);
@@ -216,13 +283,134 @@ impl Room {
         }
     }
 
-    /// Removes a whole occupant and its index entries.
-    pub(crate) fn remove_occupant(&mut self, nick: &str) -> Option<Occupant> {
+    /// Reserves `nick` for `bare` (XEP-0045 §7.10), taking it from whoever else had
+    /// reserved it (the newest reservation wins).
+    pub(crate) fn reserve(&mut self, bare: &BareJid, nick: String) {
+        self.reserved.retain(|j, n| j == bare || *n != nick);
+        self.reserved.insert(bare.clone(), nick);
+    }
+
+    /// Drops `bare`'s reserved nickname, keeping its affiliation.
+    pub(crate) fn unreserve(&mut self, bare: &BareJid) {
+        self.reserved.remove(bare);
+    }
+
+    /// Puts a new occupant (a nick nobody holds) in the room, with its sessions indexed.
+    pub(crate) fn admit(&mut self, occ: Occupant) {
+        for s in &occ.sessions {
+            self.by_session.insert(s.jid.clone(), occ.nick.clone());
+        }
+        self.occupants.insert(occ.nick.clone(), occ);
+    }
+
+    /// Adds one more session to the occupant holding `nick` (Prosody's
+    /// multi-session occupants).
+    pub(crate) fn admit_session(&mut self, nick: &str, session: Session) {
+        self.by_session.insert(session.jid.clone(), nick.to_string());
+        self.occupants
+            .get_mut(nick)
+            .expect("admit_session: an occupant")
+            .sessions
+            .push(session);
+    }
+
+    /// Removes one session of a multi-session occupant, which stays; returns it.
+    pub(crate) fn drop_session(&mut self, nick: &str, session: &FullJid) -> Option<Session> {
+        let occ = self.occupants.get_mut(nick)?;
+        let idx = occ.sessions.iter().position(|s| &s.jid == session)?;
+        self.by_session.remove(session);
+        Some(occ.sessions.remove(idx))
+    }
+
+    /// Records what a session last said in its presence.
+    pub(crate) fn set_presence(&mut self, session: &FullJid, presence: StoredPresence) {
+        let Some(nick) = self.by_session.get(session) else {
+            return;
+        };
+        if let Some(s) = self
+            .occupants
+            .get_mut(nick)
+            .and_then(|o| o.sessions.iter_mut().find(|s| &s.jid == session))
+        {
+            s.presence = presence;
+        }
+    }
+
+    /// Gives the occupant holding `nick` a new role; returns the one it had. Role
+    /// none is not a state an occupant stays in: removing one is an eviction
+    /// ([`Room::evict`]).
+    pub(crate) fn set_role(&mut self, nick: &str, role: Role) -> Role {
+        let occ = self.occupants.get_mut(nick).expect("set_role: an occupant");
+        std::mem::replace(&mut occ.role, role)
+    }
+
+    /// Sets the room's subject (XEP-0045 §8.1).
+    pub(crate) fn set_subject(&mut self, subject: Subject) {
+        self.subject = Some(subject);
+    }
+
+    /// Adds a message to the discussion history, within the room's bound.
+    pub(crate) fn record_message(&mut self, entry: HistoryEntry) {
+        if self.config.history_length > 0 {
+            self.history.push_back(entry);
+            self.trim_history();
+        }
+    }
+
+    /// Applies a submitted configuration: the room is configured (unlocked), and its
+    /// history is cut to the new bound.
+    pub(crate) fn configure(&mut self, config: RoomConfig) {
+        self.config = config;
+        self.locked = false;
+        self.trim_history();
+    }
+
+    /// The one history bound: at most `history_length` entries, the newest kept.
+    fn trim_history(&mut self) {
+        let keep = self.config.history_length as usize;
+        while self.history.len() > keep {
+            self.history.pop_front();
+        }
+    }
+
+    /// Removes a whole occupant and its index entries, telling no one: callers are
+    /// the eviction ([`Room::evict`]) and the nick change ([`Room::move_occupant`]),
+    /// which tell.
+    fn remove_occupant(&mut self, nick: &str) -> Option<Occupant> {
         let occ = self.occupants.remove(nick)?;
         for s in &occ.sessions {
             self.by_session.remove(&s.jid);
         }
         Some(occ)
+    }
+
+    /// The occupant table by nick (what the invariant checker compares keys with).
+    pub(crate) fn occupant_table(&self) -> &BTreeMap<String, Occupant> {
+        &self.occupants
+    }
+
+    /// The real-JID index: session → nick.
+    pub(crate) fn session_index(&self) -> &BTreeMap<FullJid, String> {
+        &self.by_session
+    }
+
+    /// Reserved nicknames by user.
+    pub(crate) fn reservations(&self) -> &BTreeMap<BareJid, String> {
+        &self.reserved
+    }
+
+    /// Every field, writable, for the invariant checker's tests: they break a room
+    /// by hand and see the checker name it.
+    #[cfg(test)]
+    pub(crate) fn fields_mut(&mut self) -> RoomFields<'_> {
+        RoomFields {
+            config: &mut self.config,
+            locked: &mut self.locked,
+            affiliations: &mut self.affiliations,
+            reserved: &mut self.reserved,
+            occupants: &mut self.occupants,
+            by_session: &mut self.by_session,
+        }
     }
 
     /// See [`crate::MucService::rename_sessions`].
@@ -238,10 +426,41 @@ impl Room {
             .collect();
     }
 
-    pub(crate) fn insert_occupant(&mut self, occ: Occupant) {
-        for s in &occ.sessions {
-            self.by_session.insert(s.jid.clone(), occ.nick.clone());
+    /// The record to keep, if this room is kept at all: persistent and configured.
+    pub fn record(&self) -> Option<RoomRecord> {
+        if !self.is_kept() {
+            return None;
         }
-        self.occupants.insert(occ.nick.clone(), occ);
+        Some(RoomRecord {
+            jid: self.jid.clone(),
+            config: self.config.clone(),
+            affiliations: self.affiliations.clone(),
+            reserved: self.reserved.clone(),
+            subject: self.subject.clone(),
+        })
     }
+
+    /// A room rebuilt from its record: empty and unlocked, as after a restart
+    /// (`None` affiliations in the record are dropped).
+    pub(crate) fn from_record(r: RoomRecord) -> Room {
+        let mut room = Room::new(r.jid, r.config, false);
+        for (jid, aff) in r.affiliations {
+            room.set_affiliation(jid, aff);
+        }
+        room.reserved = r.reserved;
+        room.subject = r.subject;
+        room
+    }
+}
+
+/// A room's fields, writable past the mutation API (tests only; see
+/// [`Room::fields_mut`]).
+#[cfg(test)]
+pub(crate) struct RoomFields<'a> {
+    pub config: &'a mut RoomConfig,
+    pub locked: &'a mut bool,
+    pub affiliations: &'a mut BTreeMap<BareJid, Affiliation>,
+    pub reserved: &'a mut BTreeMap<BareJid, String>,
+    pub occupants: &'a mut BTreeMap<String, Occupant>,
+    pub by_session: &'a mut BTreeMap<FullJid, String>,
 }

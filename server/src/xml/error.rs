@@ -1,9 +1,14 @@
 //! Every refusal of the XML layer as one typed [`XmlError`], its RFC 6120 stream error
 //! condition, and the mapping from quick-xml's own errors onto it.
 
+use crate::stream_error::StreamCondition;
 use quick_xml::errors::{IllFormedError, SyntaxError};
 
-/// Why input was refused. Parsing stops at the first one.
+/// Why input was refused. Parsing stops at the first one. In a stream, the five
+/// per-stanza limits (`StanzaTooLarge` … `TextTooLong`) do not stop it: the stanza
+/// is skipped and reported as `StreamEvent::Refused`; [`parse_stanza`] returns them.
+///
+/// [`parse_stanza`]: super::parse_stanza
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum XmlError {
     StanzaTooLarge {
@@ -19,6 +24,11 @@ pub enum XmlError {
         limit: usize,
     },
     TextTooLong {
+        limit: usize,
+    },
+    /// One top-level element (or an incomplete token) over the stream budget
+    /// (`Limits::stream_budget_bytes`): the only size fault that ends a stream.
+    OverStreamBudget {
         limit: usize,
     },
     /// `<!DOCTYPE …>`: DTDs (and with them entity bombs) are not XMPP.
@@ -58,19 +68,20 @@ pub enum XmlError {
 
 impl XmlError {
     /// The RFC 6120 §4.9.3 stream error condition this refusal maps to.
-    pub fn stream_condition(&self) -> &'static str {
+    pub fn stream_condition(&self) -> StreamCondition {
         match self {
             XmlError::StanzaTooLarge { .. }
             | XmlError::TooDeep { .. }
             | XmlError::TooManyAttributes { .. }
             | XmlError::TooManyChildren { .. }
-            | XmlError::TextTooLong { .. } => "policy-violation",
+            | XmlError::TextTooLong { .. }
+            | XmlError::OverStreamBudget { .. } => StreamCondition::PolicyViolation,
             XmlError::Doctype
             | XmlError::ProcessingInstruction
             | XmlError::Comment
-            | XmlError::UnknownEntity(_) => "restricted-xml",
-            XmlError::InvalidUtf8 => "unsupported-encoding",
-            XmlError::NotAStream => "invalid-namespace",
+            | XmlError::UnknownEntity(_) => StreamCondition::RestrictedXml,
+            XmlError::InvalidUtf8 => StreamCondition::UnsupportedEncoding,
+            XmlError::NotAStream => StreamCondition::InvalidNamespace,
             XmlError::BadCharRef(_)
             | XmlError::IllegalChar(_)
             | XmlError::UnboundPrefix(_)
@@ -83,7 +94,7 @@ impl XmlError {
             | XmlError::TextOutsideElement
             | XmlError::MisplacedContent
             | XmlError::Truncated
-            | XmlError::Syntax(_) => "not-well-formed",
+            | XmlError::Syntax(_) => StreamCondition::NotWellFormed,
         }
     }
 }
@@ -96,6 +107,9 @@ impl std::fmt::Display for XmlError {
             XmlError::TooManyAttributes { limit } => write!(f, "more than {limit} attributes"),
             XmlError::TooManyChildren { limit } => write!(f, "more than {limit} child elements"),
             XmlError::TextTooLong { limit } => write!(f, "text longer than {limit} bytes"),
+            XmlError::OverStreamBudget { limit } => {
+                write!(f, "stanza larger than the stream's budget of {limit} bytes")
+            }
             XmlError::Doctype => f.write_str("DOCTYPE/DTD is not allowed"),
             XmlError::ProcessingInstruction => f.write_str("processing instructions are not allowed"),
             XmlError::Comment => f.write_str("comments are not allowed"),

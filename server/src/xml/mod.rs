@@ -13,7 +13,7 @@ mod serialize;
 
 pub use error::XmlError;
 pub use intern::name as intern_name;
-pub use parser::{parse_stanza, Limits, StreamEvent, StreamParser};
+pub use parser::{parse_stanza, Limits, RefusedStanza, StanzaLimit, StreamEvent, StreamParser, NS_STREAMS};
 pub use serialize::{escape_attr, escape_text, write_element};
 
 /// The namespace of the `xml:` prefix (`xml:lang`), bound in every document.

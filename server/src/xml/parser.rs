@@ -9,14 +9,24 @@ use super::{intern, Attr, Element, Name, Node, XmlError, NS_XML};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 pub const NS_STREAMS: &str = "http://etherx.jabber.org/streams";
 
 /// Hard bounds on what one stanza may cost. Every one is checked before the
 /// allocation it guards grows past it.
+///
+/// Two kinds of bound. The first five are *per-stanza limits*: a top-level element
+/// over one of them is refused alone — the parser stops building its tree, keeps
+/// checking that it is well-formed, skips to its end tag and yields
+/// [`StreamEvent::Refused`]; the stream goes on. `stream_budget_bytes` is the
+/// *stream budget*: the bytes one top-level element may take, accepted or skipped
+/// (and the bytes of an incomplete token waiting for its end); past it the stream
+/// is refused ([`XmlError::OverStreamBudget`], `policy-violation`), since a stanza
+/// that large cannot even be skipped at bounded cost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Bytes of one top-level stanza (and of any unparsed input waiting for a `>`).
+    /// Bytes of one top-level stanza, its end tag included.
     pub max_stanza_bytes: usize,
     /// Element nesting depth inside a stanza (the stanza itself is depth 1).
     pub max_depth: usize,
@@ -26,6 +36,10 @@ pub struct Limits {
     pub max_children: usize,
     /// Text bytes directly inside one element.
     pub max_text_bytes: usize,
+    /// The stream budget: bytes of one top-level element, refused or not, and of
+    /// unparsed input waiting for the end of a token. Taken as at least
+    /// `max_stanza_bytes`.
+    pub stream_budget_bytes: usize,
 }
 
 impl Default for Limits {
@@ -37,7 +51,78 @@ impl Default for Limits {
             max_attrs: 64,
             max_children: 4096,
             max_text_bytes: 64 * 1024,
+            // Four stanzas' worth: a refused stanza is skipped up to this, so a
+            // sender cannot make a stream hold or scan more for one stanza.
+            stream_budget_bytes: 1024 * 1024,
         }
+    }
+}
+
+/// A per-stanza limit a top-level element went over, with the limit's value
+/// (bytes, levels, attributes, children or text bytes, as in [`Limits`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StanzaLimit {
+    Bytes(usize),
+    Depth(usize),
+    Attributes(usize),
+    Children(usize),
+    Text(usize),
+}
+
+impl StanzaLimit {
+    /// The same fault as an [`XmlError`] (what [`parse_stanza`] returns for it).
+    pub fn error(self) -> XmlError {
+        match self {
+            StanzaLimit::Bytes(limit) => XmlError::StanzaTooLarge { limit },
+            StanzaLimit::Depth(limit) => XmlError::TooDeep { limit },
+            StanzaLimit::Attributes(limit) => XmlError::TooManyAttributes { limit },
+            StanzaLimit::Children(limit) => XmlError::TooManyChildren { limit },
+            StanzaLimit::Text(limit) => XmlError::TextTooLong { limit },
+        }
+    }
+}
+
+impl std::fmt::Display for StanzaLimit {
+    /// As the matching [`XmlError`]: `elements nested deeper than 256`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error().fmt(f)
+    }
+}
+
+/// A top-level element skipped for going over a per-stanza limit: what is needed
+/// to answer its sender (RFC 6120 §8.3: from, to, id and type of the element
+/// itself, its name and namespace) and which limit it went over. Attribute values
+/// are as written (normalized), not checked as JIDs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefusedStanza {
+    /// Local name of the top-level element (`message`, `presence`, `iq`, …).
+    pub name: Name,
+    /// Its namespace URI (the stream's default namespace, usually).
+    pub ns: Name,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub id: Option<String>,
+    /// The `type` attribute.
+    pub stanza_type: Option<String>,
+    pub limit: StanzaLimit,
+}
+
+impl RefusedStanza {
+    /// An element with the refused stanza's name, namespace and its `from`, `to`,
+    /// `id` and `type` attributes, no children: enough to build an error reply.
+    pub fn head(&self) -> Element {
+        let mut el = Element::new(self.name.clone(), self.ns.clone());
+        for (k, v) in [
+            ("from", &self.from),
+            ("to", &self.to),
+            ("id", &self.id),
+            ("type", &self.stanza_type),
+        ] {
+            if let Some(v) = v {
+                el.set_attr(k, v.as_str());
+            }
+        }
+        el
     }
 }
 
@@ -47,6 +132,9 @@ pub enum StreamEvent {
     Open(Element),
     /// A complete top-level element.
     Stanza(Element),
+    /// A top-level element that went over a per-stanza limit, skipped whole (it was
+    /// well-formed to its end tag). Comes where its `Stanza` would have.
+    Refused(RefusedStanza),
     /// `</stream:stream>`.
     Close,
 }
@@ -74,6 +162,17 @@ struct Frame {
     child_elements: usize,
 }
 
+/// The top-level element being skipped: the qualified names of its open elements,
+/// as written, to match their end tags; no tree.
+struct Skip {
+    limit: StanzaLimit,
+    /// The top-level element's head; `None` only while its own start tag, which
+    /// went over a limit, is still being read.
+    head: Option<RefusedStanza>,
+    names: String,
+    starts: Vec<usize>,
+}
+
 /// A resumable parser. Feed it bytes as they arrive, in any chunking.
 pub struct StreamParser {
     limits: Limits,
@@ -83,6 +182,10 @@ pub struct StreamParser {
     /// Namespace bindings (prefix, URI) of every open element, innermost last (the stream
     /// header's first in stream mode); `scope_starts` marks where each element's begin.
     bindings: Vec<(Name, Name)>,
+    /// `bindings` indexed by prefix (positions, innermost last), kept only while there
+    /// are more than [`MANY`]: a skipped stanza may declare any number, and a scan of
+    /// them all for every name would make its cost quadratic in its size.
+    by_prefix: Option<BTreeMap<Name, Vec<usize>>>,
     scope_starts: Vec<usize>,
     header_qname: String,
     base_default_ns: Name,
@@ -96,6 +199,10 @@ pub struct StreamParser {
     text: String,
     /// Scratch for [`scan_plain_attrs`], kept to reuse its allocation.
     attr_spans: Vec<[usize; 4]>,
+    /// Set while a top-level element over a per-stanza limit is skipped.
+    skip: Option<Box<Skip>>,
+    /// The token being handled takes the current stanza past `max_stanza_bytes`.
+    over_size: bool,
 }
 
 impl StreamParser {
@@ -111,6 +218,7 @@ impl StreamParser {
             buf: Vec::new(),
             stack: Vec::new(),
             bindings: Vec::new(),
+            by_prefix: None,
             scope_starts: Vec::new(),
             header_qname: String::new(),
             base_default_ns: intern::name(default_ns),
@@ -120,6 +228,8 @@ impl StreamParser {
             error: None,
             text: String::new(),
             attr_spans: Vec::new(),
+            skip: None,
+            over_size: false,
         }
     }
 
@@ -172,6 +282,7 @@ impl StreamParser {
             self.buf = Vec::new();
             self.stack.clear();
             self.text = String::new();
+            self.skip = None;
         }
         r
     }
@@ -215,6 +326,7 @@ impl StreamParser {
                     break 'tokens;
                 }
                 self.within_limit(token_end - consumed)?;
+                self.note_size(token_end - consumed);
                 self.text(&text[consumed..consumed + run])?;
                 self.count_stanza_bytes(run);
                 consumed += run;
@@ -245,6 +357,7 @@ impl StreamParser {
                     Ok(Event::Text(_)) if may_continue(end) => break,
                     Ok(ev) => {
                         self.within_limit(end - consumed)?;
+                        self.note_size(end - consumed);
                         self.event(ev, out)?;
                         self.count_stanza_bytes(end - consumed);
                         consumed = end;
@@ -266,25 +379,61 @@ impl StreamParser {
     /// Counts `bytes` just consumed toward the current stanza; between stanzas there
     /// is none, and the count starts again.
     fn count_stanza_bytes(&mut self, bytes: usize) {
-        if self.stack.is_empty() {
+        if self.stack.is_empty() && self.skip.is_none() {
             self.stanza_bytes = 0;
         } else {
             self.stanza_bytes += bytes;
         }
     }
 
-    /// The one size rule: the current stanza's bytes so far plus `pending` bytes not
-    /// yet part of it (a token, or an incomplete one) must fit the stanza limit.
+    /// The stream's size rule: the current stanza's bytes so far plus `pending` bytes
+    /// not yet part of it (a token, or an incomplete one) must fit the stream budget.
     fn within_limit(&self, pending: usize) -> Result<(), XmlError> {
-        if self.stanza_bytes + pending > self.limits.max_stanza_bytes {
-            return Err(XmlError::StanzaTooLarge {
-                limit: self.limits.max_stanza_bytes,
-            });
+        let budget = self.limits.stream_budget_bytes.max(self.limits.max_stanza_bytes);
+        if self.stanza_bytes + pending > budget {
+            return Err(XmlError::OverStreamBudget { limit: budget });
         }
         Ok(())
     }
 
+    /// The stanza's size rule, on a complete token of `token` bytes about to be
+    /// handled: decided on whole tokens only, so that the chunking never decides it.
+    fn note_size(&mut self, token: usize) {
+        self.over_size = self.stanza_bytes + token > self.limits.max_stanza_bytes;
+    }
+
+    /// Whether a per-stanza limit may still be applied: a stanza is being built, or
+    /// (`top_level`) a top-level element is being opened.
+    fn may_refuse(&self, top_level: bool) -> bool {
+        self.skip.is_none()
+            && (!self.stack.is_empty()
+                || (top_level && matches!(self.state, State::InStream | State::BeforeRoot)))
+    }
+
+    /// Stops building the current stanza: its open elements become names to match
+    /// end tags against, and its tree is dropped.
+    fn enter_skip(&mut self, limit: StanzaLimit) {
+        debug_assert!(self.skip.is_none());
+        let mut skip = Skip {
+            limit,
+            head: self.stack.first().map(|root| head_of(&root.el, limit)),
+            names: String::new(),
+            starts: Vec::with_capacity(self.stack.len()),
+        };
+        for f in &self.stack {
+            skip.starts.push(skip.names.len());
+            skip.names.push_str(f.qname.as_deref().unwrap_or(&f.el.name));
+        }
+        self.stack.clear();
+        self.text.clear();
+        self.skip = Some(Box::new(skip));
+    }
+
     fn event(&mut self, ev: Event<'_>, out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
+        let opens = matches!(ev, Event::Start(_) | Event::Empty(_));
+        if self.over_size && self.may_refuse(opens) {
+            self.enter_skip(StanzaLimit::Bytes(self.limits.max_stanza_bytes));
+        }
         match ev {
             Event::Decl(_) => {
                 if self.seen_content {
@@ -344,7 +493,19 @@ impl StreamParser {
         if prefix == "xml" {
             return Some(&XML);
         }
-        if let Some((_, uri)) = self.bindings.iter().rev().find(|(p, _)| p == prefix) {
+        let bound = match &self.by_prefix {
+            Some(index) => index
+                .get(prefix)
+                .and_then(|v| v.last())
+                .map(|&i| &self.bindings[i].1),
+            None => self
+                .bindings
+                .iter()
+                .rev()
+                .find(|(p, _)| p == prefix)
+                .map(|(_, uri)| uri),
+        };
+        if let Some(uri) = bound {
             return Some(uri);
         }
         if prefix.is_empty() {
@@ -357,7 +518,10 @@ impl StreamParser {
     /// duplicate attribute.
     fn bind(&mut self, prefix: &str, uri: &str) -> Result<(), XmlError> {
         let start = self.scope_starts.last().copied().unwrap_or(0);
-        if self.bindings[start..].iter().any(|(p, _)| p == prefix) {
+        // Past a few declarations, `start` checks them all at once, sorted: a
+        // skipped element may carry any number.
+        let scope = &self.bindings[start..];
+        if scope.len() < MANY && scope.iter().any(|(p, _)| p == prefix) {
             let attr = if prefix.is_empty() {
                 "xmlns".to_owned()
             } else {
@@ -365,12 +529,36 @@ impl StreamParser {
             };
             return Err(XmlError::DuplicateAttribute(attr));
         }
-        self.bindings.push((intern::name(prefix), intern::name(uri)));
+        let prefix = intern::name(prefix);
+        if let Some(index) = &mut self.by_prefix {
+            index.entry(prefix.clone()).or_default().push(self.bindings.len());
+        }
+        self.bindings.push((prefix, intern::name(uri)));
+        if self.by_prefix.is_none() && self.bindings.len() > MANY {
+            let mut index: BTreeMap<Name, Vec<usize>> = BTreeMap::new();
+            for (i, (p, _)) in self.bindings.iter().enumerate() {
+                index.entry(p.clone()).or_default().push(i);
+            }
+            self.by_prefix = Some(index);
+        }
         Ok(())
     }
 
     fn pop_scope(&mut self) {
         if let Some(start) = self.scope_starts.pop() {
+            if let Some(index) = &mut self.by_prefix {
+                for (p, _) in &self.bindings[start..] {
+                    if let Some(v) = index.get_mut(p) {
+                        v.pop();
+                        if v.is_empty() {
+                            index.remove(p);
+                        }
+                    }
+                }
+                if start <= MANY / 2 {
+                    self.by_prefix = None;
+                }
+            }
             self.bindings.truncate(start);
         }
     }
@@ -378,12 +566,10 @@ impl StreamParser {
     /// The checks on an attribute of the element being opened that come before its
     /// value is looked at: the attribute limit, and that its name is a name. Returns
     /// the name table's copy of the name when it has one.
-    fn check_attr_key(&self, el: &Element, key: &str) -> Result<Option<&'static str>, XmlError> {
+    fn check_attr_key(&mut self, el: &Element, key: &str) -> Result<Option<&'static str>, XmlError> {
         let scope_len = self.bindings.len() - self.scope_starts.last().copied().unwrap_or(0);
-        if scope_len + el.attrs.len() >= self.limits.max_attrs {
-            return Err(XmlError::TooManyAttributes {
-                limit: self.limits.max_attrs,
-            });
+        if scope_len + el.attrs.len() >= self.limits.max_attrs && self.may_refuse(self.stack.is_empty()) {
+            self.enter_skip(StanzaLimit::Attributes(self.limits.max_attrs));
         }
         known_or_checked(key)
     }
@@ -439,10 +625,11 @@ impl StreamParser {
         if in_stanza_depth == 3 && e.name().as_ref() == "boom" {
             panic!("planted panic: <boom/> at depth 3");
         }
-        if self.state != State::BeforeHeader && in_stanza_depth > self.limits.max_depth {
-            return Err(XmlError::TooDeep {
-                limit: self.limits.max_depth,
-            });
+        if self.state != State::BeforeHeader
+            && in_stanza_depth > self.limits.max_depth
+            && self.may_refuse(self.stack.is_empty())
+        {
+            self.enter_skip(StanzaLimit::Depth(self.limits.max_depth));
         }
         // Namespace declarations go straight onto the flat binding stack; other attributes
         // go onto the element with their prefix still in the name, resolved below once
@@ -510,11 +697,32 @@ impl StreamParser {
                 el.attrs[i].name = l;
             }
         }
-        for i in 1..el.attrs.len() {
-            let (head, tail) = el.attrs.split_at(i);
-            let a = &tail[0];
-            if head.iter().any(|x| x.ns == a.ns && x.name == a.name) {
-                return Err(XmlError::DuplicateAttribute(a.name.to_string()));
+        if el.attrs.len() < MANY {
+            for i in 1..el.attrs.len() {
+                let (head, tail) = el.attrs.split_at(i);
+                let a = &tail[0];
+                if head.iter().any(|x| x.ns == a.ns && x.name == a.name) {
+                    return Err(XmlError::DuplicateAttribute(a.name.to_string()));
+                }
+            }
+        } else {
+            let mut keys: Vec<(&str, &str)> = el.attrs.iter().map(|a| (&*a.ns, &*a.name)).collect();
+            keys.sort_unstable();
+            if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
+                return Err(XmlError::DuplicateAttribute(w[0].1.to_string()));
+            }
+        }
+        let scope_start = self.scope_starts.last().copied().unwrap_or(0);
+        if self.bindings.len() - scope_start >= MANY {
+            let mut prefixes: Vec<&str> = self.bindings[scope_start..].iter().map(|(p, _)| &**p).collect();
+            prefixes.sort_unstable();
+            if let Some(w) = prefixes.windows(2).find(|w| w[0] == w[1]) {
+                let attr = if w[0].is_empty() {
+                    "xmlns".to_owned()
+                } else {
+                    format!("xmlns:{}", w[0])
+                };
+                return Err(XmlError::DuplicateAttribute(attr));
             }
         }
 
@@ -539,10 +747,20 @@ impl StreamParser {
         if let Some(parent) = self.stack.last_mut() {
             parent.child_elements += 1;
             if parent.child_elements > self.limits.max_children {
-                return Err(XmlError::TooManyChildren {
-                    limit: self.limits.max_children,
-                });
+                self.enter_skip(StanzaLimit::Children(self.limits.max_children));
             }
+        }
+        if let Some(skip) = self.skip.as_deref_mut() {
+            if skip.starts.is_empty() {
+                // The top-level element went over a limit in its own start tag.
+                skip.head = Some(head_of(&el, skip.limit));
+            }
+            skip.starts.push(skip.names.len());
+            skip.names.push_str(qname);
+            if empty {
+                self.end_skipped(qname, out)?;
+            }
+            return Ok(());
         }
         let qname = if prefix.is_empty() {
             None
@@ -563,6 +781,9 @@ impl StreamParser {
     }
 
     fn end(&mut self, qname: &str, out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
+        if self.skip.is_some() {
+            return self.end_skipped(qname, out);
+        }
         match self.stack.last() {
             Some(top) => {
                 let expected = top.qname.as_deref().unwrap_or(&top.el.name);
@@ -591,6 +812,32 @@ impl StreamParser {
         }
     }
 
+    /// An end tag inside a skipped stanza: matched against its start tag like any
+    /// other; the last one yields the refusal.
+    fn end_skipped(&mut self, qname: &str, out: &mut Vec<StreamEvent>) -> Result<(), XmlError> {
+        let skip = self.skip.as_deref_mut().expect("skipping");
+        let start = skip.starts.pop().expect("an open skipped element");
+        if skip.names[start..] != *qname {
+            return Err(XmlError::MismatchedEnd {
+                expected: skip.names[start..].to_string(),
+                found: qname.to_string(),
+            });
+        }
+        skip.names.truncate(start);
+        let done = skip.starts.is_empty();
+        self.pop_scope();
+        if done {
+            let skip = self.skip.take().expect("skipping");
+            out.push(StreamEvent::Refused(
+                skip.head.expect("head read with its start tag"),
+            ));
+            if self.state == State::BeforeRoot {
+                self.state = State::AfterRoot;
+            }
+        }
+        Ok(())
+    }
+
     fn close_top(&mut self, out: &mut Vec<StreamEvent>) {
         self.flush_text();
         let frame = self.stack.pop().expect("close_top with an open element");
@@ -607,6 +854,9 @@ impl StreamParser {
     }
 
     fn text(&mut self, text: &str) -> Result<(), XmlError> {
+        if self.skip.is_some() {
+            return check_chars(text);
+        }
         if self.stack.is_empty() {
             if text.bytes().all(is_xml_space) {
                 return Ok(());
@@ -622,6 +872,9 @@ impl StreamParser {
     }
 
     fn text_unchecked_ws(&mut self, text: &str) -> Result<(), XmlError> {
+        if self.skip.is_some() {
+            return check_chars(text);
+        }
         if self.stack.is_empty() {
             return Err(XmlError::TextOutsideElement);
         }
@@ -634,7 +887,8 @@ impl StreamParser {
         let top = self.stack.last_mut().expect("text inside an element");
         top.text_bytes += text.len();
         if top.text_bytes > limit {
-            return Err(XmlError::TextTooLong { limit });
+            self.enter_skip(StanzaLimit::Text(limit));
+            return Ok(());
         }
         self.text.push_str(text);
         Ok(())
@@ -659,6 +913,23 @@ impl StreamParser {
     }
 }
 
+/// Past this many attributes or namespace declarations on one element, duplicates
+/// are looked for by sorting rather than pairwise.
+const MANY: usize = 32;
+
+fn head_of(el: &Element, limit: StanzaLimit) -> RefusedStanza {
+    let get = |k: &str| el.attr(k).map(str::to_owned);
+    RefusedStanza {
+        name: el.name.clone(),
+        ns: el.ns.clone(),
+        from: get("from"),
+        to: get("to"),
+        id: get("id"),
+        stanza_type: get("type"),
+        limit,
+    }
+}
+
 /// Checks that `q` is a qualified name, at no cost when the name table knows it as
 /// one; returns the table's copy then.
 fn known_or_checked(q: &str) -> Result<Option<&'static str>, XmlError> {
@@ -679,11 +950,12 @@ pub fn parse_stanza(input: &[u8], default_ns: &str, limits: &Limits) -> Result<E
     let mut p = StreamParser::with_state(*limits, State::BeforeRoot, default_ns);
     let mut out = Vec::new();
     p.feed_inner(input, true, &mut out)?;
-    if !p.stack.is_empty() {
+    if !p.stack.is_empty() || p.skip.is_some() {
         return Err(XmlError::Truncated);
     }
     match out.pop() {
         Some(StreamEvent::Stanza(e)) => Ok(e),
+        Some(StreamEvent::Refused(r)) => Err(r.limit.error()),
         _ => Err(XmlError::Truncated),
     }
 }

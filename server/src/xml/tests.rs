@@ -131,8 +131,9 @@ fn ten_megabyte_attribute_is_refused_without_buffering_it_all() {
         }
     }
     let (i, e) = refused.expect("refused");
-    assert_eq!(e, XmlError::StanzaTooLarge { limit: 256 * 1024 });
-    assert!(i <= 4, "refused only after {i} chunks");
+    // Past the stanza limit it is skipped, up to the stream budget, which ends the stream.
+    assert_eq!(e, XmlError::OverStreamBudget { limit: 1024 * 1024 });
+    assert!(i <= 16, "refused only after {i} chunks");
     assert!(p.pending_bytes() == 0, "buffer released after error");
 }
 
@@ -332,13 +333,270 @@ fn a_feff_at_the_start_of_a_read_is_text_like_any_other() {
     let input = format!("{header}{stanza}");
     let at_feff = header.len() + stanza.find('\u{FEFF}').unwrap();
     for split in [input.len(), at_feff] {
-        let (_, err) = feed_split(input.as_bytes(), split, limits);
-        assert_eq!(
-            err,
-            Some(XmlError::StanzaTooLarge {
-                limit: limits.max_stanza_bytes
-            }),
-            "split at {split}"
+        let (events, err) = feed_split(input.as_bytes(), split, limits);
+        assert_eq!(err, None, "split at {split}");
+        assert!(
+            matches!(
+                events.last(),
+                Some(StreamEvent::Refused(r)) if r.limit == StanzaLimit::Bytes(limits.max_stanza_bytes)
+            ),
+            "split at {split}: {events:?}"
         );
     }
+}
+
+// Per-stanza limits: a stanza over one is refused alone, the stream goes on.
+
+const HEADER: &str = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
+const GOOD_1: &str =
+    "<message from='a@x/r' to='room@muc.x' type='groupchat' id='g1'><body>one</body></message>";
+const GOOD_2: &str =
+    "<presence from='b@x/r' to='room@muc.x/B'><x xmlns='http://jabber.org/protocol/muc'/></presence>";
+
+fn small_limits() -> Limits {
+    Limits {
+        max_stanza_bytes: 300,
+        max_depth: 4,
+        max_attrs: 6,
+        max_children: 3,
+        max_text_bytes: 20,
+        stream_budget_bytes: 1000,
+    }
+}
+
+/// Parses `input` whole, one byte at a time, and split in two at every position;
+/// asserts all agree and returns the events and the error.
+fn every_chunking(input: &str, limits: Limits) -> (Vec<StreamEvent>, Option<XmlError>) {
+    let bytes = input.as_bytes();
+    let whole = feed_split(bytes, bytes.len(), limits);
+    for split in 0..bytes.len() {
+        assert_eq!(feed_split(bytes, split, limits), whole, "split at {split}");
+    }
+    let mut p = StreamParser::new(limits);
+    let mut out = Vec::new();
+    let mut err = None;
+    for b in bytes.chunks(1) {
+        if let Err(e) = p.feed_into(b, &mut out) {
+            err = Some(e);
+            break;
+        }
+    }
+    assert_eq!((out, err), whole, "one byte at a time");
+    whole
+}
+
+/// Asserts `bad` between two good stanzas yields good, refusal, good; returns the refusal.
+fn refused_between_good(bad: &str, limits: Limits) -> RefusedStanza {
+    let input = format!("{HEADER}{GOOD_1}{bad}{GOOD_2}");
+    let (events, err) = every_chunking(&input, limits);
+    assert_eq!(err, None, "the stream stays up");
+    match &events[..] {
+        [StreamEvent::Open(_), StreamEvent::Stanza(a), StreamEvent::Refused(r), StreamEvent::Stanza(b)] => {
+            assert_eq!(a.attr("id"), Some("g1"));
+            assert!(b.is("presence", "jabber:client"));
+            r.clone()
+        }
+        other => panic!("expected good, refusal, good: {other:?}"),
+    }
+}
+
+#[test]
+fn a_too_deep_stanza_is_refused_alone() {
+    let bad = format!(
+        "<message from='u@x/r' to='room@muc.x' id='d1' type='chat'>{}{}</message>",
+        "<a xmlns='urn:x'>".repeat(10),
+        "</a>".repeat(10)
+    );
+    let r = refused_between_good(&bad, small_limits());
+    assert_eq!(
+        r,
+        RefusedStanza {
+            name: "message".into(),
+            ns: "jabber:client".into(),
+            from: Some("u@x/r".into()),
+            to: Some("room@muc.x".into()),
+            id: Some("d1".into()),
+            stanza_type: Some("chat".into()),
+            limit: StanzaLimit::Depth(4),
+        }
+    );
+    assert_eq!(r.limit.to_string(), "elements nested deeper than 4");
+}
+
+#[test]
+fn too_many_attributes_on_the_stanza_or_inside_is_refused_alone() {
+    let attrs: String = (0..10).map(|i| format!(" a{i}='{i}'")).collect();
+    let on_top = format!("<iq from='u@x/r' to='muc.x' id='q1' type='get'{attrs}/>");
+    let r = refused_between_good(&on_top, small_limits());
+    assert_eq!(r.limit, StanzaLimit::Attributes(6));
+    assert_eq!(
+        (r.name.as_ref(), r.id.as_deref(), r.stanza_type.as_deref()),
+        ("iq", Some("q1"), Some("get")),
+        "the head is read whole even when the limit falls in it"
+    );
+    let inside = format!("<message from='u@x/r' to='room@muc.x' id='m2'><x xmlns='urn:x'{attrs}/></message>");
+    let r = refused_between_good(&inside, small_limits());
+    assert_eq!(
+        (r.limit, r.id.as_deref()),
+        (StanzaLimit::Attributes(6), Some("m2"))
+    );
+}
+
+#[test]
+fn too_many_children_is_refused_alone() {
+    let bad = format!(
+        "<message from='u@x/r' to='room@muc.x'>{}</message>",
+        "<a/>".repeat(5)
+    );
+    let r = refused_between_good(&bad, small_limits());
+    assert_eq!(r.limit, StanzaLimit::Children(3));
+}
+
+#[test]
+fn too_much_text_is_refused_alone() {
+    let bad = format!(
+        "<message from='u@x/r' to='room@muc.x'><body>{}&amp;{}</body></message>",
+        "t".repeat(15),
+        "t".repeat(15)
+    );
+    let r = refused_between_good(&bad, small_limits());
+    assert_eq!(r.limit, StanzaLimit::Text(20));
+}
+
+#[test]
+fn too_large_a_stanza_is_refused_alone() {
+    // Small pieces, so that no other limit is reached first.
+    let bad = format!(
+        "<message from='u@x/r' to='room@muc.x' type='error'><body>{}</body><b>{}</b></message>",
+        "x".repeat(19),
+        "y".repeat(19)
+    );
+    let limits = Limits {
+        max_stanza_bytes: 100,
+        ..small_limits()
+    };
+    let r = refused_between_good(
+        &bad,
+        Limits {
+            max_stanza_bytes: GOOD_2.len().max(GOOD_1.len()),
+            ..limits
+        },
+    );
+    assert_eq!(r.limit, StanzaLimit::Bytes(GOOD_2.len().max(GOOD_1.len())));
+    assert_eq!(
+        r.stanza_type.as_deref(),
+        Some("error"),
+        "an error is refused too (answered by no one)"
+    );
+    // A top-level start tag that is itself over the limit.
+    let long_tag = format!("<message from='u@x/r' to='room@muc.x' id='{}'/>", "i".repeat(300));
+    let r = refused_between_good(&long_tag, small_limits());
+    assert_eq!(r.limit, StanzaLimit::Bytes(300));
+    assert_eq!(r.id.map(|i| i.len()), Some(300));
+}
+
+#[test]
+fn a_skipped_stanza_must_still_be_well_formed() {
+    let deep = "<a><a><a><a><a>";
+    for (bad, want) in [
+        (
+            format!("<message>{deep}</b></a></a></a></a></message>"),
+            XmlError::MismatchedEnd {
+                expected: "a".into(),
+                found: "b".into(),
+            },
+        ),
+        (
+            format!("<message>{deep}<p:c/></a></a></a></a></a></message>"),
+            XmlError::UnboundPrefix("p".into()),
+        ),
+        (
+            format!("<message>{deep}\u{1}</a></a></a></a></a></message>"),
+            XmlError::IllegalChar(1),
+        ),
+        (
+            format!("<message>{deep}<c x='1' x='2'/></a></a></a></a></a></message>"),
+            XmlError::DuplicateAttribute("x".into()),
+        ),
+        (
+            format!("<message>{deep}&bogus;</a></a></a></a></a></message>"),
+            XmlError::UnknownEntity("bogus".into()),
+        ),
+    ] {
+        let input = format!("{HEADER}{GOOD_1}{bad}{GOOD_2}");
+        let (events, err) = every_chunking(&input, small_limits());
+        assert_eq!(err, Some(want), "{bad}");
+        assert_eq!(events.len(), 2, "only what came before: {events:?}");
+    }
+}
+
+#[test]
+fn many_duplicate_attributes_or_declarations_in_a_skipped_element_are_found() {
+    let many: String = (0..100).map(|i| format!(" a{i}='1'")).collect();
+    let dup_attr = format!("{HEADER}<message{many} a7='2'/>");
+    let (_, err) = every_chunking(&dup_attr, small_limits());
+    assert_eq!(err, Some(XmlError::DuplicateAttribute("a7".into())));
+    let decls: String = (0..100).map(|i| format!(" xmlns:p{i}='urn:{i}'")).collect();
+    let dup_decl = format!("{HEADER}<message{decls} xmlns:p7='urn:x'/>");
+    let roomy = Limits {
+        stream_budget_bytes: 4000,
+        ..small_limits()
+    };
+    let (_, err) = every_chunking(&dup_decl, roomy);
+    assert_eq!(err, Some(XmlError::DuplicateAttribute("xmlns:p7".into())));
+}
+
+#[test]
+fn a_stanza_over_the_stream_budget_ends_the_stream() {
+    let bad = format!("<message><body>{}</body></message>", "x ".repeat(600));
+    let input = format!("{HEADER}{GOOD_1}{bad}{GOOD_2}");
+    let limits = Limits {
+        max_text_bytes: 10_000,
+        ..small_limits()
+    };
+    let (events, err) = every_chunking(&input, limits);
+    assert_eq!(err, Some(XmlError::OverStreamBudget { limit: 1000 }));
+    assert_eq!(err.unwrap().stream_condition().as_str(), "policy-violation");
+    assert_eq!(events.len(), 2, "{events:?}");
+}
+
+#[test]
+fn parse_stanza_still_returns_the_limit_as_an_error() {
+    let lim = small_limits();
+    let deep = "<a><a><a><a><a/></a></a></a></a>";
+    assert_eq!(
+        parse_stanza(deep.as_bytes(), "", &lim),
+        Err(XmlError::TooDeep { limit: 4 })
+    );
+    assert_eq!(
+        parse_stanza(b"<a><a><a><a><a></a></a></a></a>", "", &lim),
+        Err(XmlError::Truncated)
+    );
+}
+
+#[test]
+fn namespaces_resolve_alike_with_many_declarations_in_scope() {
+    // Past 32 bindings the parser looks prefixes up in an index; it must give the
+    // innermost binding, and forget a scope's bindings when it closes.
+    let many: String = (0..40).map(|i| format!(" xmlns:q{i}='urn:q{i}'")).collect();
+    let xml = format!(
+        "<message xmlns:p='urn:outer'><x xmlns:p='urn:inner'{many}><p:y q7:a='1'/></x><p:z/><q3:w xmlns:q3='urn:again'/></message>"
+    );
+    let lim = Limits {
+        max_attrs: 100,
+        ..Limits::default()
+    };
+    let m = parse_stanza(xml.as_bytes(), "jabber:client", &lim).unwrap();
+    let x = m.elements().next().unwrap();
+    let y = x.elements().next().unwrap();
+    assert_eq!((&*y.ns, y.attr_ns("urn:q7", "a")), ("urn:inner", Some("1")));
+    let rest: Vec<&str> = m.elements().skip(1).map(|e| &*e.ns).collect();
+    assert_eq!(rest, ["urn:outer", "urn:again"]);
+    // Out of scope, a prefix of the closed element is unbound again.
+    let outer: String = (0..20).map(|i| format!(" xmlns:r{i}='urn:r{i}'")).collect();
+    let gone = format!("<message{outer}><x{many}/><r1:y/><q1:y/></message>");
+    assert_eq!(
+        parse_stanza(gone.as_bytes(), "jabber:client", &lim),
+        Err(XmlError::UnboundPrefix("q1".into()))
+    );
 }

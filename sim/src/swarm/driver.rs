@@ -9,6 +9,7 @@ use crate::world::{ConnId, World};
 use server::jids::BareJid;
 use server::ns;
 use server::xml::Element;
+use server::StatusCode;
 use std::collections::BTreeMap;
 
 /// One client's knowledge of one room.
@@ -173,12 +174,9 @@ impl Driver {
         let Some(x) = el.child("x", ns::MUC_USER) else {
             return Ok(());
         };
-        let codes: Vec<&str> = x
-            .elements()
-            .filter(|s| s.is("status", ns::MUC_USER))
-            .filter_map(|s| s.attr("code"))
-            .collect();
-        let has = |code: &str| codes.contains(&code);
+        let codes = StatusCode::read_all(x);
+        let has = |code: StatusCode| codes.contains(&code);
+        let shown = || codes.iter().map(|c| c.as_str()).collect::<Vec<_>>();
         let item = x.child("item", ns::MUC_USER);
         let attr = |n: &str| item.and_then(|i| i.attr(n)).unwrap_or("none").to_string();
         let side = &mut self.clients[c].rooms[r];
@@ -186,7 +184,7 @@ impl Driver {
             return Ok(());
         }
         if el.attr("type") != Some("unavailable") {
-            if has("110") {
+            if has(StatusCode::SelfPresence) {
                 side.in_room = true;
             }
             side.view
@@ -194,19 +192,20 @@ impl Driver {
             return Ok(());
         }
         side.view.remove(nick);
-        if has("303") || !has("110") {
+        if has(StatusCode::NickChanged) || !has(StatusCode::SelfPresence) {
             return Ok(());
         }
-        let caused = x.child("destroy", ns::MUC_USER).is_some()
-            || server::muc::REMOVAL_STATUS_CODES.iter().any(|c| has(c));
+        let caused = x.child("destroy", ns::MUC_USER).is_some() || codes.iter().any(|c| c.is_removal());
         if !side.in_room {
             return Err(format!(
-                "{who}: told it left {room} while not in it (codes {codes:?})"
+                "{who}: told it left {room} while not in it (codes {:?})",
+                shown()
             ));
         }
         if !caused && side.leaving == 0 {
             return Err(format!(
-                "{who}: removed from {room} without a cause (codes {codes:?})"
+                "{who}: removed from {room} without a cause (codes {:?})",
+                shown()
             ));
         }
         if !caused {

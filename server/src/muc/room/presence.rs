@@ -2,10 +2,10 @@
 //! Prosody's `publicise_occupant_status`: per recipient, one of three views — full
 //! (real JIDs visible), anonymous, or the occupant's own — each built once and cloned.
 
-use super::room::{Occupant, Room, StoredPresence};
-use super::Role;
+use super::{Occupant, Room, StoredPresence};
+use crate::muc::{Role, StatusCode};
 use crate::ns;
-use crate::service::Outbox;
+use crate::outbox::Outbox;
 use crate::xml::{Element, Node};
 use jid::FullJid;
 use std::sync::Arc;
@@ -21,9 +21,9 @@ pub(crate) enum View {
 #[derive(Default)]
 pub(crate) struct Notice<'a> {
     /// Status codes everyone sees, before the item (301, 303, 307, 321, 322, 333).
-    pub codes: Vec<&'static str>,
+    pub codes: Vec<StatusCode>,
     /// Status codes only the occupant sees, before the item (201, 100, 210).
-    pub self_codes: Vec<&'static str>,
+    pub self_codes: Vec<StatusCode>,
     /// XEP-0045 §10.9 `<destroy/>`.
     pub destroy: Option<Element>,
     /// The real JID of whoever caused the change (kick, ban, revocation).
@@ -39,15 +39,114 @@ pub(crate) struct Notice<'a> {
     pub leave: Option<StoredPresence>,
 }
 
-pub(crate) fn status(code: &str) -> Element {
-    Element::new("status", ns::MUC_USER).with_attr("code", code)
-}
-
 pub(crate) fn occupant_id(id: &str) -> Element {
     Element::new("occupant-id", ns::OCCUPANT_ID).with_attr("id", id)
 }
 
+/// Why an occupant leaves the room: the cause decides the status code everyone is
+/// told (XEP-0045 §15.6) and which leave presence is echoed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Removal {
+    /// Its own unavailable presence (echoed), no status code.
+    Left(StoredPresence),
+    /// An error bounced by its client (333), with Prosody's status text.
+    Bounced(StoredPresence),
+    /// Banned: affiliation outcast (301).
+    Banned,
+    /// Kicked: role none (307).
+    Kicked,
+    /// An affiliation change took away its right to stay (321).
+    AffiliationChanged,
+    /// The room became members-only and it is not a member (322).
+    MembersOnly,
+}
+
+impl Removal {
+    /// The status code the removal is told with; `None` for a voluntary leave.
+    pub(crate) fn status(&self) -> Option<StatusCode> {
+        match self {
+            Removal::Left(_) => None,
+            Removal::Bounced(_) => Some(StatusCode::TechnicalError),
+            Removal::Banned => Some(StatusCode::Banned),
+            Removal::Kicked => Some(StatusCode::Kicked),
+            Removal::AffiliationChanged => Some(StatusCode::AffiliationChanged),
+            Removal::MembersOnly => Some(StatusCode::MembersOnly),
+        }
+    }
+}
+
 impl Room {
+    /// Evicts the occupant at `nick` (all its sessions): removes it, sets its role
+    /// to none, and tells everyone, itself last, with the cause's status code, the
+    /// actor and the reason (XEP-0045 §7.14, §8.2, §9.1, §9.4, §9.6). The one way an
+    /// occupant leaves a room, whatever the cause. Returns the occupant as removed.
+    pub(crate) fn evict(
+        &mut self,
+        nick: &str,
+        cause: Removal,
+        actor: Option<&FullJid>,
+        reason: Option<&str>,
+        out: &mut Outbox,
+    ) -> Occupant {
+        let mut occ = self.remove_occupant(nick).expect("evict: an occupant");
+        let prev = std::mem::replace(&mut occ.role, Role::None);
+        let codes = cause.status().into_iter().collect();
+        let leave = match cause {
+            Removal::Left(p) | Removal::Bounced(p) => Some(p),
+            _ => None,
+        };
+        let notice = Notice {
+            codes,
+            actor,
+            reason,
+            prev_role: Some(prev),
+            leave,
+            ..Notice::default()
+        };
+        self.publicise(&occ, &notice, out);
+        occ
+    }
+
+    /// XEP-0045 §10.9: empties the room, then tells each occupant (and only it,
+    /// since the others are already gone, as in Prosody) that the room is destroyed,
+    /// with `destroy` (the alternate venue and reason).
+    pub(crate) fn evict_all(&mut self, destroy: &Element, out: &mut Outbox) {
+        let nicks: Vec<String> = self.occupants.keys().cloned().collect();
+        let mut removed = Vec::new();
+        for nick in nicks {
+            let mut occ = self.remove_occupant(&nick).expect("listed occupant");
+            occ.role = Role::None;
+            removed.push(occ);
+        }
+        for occ in &removed {
+            let n = Notice {
+                destroy: Some(destroy.clone()),
+                ..Notice::default()
+            };
+            self.publicise_self(occ, &n, out);
+        }
+    }
+
+    /// XEP-0045 §7.6: moves the single-session occupant at `cur` to `new`, with the
+    /// presence it sent: everyone is told it left `cur` (303, the new nick in the
+    /// item), then that it is at `new`. An occupant already at `new` is replaced
+    /// (only the nick-uniqueness mutant lets that happen; the invariants catch it).
+    pub(crate) fn move_occupant(&mut self, cur: &str, new: &str, presence: StoredPresence, out: &mut Outbox) {
+        let old = self.remove_occupant(cur).expect("move_occupant: an occupant");
+        let notice = Notice {
+            codes: vec![StatusCode::NickChanged],
+            new_nick: Some(new),
+            unavailable: true,
+            ..Notice::default()
+        };
+        self.publicise(&old, &notice, out);
+        let mut moved = old;
+        moved.nick = new.to_string();
+        moved.sessions[0].presence = presence;
+        self.admit(moved);
+        self.publicise(&self.occupants[new], &Notice::default(), out);
+    }
+
     pub(crate) fn occupant_jid_str(&self, nick: &str) -> String {
         let mut s = String::with_capacity(self.jid.as_str().len() + 1 + nick.len());
         s.push_str(self.jid.as_str());
@@ -82,11 +181,11 @@ impl Room {
             x.push(d.clone());
         }
         for c in &n.codes {
-            x.push(status(c));
+            x.push(c.element());
         }
         if view == View::Own {
             for c in &n.self_codes {
-                x.push(status(c));
+                x.push(c.element());
             }
         }
         let actor_nick = n.actor.and_then(|a| self.by_session.get(a));
@@ -182,7 +281,7 @@ impl Room {
     pub(crate) fn publicise_self(&self, occ: &Occupant, n: &Notice, out: &mut Outbox) {
         let unavailable = n.unavailable || occ.role == Role::None;
         let mut x = self.muc_x(occ, View::Own, n);
-        x.push(status("110"));
+        x.push(StatusCode::SelfPresence.element());
         let default_base = StoredPresence::default();
         for s in &occ.sessions {
             let base = if unavailable {
