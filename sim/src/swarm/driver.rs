@@ -5,6 +5,7 @@
 //! every input.
 
 use super::ops::{Cast, Op};
+use super::{Check, Tripped};
 use crate::world::{ConnId, World};
 use server::jids::BareJid;
 use server::ns;
@@ -44,10 +45,14 @@ pub struct Driver {
 
 impl Driver {
     /// Connects every client of `cast` to `world`.
-    pub fn new(cast: Cast, world: &mut World) -> Result<Driver, String> {
+    ///
+    /// Errors: [`Check::Setup`] when a client cannot connect.
+    pub fn new(cast: Cast, world: &mut World) -> Result<Driver, Tripped> {
         let mut clients = Vec::new();
         for (i, jid) in cast.clients.iter().enumerate() {
-            let conn = world.connect(jid, jid, None).map_err(|e| e.to_string())?;
+            let conn = world
+                .connect(jid, jid, None)
+                .map_err(|e| Tripped::new(Check::Setup, e.to_string()))?;
             clients.push(Client {
                 conn,
                 rooms: vec![RoomSide::default(); cast.rooms.len()],
@@ -121,7 +126,7 @@ impl Driver {
 
     /// The service crashes and restarts from its disk. Occupants are gone; the
     /// clients do not know yet.
-    pub fn crash(&mut self, world: &mut World) -> Result<(), String> {
+    pub fn crash(&mut self, world: &mut World) -> Result<(), Tripped> {
         // What the clients already read was sent before the crash and is judged as such.
         self.absorb(world)?;
         world.crash_service();
@@ -135,7 +140,7 @@ impl Driver {
 
     /// Reads everything the clients received; fails on an iq answered twice or a bad
     /// removal notice.
-    pub fn absorb(&mut self, world: &mut World) -> Result<(), String> {
+    pub fn absorb(&mut self, world: &mut World) -> Result<(), Tripped> {
         for c in 0..self.clients.len() {
             let conn = self.clients[c].conn;
             while let Some(el) = world.take_received(conn) {
@@ -145,16 +150,16 @@ impl Driver {
         Ok(())
     }
 
-    fn observe(&mut self, c: usize, el: &Element) -> Result<(), String> {
+    fn observe(&mut self, c: usize, el: &Element) -> Result<(), Tripped> {
         let who = &self.cast.clients[c];
         if el.name == "iq" && matches!(el.attr("type"), Some("result" | "error")) {
             if let Some((conn, n)) = el.attr("id").and_then(|id| self.iqs.get_mut(id)) {
                 if *conn == self.clients[c].conn {
                     *n += 1;
                     if *n > 1 {
-                        return Err(format!(
-                            "{who}: iq {} answered {n} times",
-                            el.attr("id").unwrap_or("")
+                        return Err(Tripped::new(
+                            Check::IqAnsweredTwice,
+                            format!("{who}: iq {} answered {n} times", el.attr("id").unwrap_or("")),
                         ));
                     }
                 }
@@ -200,13 +205,15 @@ impl Driver {
         let caused = x.child("destroy", ns::MUC_USER).is_some()
             || server::muc::REMOVAL_STATUS_CODES.iter().any(|c| has(c));
         if !side.in_room {
-            return Err(format!(
-                "{who}: told it left {room} while not in it (codes {codes:?})"
+            return Err(Tripped::new(
+                Check::RemovedWhileAbsent,
+                format!("{who}: told it left {room} while not in it (codes {codes:?})"),
             ));
         }
         if !caused && side.leaving == 0 {
-            return Err(format!(
-                "{who}: removed from {room} without a cause (codes {codes:?})"
+            return Err(Tripped::new(
+                Check::RemovedWithoutCause,
+                format!("{who}: removed from {room} without a cause (codes {codes:?})"),
             ));
         }
         if !caused {
@@ -220,14 +227,18 @@ impl Driver {
 
     /// After a step: reads what the clients received, then the service's invariants;
     /// at quiescence also every iq answer and every view.
-    pub fn check(&mut self, world: &mut World, quiescent: bool) -> Result<(), String> {
+    pub fn check(&mut self, world: &mut World, quiescent: bool) -> Result<(), Tripped> {
         self.absorb(world)?;
         if let Some(v) = world.violation() {
-            return Err(format!("the service broke an invariant: {v}"));
+            return Err(Tripped::new(
+                Check::Invariant(v.invariant),
+                format!("the service broke an invariant: {v}"),
+            ));
         }
         if let Some(lost) = world.lost_on_crash() {
-            return Err(format!(
-                "a change the service had told of did not survive a crash: {lost}"
+            return Err(Tripped::new(
+                Check::DurableBeforeTold,
+                format!("a change the service had told of did not survive a crash: {lost}"),
             ));
         }
         if quiescent {
@@ -265,10 +276,13 @@ impl Driver {
 
     /// At quiescence: every iq of a connected client answered, every view equal to
     /// its room.
-    fn check_quiescent(&self, world: &World) -> Result<(), String> {
+    fn check_quiescent(&self, world: &World) -> Result<(), Tripped> {
         for (id, (conn, n)) in &self.iqs {
             if *n == 0 && world.is_open(*conn) {
-                return Err(format!("{}: iq {id} never answered", world.label(*conn)));
+                return Err(Tripped::new(
+                    Check::IqNeverAnswered,
+                    format!("{}: iq {id} never answered", world.label(*conn)),
+                ));
             }
         }
         for (c, client) in self.clients.iter().enumerate() {
@@ -279,12 +293,16 @@ impl Driver {
                 if !side.in_room {
                     continue;
                 }
-                let jid = BareJid::new(&self.cast.rooms[r]).map_err(|e| e.to_string())?;
+                let jid = BareJid::new(&self.cast.rooms[r])
+                    .map_err(|e| Tripped::new(Check::Setup, e.to_string()))?;
                 let actual = world.service().room(&jid).map(occupant_view).unwrap_or_default();
                 if side.view != actual {
-                    return Err(format!(
-                        "{} sees {} as {:?}, but it holds {:?}",
-                        self.cast.clients[c], self.cast.rooms[r], side.view, actual
+                    return Err(Tripped::new(
+                        Check::ViewDiffers,
+                        format!(
+                            "{} sees {} as {:?}, but it holds {:?}",
+                            self.cast.clients[c], self.cast.rooms[r], side.view, actual
+                        ),
                     ));
                 }
             }
