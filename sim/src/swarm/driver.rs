@@ -320,3 +320,62 @@ fn occupant_view(room: &server::muc::Room) -> BTreeMap<String, (String, String)>
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::WorldConfig;
+
+    fn el(s: &str) -> Element {
+        server::xml::parse_stanza(s.as_bytes(), ns::CLIENT, &Default::default()).expect("a stanza")
+    }
+
+    fn driver() -> (Driver, World) {
+        let mut world = World::new(WorldConfig::new(0));
+        let driver = Driver::new(Cast::new(8, 3).expect("a cast"), &mut world).expect("a driver");
+        (driver, world)
+    }
+
+    const GONE: &str = "<presence from='room@conference.localhost/Juliet' type='unavailable'>\
+        <x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='none'/>\
+        <status code='110'/></x></presence>";
+
+    #[test]
+    fn each_observer_check_names_itself() {
+        let (mut d, _world) = driver();
+        let told_while_out = d.observe(2, &el(GONE)).expect_err("not in the room");
+        assert_eq!(told_while_out.check, Check::RemovedWhileAbsent);
+        d.clients[2].rooms[0].in_room = true;
+        let uncaused = d.observe(2, &el(GONE)).expect_err("no cause, no leave");
+        assert_eq!(uncaused.check, Check::RemovedWithoutCause);
+        d.clients[2].rooms[0].in_room = true;
+        d.clients[2].rooms[0].leaving = 1;
+        assert_eq!(d.observe(2, &el(GONE)), Ok(()), "the answer to its leave");
+        let conn = d.clients[2].conn;
+        d.iqs.insert("q1".into(), (conn, 0));
+        let answer = el("<iq type='result' id='q1' from='room@conference.localhost'/>");
+        assert_eq!(d.observe(2, &answer), Ok(()));
+        let twice = d.observe(2, &answer).expect_err("answered twice");
+        assert_eq!(twice.check, Check::IqAnsweredTwice);
+        assert!(twice.what.contains("answered 2 times"), "{twice}");
+    }
+
+    #[test]
+    fn quiescence_trips_unanswered_iqs_and_wrong_views() {
+        let (mut d, mut world) = driver();
+        world.run_until_quiet();
+        assert_eq!(d.check(&mut world, true), Ok(()));
+        let conn = d.clients[0].conn;
+        d.iqs.insert("lost".into(), (conn, 0));
+        let e = d.check(&mut world, true).expect_err("never answered");
+        assert_eq!(e.check, Check::IqNeverAnswered);
+        d.iqs.clear();
+        // Juliet believes she is in a room that does not exist.
+        let side = &mut d.clients[2].rooms[0];
+        side.in_room = true;
+        side.view
+            .insert("Juliet".into(), ("none".into(), "participant".into()));
+        let e = d.check(&mut world, true).expect_err("the view differs");
+        assert_eq!(e.check, Check::ViewDiffers);
+    }
+}
