@@ -92,22 +92,6 @@ pub enum Check {
     DurableBeforeTold,
 }
 
-impl Check {
-    /// A short name for reports, e.g. `view-differs`, `invariant`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Check::Setup => "setup",
-            Check::IqAnsweredTwice => "iq-answered-twice",
-            Check::IqNeverAnswered => "iq-never-answered",
-            Check::RemovedWhileAbsent => "removed-while-absent",
-            Check::RemovedWithoutCause => "removed-without-cause",
-            Check::ViewDiffers => "view-differs",
-            Check::Invariant(_) => "invariant",
-            Check::DurableBeforeTold => "durable-before-told",
-        }
-    }
-}
-
 /// A check that tripped, with the sentence saying how (the one `mucsim sim` prints).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tripped {
@@ -117,6 +101,7 @@ pub struct Tripped {
 }
 
 impl Tripped {
+    /// `check` tripped; `what` says how.
     pub fn new(check: Check, what: impl Into<String>) -> Tripped {
         Tripped {
             check,
