@@ -2,6 +2,8 @@
 //! regressions the swarm found.
 
 use mucsim_sim::swarm::ops::Op;
+#[cfg(feature = "mutants")]
+use mucsim_sim::swarm::Check;
 use mucsim_sim::swarm::{execute, plan::plan, shard, Step, SwarmConfig};
 
 fn cfg() -> SwarmConfig {
@@ -74,16 +76,66 @@ fn a_second_session_of_the_creator_cannot_enter_a_locked_room() {
     assert!(r.failure.is_none(), "{:?}", r.failure);
 }
 
+/// The check each deliberate bug trips first, and whether its script can fail on its
+/// own (a script cannot crash the service, so a failure that needs a crash cannot).
+#[cfg(feature = "mutants")]
+fn expected(m: server::Mutant) -> (Check, bool) {
+    use server::{Invariant as I, Mutant as M};
+    match m {
+        M::RevokeOneSession | M::MembersOnlyKeepsNonMembers | M::StaleJoinCheck => {
+            (Check::Invariant(I::MembersOnlyHoldsOnlyMembers), true)
+        }
+        M::BanKeepsOccupant => (Check::Invariant(I::NoOutcastOccupies), true),
+        M::LastOwnerMayLeave => (Check::Invariant(I::EveryRoomHasAnOwner), true),
+        M::NickChangeSkipsUniqueness => (Check::Invariant(I::SessionIndexAgrees), true),
+        M::AnswerBeforeDurable => (Check::DurableBeforeTold, false),
+    }
+}
+
 #[cfg(feature = "mutants")]
 #[test]
-fn every_mutant_is_found_within_a_thousand_seeds() {
+fn each_mutant_trips_its_check_and_its_script_reproduces() {
+    use mucsim_sim::swarm::campaign::{campaign, reproduces, Reproduction};
+    let seeds: Vec<u64> = (0..1000).collect();
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("swarm-mutants");
     for m in server::Mutant::ALL {
         let mut cfg = SwarmConfig::new(8, 3, 1000);
         cfg.service.mutant = Some(m);
-        let found = (0..1000).find(|&seed| {
-            let p = plan(&cfg, seed);
-            execute(&cfg, &p, &p.steps, false).failure.is_some()
-        });
-        assert!(found.is_some(), "{m:?} not found in 1000 seeds");
+        let (check, script_fails) = expected(m);
+        let report = campaign(&cfg, &seeds, 2, &dir.join(m.name()));
+        let first = report
+            .sweep
+            .failed
+            .first()
+            .unwrap_or_else(|| panic!("{m:?} not found in 1000 seeds"));
+        assert_eq!(first.failure.check, check, "{m:?}: {}", first.failure.what);
+        let inv = report.investigation.expect("the failing seed is investigated");
+        let shrunk = inv.shrunk_run.failure.as_ref().expect("the shrunk run fails");
+        assert_eq!(shrunk.check, check, "{m:?} shrunk: {}", shrunk.what);
+        assert!(inv.shrunk.len() <= first.failure.step + 1);
+        // The script on disk is the one reported, and replaying it gives the verdict.
+        let path = inv.written.as_ref().expect("the script is written");
+        let on_disk = std::fs::read_to_string(path).expect("the script can be read");
+        assert_eq!(on_disk, inv.script);
+        let again = reproduces(&cfg, &on_disk, inv.shrunk.contains(&Step::Crash));
+        assert_eq!(Some(&again), inv.reproduced.as_ref());
+        match (check, again) {
+            (Check::Invariant(i), Reproduction::Fails { reason, .. }) if script_fails => {
+                assert!(
+                    reason.contains(i.sentence()),
+                    "{m:?}: the script fails otherwise: {reason}"
+                );
+            }
+            (Check::DurableBeforeTold, Reproduction::PassesWithoutTheCrash) if !script_fails => {}
+            (_, other) => panic!("{m:?}: the script does not reproduce as expected: {other:?}"),
+        }
+        // Against the real service the same script passes: the failure is the mutant's.
+        assert!(
+            matches!(
+                reproduces(&SwarmConfig::new(8, 3, 1000), &on_disk, false),
+                Reproduction::PassesSequentially
+            ),
+            "{m:?}: the script fails against the real service"
+        );
     }
 }

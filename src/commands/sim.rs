@@ -2,13 +2,10 @@
 //! seed, the replay command, the shrunk steps, their transcript and a `.scs` script.
 
 use super::check::count;
-use mucsim_sim::scansion::{parse, run_in, RunOptions};
-use mucsim_sim::swarm::{execute, plan::plan, shard, shrink::shrink, Plan, Stats, Step, SwarmConfig};
-use mucsim_sim::World;
+use mucsim_sim::swarm::campaign::{self, FailedSeed, Reproduction};
+use mucsim_sim::swarm::{shard, Step, SwarmConfig};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// `mucsim sim`'s command line.
@@ -90,13 +87,6 @@ fn config(a: &SimArgs) -> Result<SwarmConfig, String> {
     Ok(cfg)
 }
 
-struct Found {
-    seed: u64,
-    plan: Plan,
-    step: usize,
-    what: String,
-}
-
 // Reports wall-clock rates; the ban on reading the clock is for the deterministic crates.
 #[allow(clippy::disallowed_methods)]
 pub fn sim(a: &SimArgs) -> ExitCode {
@@ -131,65 +121,21 @@ pub fn sim(a: &SimArgs) -> ExitCode {
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         )
     });
-    let done_seeds = AtomicU64::new(0);
-    let workers_left = AtomicU64::new(threads as u64);
-    let next = AtomicU64::new(0);
-    let stop = AtomicBool::new(false);
-    let totals = Mutex::new((Stats::default(), 0u64));
-    let found: Mutex<Option<Found>> = Mutex::new(None);
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                let mut mine = Stats::default();
-                let mut ran = 0;
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                    if i >= seeds.len() || stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let seed = seeds[i];
-                    let p = plan(&cfg, seed);
-                    let r = execute(&cfg, &p, &p.steps, false);
-                    mine.add(&r.stats);
-                    ran += 1;
-                    done_seeds.fetch_add(1, Ordering::Relaxed);
-                    if let Some(f) = r.failure {
-                        stop.store(true, Ordering::Relaxed);
-                        let mut slot = found.lock().unwrap_or_else(|e| e.into_inner());
-                        if slot.as_ref().is_none_or(|prev| seed < prev.seed) {
-                            *slot = Some(Found {
-                                seed,
-                                plan: p,
-                                step: f.step,
-                                what: f.what,
-                            });
-                        }
-                    }
-                }
-                let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
-                t.0.add(&mine);
-                t.1 += ran;
-                workers_left.fetch_sub(1, Ordering::Relaxed);
-            });
+    let swept = campaign::sweep(&cfg, &seeds, threads, |done| {
+        if let Some(bar) = progress.bar() {
+            bar.set_position(done);
         }
-        while workers_left.load(Ordering::Relaxed) > 0 {
-            std::thread::sleep(Duration::from_millis(100));
-            let done = done_seeds.load(Ordering::Relaxed);
-            if let Some(bar) = progress.bar() {
-                bar.set_position(done);
-            }
-            progress.update(|| {
-                format!(
-                    "{done} of {} seeds, {:.0} s",
-                    seeds.len(),
-                    start.elapsed().as_secs_f64()
-                )
-            });
-        }
+        progress.update(|| {
+            format!(
+                "{done} of {} seeds, {:.0} s",
+                seeds.len(),
+                start.elapsed().as_secs_f64()
+            )
+        });
     });
     progress.finish();
     let secs = start.elapsed().as_secs_f64().max(1e-9);
-    let (stats, ran) = totals.into_inner().unwrap_or_else(|e| e.into_inner());
+    let (stats, ran) = (&swept.stats, swept.ran);
     let crashes = match stats.crashes {
         1 => "1 service crash".to_string(),
         n => format!("{n} service crashes"),
@@ -206,7 +152,7 @@ pub fn sim(a: &SimArgs) -> ExitCode {
     );
     let counts: Vec<String> = stats.ops.iter().map(|(k, v)| format!("{k} {v}")).collect();
     println!("operations: {}", counts.join(", "));
-    match found.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    match swept.failed.first() {
         None => ExitCode::SUCCESS,
         Some(f) => {
             report(a, &cfg, f);
@@ -215,8 +161,11 @@ pub fn sim(a: &SimArgs) -> ExitCode {
     }
 }
 
-fn report(a: &SimArgs, cfg: &SwarmConfig, f: Found) {
-    println!("\nFAILED: seed {} after step {}: {}", f.seed, f.step, f.what);
+fn report(a: &SimArgs, cfg: &SwarmConfig, f: &FailedSeed) {
+    println!(
+        "\nFAILED: seed {} after step {}: {}",
+        f.seed, f.failure.step, f.failure.what
+    );
     let mutant = a
         .mutant
         .as_deref()
@@ -233,54 +182,59 @@ fn report(a: &SimArgs, cfg: &SwarmConfig, f: Found) {
         f.plan.latency_ms.0,
         f.plan.latency_ms.1
     );
-    let shrunk = shrink(cfg, &f.plan, 2000);
-    let again = execute(cfg, &f.plan, &shrunk, true);
-    let why = again
+    let inv = campaign::investigate(cfg, f, &a.scs_dir, campaign::SHRINK_BUDGET);
+    let why = inv
+        .shrunk_run
         .failure
-        .map(|x| x.what)
-        .unwrap_or_else(|| "(passes when re-run)".into());
+        .as_ref()
+        .map(|x| x.what.as_str())
+        .unwrap_or("(passes when re-run)");
     println!(
         "shrunk to {} of {} steps, failing with: {why}",
-        shrunk.len(),
-        f.step + 1
+        inv.shrunk.len(),
+        f.failure.step + 1
     );
-    for (i, s) in shrunk.iter().enumerate() {
+    for (i, s) in inv.shrunk.iter().enumerate() {
         match s {
             Step::Op(op) => println!("  {:>3}. {op:?}", i + 1),
             other => println!("  {:>3}. {other:?}", i + 1),
         }
     }
-    println!("transcript of the shrunk run:\n{}", again.world.transcript());
-    let title = format!("mucsim sim seed {}: {why}", f.seed);
-    let script = mucsim_sim::swarm::scs(cfg, &f.plan, &shrunk, &title);
-    let path = a.scs_dir.join(format!("sim-seed-{}.scs", f.seed));
-    match std::fs::create_dir_all(&a.scs_dir).and_then(|()| std::fs::write(&path, &script)) {
-        Ok(()) => {
-            let reproduces = reproduces(cfg, &script, &path, shrunk.contains(&Step::Crash));
-            println!(
-                "script: {} (the real service's answers, one step at a time){}",
-                path.display(),
-                reproduces
-            );
-        }
-        Err(e) => eprintln!("mucsim sim: cannot write {}: {e}", path.display()),
+    println!(
+        "transcript of the shrunk run:\n{}",
+        inv.shrunk_run.world.transcript()
+    );
+    match (&inv.written, &inv.reproduced) {
+        (Ok(path), Some(r)) => println!(
+            "script: {} (the real service's answers, one step at a time){}",
+            path.display(),
+            reproduction(r, path)
+        ),
+        (Ok(path), None) => println!(
+            "script: {} (the real service's answers, one step at a time)",
+            path.display()
+        ),
+        (Err(e), _) => eprintln!("mucsim sim: {e}"),
     }
 }
 
-/// Whether the script fails against the configured (possibly buggy) service.
-fn reproduces(cfg: &SwarmConfig, script: &str, path: &Path, crashed: bool) -> String {
-    let Ok(s) = parse(script) else {
-        return format!("; it does not parse (a bug: please report {})", path.display());
-    };
-    let mut wc = mucsim_sim::WorldConfig::new(0);
-    wc.service = cfg.service.clone();
-    let o = run_in(World::new(wc), &s, &RunOptions::default());
-    match o.failure {
-        Some(f) => format!("; against this service it fails at line {}: {}", f.line, f.reason),
-        None if crashed => "; it passes as a script: a scansion script cannot crash the service, so the \
+/// The tail of the `script:` line: whether the script fails against this service.
+fn reproduction(r: &Reproduction, path: &Path) -> String {
+    match r {
+        Reproduction::DoesNotParse(_) => {
+            format!("; it does not parse (a bug: please report {})", path.display())
+        }
+        Reproduction::Fails { line, reason } => {
+            format!("; against this service it fails at line {line}: {reason}")
+        }
+        Reproduction::PassesWithoutTheCrash => {
+            "; it passes as a script: a scansion script cannot crash the service, so the \
              crash is only in the transcript above"
-            .into(),
-        None => "; one step at a time it passes against this service too (the failure needs the concurrency)"
-            .into(),
+                .into()
+        }
+        Reproduction::PassesSequentially => {
+            "; one step at a time it passes against this service too (the failure needs the concurrency)"
+                .into()
+        }
     }
 }

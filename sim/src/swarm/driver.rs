@@ -5,6 +5,7 @@
 //! every input.
 
 use super::ops::{Cast, Op};
+use super::{Check, Tripped};
 use crate::world::{ConnId, World};
 use server::jids::BareJid;
 use server::ns;
@@ -45,10 +46,14 @@ pub struct Driver {
 
 impl Driver {
     /// Connects every client of `cast` to `world`.
-    pub fn new(cast: Cast, world: &mut World) -> Result<Driver, String> {
+    ///
+    /// Errors: [`Check::Setup`] when a client cannot connect.
+    pub fn new(cast: Cast, world: &mut World) -> Result<Driver, Tripped> {
         let mut clients = Vec::new();
         for (i, jid) in cast.clients.iter().enumerate() {
-            let conn = world.connect(jid, jid, None).map_err(|e| e.to_string())?;
+            let conn = world
+                .connect(jid, jid, None)
+                .map_err(|e| Tripped::new(Check::Setup, e.to_string()))?;
             clients.push(Client {
                 conn,
                 rooms: vec![RoomSide::default(); cast.rooms.len()],
@@ -122,7 +127,7 @@ impl Driver {
 
     /// The service crashes and restarts from its disk. Occupants are gone; the
     /// clients do not know yet.
-    pub fn crash(&mut self, world: &mut World) -> Result<(), String> {
+    pub fn crash(&mut self, world: &mut World) -> Result<(), Tripped> {
         // What the clients already read was sent before the crash and is judged as such.
         self.absorb(world)?;
         world.crash_service();
@@ -136,7 +141,7 @@ impl Driver {
 
     /// Reads everything the clients received; fails on an iq answered twice or a bad
     /// removal notice.
-    pub fn absorb(&mut self, world: &mut World) -> Result<(), String> {
+    pub fn absorb(&mut self, world: &mut World) -> Result<(), Tripped> {
         for c in 0..self.clients.len() {
             let conn = self.clients[c].conn;
             while let Some(el) = world.take_received(conn) {
@@ -146,16 +151,16 @@ impl Driver {
         Ok(())
     }
 
-    fn observe(&mut self, c: usize, el: &Element) -> Result<(), String> {
+    fn observe(&mut self, c: usize, el: &Element) -> Result<(), Tripped> {
         let who = &self.cast.clients[c];
         if el.name == "iq" && matches!(el.attr("type"), Some("result" | "error")) {
             if let Some((conn, n)) = el.attr("id").and_then(|id| self.iqs.get_mut(id)) {
                 if *conn == self.clients[c].conn {
                     *n += 1;
                     if *n > 1 {
-                        return Err(format!(
-                            "{who}: iq {} answered {n} times",
-                            el.attr("id").unwrap_or("")
+                        return Err(Tripped::new(
+                            Check::IqAnsweredTwice,
+                            format!("{who}: iq {} answered {n} times", el.attr("id").unwrap_or("")),
                         ));
                     }
                 }
@@ -197,15 +202,15 @@ impl Driver {
         }
         let caused = x.child("destroy", ns::MUC_USER).is_some() || codes.iter().any(|c| c.is_removal());
         if !side.in_room {
-            return Err(format!(
-                "{who}: told it left {room} while not in it (codes {:?})",
-                shown()
+            return Err(Tripped::new(
+                Check::RemovedWhileAbsent,
+                format!("{who}: told it left {room} while not in it (codes {:?})", shown()),
             ));
         }
         if !caused && side.leaving == 0 {
-            return Err(format!(
-                "{who}: removed from {room} without a cause (codes {:?})",
-                shown()
+            return Err(Tripped::new(
+                Check::RemovedWithoutCause,
+                format!("{who}: removed from {room} without a cause (codes {:?})", shown()),
             ));
         }
         if !caused {
@@ -219,14 +224,18 @@ impl Driver {
 
     /// After a step: reads what the clients received, then the service's invariants;
     /// at quiescence also every iq answer and every view.
-    pub fn check(&mut self, world: &mut World, quiescent: bool) -> Result<(), String> {
+    pub fn check(&mut self, world: &mut World, quiescent: bool) -> Result<(), Tripped> {
         self.absorb(world)?;
         if let Some(v) = world.violation() {
-            return Err(format!("the service broke an invariant: {v}"));
+            return Err(Tripped::new(
+                Check::Invariant(v.invariant),
+                format!("the service broke an invariant: {v}"),
+            ));
         }
         if let Some(lost) = world.lost_on_crash() {
-            return Err(format!(
-                "a change the service had told of did not survive a crash: {lost}"
+            return Err(Tripped::new(
+                Check::DurableBeforeTold,
+                format!("a change the service had told of did not survive a crash: {lost}"),
             ));
         }
         if quiescent {
@@ -264,10 +273,13 @@ impl Driver {
 
     /// At quiescence: every iq of a connected client answered, every view equal to
     /// its room.
-    fn check_quiescent(&self, world: &World) -> Result<(), String> {
+    fn check_quiescent(&self, world: &World) -> Result<(), Tripped> {
         for (id, (conn, n)) in &self.iqs {
             if *n == 0 && world.is_open(*conn) {
-                return Err(format!("{}: iq {id} never answered", world.label(*conn)));
+                return Err(Tripped::new(
+                    Check::IqNeverAnswered,
+                    format!("{}: iq {id} never answered", world.label(*conn)),
+                ));
             }
         }
         for (c, client) in self.clients.iter().enumerate() {
@@ -278,12 +290,16 @@ impl Driver {
                 if !side.in_room {
                     continue;
                 }
-                let jid = BareJid::new(&self.cast.rooms[r]).map_err(|e| e.to_string())?;
+                let jid = BareJid::new(&self.cast.rooms[r])
+                    .map_err(|e| Tripped::new(Check::Setup, e.to_string()))?;
                 let actual = world.service().room(&jid).map(occupant_view).unwrap_or_default();
                 if side.view != actual {
-                    return Err(format!(
-                        "{} sees {} as {:?}, but it holds {:?}",
-                        self.cast.clients[c], self.cast.rooms[r], side.view, actual
+                    return Err(Tripped::new(
+                        Check::ViewDiffers,
+                        format!(
+                            "{} sees {} as {:?}, but it holds {:?}",
+                            self.cast.clients[c], self.cast.rooms[r], side.view, actual
+                        ),
                     ));
                 }
             }
@@ -300,4 +316,63 @@ fn occupant_view(room: &server::muc::Room) -> BTreeMap<String, (String, String)>
             (occ.nick.clone(), (aff, occ.role.as_str().to_string()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::WorldConfig;
+
+    fn el(s: &str) -> Element {
+        server::xml::parse_stanza(s.as_bytes(), ns::CLIENT, &Default::default()).expect("a stanza")
+    }
+
+    fn driver() -> (Driver, World) {
+        let mut world = World::new(WorldConfig::new(0));
+        let driver = Driver::new(Cast::new(8, 3).expect("a cast"), &mut world).expect("a driver");
+        (driver, world)
+    }
+
+    const GONE: &str = "<presence from='room@conference.localhost/Juliet' type='unavailable'>\
+        <x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='none'/>\
+        <status code='110'/></x></presence>";
+
+    #[test]
+    fn each_observer_check_names_itself() {
+        let (mut d, _world) = driver();
+        let told_while_out = d.observe(2, &el(GONE)).expect_err("not in the room");
+        assert_eq!(told_while_out.check, Check::RemovedWhileAbsent);
+        d.clients[2].rooms[0].in_room = true;
+        let uncaused = d.observe(2, &el(GONE)).expect_err("no cause, no leave");
+        assert_eq!(uncaused.check, Check::RemovedWithoutCause);
+        d.clients[2].rooms[0].in_room = true;
+        d.clients[2].rooms[0].leaving = 1;
+        assert_eq!(d.observe(2, &el(GONE)), Ok(()), "the answer to its leave");
+        let conn = d.clients[2].conn;
+        d.iqs.insert("q1".into(), (conn, 0));
+        let answer = el("<iq type='result' id='q1' from='room@conference.localhost'/>");
+        assert_eq!(d.observe(2, &answer), Ok(()));
+        let twice = d.observe(2, &answer).expect_err("answered twice");
+        assert_eq!(twice.check, Check::IqAnsweredTwice);
+        assert!(twice.what.contains("answered 2 times"), "{twice}");
+    }
+
+    #[test]
+    fn quiescence_trips_unanswered_iqs_and_wrong_views() {
+        let (mut d, mut world) = driver();
+        world.run_until_quiet();
+        assert_eq!(d.check(&mut world, true), Ok(()));
+        let conn = d.clients[0].conn;
+        d.iqs.insert("lost".into(), (conn, 0));
+        let e = d.check(&mut world, true).expect_err("never answered");
+        assert_eq!(e.check, Check::IqNeverAnswered);
+        d.iqs.clear();
+        // Juliet believes she is in a room that does not exist.
+        let side = &mut d.clients[2].rooms[0];
+        side.in_room = true;
+        side.view
+            .insert("Juliet".into(), ("none".into(), "participant".into()));
+        let e = d.check(&mut world, true).expect_err("the view differs");
+        assert_eq!(e.check, Check::ViewDiffers);
+    }
 }

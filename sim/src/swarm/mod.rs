@@ -7,8 +7,11 @@
 //! - [`ops`]: operations and the stanzas they are (shared with the fuzzers);
 //! - [`driver`]: applying operations and checking what the clients see;
 //! - [`plan`]: seed → plan;
-//! - [`shrink`]: delta debugging.
+//! - [`shrink`]: delta debugging;
+//! - [`campaign`]: many seeds in parallel, the smallest failing one shrunk, written
+//!   as a `.scs` script and replayed, as a typed [`campaign::Report`].
 
+pub mod campaign;
 pub mod driver;
 pub mod ops;
 pub mod plan;
@@ -61,10 +64,69 @@ pub struct Plan {
     pub steps: Vec<Step>,
 }
 
+/// The swarm's checks: which one a failing run tripped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Check {
+    /// The swarm could not be set up: the cast does not fit, or a client could not
+    /// connect (a harness problem, not the service's).
+    Setup,
+    /// RFC 6120 §8.2.3: an iq get/set was answered more than once.
+    IqAnsweredTwice,
+    /// RFC 6120 §8.2.3: at quiescence, an iq of a connected client has no answer.
+    IqNeverAnswered,
+    /// XEP-0045 §7.14: a client was sent its own unavailable presence (110) for a room
+    /// it was not in.
+    RemovedWhileAbsent,
+    /// XEP-0045 §9.1.2, §9.2, §10.9: a client was removed from a room (its own
+    /// unavailable presence, 110) without a removal status code or `<destroy/>`, and
+    /// without having asked to leave.
+    RemovedWithoutCause,
+    /// XEP-0045 §7.2.3: at quiescence, a client's view of a room it is in (nick →
+    /// affiliation, role) differs from the room's occupants.
+    ViewDiffers,
+    /// The service broke one of its own invariants (`server::invariants`), checked
+    /// by the world after every input.
+    Invariant(server::Invariant),
+    /// Durable before told: a change to a kept room the service had told of did not
+    /// survive a crash (or the service could not restart from its disk).
+    DurableBeforeTold,
+}
+
+/// A check that tripped, with the sentence saying how (the one `mucsim sim` prints).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tripped {
+    pub check: Check,
+    /// What happened, in words: who saw what.
+    pub what: String,
+}
+
+impl Tripped {
+    /// `check` tripped; `what` says how.
+    pub fn new(check: Check, what: impl Into<String>) -> Tripped {
+        Tripped {
+            check,
+            what: what.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Tripped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl std::error::Error for Tripped {}
+
+/// How a run failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
-    /// Index of the step after which the failure showed.
+    /// Index of the step after which the failure showed (the plan's length when it
+    /// showed at the final quiescence).
     pub step: usize,
+    /// Which check tripped.
+    pub check: Check,
+    /// What happened, in words.
     pub what: String,
 }
 
@@ -143,7 +205,7 @@ pub fn execute(cfg: &SwarmConfig, plan: &Plan, steps: &[Step], record: bool) -> 
     let mut stats = Stats::default();
     let cast = match Cast::new(cfg.clients, cfg.rooms) {
         Ok(c) => c,
-        Err(what) => return failed(world, stats, 0, what),
+        Err(what) => return failed(world, stats, 0, Tripped::new(Check::Setup, what)),
     };
     let mut driver = match Driver::new(cast, &mut world) {
         Ok(d) => d,
@@ -209,9 +271,13 @@ fn stanzas(world: &World) -> u64 {
     s.sent + s.delivered
 }
 
-fn failed(world: World, stats: Stats, step: usize, what: String) -> RunResult {
+fn failed(world: World, stats: Stats, step: usize, t: Tripped) -> RunResult {
     RunResult {
-        failure: Some(Failure { step, what }),
+        failure: Some(Failure {
+            step,
+            check: t.check,
+            what: t.what,
+        }),
         stats,
         world,
     }
