@@ -3,111 +3,15 @@
 //! here is a minimal XEP-0114 acceptor on loopback, so the test needs no Prosody;
 //! `scripts/e2e.sh` does the same against a real one.
 
-use live::component::handshake_digest;
-use live::{serve, ServeOptions, Status};
-use server::xml::{Element, Limits, StreamEvent, StreamParser};
-use server::{MucService, ServiceConfig};
-use std::collections::VecDeque;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+mod acceptor;
+
+use acceptor::{spawn_serve, Accepted, Serving, DOMAIN, SECRET};
+use live::{ServeOptions, Status};
+use server::xml::Element;
+use std::io::Read;
+use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::Duration;
-
-const SECRET: &str = "s3cret";
-const DOMAIN: &str = "conference.localhost";
-
-/// `accept`, failing the test instead of hanging if the component never comes.
-fn accept_within(listener: &TcpListener, limit: Duration) -> TcpStream {
-    listener.set_nonblocking(true).unwrap();
-    let mut waited = Duration::ZERO;
-    loop {
-        match listener.accept() {
-            Ok((sock, _)) => {
-                sock.set_nonblocking(false).unwrap();
-                return sock;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && waited < limit => {
-                std::thread::sleep(Duration::from_millis(10));
-                waited += Duration::from_millis(10);
-            }
-            Err(e) => panic!("the component did not connect within {limit:?}: {e}"),
-        }
-    }
-}
-
-struct Accepted {
-    sock: TcpStream,
-    parser: StreamParser,
-    pending: VecDeque<StreamEvent>,
-}
-
-impl Accepted {
-    /// Accepts the component and completes the handshake with stream id `id`.
-    fn handshake(listener: &TcpListener, id: &str) -> Accepted {
-        let sock = accept_within(listener, Duration::from_secs(10));
-        sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut a = Accepted {
-            sock,
-            parser: StreamParser::new(Limits::default()),
-            pending: VecDeque::new(),
-        };
-        match a.next() {
-            StreamEvent::Open(h) => assert_eq!(h.attr("to"), Some(DOMAIN)),
-            other => panic!("expected the component's stream header, got {other:?}"),
-        }
-        a.write(&format!(
-            "<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' \
-             xmlns:stream='http://etherx.jabber.org/streams' id='{id}' from='{DOMAIN}'>"
-        ));
-        let hs = a.stanza();
-        assert!(hs.is("handshake", "jabber:component:accept"));
-        assert_eq!(
-            hs.text(),
-            handshake_digest(id, SECRET),
-            "hex SHA-1 of id + secret"
-        );
-        a.write("<handshake/>");
-        a
-    }
-
-    fn write(&mut self, s: &str) {
-        self.sock.write_all(s.as_bytes()).unwrap();
-    }
-
-    fn next(&mut self) -> StreamEvent {
-        let mut buf = [0u8; 8192];
-        loop {
-            if let Some(ev) = self.pending.pop_front() {
-                return ev;
-            }
-            let n = self.sock.read(&mut buf).expect("the component answers in time");
-            assert!(n > 0, "the component closed the connection");
-            self.pending.extend(self.parser.feed(&buf[..n]).unwrap());
-        }
-    }
-
-    fn stanza(&mut self) -> Element {
-        match self.next() {
-            StreamEvent::Stanza(e) => e,
-            other => panic!("expected a stanza, got {other:?}"),
-        }
-    }
-
-    /// Routes a stanza to the component and collects its answers up to and
-    /// including the first one `done` accepts.
-    fn exchange(&mut self, stanza: &str, done: impl Fn(&Element) -> bool) -> Vec<Element> {
-        self.write(stanza);
-        let mut got = Vec::new();
-        loop {
-            let e = self.stanza();
-            let last = done(&e);
-            got.push(e);
-            if last {
-                return got;
-            }
-        }
-    }
-}
 
 fn is_iq_result(id: &'static str) -> impl Fn(&Element) -> bool {
     move |e| e.name == "iq" && e.attr("id") == Some(id)
@@ -134,29 +38,11 @@ fn serve_survives_the_server_being_killed_and_keeps_its_rooms() {
     opts.min_backoff = Duration::from_millis(20);
     opts.max_backoff = Duration::from_millis(200);
 
-    let (status_tx, statuses) = mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let serving = std::thread::spawn(move || {
-        let mut service = MucService::new(ServiceConfig::new(DOMAIN, 7)).expect("valid configuration");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let mut report = move |s: Status| {
-            let _ = status_tx.send(s);
-        };
-        rt.block_on(serve(
-            &opts,
-            &mut service,
-            &mut live::Memory,
-            async {
-                let _ = stop_rx.await;
-            },
-            &mut report,
-        ))
-        .expect("no store to fail");
-        service
-    });
+    let Serving {
+        thread: serving,
+        statuses,
+        stop: stop_tx,
+    } = spawn_serve(opts);
     let mut seen = Vec::new();
 
     // First life of the server: a persistent members-only room with a member.

@@ -3,104 +3,22 @@
 //! the same connection. The server is a minimal XEP-0114 acceptor on loopback (as in
 //! `reconnect.rs`); `scripts/e2e.sh` floods a real Prosody the same way.
 
-use live::component::handshake_digest;
-use live::{serve, ServeOptions, Status};
-use server::xml::{Element, Limits, StreamEvent, StreamParser};
-use server::{MucService, ServiceConfig};
-use std::collections::VecDeque;
-use std::io::{Read, Write};
+mod acceptor;
+
+use acceptor::{spawn_serve, Accepted, Serving, DOMAIN, SECRET};
+use live::{ServeOptions, Status};
 use std::net::TcpListener;
-use std::sync::mpsc;
-use std::time::Duration;
-
-const SECRET: &str = "s3cret";
-const DOMAIN: &str = "conference.localhost";
-
-struct Server {
-    sock: std::net::TcpStream,
-    parser: StreamParser,
-    pending: VecDeque<StreamEvent>,
-}
-
-impl Server {
-    fn write(&mut self, s: &str) {
-        self.sock.write_all(s.as_bytes()).unwrap();
-    }
-
-    fn stanza(&mut self) -> Element {
-        let mut buf = [0u8; 8192];
-        loop {
-            match self.pending.pop_front() {
-                Some(StreamEvent::Stanza(e)) => return e,
-                Some(other) => panic!("expected a stanza, got {other:?}"),
-                None => {}
-            }
-            let n = self.sock.read(&mut buf).expect("the component answers in time");
-            assert!(n > 0, "the component closed the connection");
-            self.pending.extend(self.parser.feed(&buf[..n]).unwrap());
-        }
-    }
-
-    /// Writes `stanza`, then reads until `done` accepts one.
-    fn exchange(&mut self, stanza: &str, done: impl Fn(&Element) -> bool) -> Vec<Element> {
-        self.write(stanza);
-        let mut got = Vec::new();
-        loop {
-            let e = self.stanza();
-            let last = done(&e);
-            got.push(e);
-            if last {
-                return got;
-            }
-        }
-    }
-}
 
 #[test]
 fn a_too_deep_stanza_is_answered_and_the_stream_stays_up() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let opts = ServeOptions::new(DOMAIN, &listener.local_addr().unwrap().to_string(), SECRET);
-    let (status_tx, statuses) = mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let serving = std::thread::spawn(move || {
-        let mut service = MucService::new(ServiceConfig::new(DOMAIN, 7)).expect("a valid domain");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let mut report = move |s: Status| {
-            let _ = status_tx.send(s);
-        };
-        rt.block_on(serve(
-            &opts,
-            &mut service,
-            &mut live::Memory,
-            async {
-                let _ = stop_rx.await;
-            },
-            &mut report,
-        ))
-        .expect("no store to fail");
-    });
-
-    let (sock, _) = listener.accept().unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut server = Server {
-        sock,
-        parser: StreamParser::new(Limits::default()),
-        pending: VecDeque::new(),
-    };
-    let mut buf = [0u8; 4096];
-    let n = server.sock.read(&mut buf).unwrap();
-    assert!(matches!(
-        &server.parser.feed(&buf[..n]).unwrap()[..],
-        [StreamEvent::Open(_)]
-    ));
-    server.write(&format!(
-        "<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' id='s1' from='{DOMAIN}'>"
-    ));
-    assert_eq!(server.stanza().text(), handshake_digest("s1", SECRET));
-    server.write("<handshake/>");
+    let Serving {
+        thread: serving,
+        statuses,
+        stop: stop_tx,
+    } = spawn_serve(opts);
+    let mut server = Accepted::handshake(&listener, "s1");
 
     // Romeo makes an instant room.
     server.exchange(
