@@ -39,6 +39,15 @@ pub enum ComponentEvent {
     /// unread (its namespace mapped to `jabber:client`); the stream stays up. The
     /// service answers it (`MucService::refuse_stanza`); the front end logs it.
     Refused { from: Jid, refused: RefusedStanza },
+    /// A routed stanza whose `from` (as written: `from`) is not a JID this service can
+    /// parse, dropped; `answered`: a `jid-malformed` error went back to that address in
+    /// the `Write` just before (not for an error or a result). The stream stays up.
+    Unaddressable {
+        from: String,
+        stanza: String,
+        why: String,
+        answered: bool,
+    },
     /// The stream is over (the reason, for the operator). Bytes to write before
     /// closing, if any, came just before in a `Write`.
     Closed(String),
@@ -200,13 +209,50 @@ impl ComponentSession {
             let why = format!("<{}> in namespace '{}' is not a stanza", r.name, r.ns);
             return self.fail(StreamCondition::UnsupportedStanzaType, &why, out);
         }
-        let from = r.from.as_deref().and_then(|f| Jid::new(f).ok());
-        let Some(from) = from.filter(|_| r.to.is_some()) else {
-            let why = format!("a <{}> without a valid 'from' or without a 'to'", r.name);
-            return self.fail(StreamCondition::ImproperAddressing, &why, out);
-        };
         r.ns = server::ns::CLIENT.into();
-        out.push(ComponentEvent::Refused { from, refused: r });
+        if let Some(from) = self.sender(&r.head(), out) {
+            out.push(ComponentEvent::Refused { from, refused: r });
+        }
+    }
+
+    /// The sender of a routed stanza (`el`, in `jabber:client`), or `None` when it
+    /// was dealt with here. RFC 6120 §4.9.3.7: a server must address what it routes to
+    /// a component, so a missing `from` or `to` is the server's fault (a stream error).
+    /// A `from` that is there but that the `jid` crate refuses is the sender's: a
+    /// server may route addresses it did not prepare itself (Prosody checks a remote
+    /// server's `from` only loosely), so the stanza is dropped and answered with
+    /// `jid-malformed` (RFC 6120 §8.3.3.8) to the address as written, unless it is an
+    /// error or a result; one stranger must never cost every room its connection.
+    fn sender(&mut self, el: &Element, out: &mut Vec<ComponentEvent>) -> Option<Jid> {
+        let (Some(raw), Some(to)) = (el.attr("from"), el.attr("to")) else {
+            let why = format!("a <{}> without a 'from' or without a 'to'", el.name);
+            self.fail(StreamCondition::ImproperAddressing, &why, out);
+            return None;
+        };
+        match Jid::new(raw) {
+            Ok(from) => Some(from),
+            Err(e) => {
+                let ty = el.attr("type").unwrap_or_default();
+                let answered = ty != "error" && !(el.name == "iq" && ty == "result");
+                if answered {
+                    let me = Jid::new(to)
+                        .ok()
+                        .filter(|j| j.domain().as_str() == self.domain)
+                        .map_or_else(|| self.domain.clone(), |j| j.to_string());
+                    let mut reply = Refusal::JidMalformed("the sender's address is not a valid JID")
+                        .reply_to(el, &me, None);
+                    reply.set_attr("to", raw);
+                    out.push(ComponentEvent::Write(encode_stanza(reply)));
+                }
+                out.push(ComponentEvent::Unaddressable {
+                    from: raw.to_string(),
+                    stanza: el.name.to_string(),
+                    why: format!("the sender's address is not a valid JID ({e})"),
+                    answered,
+                });
+                None
+            }
+        }
     }
 
     fn stanza(&mut self, mut el: Element, out: &mut Vec<ComponentEvent>) {
@@ -215,13 +261,8 @@ impl ComponentSession {
             return self.fail(StreamCondition::UnsupportedStanzaType, &why, out);
         }
         map_ns(&mut el, NS_COMPONENT, server::ns::CLIENT);
-        // RFC 6120 §4.9.3.7: a server must address what it routes to a component. A
-        // `to` the service cannot parse is the sender's mistake, not the server's: the
-        // service answers it (jid-malformed), so only its presence is required here.
-        let from = el.attr("from").and_then(|f| Jid::new(f).ok());
-        let Some(from) = from.filter(|_| el.attr("to").is_some()) else {
-            let why = format!("a <{}> without a valid 'from' or without a 'to'", el.name);
-            return self.fail(StreamCondition::ImproperAddressing, &why, out);
+        let Some(from) = self.sender(&el, out) else {
+            return;
         };
         match from.try_into_full() {
             Ok(from) => out.push(ComponentEvent::Stanza { from, stanza: el }),
@@ -360,6 +401,53 @@ mod tests {
         // Unaddressed, it is the server's fault, as for any stanza.
         let evs = s.receive(deep.replace("from='u@localhost/r' ", "").as_bytes());
         assert!(writes(&evs)[0].contains("<improper-addressing "), "{evs:?}");
+    }
+
+    /// A sender the `jid` crate refuses (an unassigned code point in the local part,
+    /// which Prosody's loose check of a remote server's `from` lets through) costs
+    /// that stanza, answered with jid-malformed to the address as written, not the
+    /// stream; the same for a stanza over a limit; errors and results go unanswered.
+    #[test]
+    fn a_sender_that_is_not_a_jid_is_answered_and_the_stream_stays_open() {
+        let mut s = ComponentSession::new("muc.localhost", "s3cret");
+        open(&mut s);
+        let bad = "\u{378}@remote.example/r";
+        let msg = format!("<message from='{bad}' to='room@muc.localhost' type='groupchat' id='m1'><body>hi</body></message>");
+        let evs = s.receive(msg.as_bytes());
+        match &evs[..] {
+            [ComponentEvent::Write(w), ComponentEvent::Unaddressable {
+                from,
+                stanza,
+                answered,
+                ..
+            }] => {
+                assert!(w.contains("<jid-malformed "), "{w}");
+                assert!(w.contains(&format!("to='{bad}'")), "{w}");
+                assert!(w.contains("id='m1'") && w.contains("type='error'"), "{w}");
+                assert!(w.contains("from='room@muc.localhost'"), "{w}");
+                assert_eq!(
+                    (from.as_str(), stanza.as_str(), *answered),
+                    (bad, "message", true)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(s.is_open());
+        let deep = format!(
+            "<message from='{bad}' to='muc.localhost' id='d'>{}{}</message>",
+            "<a>".repeat(300),
+            "</a>".repeat(300)
+        );
+        let evs = s.receive(deep.as_bytes());
+        assert!(writes(&evs)[0].contains("<jid-malformed "), "{evs:?}");
+        assert!(s.is_open());
+        let evs = s.receive(msg.replace("type='groupchat'", "type='error'").as_bytes());
+        assert!(
+            matches!(&evs[..], [ComponentEvent::Unaddressable { answered: false, .. }]),
+            "{evs:?}"
+        );
+        let evs = s.receive(b"<message from='u@localhost/r' to='room@muc.localhost' type='groupchat'><body>hi</body></message>");
+        assert!(matches!(&evs[..], [ComponentEvent::Stanza { .. }]), "{evs:?}");
     }
 
     #[test]

@@ -51,14 +51,17 @@ pub enum Status {
     Lost { why: String },
     /// Waiting this long before the next attempt.
     Retrying { after: Duration },
-    /// A routed stanza over a per-stanza limit was skipped and its sender answered
-    /// (unless it was an error); the connection stays up. `from` is the sender's
-    /// full JID, `stanza` its element name, `limit` the limit in words.
+    /// A routed stanza the service could not take was dropped, and its sender answered
+    /// with the stanza error `answered` (`None`: not answered, being an error or a
+    /// result); the connection stays up. Either it went over a per-stanza limit
+    /// (`why` is the limit in words, the answer `policy-violation`), or its `from` is
+    /// not a JID this service can parse (the answer `jid-malformed`, to the address as
+    /// written). `from` is the sender as the server wrote it, `stanza` its element name.
     Refused {
         from: String,
         stanza: String,
         limit: String,
-        answered: bool,
+        answered: Option<&'static str>,
     },
     /// Shut down on request; totals over the whole run.
     Stopped { stanzas_in: u64, stanzas_out: u64 },
@@ -77,10 +80,9 @@ impl std::fmt::Display for Status {
                 limit,
                 answered,
             } => {
-                let answer = if *answered {
-                    "answered policy-violation"
-                } else {
-                    "not answered: an error or result"
+                let answer = match answered {
+                    Some(condition) => format!("answered {condition}"),
+                    None => "not answered: an error or result".to_string(),
                 };
                 write!(f, "refused a <{stanza}> from {from}: {limit} ({answer})")
             }
@@ -372,12 +374,27 @@ async fn session(
                         from: from.to_string(),
                         stanza: refused.name.to_string(),
                         limit: refused.limit.to_string(),
-                        answered: !answer.is_empty(),
+                        answered: (!answer.is_empty()).then_some("policy-violation"),
                     });
                     for o in answer.iter() {
                         out.push_str(&s.encode(o));
                     }
                     counters.stanzas_out += answer.len() as u64;
+                }
+                ComponentEvent::Unaddressable {
+                    from,
+                    stanza,
+                    why,
+                    answered,
+                } => {
+                    counters.stanzas_in += 1;
+                    counters.stanzas_out += u64::from(answered);
+                    report(Status::Refused {
+                        from,
+                        stanza,
+                        limit: why,
+                        answered: answered.then_some("jid-malformed"),
+                    });
                 }
                 ComponentEvent::Closed(why) => closed = Some(why),
             }
