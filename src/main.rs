@@ -51,8 +51,10 @@ enum Command {
         /// Turn off symmetry reduction (stateright applies it in dfs only).
         #[arg(long)]
         no_symmetry: bool,
-        /// Stop after this many generated states (at least 1; default: explore
-        /// everything). A search stopped early proves nothing: exit code 3.
+        /// Stop once this many states have been generated (at least 1; default:
+        /// explore everything). stateright checks the bound between batches of work,
+        /// so the search may go a few thousand states past it; the verdicts name the
+        /// count actually explored. A search stopped early proves nothing: exit code 3.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         max_states: Option<u64>,
         /// Where counterexample scripts are written, relative to the current directory

@@ -90,6 +90,40 @@ pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
+/// The MUC scripts of Prosody's `spec/scansion` that make up the corpus, by file
+/// name. That directory also holds scripts for other modules; the corpus tests read
+/// these thirteen, so `MUCSIM_CORPUS` may name either the whole directory or one
+/// holding just these.
+pub const SCRIPTS: [&str; 13] = [
+    "issue1224.scs",
+    "issue505.scs",
+    "issue978.scs",
+    "muc_affiliation_notify.scs",
+    "muc_create_destroy.scs",
+    "muc_mediated_invite.scs",
+    "muc_members_only_change.scs",
+    "muc_nickname_change.scs",
+    "muc_nickname_robotface.scs",
+    "muc_password.scs",
+    "muc_presence_probe.scs",
+    "muc_register.scs",
+    "muc_show_offline.scs",
+];
+
+/// The corpus's [`SCRIPTS`] in `dir`, in that order.
+///
+/// # Panics
+/// When one is missing; the message names the directory and the missing scripts.
+pub fn scripts(dir: &Path) -> Vec<PathBuf> {
+    let missing: Vec<&str> = SCRIPTS.into_iter().filter(|s| !dir.join(s).is_file()).collect();
+    assert!(
+        missing.is_empty(),
+        "{} lacks the corpus scripts {missing:?} (Prosody's spec/scansion holds them)",
+        dir.display()
+    );
+    SCRIPTS.iter().map(|s| dir.join(s)).collect()
+}
+
 /// The `.scs` files in `dir`, sorted by path.
 ///
 /// # Panics

@@ -319,7 +319,7 @@ mod tests {
             return;
         };
         let mut n = 0;
-        for path in corpus::scripts_in(&dir) {
+        for path in corpus::scripts(&dir) {
             let text = corpus::read(&path);
             let s = parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             assert!(

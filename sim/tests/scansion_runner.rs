@@ -10,7 +10,7 @@ const KNOWN_FAILING: &[&str] = &[];
 /// corpus is absent.
 fn corpus(test: &str) -> Option<Vec<(String, Script)>> {
     let dir = corpus::for_test(test)?;
-    let scripts = corpus::scripts_in(&dir)
+    let scripts = corpus::scripts(&dir)
         .into_iter()
         .map(|p| {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();

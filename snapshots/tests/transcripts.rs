@@ -1,10 +1,10 @@
 use mucsim_sim::corpus;
 use mucsim_snapshots::{scripts_in, transcript_of, SCENARIOS};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-fn snapshot_dir(dir: &Path, prefix: &str, must_pass: bool) -> usize {
+fn snapshot_all(paths: Vec<PathBuf>, prefix: &str, must_pass: bool) -> usize {
     let mut n = 0;
-    for path in scripts_in(dir) {
+    for path in paths {
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
         match transcript_of(&path) {
             Ok(t) => {
@@ -19,7 +19,7 @@ fn snapshot_dir(dir: &Path, prefix: &str, must_pass: bool) -> usize {
 
 #[test]
 fn scenario_transcripts() {
-    let n = snapshot_dir(Path::new(SCENARIOS), "scenario", true);
+    let n = snapshot_all(scripts_in(Path::new(SCENARIOS)), "scenario", true);
     assert!(n >= 10, "only {n} scenarios");
 }
 
@@ -29,6 +29,6 @@ fn corpus_transcripts() {
         return;
     };
     // Failing corpus scripts are listed (and pinned) in sim's runner tests.
-    let n = snapshot_dir(&dir, "corpus", false);
+    let n = snapshot_all(corpus::scripts(&dir), "corpus", false);
     assert!(n >= 13, "only {n} corpus scripts pass");
 }
