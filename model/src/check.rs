@@ -61,6 +61,53 @@ const NEED_CRASHES: [&str; 2] = [
     crate::properties::DURABLE_CONFIG,
 ];
 
+/// Whether `scenario` can exercise the property `name` at all: the crash properties
+/// need crashes, the `sometimes` about revocations need a revocation (an affiliation
+/// set to none) and the one about late joins needs members-only and a join. A
+/// property a scenario cannot exercise is reported as such, never as holding or as
+/// NOT REACHED.
+fn exercised(scenario: &Scenario, name: &str) -> bool {
+    use crate::ops::Op;
+    let has = |f: &dyn Fn(&Op) -> bool| scenario.clients.iter().flat_map(|c| &c.ops).any(|o| f(&o.op));
+    let revokes = || {
+        has(&|o| {
+            matches!(
+                o,
+                Op::Affiliate {
+                    affiliation: "none",
+                    ..
+                }
+            )
+        })
+    };
+    match name {
+        _ if NEED_CRASHES.contains(&name) => scenario.crashes > 0,
+        crate::properties::SOMETIMES_CRASH_KEEPS_ROOM => scenario.crashes > 0,
+        crate::properties::SOMETIMES_REVOKED_PRESENT | crate::properties::SOMETIMES_TWO_SESSIONS_REVOKED => {
+            revokes()
+        }
+        crate::properties::SOMETIMES_JOIN_AFTER_MEMBERS_ONLY => {
+            has(&|o| matches!(o, Op::MembersOnly(true)))
+                && has(&|o| matches!(o, Op::Join | Op::JoinWithPassword))
+        }
+        _ => true,
+    }
+}
+
+/// Why a property is not exercised by a scenario (see [`Verdict::exercised`]), in
+/// words for the report.
+pub fn why_not_exercised(name: &str) -> &'static str {
+    match name {
+        crate::properties::SOMETIMES_REVOKED_PRESENT | crate::properties::SOMETIMES_TWO_SESSIONS_REVOKED => {
+            "the scenario revokes no membership"
+        }
+        crate::properties::SOMETIMES_JOIN_AFTER_MEMBERS_ONLY => {
+            "the scenario has no join after a switch to members-only"
+        }
+        _ => "the scenario has no service crash",
+    }
+}
+
 /// Whether a finished checker stopped at `opts.max_states` rather than exhausting the
 /// state space: then a property without a discovery is unknown, not proved.
 /// (stateright stops once its generated-state count reaches the target; a space of
@@ -117,7 +164,7 @@ pub fn verdicts(checker: &dyn Checker<Model>, scenario: &Scenario) -> Vec<Verdic
                 name: p.name,
                 expectation: p.expectation,
                 holds,
-                exercised: scenario.crashes > 0 || !NEED_CRASHES.contains(&p.name),
+                exercised: exercised(scenario, p.name),
                 counterexample,
             }
         })

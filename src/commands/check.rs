@@ -1,7 +1,7 @@
 //! `mucsim check` and `mucsim explore`: model-check a scenario and print each
 //! property's verdict, or serve stateright's Explorer over it.
 
-use mucsim_model::check::{spawn, stopped_early, verdicts, CheckOptions};
+use mucsim_model::check::{spawn, stopped_early, verdicts, why_not_exercised, CheckOptions};
 use mucsim_model::scenario::{OpKind, Scenario};
 use std::path::Path;
 use std::process::ExitCode;
@@ -206,9 +206,14 @@ fn check_one(
     let explored = checker.state_count();
     let mut violated = 0;
     let mut not_reached = 0;
+    let mut not_exercised = 0;
     for v in &results {
         let sometimes = v.expectation == stateright::Expectation::Sometimes;
         let (verdict, note) = match (v.holds, sometimes) {
+            (_, true) if !v.exercised => (
+                "not exercised",
+                format!(" ({}, so nothing tests it)", why_not_exercised(v.name)),
+            ),
             (true, true) => ("reached", String::new()),
             (false, true) if early => (
                 "unknown",
@@ -224,7 +229,7 @@ fn check_one(
             }
             (true, false) if !v.exercised => (
                 "not exercised",
-                " (the scenario has no service crash, so nothing tests it)".to_string(),
+                format!(" ({}, so nothing tests it)", why_not_exercised(v.name)),
             ),
             (true, false) if early => (
                 "unknown",
@@ -232,6 +237,7 @@ fn check_one(
             ),
             (true, false) => ("holds", String::new()),
         };
+        not_exercised += usize::from(verdict == "not exercised");
         println!("{verdict:>13}  {}{note}", v.name);
         if let Some(cx) = &v.counterexample {
             println!("counterexample:\n{}", cx.transcript);
@@ -278,6 +284,10 @@ fn check_one(
         )
     } else {
         (Outcome::Holds, "every property holds".to_string())
+    };
+    let verdict = match not_exercised {
+        0 => verdict,
+        n => format!("{verdict}; {n} not exercised"),
     };
     let line = format!(
         "'{}': {unique} states, depth {}, {secs:.1} s: {verdict}",
