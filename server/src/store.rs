@@ -120,7 +120,13 @@ impl std::fmt::Display for RestoreError {
             RestoreError::BadSubjectBy(r, by) => {
                 write!(f, "room {r}: the subject's author '{by}' is not a valid nickname")
             }
-            RestoreError::Invariant(v) => write!(f, "room {}: invariant broken: {v}", v.room),
+            RestoreError::Invariant(v) => write!(
+                f,
+                "room {} breaks an invariant ({}): {}",
+                v.room,
+                v.invariant.sentence(),
+                v.detail
+            ),
         }
     }
 }
