@@ -689,7 +689,8 @@ fn take_lock(path: &Path, lock_path: &Path) -> Result<std::fs::File, StoreError>
 /// `flock` on it, which follows the file through every name it has.
 /// [`StoreError::InUse`] (with the holder's pid from `/proc/locks`, when Linux says)
 /// if another descriptor holds it; [`StoreError::CannotWrite`] if it cannot be
-/// opened for writing.
+/// opened for writing. `_lock_file` is `FILE.lock`, already held: the two locks are
+/// always taken in that order, so two processes never wait on each other.
 fn lock_database(path: &Path, _lock_file: &std::fs::File) -> Result<std::fs::File, StoreError> {
     let file = std::fs::OpenOptions::new()
         .read(true)
