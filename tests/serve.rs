@@ -337,3 +337,99 @@ fn a_bad_domain_is_refused_before_the_store_is_touched() {
     assert!(stderr(&out).contains("--domain"), "{}", stderr(&out));
     assert!(!Path::new(&store).exists());
 }
+
+#[test]
+fn an_endless_or_all_zero_key_file_is_refused_at_once() {
+    // /dev/zero and /dev/urandom never end: read at most a small bound, then refuse.
+    for endless in ["/dev/zero", "/dev/urandom"] {
+        let (out, took) = exits_within(
+            serve(
+                "127.0.0.1:5347",
+                &["--no-store", "--occupant-id-key-file", endless],
+            ),
+            Duration::from_secs(10),
+        );
+        assert!(took < Duration::from_secs(2), "{endless}: took {took:?}");
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("longer than 1024 bytes"),
+            "{endless}: {}",
+            stderr(&out)
+        );
+    }
+    // The all-zero key is public: anyone could compute every occupant id.
+    let dir = TempDir::new("zerokey");
+    let key = dir.file("key");
+    std::fs::write(&key, format!("{}\n", "0".repeat(64))).unwrap();
+    refused_at_start(
+        "127.0.0.1:5347",
+        &["--no-store", "--occupant-id-key-file", key.to_str().unwrap()],
+        "the all-zero key is public",
+        2,
+    );
+}
+
+#[test]
+fn a_conflict_after_the_handshake_counts_too_and_ends_serve() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let s = serve(&addr, &["--no-store"]);
+    for _ in 0..5 {
+        let mut server = Acceptor::accept(&listener, Duration::from_secs(10));
+        server.open();
+        server.write("<handshake/>");
+        server.answers("up"); // the handshake was accepted and the stream serves
+        server.stream_error("conflict");
+    }
+    let (out, _) = exits_within(s, Duration::from_secs(15));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("conflict") && err.contains("5 times in a row"),
+        "{err}"
+    );
+    assert_eq!(err.matches("connected to").count(), 5, "{err}");
+}
+
+#[test]
+fn a_store_whose_records_are_refused_is_left_as_it_was() {
+    use live::sqlite::SqliteStore;
+    let dir = TempDir::new("refusedstore");
+    let store = dir.file("rooms.sqlite");
+    {
+        // A schema-1 store in which two users reserve one nick.
+        let s = SqliteStore::open(&store).unwrap();
+        let config = server::muc::RoomConfig {
+            persistent: true,
+            ..Default::default()
+        }
+        .to_submission()
+        .to_xml_in(server::ns::DATA);
+        let c = s.connection();
+        c.execute(
+            &format!("INSERT INTO rooms VALUES ('room@{DOMAIN}', ?1, NULL, NULL)"),
+            [config],
+        )
+        .unwrap();
+        c.execute_batch(&format!(
+            "INSERT INTO affiliations VALUES ('room@{DOMAIN}', 'owner@localhost', 'owner', NULL);
+             INSERT INTO affiliations VALUES ('room@{DOMAIN}', 'romeo@localhost', 'member', 'Jul');
+             INSERT INTO affiliations VALUES ('room@{DOMAIN}', 'juliet@localhost', 'member', 'Jul');
+             DROP TABLE service; PRAGMA user_version = 1; PRAGMA wal_checkpoint(TRUNCATE);"
+        ))
+        .unwrap();
+    }
+    let before = std::fs::read(&store).unwrap();
+    refused_at_start(
+        "127.0.0.1:5347",
+        &["--store", store.to_str().unwrap()],
+        &format!(
+            "room room@{DOMAIN} breaks an invariant (each reserved nickname belongs to one affiliated user)"
+        ),
+        2,
+    );
+    assert!(
+        std::fs::read(&store).unwrap() == before,
+        "not upgraded, not written"
+    );
+}

@@ -111,13 +111,33 @@ pub fn run(
     }
 }
 
+/// The most `--occupant-id-key-file` may hold: 64 hex digits and whitespace fit with
+/// room to spare; anything longer (`/dev/zero`, `/dev/urandom`) is refused unread.
+pub const KEY_FILE_MAX: u64 = 1024;
+
 /// Reads `--occupant-id-key-file`: 64 hexadecimal digits (256 bits), optionally
-/// surrounded by whitespace (a trailing newline). Anything else is refused with the
-/// reason; a file others may read is accepted with a warning.
-fn read_key_file(path: &Path) -> Result<[u8; 32], String> {
+/// surrounded by whitespace (a trailing newline), at most [`KEY_FILE_MAX`] bytes.
+/// Anything else is refused with the reason, and so is the all-zero key (it is
+/// public: anyone could compute the ids); a file others may read is accepted with a
+/// warning.
+pub fn read_key_file(path: &Path) -> Result<[u8; 32], String> {
+    use std::io::Read;
     use std::os::unix::fs::PermissionsExt;
     let at = |why: String| format!("--occupant-id-key-file {}: {why}", path.display());
-    let text = std::fs::read_to_string(path).map_err(|e| at(e.to_string()))?;
+    let file = std::fs::File::open(path).map_err(|e| at(e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(KEY_FILE_MAX + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| at(e.to_string()))?;
+    if bytes.len() as u64 > KEY_FILE_MAX {
+        return Err(at(format!(
+            "longer than {KEY_FILE_MAX} bytes; a key file holds 64 hexadecimal digits \
+             (e.g. from `openssl rand -hex 32`)"
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        at("not text; expected 64 hexadecimal digits (e.g. from `openssl rand -hex 32`)".into())
+    })?;
     let hex = text.trim();
     if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(at(format!(
@@ -135,6 +155,13 @@ fn read_key_file(path: &Path) -> Result<[u8; 32], String> {
     for (i, k) in key.iter_mut().enumerate() {
         *k = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|e| at(e.to_string()))?;
     }
+    if key == [0u8; 32] {
+        return Err(at(
+            "the all-zero key is public (anyone could tell who is behind a nick); \
+             make one with `openssl rand -hex 32`"
+                .into(),
+        ));
+    }
     if let Ok(m) = std::fs::metadata(path) {
         if m.permissions().mode() & 0o077 != 0 {
             eprintln!(
@@ -149,18 +176,25 @@ fn read_key_file(path: &Path) -> Result<[u8; 32], String> {
 }
 
 /// Opens the room store and rebuilds the service from it, keyed by `key` or else by
-/// the store's own occupant-id key.
+/// the store's own occupant-id key. Nothing is written to the store until the
+/// service has been rebuilt from its records; then what the store owes (a schema-1
+/// upgrade with its new key) is committed, before anything is served.
 fn open_store(
     path: &Path,
     mut cfg: ServiceConfig,
     key: Option<[u8; 32]>,
 ) -> Result<(MucService, SqliteStore), String> {
-    let store = SqliteStore::open(path).map_err(|e| e.to_string())?;
+    let (mut store, records) = SqliteStore::read(path).map_err(|e| e.to_string())?;
     cfg.occupant_id_key = OccupantIdKey::Secret(key.unwrap_or_else(|| store.occupant_id_key()));
-    let records = store.load().map_err(|e| e.to_string())?;
     let svc = MucService::restore(cfg, records).map_err(|e| match e {
         server::RestoreError::Config(e) => format!("--domain {e}"),
-        e => format!("{}: {e}", path.display()),
+        // Not damage: most likely the store of a service of another --domain.
+        e @ server::RestoreError::WrongDomain(_) => format!(
+            "{}: {e} (is it the store of another --domain?); refusing to use it",
+            path.display()
+        ),
+        e => format!("{} is damaged: {e}; refusing to use it", path.display()),
     })?;
+    store.accept().map_err(|e| e.to_string())?;
     Ok((svc, store))
 }

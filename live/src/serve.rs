@@ -22,8 +22,13 @@ pub struct ServeOptions {
     /// A connection whose handshake is not accepted within this is given up.
     pub handshake_timeout: Duration,
     /// RFC 6120 §4.9.3.3: `conflict` (another component holds the domain) is retried
-    /// this many times in a row, then serving ends ([`ServeError::Refused`]).
+    /// this many times in a row, then serving ends ([`ServeError::Refused`]). A
+    /// conflict counts whether it came before or after the handshake was accepted.
     pub max_conflicts: u32,
+    /// The count of conflicts in a row restarts only after a connection has stayed
+    /// up this long (default 30 s): a server that accepts the handshake and then
+    /// ends the stream with `conflict` is not retried forever.
+    pub conflict_reset_after: Duration,
 }
 
 impl ServeOptions {
@@ -36,6 +41,7 @@ impl ServeOptions {
             max_backoff: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(10),
             max_conflicts: 5,
+            conflict_reset_after: Duration::from_secs(30),
         }
     }
 }
@@ -155,14 +161,19 @@ async fn resolve(connect: &str) -> Result<Vec<std::net::SocketAddr>, ServeError>
 
 enum SessionEnd {
     Shutdown,
-    /// The server ended the stream with this stream error condition.
+    /// The server ended the stream with this stream error condition, after the
+    /// connection had been up `up_for` since its handshake was accepted (`None`: it
+    /// never was).
     Refused {
         condition: String,
         why: String,
+        up_for: Option<Duration>,
     },
+    /// The connection ended otherwise, after being up `up_for` since its handshake
+    /// was accepted (`None`: it never was).
     Lost {
         why: String,
-        established: bool,
+        up_for: Option<Duration>,
     },
     /// The store failed: nothing more may be answered.
     StoreFailed(String),
@@ -202,7 +213,8 @@ fn wall_clock() -> Millis {
 /// reported as [`Status::Stopped`] if serving had begun):
 /// [`ServeError::Address`] if `opts.connect` does not parse or resolve (checked once,
 /// first); [`ServeError::Refused`] on a `not-authorized` or `host-unknown` stream error
-/// from the server, or `opts.max_conflicts` `conflict`s in a row (RFC 6120 §4.9.3);
+/// from the server, or `opts.max_conflicts` `conflict`s in a row, before or after the
+/// handshake, with no connection up `opts.conflict_reset_after` between (RFC 6120 §4.9.3);
 /// [`ServeError::Store`] if `store` fails (answering without the change being durable
 /// is what the store is there to prevent).
 pub async fn serve(
@@ -236,7 +248,6 @@ pub async fn serve(
                     store,
                     &mut last_now,
                     &mut counters,
-                    &mut conflicts,
                     &mut shutdown,
                     report,
                 )
@@ -250,8 +261,15 @@ pub async fn serve(
                         });
                         return Err(ServeError::Store(why));
                     }
-                    SessionEnd::Refused { condition, why } => {
+                    SessionEnd::Refused {
+                        condition,
+                        why,
+                        up_for,
+                    } => {
                         report(Status::Lost { why: why.clone() });
+                        if up_for.is_some_and(|d| d >= opts.conflict_reset_after) {
+                            conflicts = 0;
+                        }
                         if condition == "conflict" {
                             conflicts += 1;
                         }
@@ -272,10 +290,13 @@ pub async fn serve(
                             return Err(ServeError::Refused { condition, why });
                         }
                     }
-                    SessionEnd::Lost { why, established } => {
+                    SessionEnd::Lost { why, up_for } => {
                         report(Status::Lost { why });
-                        if established {
+                        if let Some(up) = up_for {
                             backoff = opts.min_backoff;
+                            if up >= opts.conflict_reset_after {
+                                conflicts = 0;
+                            }
                         }
                     }
                 }
@@ -303,24 +324,27 @@ async fn session(
     store: &mut (dyn Durable + Send),
     last_now: &mut u64,
     counters: &mut Counters,
-    conflicts: &mut u32,
     shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
     report: &mut (dyn FnMut(Status) + Send),
 ) -> SessionEnd {
     sock.set_nodelay(true).ok();
     let (mut rd, mut wr) = sock.into_split();
     let mut s = ComponentSession::new(&opts.domain, &opts.secret);
-    let mut established = false;
-    let lost = |why: String, established: bool| SessionEnd::Lost { why, established };
+    // When the handshake was accepted, if it was.
+    let mut established: Option<tokio::time::Instant> = None;
+    let lost = |why: String, since: Option<tokio::time::Instant>| SessionEnd::Lost {
+        why,
+        up_for: since.map(|t| t.elapsed()),
+    };
     if let Err(e) = wr.write_all(s.opening().as_bytes()).await {
-        return lost(format!("write failed: {e}"), false);
+        return lost(format!("write failed: {e}"), None);
     }
     let mut buf = vec![0u8; 64 * 1024];
     let handshake_deadline = tokio::time::Instant::now() + opts.handshake_timeout;
     loop {
         let n = tokio::select! {
-            _ = tokio::time::sleep_until(handshake_deadline), if !established => {
-                return lost("no answer to the handshake in time".into(), false);
+            _ = tokio::time::sleep_until(handshake_deadline), if established.is_none() => {
+                return lost("no answer to the handshake in time".into(), None);
             }
             _ = shutdown.as_mut() => {
                 let _ = wr.write_all(s.closing().as_bytes()).await;
@@ -339,8 +363,9 @@ async fn session(
             match ev {
                 ComponentEvent::Write(w) => out.push_str(&w),
                 ComponentEvent::Established => {
-                    established = true;
-                    *conflicts = 0;
+                    // The count of conflicts is not reset here: a conflict right after
+                    // an accepted handshake counts too (`conflict_reset_after`).
+                    established = Some(tokio::time::Instant::now());
                     report(Status::Connected {
                         server: opts.connect.clone(),
                     });
@@ -410,6 +435,7 @@ async fn session(
                 return SessionEnd::Refused {
                     condition: condition.to_string(),
                     why,
+                    up_for: established.map(|t| t.elapsed()),
                 };
             }
             return lost(why, established);

@@ -9,11 +9,22 @@
 //! with the reason and left untouched: an empty file too, since only a path where no
 //! file exists is created.
 //!
-//! The store is held exclusively for the life of its [`SqliteStore`]: an advisory
-//! lock (`flock`, through std's [`std::fs::File::try_lock`]) on `FILE.lock` beside it,
-//! which holds the pid of its holder. The kernel drops the lock when the process ends,
-//! however it ends (`kill -9` included), so a stale pid in the file never blocks a
-//! restart; the file itself stays and is reused.
+//! A store is opened in two steps: [`SqliteStore::read`] checks the file and reads
+//! every record without writing anything; the caller rebuilds the service from the
+//! records, and only once that is accepted does [`SqliteStore::accept`] write
+//! (switch to WAL, upgrade a schema-1 store). A store refused at either step is left
+//! as it was, byte for byte.
+//!
+//! The store is held exclusively for the life of its [`SqliteStore`] by two advisory
+//! locks (`flock`, through std's [`std::fs::File::try_lock`]): one on the database
+//! file itself, which follows the file whatever name reaches it (a symlink, a hard
+//! link, `./`), and one on `FILE.lock` beside the file's canonical path (symlinks
+//! resolved), which holds the pid of its holder and guards a store being created.
+//! Deleting `FILE.lock` does not free the store: the lock on the database remains.
+//! `flock` and SQLite's own POSIX (`fcntl`) locks are independent on Linux; on NFS,
+//! where `flock` is emulated with `fcntl`, keep the store on a local file system.
+//! The kernel drops both locks when the process ends, however it ends (`kill -9`
+//! included), so a stale pid in `FILE.lock` never blocks a restart.
 //!
 //! The store also keeps the service's secret XEP-0421 occupant-id key (256 random
 //! bits, made when the store is created or upgraded from schema 1).
@@ -77,6 +88,8 @@ pub enum StoreError {
     CannotWrite(PathBuf, String),
     /// Another process holds the store (the pid recorded in `FILE.lock`, if readable).
     InUse(PathBuf, Option<u32>),
+    /// The directory the store would be in does not exist (the path, the directory).
+    NoDirectory(PathBuf, PathBuf),
     /// The operating system would not give 256 random bits for a new occupant-id key.
     NoRandomness(PathBuf, String),
     /// An I/O or SQLite failure while using a good file.
@@ -109,6 +122,12 @@ impl std::fmt::Display for StoreError {
                 let pid = pid.map_or_else(|| "unknown".to_string(), |p| p.to_string());
                 write!(f, "{} is in use by another mucsim serve (pid {pid})", p.display())
             }
+            StoreError::NoDirectory(p, d) => write!(
+                f,
+                "{}: the directory {} does not exist; create it, or give another --store",
+                p.display(),
+                d.display()
+            ),
             StoreError::NoRandomness(p, why) => write!(
                 f,
                 "{}: cannot make an occupant-id key: no randomness from the operating system ({why})",
@@ -124,35 +143,79 @@ impl std::error::Error for StoreError {}
 /// An open room store, held exclusively until dropped.
 pub struct SqliteStore {
     path: PathBuf,
+    /// Declared before the locks: SQLite's connection closes first, so no descriptor
+    /// of the database is closed under its POSIX locks while they matter.
     conn: Connection,
+    /// The database file itself, `flock`ed for the store's life.
+    _db_lock: std::fs::File,
     /// `FILE.lock`, locked for the store's life (the lock goes with the descriptor).
     _lock: std::fs::File,
     occupant_id_key: [u8; 32],
+    /// Writes [`SqliteStore::accept`] still owes: a schema-1 store's upgrade (with the
+    /// new key) and the switch to WAL. `None` once accepted.
+    owed: Option<Owed>,
     /// Writes since the last sync, in order (`None`: a delete).
     pending: Vec<(BareJid, Option<std::sync::Arc<RoomRecord>>)>,
     commits: u64,
 }
 
+/// What an existing store still needs written once it is accepted.
+struct Owed {
+    /// Schema 1: the `service` table with this key, and the version raised.
+    upgrade: bool,
+}
+
 impl SqliteStore {
-    /// Opens the store at `path`, creating it only if no file is there, and holds it
-    /// until the store is dropped.
+    /// Opens the store at `path` and accepts it at once: [`SqliteStore::read`], then
+    /// [`SqliteStore::accept`]. For callers that do not rebuild a service from the
+    /// records before writing (tools, tests); `mucsim serve` uses the two steps.
     ///
-    /// Errors, each naming the file: [`StoreError::InUse`] if another process holds it;
-    /// [`StoreError::CannotWrite`] if it or its directory cannot be written;
-    /// [`StoreError::NotADatabase`] (an empty file included), [`StoreError::Foreign`]
-    /// or [`StoreError::NewerSchema`] for a file that is not a store this build may
-    /// use (left untouched); [`StoreError::Corrupt`] naming the room and field of a
-    /// damaged record.
+    /// Errors: those of [`SqliteStore::read`] and [`SqliteStore::accept`].
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let (mut store, _) = SqliteStore::read(path)?;
+        store.accept()?;
+        Ok(store)
+    }
+
+    /// Takes the store at `path` (creating it only if no file is there), checks it and
+    /// reads every record, in JID order, writing nothing to an existing file: a store
+    /// refused here, or whose records the caller refuses, is left as it was. Before
+    /// any write (the first [`SqliteStore::apply`] included) the caller must call
+    /// [`SqliteStore::accept`].
+    ///
+    /// Errors, each naming the file: [`StoreError::InUse`] if another process holds it
+    /// (through any name of the same file); [`StoreError::NoDirectory`] if its
+    /// directory does not exist; [`StoreError::CannotWrite`] if it or its directory
+    /// cannot be written; [`StoreError::NotADatabase`] (an empty file included),
+    /// [`StoreError::Foreign`] or [`StoreError::NewerSchema`] for a file that is not a
+    /// store this build may use; [`StoreError::Corrupt`] naming the room and field of
+    /// a damaged record, or the missing table of a file that only carries our
+    /// `application_id`.
+    pub fn read(path: &Path) -> Result<(SqliteStore, Vec<RoomRecord>), StoreError> {
+        use std::os::unix::ffi::OsStrExt;
         // Refused before its lock file is made: a directory has no "beside".
-        if path.is_dir() || path.file_name().is_none() {
+        if path.is_dir() || path.file_name().is_none() || path.as_os_str().as_bytes().ends_with(b"/") {
             return Err(StoreError::NotADatabase(path.into(), "a directory".into()));
         }
-        let lock = take_lock(path)?;
+        // Nor is a lock file made beside a device (`/dev/null.lock`), a FIFO or a socket.
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            return Err(StoreError::NotADatabase(
+                path.into(),
+                "not a regular file: a device, a FIFO or a socket".into(),
+            ));
+        }
+        let canonical = canonical_path(path)?;
+        let lock = take_lock(path, &lock_path_of(&canonical))?;
         let fresh = match std::fs::metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
             Err(e) => return Err(io_refusal(path, e)),
             Ok(m) if m.is_dir() => return Err(StoreError::NotADatabase(path.into(), "a directory".into())),
+            Ok(m) if !m.is_file() => {
+                return Err(StoreError::NotADatabase(
+                    path.into(),
+                    "not a regular file: a device, a FIFO or a socket".into(),
+                ))
+            }
             Ok(m) if m.len() == 0 => {
                 return Err(StoreError::NotADatabase(
                     path.into(),
@@ -161,87 +224,153 @@ impl SqliteStore {
             }
             Ok(_) => false,
         };
-        if !fresh {
-            // SQLite would quietly open a file it may not write read-only, and then
-            // fail on the first write with a misleading reason.
-            std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(path)
-                .map_err(|e| io_refusal(path, e))?;
-        }
-        let flags = if fresh {
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
-        } else {
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-        };
         let sql = |e| sqlite_refusal(path, e);
-        let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(sql)?;
-        let mut version = SCHEMA_VERSION;
-        if !fresh {
-            // Read-only questions first: nothing is written until the file is known.
-            let app: i32 = conn
-                .query_row("PRAGMA application_id", [], |r| r.get(0))
-                .map_err(|e| match sqlite_refusal(path, e) {
-                    StoreError::Sqlite(p, e) => StoreError::NotADatabase(p, e.to_string()),
-                    other => other,
-                })?;
-            if app != APPLICATION_ID {
-                return Err(StoreError::Foreign(path.into(), app));
-            }
-            version = conn
-                .query_row("PRAGMA user_version", [], |r| r.get(0))
+        if fresh {
+            // A new store: nothing to refuse, so it is made whole at once.
+            let key = crate::entropy::random_key().map_err(|e| StoreError::NoRandomness(path.into(), e))?;
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(sql)?;
+            let db_lock = lock_database(path, &lock)?;
+            conn.execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(sql)?;
+            write_schema(&conn, SCHEMA, &key).map_err(sql)?;
+            let store = SqliteStore {
+                path: path.into(),
+                conn,
+                _db_lock: db_lock,
+                _lock: lock,
+                occupant_id_key: key,
+                owed: None,
+                pending: Vec::new(),
+                commits: 0,
+            };
+            return Ok((store, Vec::new()));
+        }
+        // SQLite would quietly open a file it may not write read-only, and then fail
+        // on the first write with a misleading reason; this descriptor is also the
+        // one the database's own lock is taken on.
+        let db_lock = lock_database(path, &lock)?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sql)?;
+        // Read-only questions only: nothing is written until the store is accepted.
+        let app: i32 = conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(|e| match sqlite_refusal(path, e) {
+                StoreError::Sqlite(p, e) => StoreError::NotADatabase(p, e.to_string()),
+                other => other,
+            })?;
+        if app != APPLICATION_ID {
+            return Err(StoreError::Foreign(path.into(), app));
+        }
+        let version: i32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sql)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema(path.into(), version));
+        }
+        if version < 1 {
+            return Err(StoreError::Corrupt(
+                path.into(),
+                format!("schema version {version}"),
+            ));
+        }
+        let mut tables = vec!["rooms", "affiliations"];
+        if version >= 2 {
+            tables.push("service");
+        }
+        for table in tables {
+            let found = conn
+                .query_row(
+                    "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+                    params![table],
+                    |_| Ok(()),
+                )
+                .optional()
                 .map_err(sql)?;
-            if version > SCHEMA_VERSION {
-                return Err(StoreError::NewerSchema(path.into(), version));
-            }
-            if version < 1 {
+            if found.is_none() {
                 return Err(StoreError::Corrupt(
                     path.into(),
-                    format!("schema version {version}"),
+                    format!(
+                        "it carries mucsim's application_id at schema {version}, but has no table \
+                         `{table}` (not a store mucsim wrote)"
+                    ),
                 ));
             }
-            let check: String = conn
-                .query_row("PRAGMA quick_check", [], |r| r.get(0))
-                .map_err(sql)?;
-            if check != "ok" {
-                return Err(StoreError::Corrupt(path.into(), check));
-            }
         }
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
             .map_err(sql)?;
-        if fresh || version < 2 {
+        let (occupant_id_key, upgrade) = if version < 2 {
+            // Kept in memory until the store is accepted; written by `accept`.
             let key = crate::entropy::random_key().map_err(|e| StoreError::NoRandomness(path.into(), e))?;
-            let schema = if fresh { SCHEMA } else { "" };
-            conn.execute_batch(&format!("BEGIN; {schema} {SERVICE_TABLE}"))
-                .map_err(sql)?;
-            let rest = conn
-                .execute(
-                    "INSERT INTO service (name, value) VALUES (?1, ?2)",
-                    params![OCCUPANT_ID_KEY, &key[..]],
-                )
-                .and_then(|_| {
-                    conn.execute_batch(&format!(
-                        "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-                    ))
-                });
-            if let Err(e) = rest {
-                let _ = conn.execute_batch("ROLLBACK");
-                return Err(sql(e));
-            }
-        }
-        let occupant_id_key = read_key(&conn, path)?;
+            (key, true)
+        } else {
+            (read_key(&conn, path)?, false)
+        };
         let store = SqliteStore {
             path: path.into(),
             conn,
+            _db_lock: db_lock,
             _lock: lock,
             occupant_id_key,
+            owed: Some(Owed { upgrade }),
             pending: Vec::new(),
             commits: 0,
         };
-        // Every record must read back before the store is used.
-        store.load()?;
-        Ok(store)
+        // Every record must read back (naming the room and field of a damaged one)
+        // before SQLite's own check, whose CHECK-constraint message names neither.
+        let records = store.load()?;
+        let check: String = store
+            .conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(sql)?;
+        if check != "ok" {
+            return Err(StoreError::Corrupt(path.into(), check));
+        }
+        Ok((store, records))
+    }
+
+    /// Accepts a store [`SqliteStore::read`] gave, once the caller has rebuilt its
+    /// service from the records: writes what is owed (WAL mode; a schema-1 store's
+    /// upgrade to schema 2 with its new occupant-id key) and commits it durably, so
+    /// the key is on disk before any occupant id made with it is sent. Does nothing
+    /// the second time.
+    ///
+    /// Errors: [`StoreError::Sqlite`] or [`StoreError::CannotWrite`] if the writes fail
+    /// (the upgrade is one transaction: nothing of it stays).
+    pub fn accept(&mut self) -> Result<(), StoreError> {
+        let Some(owed) = self.owed.take() else {
+            return Ok(());
+        };
+        let path = self.path.clone();
+        let sql = |e| sqlite_refusal(&path, e);
+        let wal: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(sql)?;
+        if !wal.eq_ignore_ascii_case("wal") {
+            self.owed = Some(owed);
+            return Err(StoreError::CannotWrite(
+                path.clone(),
+                format!("SQLite would not switch it to WAL mode (journal mode {wal})"),
+            ));
+        }
+        if owed.upgrade {
+            if let Err(e) = write_schema(&self.conn, "", &self.occupant_id_key) {
+                self.owed = Some(owed);
+                return Err(sql(e));
+            }
+        }
+        Ok(())
     }
 
     /// The secret XEP-0421 occupant-id key this store keeps (256 bits, made by the
@@ -251,13 +380,13 @@ impl SqliteStore {
         self.occupant_id_key
     }
 
-    /// `FILE.lock`, the lock file beside the store at `path`.
+    /// `FILE.lock`, the lock file beside the store at `path`, after symlinks in
+    /// `path` are resolved (as typed if they cannot be: a missing directory).
     pub fn lock_path(path: &Path) -> PathBuf {
-        let mut name = path.file_name().unwrap_or_default().to_os_string();
-        name.push(".lock");
-        path.with_file_name(name)
+        lock_path_of(&canonical_path(path).unwrap_or_else(|_| path.into()))
     }
 
+    /// The path the store was opened by, as given.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -287,10 +416,17 @@ impl SqliteStore {
         while let Some(r) = rows.next().map_err(sql)? {
             let room = text(&self.path, r, 0, "affiliations", "room", "?")?.unwrap_or_default();
             let at = |field| format!("room {room}: affiliations.{field}");
-            let jid = text(&self.path, r, 1, "affiliations", "jid", &room)?.unwrap_or_default();
+            let jid_text = text(&self.path, r, 1, "affiliations", "jid", &room)?.unwrap_or_default();
             let aff = text(&self.path, r, 2, "affiliations", "affiliation", &room)?.unwrap_or_default();
             let nick = text(&self.path, r, 3, "affiliations", "nick", &room)?;
-            let jid = BareJid::new(&jid).map_err(|e| corrupt(format!("{} '{jid}': {e}", at("jid"))))?;
+            let jid =
+                BareJid::new(&jid_text).map_err(|e| corrupt(format!("{} '{jid_text}': {e}", at("jid"))))?;
+            if jid.as_str() != jid_text {
+                return Err(corrupt(format!(
+                    "{} '{jid_text}' is not in its normal form ({jid}); the service never writes that",
+                    at("jid")
+                )));
+            }
             let aff = Affiliation::parse(&aff)
                 .filter(|a| *a != Affiliation::None)
                 .ok_or_else(|| corrupt(format!("{} '{aff}' of {jid}", at("affiliation"))))?;
@@ -312,6 +448,12 @@ impl SqliteStore {
             let subject_by = text(&self.path, r, 2, "rooms", "subject_by", &jid)?;
             let subject_text = text(&self.path, r, 3, "rooms", "subject_text", &jid)?;
             let room = BareJid::new(&jid).map_err(|e| corrupt(format!("room '{jid}': rooms.jid: {e}")))?;
+            // Two rows differing only by case would both be this room.
+            if room.as_str() != jid {
+                return Err(corrupt(format!(
+                    "room '{jid}': rooms.jid is not in its normal form ({room}); the service never writes that"
+                )));
+            }
             let form = parse_stanza(config.as_bytes(), server::ns::DATA, &Limits::default())
                 .map_err(|e| corrupt(format!("room {jid}: rooms.config: {e}")))?;
             let config = RoomConfig::from_submission(&form)
@@ -334,7 +476,9 @@ impl SqliteStore {
 
     /// Applies the service's storage effects in order: writes are buffered, and a
     /// `Sync` commits them in one transaction, durably, before it returns.
+    /// A store not yet accepted is accepted first ([`SqliteStore::accept`]).
     pub fn apply(&mut self, ops: &[StoreOp]) -> Result<(), StoreError> {
+        self.accept()?;
         for op in ops {
             match op {
                 StoreOp::Put(r) => self.pending.push((r.jid.clone(), Some(r.clone()))),
@@ -458,25 +602,37 @@ fn read_key(conn: &Connection, path: &Path) -> Result<[u8; 32], StoreError> {
 /// How long a held lock is waited for before the store is reported in use.
 const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// Takes the exclusive lock on `FILE.lock` and writes this process's pid into it.
-fn take_lock(path: &Path) -> Result<std::fs::File, StoreError> {
-    use std::io::{Read, Seek, Write};
-    let lock_path = SqliteStore::lock_path(path);
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&lock_path)
-        .map_err(|e| match io_refusal(path, e) {
-            StoreError::CannotWrite(p, why) => StoreError::CannotWrite(
-                p,
-                format!("{why} (its lock file {} cannot be made)", lock_path.display()),
-            ),
-            other => other,
-        })?;
-    // A descriptor of the lock file can be held for a moment by a child being forked
-    // (its copy closes at exec): a lock still held after LOCK_PATIENCE is in use.
+/// `path` with every symlink resolved: the file's own canonical path if it exists,
+/// else its directory's canonical path joined with its name.
+/// [`StoreError::NoDirectory`] if that directory does not exist.
+fn canonical_path(path: &Path) -> Result<PathBuf, StoreError> {
+    if let Ok(c) = std::fs::canonicalize(path) {
+        return Ok(c);
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().unwrap_or_default();
+    match std::fs::canonicalize(dir) {
+        Ok(d) => Ok(d.join(name)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(StoreError::NoDirectory(path.into(), dir.into()))
+        }
+        Err(e) => Err(io_refusal(path, e)),
+    }
+}
+
+/// `FILE.lock` beside the (canonical) store path `canonical`.
+fn lock_path_of(canonical: &Path) -> PathBuf {
+    let mut name = canonical.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    canonical.with_file_name(name)
+}
+
+/// Tries `file.try_lock()` for up to [`LOCK_PATIENCE`]: a descriptor can be held for
+/// a moment by a child being forked (its copy closes at exec).
+fn try_lock_patiently(file: &std::fs::File) -> Result<(), std::fs::TryLockError> {
     let mut waited = std::time::Duration::ZERO;
     let step = std::time::Duration::from_millis(10);
     let mut attempt = file.try_lock();
@@ -485,7 +641,27 @@ fn take_lock(path: &Path) -> Result<std::fs::File, StoreError> {
         waited += step;
         attempt = file.try_lock();
     }
-    match attempt {
+    attempt
+}
+
+/// Takes the exclusive lock on `lock_path` (`FILE.lock`) and writes this process's
+/// pid into it.
+fn take_lock(path: &Path, lock_path: &Path) -> Result<std::fs::File, StoreError> {
+    use std::io::{Read, Seek, Write};
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(lock_path)
+        .map_err(|e| match io_refusal(path, e) {
+            StoreError::CannotWrite(p, why) => StoreError::CannotWrite(
+                p,
+                format!("{why} (its lock file {} cannot be made)", lock_path.display()),
+            ),
+            other => other,
+        })?;
+    match try_lock_patiently(&file) {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
             let mut text = String::new();
@@ -505,8 +681,67 @@ fn take_lock(path: &Path) -> Result<std::fs::File, StoreError> {
         .set_len(0)
         .and_then(|_| file.rewind())
         .and_then(|_| writeln!(file, "{}", std::process::id()));
-    written.map_err(|e| io_refusal(&lock_path, e))?;
+    written.map_err(|e| io_refusal(lock_path, e))?;
     Ok(file)
+}
+
+/// Opens the database file at `path` for reading and writing and takes the exclusive
+/// `flock` on it, which follows the file through every name it has.
+/// [`StoreError::InUse`] (with the holder's pid from `/proc/locks`, when Linux says)
+/// if another descriptor holds it; [`StoreError::CannotWrite`] if it cannot be
+/// opened for writing. `_lock_file` is `FILE.lock`, already held: the two locks are
+/// always taken in that order, so two processes never wait on each other.
+fn lock_database(path: &Path, _lock_file: &std::fs::File) -> Result<std::fs::File, StoreError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| io_refusal(path, e))?;
+    match try_lock_patiently(&file) {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse(path.into(), flock_holder(&file))),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::CannotWrite(
+            path.into(),
+            format!("cannot lock it: {e}"),
+        )),
+    }
+}
+
+/// The pid holding a `flock` on `file`, from Linux's `/proc/locks` (lines such as
+/// `1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF`, the third field from the end
+/// being `MAJOR:MINOR:INODE`); `None` where that cannot be read.
+fn flock_holder(file: &std::fs::File) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let ino = file.metadata().ok()?.ino();
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    locks.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let i = fields.iter().position(|f| *f == "FLOCK")?;
+        let pid = fields.get(i + 3)?.parse().ok()?;
+        let inode: u64 = fields.get(i + 4)?.rsplit(':').next()?.parse().ok()?;
+        (inode == ino).then_some(pid)
+    })
+}
+
+/// Writes `schema` (the tables of a new store, or nothing for an upgrade), the
+/// `service` table with the occupant-id key `key`, our `application_id` and
+/// [`SCHEMA_VERSION`], in one transaction: all of it commits or none.
+fn write_schema(conn: &Connection, schema: &str, key: &[u8; 32]) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!("BEGIN; {schema} {SERVICE_TABLE}"))?;
+    let rest = conn
+        .execute(
+            "INSERT INTO service (name, value) VALUES (?1, ?2)",
+            params![OCCUPANT_ID_KEY, &key[..]],
+        )
+        .and_then(|_| {
+            conn.execute_batch(&format!(
+                "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            ))
+        });
+    if rest.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    rest
 }
 
 /// An I/O error on the store's path, worded for the operator.

@@ -85,3 +85,52 @@ fn a_too_deep_stanza_is_answered_and_the_stream_stays_up() {
         ]
     );
 }
+
+/// A `conflict` counts before or after the handshake; the count restarts only after
+/// a connection stayed up `conflict_reset_after`.
+#[test]
+fn conflicts_count_after_the_handshake_and_reset_only_after_a_long_connection() {
+    use std::time::Duration;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut opts = ServeOptions::new(DOMAIN, &listener.local_addr().unwrap().to_string(), SECRET);
+    opts.max_conflicts = 2;
+    opts.conflict_reset_after = Duration::from_millis(300);
+    opts.min_backoff = Duration::from_millis(10);
+    opts.max_backoff = Duration::from_millis(10);
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = std::thread::spawn(move || {
+        let mut service =
+            server::MucService::new(server::ServiceConfig::new(DOMAIN, 7)).expect("a valid domain");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(live::serve(
+            &opts,
+            &mut service,
+            &mut live::Memory,
+            async {
+                let _ = stop_rx.await;
+            },
+            &mut |_: Status| {},
+        ))
+    });
+    let conflict = "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>";
+    // 1: accepted, then conflict at once (one in a row).
+    Accepted::handshake(&listener, "c1").write(conflict);
+    // 2: up longer than conflict_reset_after, then conflict: the count restarts (one).
+    let mut long = Accepted::handshake(&listener, "c2");
+    std::thread::sleep(Duration::from_millis(500));
+    long.write(conflict);
+    // 3: accepted, then conflict at once: two in a row, serving ends.
+    Accepted::handshake(&listener, "c3").write(conflict);
+    let end = serving.join().unwrap();
+    drop(stop);
+    match end {
+        Err(live::ServeError::Refused { condition, why }) => {
+            assert_eq!(condition, "conflict");
+            assert!(why.contains("2 times in a row"), "{why}");
+        }
+        other => panic!("expected the conflict to end serving, got {other:?}"),
+    }
+}

@@ -592,3 +592,201 @@ fn a_destroyed_kept_room_is_gone_from_the_file_before_anything_tells_of_it() {
         "the occupant is told of the destruction, after: {after:?}"
     );
 }
+
+/// The error `SqliteStore::open` gives, with the expected "in use" sentence.
+#[track_caller]
+fn assert_in_use(path: &Path) {
+    let e = refused(path);
+    assert!(
+        matches!(e, StoreError::InUse(_, Some(pid)) if pid == std::process::id()),
+        "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{} is in use by another mucsim serve (pid {})",
+            path.display(),
+            std::process::id()
+        )
+    );
+}
+
+#[test]
+fn a_held_store_is_refused_through_every_name_and_after_its_lock_file_is_deleted() {
+    let dir = TempDir::new("aliases");
+    let path = dir.file("rooms.sqlite");
+    let _held = SqliteStore::open(&path).unwrap();
+    // A symlink to the store, and a path through a symlinked directory.
+    let link = dir.file("link.sqlite");
+    std::os::unix::fs::symlink(&path, &link).unwrap();
+    assert_in_use(&link);
+    std::os::unix::fs::symlink(&dir.0, dir.file("sub")).unwrap();
+    assert_in_use(&dir.file("sub").join("rooms.sqlite"));
+    assert_eq!(SqliteStore::lock_path(&link), dir.file("rooms.sqlite.lock"));
+    // A hard link: another name, another FILE.lock, the same file.
+    let hard = dir.file("hard.sqlite");
+    std::fs::hard_link(&path, &hard).unwrap();
+    assert_in_use(&hard);
+    // The operator deletes FILE.lock while the store is held.
+    std::fs::remove_file(dir.file("rooms.sqlite.lock")).unwrap();
+    assert_in_use(&path);
+}
+
+#[test]
+fn a_store_in_a_missing_directory_says_the_directory_does_not_exist() {
+    let dir = TempDir::new("nodir");
+    let path = dir.file("nodir").join("rooms.sqlite");
+    let e = refused(&path);
+    assert!(matches!(e, StoreError::NoDirectory(..)), "{e}");
+    assert!(
+        e.to_string().contains(&format!(
+            "the directory {} does not exist",
+            dir.file("nodir").display()
+        )),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("not an SQLite database"), "{e}");
+}
+
+/// A schema-1 store (as a build of schema 1 left it) holding room `a`, closed, its
+/// WAL folded in.
+fn schema_1_store(path: &Path, room: RoomRecord) {
+    {
+        let mut store = SqliteStore::open(path).unwrap();
+        put_and_sync(&mut store, room);
+    }
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.execute_batch("DROP TABLE service; PRAGMA user_version = 1; PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+}
+
+#[test]
+fn a_damaged_schema_1_store_is_refused_without_being_written() {
+    let dir = TempDir::new("v1damaged");
+    let path = dir.file("rooms.sqlite");
+    schema_1_store(&path, record("a@conference.localhost", 1));
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "UPDATE affiliations SET jid = 'member0@localhost/res' WHERE jid = 'member0@localhost';
+             PRAGMA wal_checkpoint(TRUNCATE);",
+        )
+        .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let e = refused(&path);
+    assert!(matches!(e, StoreError::Corrupt(..)), "{e}");
+    assert!(e.to_string().contains("affiliations.jid"), "{e}");
+    assert!(
+        std::fs::read(&path).unwrap() == before,
+        "not upgraded, not written"
+    );
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let v: i32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(v, 1);
+}
+
+#[test]
+fn a_schema_1_store_whose_records_the_service_refuses_is_not_written() {
+    use server::{MucService, ServiceConfig};
+    let dir = TempDir::new("v1refused");
+    let path = dir.file("rooms.sqlite");
+    let mut bad = record("a@conference.localhost", 2);
+    // Two users reserving one nick: reads back, but no service could have written it.
+    bad.reserved.insert(jid("member0@localhost"), "Jul".into());
+    bad.reserved.insert(jid("member1@localhost"), "Jul".into());
+    schema_1_store(&path, bad);
+    let before = std::fs::read(&path).unwrap();
+    {
+        let (store, records) = SqliteStore::read(&path).expect("every record reads back");
+        assert!(MucService::restore(ServiceConfig::new("conference.localhost", 0), records).is_err());
+        drop(store); // refused: never accepted
+    }
+    assert!(
+        std::fs::read(&path).unwrap() == before,
+        "not upgraded, not written"
+    );
+    // Accepted, the upgrade commits before anything else is written.
+    let (mut store, _) = SqliteStore::read(&path).unwrap();
+    store.accept().unwrap();
+    let v: i32 = store
+        .connection()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, SCHEMA_VERSION);
+    let key = store.occupant_id_key();
+    drop(store);
+    assert_eq!(
+        SqliteStore::open(&path).unwrap().occupant_id_key(),
+        key,
+        "the key is durable"
+    );
+}
+
+#[test]
+fn a_file_carrying_our_application_id_without_our_tables_is_refused_clearly() {
+    let dir = TempDir::new("appid");
+    for version in [1, SCHEMA_VERSION] {
+        let path = dir.file(&format!("v{version}.sqlite"));
+        {
+            let c = rusqlite::Connection::open(&path).unwrap();
+            c.execute_batch(&format!(
+                "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {version};"
+            ))
+            .unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        let e = refused(&path);
+        assert!(matches!(e, StoreError::Corrupt(..)), "{e}");
+        assert!(e.to_string().contains("no table `rooms`"), "{e}");
+        assert!(!e.to_string().contains("no such table"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+}
+
+#[test]
+fn rooms_differing_only_by_case_and_unknown_affiliations_name_room_and_field() {
+    let dir = TempDir::new("case");
+    let path = dir.file("rooms.sqlite");
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        put_and_sync(&mut store, record("room@conference.localhost", 1));
+        store
+            .connection()
+            .execute_batch(
+                "INSERT INTO rooms SELECT 'ROOM@conference.localhost', config, subject_by, subject_text FROM rooms",
+            )
+            .unwrap();
+    }
+    let e = refused(&path).to_string();
+    assert!(
+        e.contains("room 'ROOM@conference.localhost': rooms.jid is not in its normal form"),
+        "{e}"
+    );
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "DELETE FROM rooms WHERE jid = 'ROOM@conference.localhost';
+             PRAGMA ignore_check_constraints = 1;
+             UPDATE affiliations SET affiliation = 'king' WHERE jid = 'member0@localhost';",
+        )
+        .unwrap();
+    }
+    let e = refused(&path).to_string();
+    assert!(
+        e.contains("room room@conference.localhost: affiliations.affiliation 'king'"),
+        "{e}"
+    );
+    assert!(!e.contains("CHECK constraint"), "{e}");
+}
+
+#[test]
+fn a_device_or_a_path_ending_in_a_slash_is_refused_without_a_lock_file() {
+    let e = refused(Path::new("/dev/null"));
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+    assert!(!Path::new("/dev/null.lock").exists(), "no lock file made in /dev");
+    let dir = TempDir::new("slash");
+    let e = refused(Path::new(&format!("{}/rooms.sqlite/", dir.0.display())));
+    assert!(e.to_string().contains("a directory"), "{e}");
+    assert!(!dir.file("rooms.sqlite").exists() && !dir.file("rooms.sqlite.lock").exists());
+}

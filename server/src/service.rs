@@ -316,8 +316,12 @@ impl MucService {
     }
 
     /// A service whose rooms are `records`, empty and unlocked, as after a restart.
-    /// Errors: a record outside the domain, without an owner, stored twice, or with a
-    /// reservation for an unaffiliated user ([`RestoreError`]).
+    /// Errors ([`RestoreError`], each naming the room): a record outside the domain,
+    /// without an owner, stored twice, with a reservation for an unaffiliated user, a
+    /// reserved nick or subject author that is not a valid nickname (XEP-0045 §7.10,
+    /// RFC 7622 §3.4), or any other record that would break one of the service's
+    /// invariants ([`MucService::check_invariants`], run on every rebuilt room): a
+    /// record set is accepted only if the service could have written it.
     pub fn restore(
         cfg: ServiceConfig,
         records: impl IntoIterator<Item = RoomRecord>,
@@ -333,8 +337,23 @@ impl MucService {
             if r.reserved.keys().any(|j| !r.affiliations.contains_key(j)) {
                 return Err(RestoreError::StrayReservation(r.jid.to_string()));
             }
+            for (user, nick) in &r.reserved {
+                if !crate::jids::is_strict_nick(&r.jid, nick) {
+                    return Err(RestoreError::BadReservedNick(
+                        r.jid.to_string(),
+                        user.to_string(),
+                        nick.clone(),
+                    ));
+                }
+            }
+            if let Some(by) = r.subject.as_ref().and_then(|s| s.by.as_ref()) {
+                if !crate::jids::is_strict_nick(&r.jid, by) {
+                    return Err(RestoreError::BadSubjectBy(r.jid.to_string(), by.clone()));
+                }
+            }
             let jid = r.jid.clone();
             let room = Room::from_record(r);
+            check_room(&room).map_err(RestoreError::Invariant)?;
             if svc.rooms.insert(jid.clone(), room).is_some() {
                 return Err(RestoreError::Duplicate(jid.to_string()));
             }

@@ -91,6 +91,15 @@ pub enum RestoreError {
     StrayReservation(String),
     /// The configuration itself cannot make a service.
     Config(crate::config::ConfigError),
+    /// A reserved nickname (XEP-0045 §7.10) that is not a valid nickname (strict
+    /// resourceprep, RFC 7622 §3.4, as a registration requires): room, user, nick.
+    BadReservedNick(String, String, String),
+    /// A subject's author (`Subject::by`, a nick, XEP-0045 §8.1) that is not a valid
+    /// nickname: room, value.
+    BadSubjectBy(String, String),
+    /// The rebuilt room breaks one of the service's invariants
+    /// ([`crate::invariants`]); the violation names the room and the invariant.
+    Invariant(crate::invariants::Violation),
 }
 
 impl std::fmt::Display for RestoreError {
@@ -103,6 +112,20 @@ impl std::fmt::Display for RestoreError {
             RestoreError::StrayReservation(r) => write!(
                 f,
                 "room {r} reserves a nickname for a user it has no affiliation with"
+            ),
+            RestoreError::BadReservedNick(r, user, nick) => write!(
+                f,
+                "room {r}: the nickname '{nick}' reserved for {user} is not a valid nickname"
+            ),
+            RestoreError::BadSubjectBy(r, by) => {
+                write!(f, "room {r}: the subject's author '{by}' is not a valid nickname")
+            }
+            RestoreError::Invariant(v) => write!(
+                f,
+                "room {} breaks an invariant ({}): {}",
+                v.room,
+                v.invariant.sentence(),
+                v.detail
             ),
         }
     }

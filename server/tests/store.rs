@@ -173,6 +173,78 @@ fn records_that_no_service_writes_are_refused() {
     ));
 }
 
+/// The error of a restore that must fail.
+#[track_caller]
+fn refusal(r: Result<MucService, RestoreError>) -> RestoreError {
+    match r {
+        Ok(_) => panic!("accepted"),
+        Err(e) => e,
+    }
+}
+
+/// Damage the attacker's store edits made that restore accepted: each is refused,
+/// naming the room and what is wrong (an invariant, or the field).
+#[test]
+fn records_that_break_an_invariant_or_hold_a_bad_nick_are_refused_naming_the_room() {
+    let cfg = ServiceConfig::new(MUC, 1);
+    let room = format!("r@{MUC}");
+    let romeo: server::jids::BareJid = "romeo@localhost".parse().unwrap();
+    let juliet: server::jids::BareJid = "juliet@localhost".parse().unwrap();
+    let ok = RoomRecord {
+        jid: room.parse().unwrap(),
+        config: RoomConfig {
+            persistent: true,
+            ..RoomConfig::default()
+        },
+        affiliations: [
+            ("owner@localhost".parse().unwrap(), Affiliation::Owner),
+            (romeo.clone(), Affiliation::Member),
+            (juliet.clone(), Affiliation::Member),
+        ]
+        .into(),
+        reserved: [(romeo.clone(), "Romeo".to_string())].into(),
+        subject: Some(server::muc::Subject {
+            by: Some("Romeo".into()),
+            text: "hi".into(),
+        }),
+    };
+    MucService::restore(cfg.clone(), [ok.clone()]).expect("a record a service writes");
+    // Two users reserving one nick (a debug build would panic on the next stanza).
+    let mut dup = ok.clone();
+    dup.reserved.insert(juliet.clone(), "Romeo".into());
+    match MucService::restore(cfg.clone(), [dup]) {
+        Err(RestoreError::Invariant(v)) => {
+            assert_eq!(v.invariant, server::invariants::Invariant::ReservationsAreOwned);
+            assert_eq!(v.room, room);
+        }
+        other => panic!("accepted or misreported: {:?}", other.err()),
+    }
+    // A persistent room that is not persistent: kept empty, which no service does.
+    let mut temp = ok.clone();
+    temp.config.persistent = false;
+    let e = refusal(MucService::restore(cfg.clone(), [temp]));
+    assert!(
+        matches!(&e, RestoreError::Invariant(v) if v.invariant == server::invariants::Invariant::NonPersistentRoomNotEmpty),
+        "{e}"
+    );
+    assert!(e.to_string().contains(&room), "{e}");
+    // An empty reserved nick.
+    let mut empty = ok.clone();
+    empty.reserved.insert(juliet.clone(), String::new());
+    let e = refusal(MucService::restore(cfg.clone(), [empty]));
+    assert!(matches!(e, RestoreError::BadReservedNick(..)), "{e}");
+    assert!(
+        e.to_string().contains(&room) && e.to_string().contains("juliet@localhost"),
+        "{e}"
+    );
+    // A subject author that is no nickname.
+    let mut by = ok.clone();
+    by.subject.as_mut().unwrap().by = Some(String::from("bell\u{7}"));
+    let e = refusal(MucService::restore(cfg, [by]));
+    assert!(matches!(e, RestoreError::BadSubjectBy(..)), "{e}");
+    assert!(e.to_string().contains(&room), "{e}");
+}
+
 #[test]
 fn an_administrator_destroying_kept_rooms_deletes_them_before_answering() {
     let mut cfg = ServiceConfig::new(MUC, 42);
