@@ -118,7 +118,7 @@ rules=(
   "status|muc service stanza refusal store outbox config invariants|rooms, stanzas"
   "outbox|muc service config invariants|rooms, the dispatcher"
   "config|service outbox store invariants muc::room muc::presence muc::room::presence muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|the dispatcher, the rules"
-  "store|service outbox invariants muc::presence muc::room::presence muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|the dispatcher, the rules, any storage technology"
+  "store|service outbox muc::presence muc::room::presence muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|the dispatcher, the rules, any storage technology"
   "invariants|service outbox config muc::presence muc::room::presence muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|the dispatcher, the rules"
   "muc|service|the dispatcher"
   "muc::room|stanza config muc::join muc::admin muc::owner muc::room_iq muc::message muc::disco muc::adhoc muc::register|stanzas, the configuration, the rules"
