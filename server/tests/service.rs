@@ -669,6 +669,86 @@ fn subject_change_needs_permission() {
 }
 
 #[test]
+fn subject_with_body_or_thread_is_an_ordinary_message() {
+    // XEP-0045 §8.1: a <subject/> with a <body/> or a <thread/> is not a subject change.
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let bob_id = h.occupant_id("r", "Bob");
+    let owner_id = h.occupant_id("r", "Owner");
+    let topic = "<message to='r@conference.localhost' type='groupchat'><subject>topic</subject></message>";
+    assert_eq!(h.send(A, topic).len(), 2);
+    // A participant without subject permission: relayed, not refused.
+    let out = h.send(
+        B,
+        "<message to='r@conference.localhost' type='groupchat' id='t1'><subject>re</subject><thread>th1</thread></message>",
+    );
+    let to: Vec<&str> = out.iter().map(|o| o.to.as_str()).collect();
+    assert_eq!(to, vec![B, A]);
+    assert_stanza(
+        &out[1].stanza,
+        &format!(
+            "<message from='r@conference.localhost/Bob' to='{A}' type='groupchat' id='t1'><subject>re</subject><thread>th1</thread>\
+             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{bob_id}'/></message>"
+        ),
+    );
+    // A moderator's subject and body: relayed, the subject stays.
+    let out = h.send(
+        A,
+        "<message to='r@conference.localhost' type='groupchat' id='m1'><subject>other</subject><body>hi</body></message>",
+    );
+    assert_eq!(out.len(), 2);
+    assert_eq!(h.room("r").unwrap().subject().unwrap().text, "topic");
+    // A newcomer gets both in the history, then the subject as it was.
+    let got: Vec<_> = h
+        .join(C, "r", "Carol")
+        .into_iter()
+        .filter(|o| o.to.as_str() == C && o.stanza.name == "message")
+        .map(|o| o.stanza)
+        .collect();
+    assert_eq!(got.len(), 3, "{got:#?}");
+    let stamp = |e: &server::xml::Element| {
+        e.child("delay", "urn:xmpp:delay")
+            .and_then(|d| d.attr("stamp"))
+            .unwrap()
+            .to_string()
+    };
+    assert_stanza(
+        &got[0],
+        &format!(
+            "<message from='r@conference.localhost/Bob' to='{C}' type='groupchat' id='t1'><subject>re</subject><thread>th1</thread>\
+             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{bob_id}'/>\
+             <delay xmlns='urn:xmpp:delay' from='r@conference.localhost' stamp='{}'/></message>",
+            stamp(&got[0])
+        ),
+    );
+    assert_stanza(
+        &got[1],
+        &format!(
+            "<message from='r@conference.localhost/Owner' to='{C}' type='groupchat' id='m1'><subject>other</subject><body>hi</body>\
+             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{owner_id}'/>\
+             <delay xmlns='urn:xmpp:delay' from='r@conference.localhost' stamp='{}'/></message>",
+            stamp(&got[1])
+        ),
+    );
+    assert_stanza(
+        &got[2],
+        &format!("<message from='r@conference.localhost/Owner' to='{C}' type='groupchat'><subject>topic</subject></message>"),
+    );
+    // The refusal: a participant's subject alone is still a subject change.
+    assert_error(
+        &h.send(
+            B,
+            "<message to='r@conference.localhost' type='groupchat'><subject>mine</subject></message>",
+        ),
+        B,
+        "auth",
+        "forbidden",
+    );
+    assert_eq!(h.room("r").unwrap().subject().unwrap().text, "topic");
+}
+
+#[test]
 fn private_messages_between_occupants() {
     let mut h = H::default();
     room_with(&mut h, "");

@@ -26,8 +26,6 @@ pub(crate) fn groupchat(
     let nick = occ.nick.clone();
     let role = occ.role;
     let occupant_id = occ.occupant_id.clone();
-    let subject = st.el.child("subject", ns::CLIENT);
-    let body = st.el.child("body", ns::CLIENT);
     let mut msg = st.el.clone();
     msg.remove_attr("to");
     msg.set_attr("from", room.occupant_jid_str(&nick));
@@ -43,15 +41,15 @@ pub(crate) fn groupchat(
         Node::Text(_) => true,
     });
     msg.push(super::presence::occupant_id(&occupant_id));
-    if let (Some(subject), None) = (subject, body) {
+    if let Some(text) = subject_change(&st.el) {
         if !(room.config().change_subject || role == Role::Moderator) {
             return Err(Refusal::SubjectChangeForbidden);
         }
         room.set_subject(super::room::Subject {
             by: Some(nick.clone()),
-            text: subject.text(),
+            text,
         });
-    } else if body.is_some() {
+    } else if is_historic(&st.el) {
         room.record_message(HistoryEntry {
             nick: nick.clone(),
             at: ctx.now,
@@ -60,6 +58,26 @@ pub(crate) fn groupchat(
     }
     room.broadcast(msg, |_| true, out);
     Ok(())
+}
+
+/// The new subject if a groupchat message is a subject change, `None` if it is an
+/// ordinary message.
+// XEP-0045 §8.1: only a message whose payload is a <subject/> changes the subject; one
+// with a <subject/> and a <body/>, or a <subject/> and a <thread/>, is a legitimate
+// message that SHALL NOT be interpreted as a subject change (Prosody alike).
+pub(crate) fn subject_change(el: &Element) -> Option<String> {
+    let subject = el.child("subject", ns::CLIENT)?;
+    if el.child("body", ns::CLIENT).is_some() || el.child("thread", ns::CLIENT).is_some() {
+        return None;
+    }
+    Some(subject.text())
+}
+
+/// Whether an ordinary groupchat message is kept in the discussion history
+/// (XEP-0045 §7.2.14 leaves the choice to the service; see docs/conformance.md):
+/// a message with a `<body/>`, or a `<subject/>` that is not a subject change.
+fn is_historic(el: &Element) -> bool {
+    el.child("body", ns::CLIENT).is_some() || el.child("subject", ns::CLIENT).is_some()
 }
 
 /// A non-groupchat message to the room itself: an invitation, or nothing we accept.
