@@ -377,16 +377,8 @@ fn route_to_room(
             muc::message::private(room, from, st, nick, out).map(|_| RoomFate::Keep)
         }
         (Kind::Iq(IqType::Get | IqType::Set), None) => muc::room_iq::iq_to_room(room, ctx, from, st, out),
-        // Prosody forwards iqs to occupants; we do not (yet). To a nick nobody holds
-        // the answer is Prosody's "Recipient not in room".
         (Kind::Iq(_), Some(nick)) => {
-            if room.nick_of(from).is_none() {
-                Err(Refusal::NotInRoom)
-            } else if room.occupant(nick).is_none() {
-                Err(Refusal::RecipientNotInRoom)
-            } else {
-                Err(Refusal::FeatureNotImplemented)
-            }
+            muc::room_iq::iq_to_occupant(room, from, st, nick).map(|_| RoomFate::Keep)
         }
         (Kind::Iq(IqType::Result | IqType::Error), None) => Ok(RoomFate::Keep),
     }

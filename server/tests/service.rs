@@ -357,7 +357,8 @@ fn kick_sends_307_and_only_moderators_may_kick() {
     room_with(&mut h, "");
     let _ = h.join(B, "r", "Bob");
     let _ = h.join(C, "r", "Carol");
-    assert_error(&h.set_role(C, "r", "Bob", "none"), C, "cancel", "not-allowed");
+    // XEP-0045 §8.2: a participant may not kick (Prosody: not-allowed).
+    assert_error(&h.set_role(C, "r", "Bob", "none"), C, "auth", "forbidden");
     let out = h.set_role(A, "r", "Bob", "none");
     let to_b = out.iter().find(|o| o.to.as_str() == B).unwrap();
     assert_eq!(statuses(&to_b.stanza), vec!["307", "110"]);
@@ -379,13 +380,8 @@ fn moderator_grant_needs_admin_or_owner() {
     let _ = h.join(C, "r", "Carol");
     let out = h.set_role(A, "r", "Bob", "moderator");
     assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
-    // Bob moderates but is no admin: he may not make Carol a moderator.
-    assert_error(
-        &h.set_role(B, "r", "Carol", "moderator"),
-        B,
-        "cancel",
-        "not-allowed",
-    );
+    // Bob moderates but is no admin: he may not make Carol a moderator (§9.6).
+    assert_error(&h.set_role(B, "r", "Carol", "moderator"), B, "auth", "forbidden");
 }
 
 #[test]
@@ -402,24 +398,183 @@ fn permission_matrix_for_admins() {
             .attr("type"),
         Some("result")
     );
+    // Granting admin is an owner's use case (§10.6): forbidden.
     assert_error(
         &h.set_aff(B, "r", "carol@localhost", "admin"),
         B,
-        "cancel",
-        "not-allowed",
+        "auth",
+        "forbidden",
     );
+    // Banning an owner is an admin's use case, but not over an owner (§9.1).
     assert_error(
         &h.set_aff(B, "r", "owner@localhost", "outcast"),
         B,
         "cancel",
         "not-allowed",
     );
+    // Carol is no admin at all (§9).
     assert_error(
         &h.set_aff(C, "r", "bob@localhost", "none"),
         C,
-        "cancel",
-        "not-allowed",
+        "auth",
+        "forbidden",
     );
+}
+
+/// The error reply of the room to `to`, as a whole stanza (the request's payload is
+/// not echoed).
+fn room_error(id: &str, to: &str, ty: &str, cond: &str, text: Option<&str>) -> String {
+    let text = text
+        .map(|t| format!("<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>{t}</text>"))
+        .unwrap_or_default();
+    format!(
+        "<iq type='error' id='{id}' from='r@conference.localhost' to='{to}'>\
+         <error type='{ty}' by='r@conference.localhost'><{cond} xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>{text}</error></iq>"
+    )
+}
+
+#[test]
+fn banning_oneself_is_a_conflict_for_owners_and_admins() {
+    // XEP-0045 §9.1, even when another owner would remain (Prosody lets that through).
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.set_aff(A, "r", "bob@localhost", "owner");
+    let _ = h.set_aff(A, "r", "carol@localhost", "admin");
+    for (who, bare) in [(A, "owner@localhost"), (C, "carol@localhost")] {
+        let out = h.set_aff(who, "r", bare, "outcast");
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_stanza(
+            &out[0].stanza,
+            &room_error("aff", who, "cancel", "conflict", Some("You cannot ban yourself")),
+        );
+    }
+    let room = h.room("r").unwrap();
+    assert_eq!(
+        room.affiliation(&jid::BareJid::new("owner@localhost").unwrap())
+            .as_str(),
+        "owner"
+    );
+    assert_eq!(
+        room.affiliation(&jid::BareJid::new("carol@localhost").unwrap())
+            .as_str(),
+        "admin"
+    );
+    // The success path beside it: an owner bans another user.
+    let out = h.set_aff(A, "r", "dan@localhost", "outcast");
+    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
+}
+
+#[test]
+fn admins_may_not_grant_or_revoke_owner_or_admin() {
+    // XEP-0045 §10.3–§10.8 are owner use cases: an admin gets forbidden (Prosody: not-allowed).
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.set_aff(A, "r", "bob@localhost", "admin");
+    let _ = h.set_aff(A, "r", "carol@localhost", "admin");
+    for (jid, aff) in [
+        ("dan@localhost", "owner"),
+        ("dan@localhost", "admin"),
+        ("owner@localhost", "member"),
+        ("carol@localhost", "none"),
+    ] {
+        let out = h.set_aff(B, "r", jid, aff);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_stanza(&out[0].stanza, &room_error("aff", B, "auth", "forbidden", None));
+    }
+    // The owner may.
+    let out = h.set_aff(A, "r", "carol@localhost", "none");
+    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
+}
+
+#[test]
+fn a_participant_may_not_kick() {
+    // XEP-0045 §8.2: forbidden (Prosody: not-allowed).
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let _ = h.join(C, "r", "Carol");
+    let out = h.set_role(C, "r", "Bob", "none");
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_stanza(&out[0].stanza, &room_error("role", C, "auth", "forbidden", None));
+    assert!(h.room("r").unwrap().occupant("Bob").is_some());
+    // The moderator may.
+    let out = h.set_role(A, "r", "Bob", "none");
+    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
+}
+
+#[test]
+fn disco_to_an_occupant_from_a_non_occupant_is_a_bad_request() {
+    // XEP-0045 §6.7 (Prosody: not-acceptable).
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let dan = "dan@localhost/d";
+    for ns in ["disco#items", "disco#info"] {
+        let q = format!("<query xmlns='http://jabber.org/protocol/{ns}'/>");
+        let out = h.send(
+            dan,
+            &format!("<iq id='d' to='r@conference.localhost/Bob' type='get'>{q}</iq>"),
+        );
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_stanza(
+            &out[0].stanza,
+            &format!(
+                "<iq type='error' id='d' from='r@conference.localhost/Bob' to='{dan}'>\
+                 <error type='modify' by='r@conference.localhost'><bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
+                 <text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>You are not currently connected to this chat</text></error></iq>"
+            ),
+        );
+    }
+    // Another iq from a non-occupant keeps Prosody's answer; an occupant's disco is
+    // not relayed.
+    let vcard = "<iq id='v' to='r@conference.localhost/Bob' type='get'><vCard xmlns='vcard-temp'/></iq>";
+    assert_error(&h.send(dan, vcard), dan, "cancel", "not-acceptable");
+    let out = h.send(A, "<iq id='d' to='r@conference.localhost/Bob' type='get'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
+    assert_error(&out, A, "cancel", "feature-not-implemented");
+}
+
+#[test]
+fn password_protection_needs_a_secret() {
+    // XEP-0045 §10.1.3: not-acceptable (Prosody ignores the field).
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let on = "<field var='muc#roomconfig_passwordprotectedroom'><value>1</value></field>";
+    for secret in [
+        "",
+        "<field var='muc#roomconfig_roomsecret'><value></value></field>",
+    ] {
+        let out = h.configure(A, "r", &format!("{on}{secret}"));
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(
+            error_of(&out[0].stanza),
+            Some(("modify".to_string(), "not-acceptable".to_string()))
+        );
+        assert_eq!(
+            out[0]
+                .stanza
+                .child("error", "jabber:client")
+                .and_then(|e| e.child_text("text", "urn:ietf:params:xml:ns:xmpp-stanzas"))
+                .as_deref(),
+            Some("A password-protected room needs a password")
+        );
+        assert_eq!(h.room("r").unwrap().config().password, None);
+    }
+    // With a secret, in either order, the room is protected; switched off, it is open.
+    let secret = "<field var='muc#roomconfig_roomsecret'><value>s3cret</value></field>";
+    let out = h.configure(A, "r", &format!("{on}{secret}"));
+    assert!(
+        out.iter().any(|o| o.stanza.attr("type") == Some("result")),
+        "{out:#?}"
+    );
+    assert_eq!(h.room("r").unwrap().config().password.as_deref(), Some("s3cret"));
+    let _ = h.configure(A, "r", on);
+    assert_eq!(h.room("r").unwrap().config().password.as_deref(), Some("s3cret"));
+    let _ = h.configure(
+        A,
+        "r",
+        "<field var='muc#roomconfig_passwordprotectedroom'><value>0</value></field>",
+    );
+    assert_eq!(h.room("r").unwrap().config().password, None);
 }
 
 #[test]
