@@ -725,6 +725,81 @@ fn ban_removes_with_301_and_keeps_out() {
 }
 
 #[test]
+fn a_bare_jid_affiliation_takes_precedence_over_a_domain_ban() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.set_aff(A, "r", "carol@localhost", "member");
+    let _ = h.join(B, "r", "Bob");
+    let _ = h.join(C, "r", "Carol");
+    let bob_id = h.occupant_id("r", "Bob");
+    // The owner bans his own domain: Bob (unaffiliated) is removed with 301; the
+    // owner and Carol keep their own affiliations and stay.
+    let out = h.set_aff(A, "r", "localhost", "outcast");
+    let to: Vec<&str> = out.iter().map(|o| o.to.as_str()).collect();
+    assert_eq!(to, vec![C, A, B, A], "{out:#?}");
+    assert_stanza(
+        &out[2].stanza,
+        &format!(
+            "<presence from='r@conference.localhost/Bob' to='{B}' type='unavailable'>\
+             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{bob_id}'/>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><status code='301'/>\
+             <item affiliation='outcast' role='none' jid='{B}'><actor nick='Owner'/></item><status code='110'/></x></presence>"
+        ),
+    );
+    assert_stanza(
+        &out[1].stanza,
+        &format!(
+            "<presence from='r@conference.localhost/Bob' to='{A}' type='unavailable'>\
+             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{bob_id}'/>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><status code='301'/>\
+             <item affiliation='outcast' role='none' jid='{B}'><actor nick='Owner' jid='{A}'/></item></x></presence>"
+        ),
+    );
+    assert_stanza(
+        &out[3].stanza,
+        &format!("<iq type='result' id='aff' from='r@conference.localhost' to='{A}'/>"),
+    );
+    let room = h.room("r").unwrap();
+    assert!(room.occupant("Owner").is_some() && room.occupant("Carol").is_some());
+    assert!(room.occupant("Bob").is_none());
+    assert_eq!(
+        room.affiliation(&jid::BareJid::new("owner@localhost").unwrap())
+            .as_str(),
+        "owner"
+    );
+    assert_eq!(
+        room.affiliation(&jid::BareJid::new("carol@localhost").unwrap())
+            .as_str(),
+        "member"
+    );
+    assert_eq!(
+        room.affiliation(&jid::BareJid::new("bob@localhost").unwrap())
+            .as_str(),
+        "outcast"
+    );
+    // The refusal: the ban keeps the rest of the domain out, and the room (not
+    // persistent, still occupied) keeps its ban list.
+    assert_error(&h.join(B, "r", "Bob"), B, "auth", "forbidden");
+    assert_error(
+        &h.join("dan@localhost/d", "r", "Dan"),
+        "dan@localhost/d",
+        "auth",
+        "forbidden",
+    );
+    // The owner leaves; Carol keeps the room, so the ban stays.
+    let _ = h.send(
+        A,
+        "<presence to='r@conference.localhost/Owner' type='unavailable'/>",
+    );
+    assert_error(
+        &h.join("dan@localhost/d", "r", "Dan"),
+        "dan@localhost/d",
+        "auth",
+        "forbidden",
+    );
+}
+
+#[test]
 fn switching_to_members_only_removes_non_members_with_322() {
     let mut h = H::default();
     room_with(&mut h, "");

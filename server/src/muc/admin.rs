@@ -226,9 +226,17 @@ pub(crate) fn apply_affiliation(
     room.set_affiliation(jid.clone(), to);
     let role = room.default_role(to);
     let domain_ban = jid.node().is_none() && to == Affiliation::Outcast;
+    // A domain-wide ban reaches the users of that domain whose affiliation it now
+    // is: a user's own (bare-JID) affiliation takes precedence over it
+    // (`Room::affiliation`), so an owner banning his own domain stays owner and stays.
     let affected: Vec<String> = room
         .occupants()
-        .filter(|o| &o.bare == jid || (domain_ban && o.bare.domain() == jid.domain()))
+        .filter(|o| {
+            &o.bare == jid
+                || (domain_ban
+                    && o.bare.domain() == jid.domain()
+                    && room.affiliation(&o.bare) == Affiliation::Outcast)
+        })
         .map(|o| o.nick.clone())
         .collect();
     let removal = if to == Affiliation::Outcast {

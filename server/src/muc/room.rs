@@ -182,8 +182,9 @@ impl Room {
         self.affiliations.iter().map(|(j, a)| (j, *a))
     }
 
-    /// A user's affiliation; a domain-wide ban (`outcast` on a bare domain) applies to
-    /// everyone at that domain, as in Prosody.
+    /// A user's affiliation: the one stored for the bare JID, which takes precedence;
+    /// otherwise a domain-wide ban (`outcast` on a bare domain) applies to everyone at
+    /// that domain, as in Prosody's `get_affiliation`.
     pub fn affiliation(&self, bare: &BareJid) -> Affiliation {
         if let Some(a) = self.affiliations.get(bare) {
             return *a;
