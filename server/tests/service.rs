@@ -888,6 +888,66 @@ fn groupchat_reaches_every_session_and_history_replays() {
 }
 
 #[test]
+fn a_join_presence_sent_again_gets_the_history_too() {
+    // XEP-0045 §7.2.1, §17.3: a present occupant resynchronising gets what a join
+    // gets, to that session only.
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let _ = h.join(B2, "r", "Bob");
+    let owner_id = h.occupant_id("r", "Owner");
+    let _ = h.send(
+        A,
+        "<message to='r@conference.localhost' type='groupchat' id='m1'><body>hello</body></message>",
+    );
+    let at = h.room("r").unwrap().history().next().unwrap().at.to_xep0082();
+    let out = h.join(B, "r", "Bob");
+    // The room state goes to this session only; the others see its presence.
+    let to_b: Vec<&Sent> = out.iter().filter(|o| o.to.as_str() == B).collect();
+    let kinds: Vec<(&str, Option<&str>)> = to_b
+        .iter()
+        .map(|o| (&*o.stanza.name, o.stanza.attr("from")))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("presence", Some("r@conference.localhost/Owner")),
+            ("presence", Some("r@conference.localhost/Bob")),
+            ("message", Some("r@conference.localhost/Owner")),
+            ("message", Some("r@conference.localhost")),
+        ],
+        "{out:#?}"
+    );
+    assert_stanza(
+        &to_b[2].stanza,
+        &format!(
+            "<message from='r@conference.localhost/Owner' to='{B}' type='groupchat' id='m1'><body>hello</body>\
+             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{owner_id}'/>\
+             <delay xmlns='urn:xmpp:delay' from='r@conference.localhost' stamp='{at}'/></message>"
+        ),
+    );
+    assert!(
+        out.iter()
+            .filter(|o| o.to.as_str() != B)
+            .all(|o| o.stanza.name == "presence"),
+        "{out:#?}"
+    );
+    // What it asks for is honoured, as on a join.
+    let out = h.join_with(B, "r", "Bob", "<history maxstanzas='0'/>");
+    assert!(
+        !out.iter()
+            .any(|o| o.stanza.child("body", "jabber:client").is_some()),
+        "{out:#?}"
+    );
+    // A presence update without <x/> is no resynchronisation: no history, no subject.
+    let out = h.send(
+        B,
+        "<presence to='r@conference.localhost/Bob'><show>away</show></presence>",
+    );
+    assert!(out.iter().all(|o| o.stanza.name == "presence"), "{out:#?}");
+}
+
+#[test]
 fn subject_change_needs_permission() {
     let mut h = H::default();
     room_with(&mut h, "");

@@ -98,7 +98,7 @@ pub(crate) fn presence(
                 None if !has_x => Err(Refusal::JoinWithoutMucX),
                 None => join(room, ctx, from, st, nick, out),
                 Some(cur) if cur == nick => {
-                    update(room, from, st, has_x, out);
+                    update(room, ctx, from, st, has_x, out);
                     Ok(())
                 }
                 Some(cur) => change_nick(room, ctx, from, st, &cur, nick, out),
@@ -188,8 +188,10 @@ fn join(
 }
 
 /// A presence from an occupant to its own nick: new status, or (with `<x/>`) a
-/// client that lost track and rejoins, which gets the room state again.
-fn update(room: &mut Room, from: &FullJid, st: &Stanza, has_x: bool, out: &mut Outbox) {
+/// client that lost track and rejoins (XEP-0045 §7.2.1, §17.3), which gets, to that
+/// session only, what a join gets: the occupant list, its own presence, the
+/// discussion history (honouring its `<history/>`) and the subject.
+fn update(room: &mut Room, ctx: &Ctx, from: &FullJid, st: &Stanza, has_x: bool, out: &mut Outbox) {
     let nick = room.nick_of(from).expect("indexed occupant").to_string();
     room.set_presence(from, stored(st));
     if has_x {
@@ -201,6 +203,7 @@ fn update(room: &mut Room, from: &FullJid, st: &Stanza, has_x: bool, out: &mut O
         out,
     );
     if has_x {
+        send_history(room, ctx, from, st, out);
         send_subject(room, from, out);
     }
 }
