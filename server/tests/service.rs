@@ -947,6 +947,168 @@ fn a_join_presence_sent_again_gets_the_history_too() {
     assert!(out.iter().all(|o| o.stanza.name == "presence"), "{out:#?}");
 }
 
+/// Joins `room` as a fresh user with `history` inside the MUC `<x/>` and returns
+/// the history messages (those with a `<delay/>`) it receives, as received.
+fn history_for(h: &mut H, n: usize, history: &str) -> Vec<server::xml::Element> {
+    let who = format!("joiner{n}@localhost/x");
+    h.join_with(&who, "r", &format!("J{n}"), history)
+        .into_iter()
+        .filter(|o| o.to.as_str() == who && o.stanza.child("delay", "urn:xmpp:delay").is_some())
+        .map(|o| o.stanza)
+        .collect()
+}
+
+fn ids(msgs: &[server::xml::Element]) -> Vec<&str> {
+    msgs.iter().map(|m| m.attr("id").unwrap()).collect()
+}
+
+#[test]
+fn discussion_history_honours_every_limit_together() {
+    // XEP-0045 §7.2.14, §7.2.15: maxchars, maxstanzas, seconds and since; the least wins.
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let start = h.now;
+    for (i, id) in ["m1", "m2", "m3", "m4"].iter().enumerate() {
+        h.now = start + 60_000 * i as u64;
+        let _ = h.send(
+            A,
+            &format!("<message to='r@conference.localhost' type='groupchat' id='{id}'><body>message {id}</body></message>"),
+        );
+    }
+    h.now = start + 60_000 * 3 + 1_000; // m4 was 1 s ago (each send adds 10 ms)
+    let stamp = |i: u64| server::Millis(start + 60_000 * i + 10).to_xep0082();
+    let all = history_for(&mut h, 0, "");
+    assert_eq!(ids(&all), ["m1", "m2", "m3", "m4"]);
+    let sizes: Vec<usize> = all
+        .iter()
+        .map(|m| m.to_xml_in("jabber:client").chars().count())
+        .collect();
+    let mut n = 1;
+    let mut check = |h: &mut H, history: &str, want: &[&str]| {
+        let got = history_for(h, n, history);
+        n += 1;
+        let got: Vec<&str> = ids(&got);
+        assert_eq!(got, want, "{history}");
+    };
+    check(&mut h, "<history maxstanzas='2'/>", &["m3", "m4"]);
+    check(&mut h, "<history maxstanzas='0'/>", &[]);
+    check(&mut h, "<history seconds='70'/>", &["m3", "m4"]);
+    check(&mut h, "<history seconds='0'/>", &[]);
+    check(
+        &mut h,
+        &format!("<history since='{}'/>", stamp(1)),
+        &["m2", "m3", "m4"],
+    );
+    // A since with an offset and fractional seconds is the same instant.
+    let m2 = server::Millis(start + 60_000 + 10).to_xep0082();
+    let offset = format!("{}.000+01:00", &m2[..19]);
+    let hour: u64 = offset[11..13].parse().unwrap();
+    let offset = format!("{}{:02}{}", &offset[..11], (hour + 1) % 24, &offset[13..]);
+    if hour < 23 {
+        check(
+            &mut h,
+            &format!("<history since='{offset}'/>"),
+            &["m2", "m3", "m4"],
+        );
+    }
+    // Together, the least wins.
+    check(
+        &mut h,
+        &format!("<history since='{}' maxstanzas='1'/>", stamp(1)),
+        &["m4"],
+    );
+    check(
+        &mut h,
+        &format!("<history since='{}' seconds='70'/>", stamp(0)),
+        &["m3", "m4"],
+    );
+    // maxchars counts whole stanzas as sent: the last two fit exactly, one char less
+    // leaves one.
+    let two = sizes[2] + sizes[3];
+    // Joiners' `to` differ in length by the digits of their number only (all < 10).
+    check(&mut h, &format!("<history maxchars='{two}'/>"), &["m3", "m4"]);
+    check(&mut h, &format!("<history maxchars='{}'/>", two - 1), &["m4"]);
+    check(
+        &mut h,
+        &format!("<history maxchars='{two}' maxstanzas='1'/>"),
+        &["m4"],
+    );
+    // The refusals: maxchars='0' and a since in the future give no history.
+    check(&mut h, "<history maxchars='0'/>", &[]);
+    check(&mut h, &format!("<history since='{}'/>", stamp(10)), &[]);
+    // A value that does not parse is ignored (Prosody): the other limits still apply.
+    check(&mut h, "<history since='yesterday' maxstanzas='1'/>", &["m4"]);
+}
+
+#[test]
+fn an_explicit_history_request_overrides_the_default_count() {
+    let mut h = H::default();
+    room_with(
+        &mut h,
+        "<field var='muc#roomconfig_defaulthistorymessages'><value>1</value></field>",
+    );
+    for id in ["m1", "m2", "m3"] {
+        let _ = h.send(
+            A,
+            &format!(
+                "<message to='r@conference.localhost' type='groupchat' id='{id}'><body>x</body></message>"
+            ),
+        );
+    }
+    assert_eq!(ids(&history_for(&mut h, 0, "")), ["m3"]);
+    assert_eq!(
+        ids(&history_for(&mut h, 1, "<history maxstanzas='2'/>")),
+        ["m2", "m3"]
+    );
+    assert_eq!(
+        ids(&history_for(&mut h, 2, "<history seconds='3600'/>")),
+        ["m1", "m2", "m3"]
+    );
+}
+
+#[test]
+fn history_keeps_bodies_and_store_hints_and_drops_no_store() {
+    // What is kept, as Prosody's muc-message-is-historic (XEP-0334 hints).
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let owner_id = h.occupant_id("r", "Owner");
+    for (id, payload) in [
+        ("body", "<body>hi</body>"),
+        (
+            "stored",
+            "<store xmlns='urn:xmpp:hints'/><x xmlns='urn:example'/>",
+        ),
+        ("nostore", "<body>gone</body><no-store xmlns='urn:xmpp:hints'/>"),
+        (
+            "noperm",
+            "<body>gone</body><no-permanent-store xmlns='urn:xmpp:hints'/>",
+        ),
+        ("state", "<active xmlns='http://jabber.org/protocol/chatstates'/>"),
+    ] {
+        let out = h.send(
+            A,
+            &format!("<message to='r@conference.localhost' type='groupchat' id='{id}'>{payload}</message>"),
+        );
+        assert_eq!(out.len(), 1, "every groupchat message is relayed: {out:#?}");
+    }
+    let got = history_for(&mut h, 0, "");
+    assert_eq!(ids(&got), ["body", "stored"]);
+    let stamp = got[1]
+        .child("delay", "urn:xmpp:delay")
+        .and_then(|d| d.attr("stamp"))
+        .unwrap()
+        .to_string();
+    assert_stanza(
+        &got[1],
+        &format!(
+            "<message from='r@conference.localhost/Owner' to='joiner0@localhost/x' type='groupchat' id='stored'>\
+             <store xmlns='urn:xmpp:hints'/><x xmlns='urn:example'/>\
+             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{owner_id}'/>\
+             <delay xmlns='urn:xmpp:delay' from='r@conference.localhost' stamp='{stamp}'/></message>"
+        ),
+    );
+}
+
 #[test]
 fn subject_change_needs_permission() {
     let mut h = H::default();

@@ -74,10 +74,18 @@ pub(crate) fn subject_change(el: &Element) -> Option<String> {
 }
 
 /// Whether an ordinary groupchat message is kept in the discussion history
-/// (XEP-0045 §7.2.14 leaves the choice to the service; see docs/conformance.md):
-/// a message with a `<body/>`, or a `<subject/>` that is not a subject change.
+/// (XEP-0045 §7.2.14 leaves the choice to the service; see docs/conformance.md).
+/// As Prosody's `muc-message-is-historic`: a XEP-0334 `<no-store/>` or
+/// `<no-permanent-store/>` hint keeps it out, a `<store/>` hint keeps it, and so does
+/// a `<body/>`; beyond Prosody, so does a `<subject/>` that is not a subject change
+/// (XEP-0045 §8.1: a legitimate message).
 fn is_historic(el: &Element) -> bool {
-    el.child("body", ns::CLIENT).is_some() || el.child("subject", ns::CLIENT).is_some()
+    if el.child("no-store", ns::HINTS).is_some() || el.child("no-permanent-store", ns::HINTS).is_some() {
+        return false;
+    }
+    el.child("store", ns::HINTS).is_some()
+        || el.child("body", ns::CLIENT).is_some()
+        || el.child("subject", ns::CLIENT).is_some()
 }
 
 /// A non-groupchat message to the room itself: an invitation, or nothing we accept.

@@ -155,7 +155,7 @@ impl Room {
     }
 
     /// The discussion history, oldest first (at most `history_length` entries).
-    pub fn history(&self) -> impl Iterator<Item = &HistoryEntry> {
+    pub fn history(&self) -> impl DoubleEndedIterator<Item = &HistoryEntry> {
         self.history.iter()
     }
 
