@@ -28,9 +28,12 @@ use std::path::{Path, PathBuf};
 
 /// `PRAGMA application_id` of a mucsim room store: "mucs".
 pub const APPLICATION_ID: i32 = 0x6d75_6373;
-/// The schema this build writes and reads. Schema 1 (no `service` table) is upgraded
-/// in place on open.
-pub const SCHEMA_VERSION: i32 = 2;
+/// The schema this build writes and reads. Schemas 1 (no `service` table) and 2 (no
+/// `affiliations.reason` column) are upgraded in place on open.
+pub const SCHEMA_VERSION: i32 = 3;
+
+/// Schema 3: the reason given with a ban (XEP-0045 §9.1), outcasts only.
+const REASON_COLUMN: &str = "ALTER TABLE affiliations ADD COLUMN reason TEXT;";
 
 /// The `service` table's row holding the XEP-0421 occupant-id key (a 32-byte BLOB).
 pub const OCCUPANT_ID_KEY: &str = "occupant_id_key";
@@ -57,6 +60,8 @@ CREATE TABLE affiliations (
     affiliation TEXT NOT NULL CHECK (affiliation IN ('owner', 'admin', 'member', 'outcast')),
     -- the nickname this user reserved in the room (XEP-0045 §7.10), if any
     nick TEXT,
+    -- the reason given with a ban (XEP-0045 §9.1), outcasts only
+    reason TEXT,
     PRIMARY KEY (room, jid)
 ) STRICT;
 ";
@@ -212,7 +217,7 @@ impl SqliteStore {
             .map_err(sql)?;
         if fresh || version < 2 {
             let key = crate::entropy::random_key().map_err(|e| StoreError::NoRandomness(path.into(), e))?;
-            let schema = if fresh { SCHEMA } else { "" };
+            let schema = if fresh { SCHEMA } else { REASON_COLUMN };
             conn.execute_batch(&format!("BEGIN; {schema} {SERVICE_TABLE}"))
                 .map_err(sql)?;
             let rest = conn
@@ -229,6 +234,15 @@ impl SqliteStore {
                 let _ = conn.execute_batch("ROLLBACK");
                 return Err(sql(e));
             }
+        }
+        if version == 2 {
+            conn.execute_batch(&format!(
+                "BEGIN; {REASON_COLUMN} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            ))
+            .map_err(|e| {
+                let _ = conn.execute_batch("ROLLBACK");
+                sql(e)
+            })?;
         }
         let occupant_id_key = read_key(&conn, path)?;
         let store = SqliteStore {
@@ -277,11 +291,15 @@ impl SqliteStore {
     pub fn load(&self) -> Result<Vec<RoomRecord>, StoreError> {
         let corrupt = |why: String| StoreError::Corrupt(self.path.clone(), why);
         let sql = |e| StoreError::Sqlite(self.path.clone(), e);
-        type Lists = (BTreeMap<BareJid, Affiliation>, BTreeMap<BareJid, String>);
+        type Lists = (
+            BTreeMap<BareJid, Affiliation>,
+            BTreeMap<BareJid, String>,
+            BTreeMap<BareJid, String>,
+        );
         let mut affs: BTreeMap<String, Lists> = BTreeMap::new();
         let mut stmt = self
             .conn
-            .prepare("SELECT room, jid, affiliation, nick FROM affiliations ORDER BY room, jid")
+            .prepare("SELECT room, jid, affiliation, nick, reason FROM affiliations ORDER BY room, jid")
             .map_err(sql)?;
         let mut rows = stmt.query([]).map_err(sql)?;
         while let Some(r) = rows.next().map_err(sql)? {
@@ -290,6 +308,7 @@ impl SqliteStore {
             let jid = text(&self.path, r, 1, "affiliations", "jid", &room)?.unwrap_or_default();
             let aff = text(&self.path, r, 2, "affiliations", "affiliation", &room)?.unwrap_or_default();
             let nick = text(&self.path, r, 3, "affiliations", "nick", &room)?;
+            let reason = text(&self.path, r, 4, "affiliations", "reason", &room)?;
             let jid = BareJid::new(&jid).map_err(|e| corrupt(format!("{} '{jid}': {e}", at("jid"))))?;
             let aff = Affiliation::parse(&aff)
                 .filter(|a| *a != Affiliation::None)
@@ -297,6 +316,9 @@ impl SqliteStore {
             let lists = affs.entry(room.clone()).or_default();
             if let Some(n) = nick {
                 lists.1.insert(jid.clone(), n);
+            }
+            if let Some(why) = reason {
+                lists.2.insert(jid.clone(), why);
             }
             lists.0.insert(jid, aff);
         }
@@ -317,10 +339,11 @@ impl SqliteStore {
             let config = RoomConfig::from_submission(&form)
                 .map_err(|e| corrupt(format!("room {jid}: rooms.config: {e}")))?;
             let subject = subject_text.map(|text| Subject { by: subject_by, text });
-            let (affiliations, reserved) = affs.remove(&jid).unwrap_or_default();
+            let (affiliations, reserved, ban_reasons) = affs.remove(&jid).unwrap_or_default();
             out.push(RoomRecord {
                 affiliations,
                 reserved,
+                ban_reasons,
                 jid: room,
                 config,
                 subject,
@@ -373,8 +396,14 @@ impl SqliteStore {
                     .map_err(sql)?;
                     for (user, aff) in &r.affiliations {
                         tx.execute(
-                            "INSERT INTO affiliations (room, jid, affiliation, nick) VALUES (?1, ?2, ?3, ?4)",
-                            params![jid.as_str(), user.as_str(), aff.as_str(), r.reserved.get(user)],
+                            "INSERT INTO affiliations (room, jid, affiliation, nick, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+                            params![
+                                jid.as_str(),
+                                user.as_str(),
+                                aff.as_str(),
+                                r.reserved.get(user),
+                                r.ban_reasons.get(user)
+                            ],
                         )
                         .map_err(sql)?;
                     }

@@ -799,6 +799,61 @@ fn a_bare_jid_affiliation_takes_precedence_over_a_domain_ban() {
     );
 }
 
+fn outcast_list(h: &mut H, from: &str) -> Vec<Sent> {
+    h.send(
+        from,
+        "<iq id='l' to='r@conference.localhost' type='get'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+         <item affiliation='outcast'/></query></iq>",
+    )
+}
+
+#[test]
+fn ban_reasons_are_kept_and_listed() {
+    // XEP-0045 §9.1, §9.2 (example 89); Prosody 13 keeps them too.
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.set_aff(A, "r", "bob@localhost", "admin");
+    let ban = |jid: &str, reason: &str| {
+        format!(
+            "<iq id='b' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+             <item affiliation='outcast' jid='{jid}'>{reason}</item></query></iq>"
+        )
+    };
+    let _ = h.send(A, &ban("earl@shakespeare.lit", "<reason>Treason</reason>"));
+    let _ = h.send(A, &ban("evil.example", "<reason>Spam</reason>"));
+    let _ = h.send(A, &ban("dan@localhost", ""));
+    let out = outcast_list(&mut h, A);
+    assert_eq!(out.len(), 1);
+    assert_stanza(
+        &out[0].stanza,
+        &format!(
+            "<iq type='result' id='l' from='r@conference.localhost' to='{A}'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+             <item affiliation='outcast' jid='dan@localhost'/>\
+             <item affiliation='outcast' jid='earl@shakespeare.lit'><reason>Treason</reason></item>\
+             <item affiliation='outcast' jid='evil.example'><reason>Spam</reason></item>\
+             </query></iq>"
+        ),
+    );
+    // A ban set again without a reason has none; one lifted and set again has only
+    // the new reason; an admin may list them too.
+    let _ = h.send(A, &ban("earl@shakespeare.lit", ""));
+    let _ = h.set_aff(A, "r", "evil.example", "none");
+    let _ = h.send(A, &ban("evil.example", "<reason>Again</reason>"));
+    let out = outcast_list(&mut h, B);
+    assert_stanza(
+        &out[0].stanza,
+        &format!(
+            "<iq type='result' id='l' from='r@conference.localhost' to='{B}'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+             <item affiliation='outcast' jid='dan@localhost'/>\
+             <item affiliation='outcast' jid='earl@shakespeare.lit'/>\
+             <item affiliation='outcast' jid='evil.example'><reason>Again</reason></item>\
+             </query></iq>"
+        ),
+    );
+    // The refusal: someone who is not an admin may not see the list (or its reasons).
+    assert_error(&outcast_list(&mut h, C), C, "auth", "forbidden");
+}
+
 #[test]
 fn switching_to_members_only_removes_non_members_with_322() {
     let mut h = H::default();

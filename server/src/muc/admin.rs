@@ -224,6 +224,10 @@ pub(crate) fn apply_affiliation(
     let before = room.stored_affiliation(jid);
     let downgrade = before > to;
     room.set_affiliation(jid.clone(), to);
+    // XEP-0045 §9.1, §9.2: a ban's reason is kept and listed (Prosody 13 does too).
+    if let Some(r) = reason {
+        room.set_ban_reason(jid, r);
+    }
     let role = room.default_role(to);
     let domain_ban = jid.node().is_none() && to == Affiliation::Outcast;
     // A domain-wide ban reaches the users of that domain whose affiliation it now
@@ -366,12 +370,15 @@ pub(crate) fn get(room: &Room, from: &FullJid, query: &Element) -> Result<Elemen
             }
             for (jid, aff) in room.affiliations() {
                 if aff == want {
-                    reply.push(
-                        Element::new("item", ns::MUC_ADMIN)
-                            .with_attr("affiliation", aff.as_str())
-                            .with_attr("jid", jid.as_str())
-                            .with_opt_attr("nick", room.reserved_nick(jid)),
-                    );
+                    let mut item = Element::new("item", ns::MUC_ADMIN)
+                        .with_attr("affiliation", aff.as_str())
+                        .with_attr("jid", jid.as_str())
+                        .with_opt_attr("nick", room.reserved_nick(jid));
+                    // XEP-0045 §9.2, example 89: the outcast list gives each ban's reason.
+                    if let Some(r) = room.ban_reason(jid) {
+                        item.push(Element::new("reason", ns::MUC_ADMIN).with_text(r));
+                    }
+                    reply.push(item);
                 }
             }
         }

@@ -82,6 +82,9 @@ pub struct Room {
     /// Reserved nicknames (XEP-0045 §7.10 registration; Prosody's affiliation data
     /// `reserved_nickname`), only ever for affiliated users.
     reserved: BTreeMap<BareJid, String>,
+    /// The reason given with each ban (XEP-0045 §9.1), returned in the outcast list
+    /// (§9.2); only ever for outcasts.
+    ban_reasons: BTreeMap<BareJid, String>,
     occupants: BTreeMap<String, Occupant>,
     /// Real session JID → nick: the index every "who is this sender" question uses.
     by_session: BTreeMap<FullJid, String>,
@@ -100,6 +103,7 @@ impl Room {
             affiliations: BTreeMap::new(),
             domain_affiliations: 0,
             reserved: BTreeMap::new(),
+            ban_reasons: BTreeMap::new(),
             occupants: BTreeMap::new(),
             by_session: BTreeMap::new(),
             history: VecDeque::new(),
@@ -117,6 +121,12 @@ impl Room {
     /// The nickname `bare` has reserved, if any.
     pub fn reserved_nick(&self, bare: &BareJid) -> Option<&str> {
         self.reserved.get(bare).map(String::as_str)
+    }
+
+    /// The reason given when `bare` was banned (XEP-0045 §9.1), if it is an outcast
+    /// and one was given.
+    pub fn ban_reason(&self, bare: &BareJid) -> Option<&str> {
+        self.ban_reasons.get(bare).map(String::as_str)
     }
 
     /// Who reserved `nick`, if anyone.
@@ -268,11 +278,14 @@ impl Room {
     // ---- the mutation API: the only writers of the fields above ----
 
     /// Sets a user's (or, for a bare domain, a domain's) affiliation: the only writer
-    /// of `affiliations` and of the `domain_affiliations` counter. `None` removes the
+    /// of `affiliations` and of the `domain_affiliations` counter; it drops the ban
+    /// reason `bare` had (see [`Room::set_ban_reason`]). `None` removes the
     /// entry and the user's reserved nickname with it (reservations are for
     /// affiliated users only). Consequences for occupants are the caller's
     /// (see `admin::apply_affiliation`).
     pub(crate) fn set_affiliation(&mut self, bare: BareJid, aff: Affiliation) {
+        // A ban's reason belongs to that ban: any change of affiliation ends it.
+        self.ban_reasons.remove(&bare);
         let domain_only = usize::from(bare.node().is_none());
         if aff == Affiliation::None {
             self.reserved.remove(&bare);
@@ -281,6 +294,15 @@ impl Room {
             }
         } else if self.affiliations.insert(bare, aff).is_none() {
             self.domain_affiliations += domain_only;
+        }
+    }
+
+    /// Keeps `reason` as the reason `bare` was banned (XEP-0045 §9.1); call it after
+    /// [`Room::set_affiliation`] made `bare` an outcast. Ignored for anyone else, and
+    /// an empty reason keeps none.
+    pub(crate) fn set_ban_reason(&mut self, bare: &BareJid, reason: &str) {
+        if self.stored_affiliation(bare) == Affiliation::Outcast && !reason.is_empty() {
+            self.ban_reasons.insert(bare.clone(), reason.to_string());
         }
     }
 
@@ -437,16 +459,21 @@ impl Room {
             config: self.config.clone(),
             affiliations: self.affiliations.clone(),
             reserved: self.reserved.clone(),
+            ban_reasons: self.ban_reasons.clone(),
             subject: self.subject.clone(),
         })
     }
 
     /// A room rebuilt from its record: empty and unlocked, as after a restart
-    /// (`None` affiliations in the record are dropped).
+    /// (`None` affiliations in the record are dropped, and ban reasons of anyone
+    /// not an outcast).
     pub(crate) fn from_record(r: RoomRecord) -> Room {
         let mut room = Room::new(r.jid, r.config, false);
         for (jid, aff) in r.affiliations {
             room.set_affiliation(jid, aff);
+        }
+        for (jid, reason) in &r.ban_reasons {
+            room.set_ban_reason(jid, reason);
         }
         room.reserved = r.reserved;
         room.subject = r.subject;
