@@ -181,6 +181,7 @@ cat <<'DEVIATIONS'
 - §10.1.3: a config form with muc#roomconfig_passwordprotectedroom on and no secret gets modify/not-acceptable; Prosody ignores the field.
 - §5.2, §9.1: a user's own (bare-JID) affiliation takes precedence over a domain-wide ban, so a domain ban removes only the unaffiliated users of that domain; Prosody removes every occupant of the domain (owner included, who stays listed as owner).
 - §9.2: the outcast list gives each ban's reason (kept and persisted); Prosody 0.12.3 keeps none (Prosody 13.0 does).
+- §7.8.2: a decline is forwarded only to someone who invited the decliner into the room (or an occupant), as <decline from='bare JID'/>; otherwise cancel/item-not-found. Prosody forwards to whomever it names, with the decliner's full JID.
 DEVIATIONS
 echo
 echo "| script | A: Prosody's MUC | B: mucsim serve | canonical transcripts |"

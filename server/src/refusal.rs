@@ -65,6 +65,9 @@ pub enum Refusal {
     NotAllowed,
     /// XEP-0045 §9.1: an admin or owner banning themselves.
     SelfBan,
+    /// XEP-0045 §7.8.2: a decline naming someone who neither invited the decliner
+    /// here nor is in the room.
+    UnknownInviter,
     /// XEP-0045 §6.7: a disco request to `room/nick` from a non-occupant.
     NonOccupantDisco,
     /// XEP-0045 §10.1.3: a configuration that switches on password protection
@@ -142,6 +145,11 @@ impl Refusal {
             Refusal::OwnerOnly => (Auth, "forbidden", s("Only owners can configure rooms")),
             Refusal::Forbidden => (Auth, "forbidden", None),
             Refusal::NotAllowed => (Cancel, "not-allowed", None),
+            Refusal::UnknownInviter => (
+                Cancel,
+                "item-not-found",
+                s("No invitation from that user to decline"),
+            ),
             Refusal::SelfBan => (Cancel, "conflict", s("You cannot ban yourself")),
             Refusal::NonOccupantDisco => (
                 Modify,

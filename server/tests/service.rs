@@ -1378,6 +1378,58 @@ fn mediated_invite_grants_membership_in_members_only_room() {
     );
 }
 
+#[test]
+fn a_decline_is_forwarded_to_the_inviter() {
+    // XEP-0045 §7.8.2.
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.send(A, "<message to='r@conference.localhost' id='inv'><x xmlns='http://jabber.org/protocol/muc#user'><invite to='bob@localhost'/></x></message>");
+    // The invitation showed the inviter as the occupant JID (semi-anonymous room);
+    // the decline to it reaches the inviter's sessions.
+    let out = h.send(
+        B,
+        "<message to='r@conference.localhost' id='dec'><x xmlns='http://jabber.org/protocol/muc#user'>\
+         <decline to='r@conference.localhost/Owner'><reason>Too busy</reason></decline></x></message>",
+    );
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_stanza(
+        &out[0].stanza,
+        &format!(
+            "<message from='r@conference.localhost' to='{A}' id='dec'><x xmlns='http://jabber.org/protocol/muc#user'>\
+             <decline from='bob@localhost'><reason>Too busy</reason></decline></x>\
+             <body>bob@localhost declined your invite to the room r@conference.localhost (Too busy)</body></message>"
+        ),
+    );
+    // To a real JID: the one that invited Carol, even once it has left the room.
+    let _ = h.join(B, "r", "Bob");
+    let _ = h.send(B, "<message to='r@conference.localhost'><x xmlns='http://jabber.org/protocol/muc#user'><invite to='carol@localhost'/></x></message>");
+    let _ = h.send(
+        B,
+        "<presence to='r@conference.localhost/Bob' type='unavailable'/>",
+    );
+    let decline = "<message to='r@conference.localhost'><x xmlns='http://jabber.org/protocol/muc#user'>\
+                   <decline to='bob@localhost'/></x></message>";
+    let out = h.send(C, decline);
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_stanza(
+        &out[0].stanza,
+        "<message from='r@conference.localhost' to='bob@localhost'><x xmlns='http://jabber.org/protocol/muc#user'>\
+         <decline from='carol@localhost'><reason/></decline></x>\
+         <body>carol@localhost declined your invite to the room r@conference.localhost</body></message>",
+    );
+    // The refusals: declined once, the invitation is gone; a decline naming no one,
+    // someone unknown, or a nick nobody holds, is an error.
+    assert_error(&h.send(C, decline), C, "cancel", "item-not-found");
+    let no_one = "<message to='r@conference.localhost'><x xmlns='http://jabber.org/protocol/muc#user'><decline/></x></message>";
+    assert_error(&h.send(C, no_one), C, "modify", "jid-malformed");
+    let stranger = "<message to='r@conference.localhost'><x xmlns='http://jabber.org/protocol/muc#user'>\
+                    <decline to='mallory@localhost'/></x></message>";
+    assert_error(&h.send(C, stranger), C, "cancel", "item-not-found");
+    let nobody = "<message to='r@conference.localhost'><x xmlns='http://jabber.org/protocol/muc#user'>\
+                  <decline to='r@conference.localhost/Nobody'/></x></message>";
+    assert_error(&h.send(C, nobody), C, "cancel", "item-not-found");
+}
+
 // --- registration and reserved nicknames (XEP-0045 §7.10, Prosody's register.lib) ---
 
 fn register_form(nick: &str) -> String {

@@ -88,12 +88,14 @@ fn is_historic(el: &Element) -> bool {
         || el.child("subject", ns::CLIENT).is_some()
 }
 
-/// A non-groupchat message to the room itself: an invitation, or nothing we accept.
+/// A non-groupchat message to the room itself: an invitation or a decline
+/// (XEP-0045 §7.8.2), or nothing we accept (`WrongMessageType`).
 pub(crate) fn to_room(room: &mut Room, from: &FullJid, st: &Stanza, out: &mut Outbox) -> Result<(), Refusal> {
-    let invite = st
-        .el
-        .child("x", ns::MUC_USER)
-        .and_then(|x| x.child("invite", ns::MUC_USER));
+    let x = st.el.child("x", ns::MUC_USER);
+    if let Some(decline) = x.and_then(|x| x.child("decline", ns::MUC_USER)) {
+        return forward_decline(room, from, st, decline, out);
+    }
+    let invite = x.and_then(|x| x.child("invite", ns::MUC_USER));
     let Some(invite) = invite else {
         return Err(Refusal::WrongMessageType);
     };
@@ -103,6 +105,7 @@ pub(crate) fn to_room(room: &mut Room, from: &FullJid, st: &Stanza, out: &mut Ou
         .and_then(|t| Jid::new(t).ok())
         .ok_or(Refusal::JidMalformed("invitation without a valid 'to'"))?;
     let inviter_aff = room.affiliation(&inviter.bare);
+    let inviter_bare = inviter.bare.clone();
     if room.config().members_only {
         let needed = if room.config().allow_member_invites {
             Affiliation::Member
@@ -151,9 +154,78 @@ pub(crate) fn to_room(room: &mut Room, from: &FullJid, st: &Stanza, out: &mut Ou
             out,
         );
     }
+    room.note_invitation(invitee, inviter_bare);
     // The invitee is outside the service: the outbox addresses sessions, so an
     // invitation to a bare JID goes to the bare JID as a full-less address.
     out.send_to_jid(&to, msg);
+    Ok(())
+}
+
+/// XEP-0045 §7.8.2: an invitee's `<decline to='inviter'/>` is forwarded to the
+/// inviter from the room's address, as `<decline from='invitee's bare JID'/>` with
+/// the invitee's reason (and, as Prosody adds for clients that do not read
+/// declines, a body saying so). The inviter is named as the invitation showed it:
+/// an occupant JID `room/nick` (an occupant's sessions get it) or a real JID (one
+/// that invited the decliner here and has not been declined yet, or an occupant's).
+/// Errors: `JidMalformed` when the decline names no one (or no valid JID);
+/// `UnknownInviter` when it names someone who did not invite the decliner here and
+/// is not in the room (Prosody forwards a decline to whomever it names).
+fn forward_decline(
+    room: &mut Room,
+    from: &FullJid,
+    st: &Stanza,
+    decline: &Element,
+    out: &mut Outbox,
+) -> Result<(), Refusal> {
+    let to = decline
+        .attr("to")
+        .and_then(|t| Jid::new(t).ok())
+        .ok_or(Refusal::JidMalformed("decline without a valid 'to'"))?;
+    let decliner = from.to_bare();
+    let occupant_sessions: Option<Vec<FullJid>> = if &to.to_bare() == room.jid() {
+        let occ = to
+            .resource()
+            .and_then(|nick| room.occupant(nick.as_str()))
+            .ok_or(Refusal::UnknownInviter)?;
+        let (inviter, sessions) = (
+            occ.bare.clone(),
+            occ.sessions.iter().map(|s| s.jid.clone()).collect(),
+        );
+        room.take_invitation(&decliner, &inviter);
+        Some(sessions)
+    } else {
+        let inviter = to.to_bare();
+        let invited = room.take_invitation(&decliner, &inviter);
+        if !invited && !room.occupants().any(|o| o.bare == inviter) {
+            return Err(Refusal::UnknownInviter);
+        }
+        None
+    };
+    let reason = decline.child_text("reason", ns::MUC_USER).unwrap_or_default();
+    let mut body = format!("{decliner} declined your invite to the room {}", room.jid());
+    if !reason.is_empty() {
+        body.push_str(&format!(" ({reason})"));
+    }
+    let msg = Element::new("message", ns::CLIENT)
+        .with_attr("from", room.jid().as_str())
+        .with_opt_attr("id", st.el.attr("id"))
+        .with_child(
+            Element::new("x", ns::MUC_USER).with_child(
+                Element::new("decline", ns::MUC_USER)
+                    .with_attr("from", decliner.as_str())
+                    .with_child(Element::new("reason", ns::MUC_USER).with_text(reason.as_str())),
+            ),
+        )
+        .with_child(Element::new("body", ns::CLIENT).with_text(body));
+    match occupant_sessions {
+        Some(sessions) => {
+            let msg = Arc::new(msg);
+            for s in &sessions {
+                out.share(s, msg.clone());
+            }
+        }
+        None => out.send_to_jid(&to, msg),
+    }
     Ok(())
 }
 

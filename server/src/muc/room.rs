@@ -89,7 +89,15 @@ pub struct Room {
     /// Real session JID → nick: the index every "who is this sender" question uses.
     by_session: BTreeMap<FullJid, String>,
     history: VecDeque<HistoryEntry>,
+    /// Mediated invitations not yet declined, oldest first, as (invitee, inviter)
+    /// bare JIDs (XEP-0045 §7.8.2): whom a decline may go to. At most
+    /// [`MAX_PENDING_INVITATIONS`]; not kept across a restart.
+    invitations: VecDeque<(BareJid, BareJid)>,
 }
+
+/// How many mediated invitations a room remembers for declines; the oldest is
+/// forgotten first.
+pub const MAX_PENDING_INVITATIONS: usize = 64;
 
 impl Room {
     /// An empty room with no affiliations; `locked` until its owner configures it
@@ -107,6 +115,7 @@ impl Room {
             occupants: BTreeMap::new(),
             by_session: BTreeMap::new(),
             history: VecDeque::new(),
+            invitations: VecDeque::new(),
         }
     }
 
@@ -295,6 +304,29 @@ impl Room {
         } else if self.affiliations.insert(bare, aff).is_none() {
             self.domain_affiliations += domain_only;
         }
+    }
+
+    /// Remembers that `inviter` invited `invitee` (XEP-0045 §7.8.2), so that the
+    /// invitee's decline can be forwarded; the oldest is forgotten past
+    /// [`MAX_PENDING_INVITATIONS`].
+    pub(crate) fn note_invitation(&mut self, invitee: BareJid, inviter: BareJid) {
+        if !self
+            .invitations
+            .iter()
+            .any(|(e, r)| *e == invitee && *r == inviter)
+        {
+            self.invitations.push_back((invitee, inviter));
+            while self.invitations.len() > MAX_PENDING_INVITATIONS {
+                self.invitations.pop_front();
+            }
+        }
+    }
+
+    /// Forgets `inviter`'s invitation of `invitee`; whether there was one.
+    pub(crate) fn take_invitation(&mut self, invitee: &BareJid, inviter: &BareJid) -> bool {
+        let before = self.invitations.len();
+        self.invitations.retain(|(e, r)| !(e == invitee && r == inviter));
+        self.invitations.len() != before
     }
 
     /// Keeps `reason` as the reason `bare` was banned (XEP-0045 §9.1); call it after
