@@ -166,6 +166,24 @@ for f in "$work"/diff-*.txt; do
     [ -s "$f" ] && cat "$f"
 done
 echo
+echo "## Deliberate deviations from Prosody 0.12.3 (where XEP-0045 says MUST)"
+# Where mucsim follows the XEP and Prosody does not. The corpus exercises none of
+# them (so none shows in the diffs above); each has a test in server/tests/service.rs
+# and a row in docs/conformance.md. Keep this list, docs/conformance.md and
+# ARCHITECTURE.md's list in step.
+cat <<'DEVIATIONS'
+- §9.1: an owner or admin banning themselves gets cancel/conflict; Prosody lets an owner do it while another owner remains and answers an admin not-allowed.
+- §8.2-§8.4: a role change by a non-moderator (e.g. a participant kicking) gets auth/forbidden; Prosody answers not-allowed.
+- §9.6, §9.7: a moderator below admin granting or revoking moderator gets auth/forbidden; Prosody answers not-allowed.
+- §9: an affiliation change by a non-admin gets auth/forbidden; Prosody answers not-allowed.
+- §10.3-§10.8: an admin granting or revoking owner or admin gets auth/forbidden; Prosody answers not-allowed.
+- §6.7: disco#info or disco#items to room/nick from a non-occupant gets modify/bad-request; Prosody answers not-acceptable.
+- §10.1.3: a config form with muc#roomconfig_passwordprotectedroom on and no secret gets modify/not-acceptable; Prosody ignores the field.
+- §5.2, §9.1: a user's own (bare-JID) affiliation takes precedence over a domain-wide ban, so a domain ban removes only the unaffiliated users of that domain; Prosody removes every occupant of the domain (owner included, who stays listed as owner).
+- §9.2: the outcast list gives each ban's reason (kept and persisted); Prosody 0.12.3 keeps none (Prosody 13.0 does).
+- §7.8.2: a decline is forwarded only to someone who invited the decliner into the room (or an occupant), as <decline from='bare JID'/>; otherwise cancel/item-not-found. Prosody forwards to whomever it names, with the decliner's full JID.
+DEVIATIONS
+echo
 echo "| script | A: Prosody's MUC | B: mucsim serve | canonical transcripts |"
 echo "|---|---|---|---|"
 printf '%s\n' "${rows[@]}"

@@ -412,10 +412,11 @@ fn a_store_whose_records_are_refused_is_left_as_it_was() {
         )
         .unwrap();
         c.execute_batch(&format!(
-            "INSERT INTO affiliations VALUES ('room@{DOMAIN}', 'owner@localhost', 'owner', NULL);
-             INSERT INTO affiliations VALUES ('room@{DOMAIN}', 'romeo@localhost', 'member', 'Jul');
-             INSERT INTO affiliations VALUES ('room@{DOMAIN}', 'juliet@localhost', 'member', 'Jul');
-             DROP TABLE service; PRAGMA user_version = 1; PRAGMA wal_checkpoint(TRUNCATE);"
+            "INSERT INTO affiliations (room, jid, affiliation, nick) VALUES ('room@{DOMAIN}', 'owner@localhost', 'owner', NULL);
+             INSERT INTO affiliations (room, jid, affiliation, nick) VALUES ('room@{DOMAIN}', 'romeo@localhost', 'member', 'Jul');
+             INSERT INTO affiliations (room, jid, affiliation, nick) VALUES ('room@{DOMAIN}', 'juliet@localhost', 'member', 'Jul');
+             ALTER TABLE affiliations DROP COLUMN reason; DROP TABLE service;
+             PRAGMA user_version = 1; PRAGMA wal_checkpoint(TRUNCATE);"
         ))
         .unwrap();
     }

@@ -39,9 +39,12 @@ use std::path::{Path, PathBuf};
 
 /// `PRAGMA application_id` of a mucsim room store: "mucs".
 pub const APPLICATION_ID: i32 = 0x6d75_6373;
-/// The schema this build writes and reads. Schema 1 (no `service` table) is upgraded
-/// in place on open.
-pub const SCHEMA_VERSION: i32 = 2;
+/// The schema this build writes and reads. Schemas 1 (no `service` table) and 2 (no
+/// `affiliations.reason` column) are upgraded in place on open.
+pub const SCHEMA_VERSION: i32 = 3;
+
+/// Schema 3: the reason given with a ban (XEP-0045 §9.1), outcasts only.
+const REASON_COLUMN: &str = "ALTER TABLE affiliations ADD COLUMN reason TEXT;";
 
 /// The `service` table's row holding the XEP-0421 occupant-id key (a 32-byte BLOB).
 pub const OCCUPANT_ID_KEY: &str = "occupant_id_key";
@@ -68,6 +71,8 @@ CREATE TABLE affiliations (
     affiliation TEXT NOT NULL CHECK (affiliation IN ('owner', 'admin', 'member', 'outcast')),
     -- the nickname this user reserved in the room (XEP-0045 §7.10), if any
     nick TEXT,
+    -- the reason given with a ban (XEP-0045 §9.1), outcasts only
+    reason TEXT,
     PRIMARY KEY (room, jid)
 ) STRICT;
 ";
@@ -161,8 +166,10 @@ pub struct SqliteStore {
 
 /// What an existing store still needs written once it is accepted.
 struct Owed {
-    /// Schema 1: the `service` table with this key, and the version raised.
-    upgrade: bool,
+    /// The schema the file holds: below 2, the `service` table with this key and the
+    /// `affiliations.reason` column are owed; at 2, the column; either way the version
+    /// is raised to [`SCHEMA_VERSION`].
+    version: i32,
 }
 
 impl SqliteStore {
@@ -309,12 +316,11 @@ impl SqliteStore {
         }
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
             .map_err(sql)?;
-        let (occupant_id_key, upgrade) = if version < 2 {
+        let occupant_id_key = if version < 2 {
             // Kept in memory until the store is accepted; written by `accept`.
-            let key = crate::entropy::random_key().map_err(|e| StoreError::NoRandomness(path.into(), e))?;
-            (key, true)
+            crate::entropy::random_key().map_err(|e| StoreError::NoRandomness(path.into(), e))?
         } else {
-            (read_key(&conn, path)?, false)
+            read_key(&conn, path)?
         };
         let store = SqliteStore {
             path: path.into(),
@@ -322,7 +328,7 @@ impl SqliteStore {
             _db_lock: db_lock,
             _lock: lock,
             occupant_id_key,
-            owed: Some(Owed { upgrade }),
+            owed: Some(Owed { version }),
             pending: Vec::new(),
             commits: 0,
         };
@@ -340,8 +346,8 @@ impl SqliteStore {
     }
 
     /// Accepts a store [`SqliteStore::read`] gave, once the caller has rebuilt its
-    /// service from the records: writes what is owed (WAL mode; a schema-1 store's
-    /// upgrade to schema 2 with its new occupant-id key) and commits it durably, so
+    /// service from the records: writes what is owed (WAL mode; an older store's
+    /// upgrade to schema 3: the occupant-id key of schema 2, the ban reasons of 3) and commits it durably, so
     /// the key is on disk before any occupant id made with it is sent. Does nothing
     /// the second time.
     ///
@@ -364,11 +370,21 @@ impl SqliteStore {
                 format!("SQLite would not switch it to WAL mode (journal mode {wal})"),
             ));
         }
-        if owed.upgrade {
-            if let Err(e) = write_schema(&self.conn, "", &self.occupant_id_key) {
-                self.owed = Some(owed);
-                return Err(sql(e));
-            }
+        let upgraded = match owed.version {
+            ..=1 => write_schema(&self.conn, REASON_COLUMN, &self.occupant_id_key),
+            2 => self
+                .conn
+                .execute_batch(&format!(
+                    "BEGIN; {REASON_COLUMN} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                ))
+                .inspect_err(|_| {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                }),
+            _ => Ok(()),
+        };
+        if let Err(e) = upgraded {
+            self.owed = Some(owed);
+            return Err(sql(e));
         }
         Ok(())
     }
@@ -406,11 +422,20 @@ impl SqliteStore {
     pub fn load(&self) -> Result<Vec<RoomRecord>, StoreError> {
         let corrupt = |why: String| StoreError::Corrupt(self.path.clone(), why);
         let sql = |e| StoreError::Sqlite(self.path.clone(), e);
-        type Lists = (BTreeMap<BareJid, Affiliation>, BTreeMap<BareJid, String>);
+        type Lists = (
+            BTreeMap<BareJid, Affiliation>,
+            BTreeMap<BareJid, String>,
+            BTreeMap<BareJid, String>,
+        );
         let mut affs: BTreeMap<String, Lists> = BTreeMap::new();
         let mut stmt = self
             .conn
-            .prepare("SELECT room, jid, affiliation, nick FROM affiliations ORDER BY room, jid")
+            .prepare(if self.owed.as_ref().is_some_and(|o| o.version < 3) {
+                // Read before an upgrade: no reason column yet.
+                "SELECT room, jid, affiliation, nick, NULL FROM affiliations ORDER BY room, jid"
+            } else {
+                "SELECT room, jid, affiliation, nick, reason FROM affiliations ORDER BY room, jid"
+            })
             .map_err(sql)?;
         let mut rows = stmt.query([]).map_err(sql)?;
         while let Some(r) = rows.next().map_err(sql)? {
@@ -427,12 +452,16 @@ impl SqliteStore {
                     at("jid")
                 )));
             }
+            let reason = text(&self.path, r, 4, "affiliations", "reason", &room)?;
             let aff = Affiliation::parse(&aff)
                 .filter(|a| *a != Affiliation::None)
                 .ok_or_else(|| corrupt(format!("{} '{aff}' of {jid}", at("affiliation"))))?;
             let lists = affs.entry(room.clone()).or_default();
             if let Some(n) = nick {
                 lists.1.insert(jid.clone(), n);
+            }
+            if let Some(why) = reason {
+                lists.2.insert(jid.clone(), why);
             }
             lists.0.insert(jid, aff);
         }
@@ -459,10 +488,11 @@ impl SqliteStore {
             let config = RoomConfig::from_submission(&form)
                 .map_err(|e| corrupt(format!("room {jid}: rooms.config: {e}")))?;
             let subject = subject_text.map(|text| Subject { by: subject_by, text });
-            let (affiliations, reserved) = affs.remove(&jid).unwrap_or_default();
+            let (affiliations, reserved, ban_reasons) = affs.remove(&jid).unwrap_or_default();
             out.push(RoomRecord {
                 affiliations,
                 reserved,
+                ban_reasons,
                 jid: room,
                 config,
                 subject,
@@ -517,8 +547,14 @@ impl SqliteStore {
                     .map_err(sql)?;
                     for (user, aff) in &r.affiliations {
                         tx.execute(
-                            "INSERT INTO affiliations (room, jid, affiliation, nick) VALUES (?1, ?2, ?3, ?4)",
-                            params![jid.as_str(), user.as_str(), aff.as_str(), r.reserved.get(user)],
+                            "INSERT INTO affiliations (room, jid, affiliation, nick, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+                            params![
+                                jid.as_str(),
+                                user.as_str(),
+                                aff.as_str(),
+                                r.reserved.get(user),
+                                r.ban_reasons.get(user)
+                            ],
                         )
                         .map_err(sql)?;
                     }

@@ -51,6 +51,7 @@ fn record(room: &str, members: usize) -> RoomRecord {
         },
         affiliations,
         reserved: BTreeMap::new(),
+        ban_reasons: BTreeMap::new(),
         subject: None,
     }
 }
@@ -78,6 +79,11 @@ fn every_persisted_field_round_trips() {
             (jid("nurse@localhost"), "Nurse".to_string()),
             (jid("juliet@localhost"), "Juliet \u{1F319}".to_string()),
         ]
+        .into(),
+        ban_reasons: [(
+            jid("romeo@localhost"),
+            "Banished to <Mantua> & 'beyond'".to_string(),
+        )]
         .into(),
         subject: Some(Subject {
             by: Some("Nurse".into()),
@@ -331,8 +337,10 @@ fn a_schema_1_store_is_upgraded_with_a_key_and_keeps_its_rooms() {
     {
         // What a build of schema 1 left: no `service` table.
         let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch("DROP TABLE service; PRAGMA user_version = 1;")
-            .unwrap();
+        c.execute_batch(
+            "ALTER TABLE affiliations DROP COLUMN reason; DROP TABLE service; PRAGMA user_version = 1;",
+        )
+        .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.load().unwrap(), vec![record("a@conference.localhost", 1)]);
@@ -344,6 +352,41 @@ fn a_schema_1_store_is_upgraded_with_a_key_and_keeps_its_rooms() {
     assert_eq!(version, SCHEMA_VERSION);
     drop(store);
     assert_eq!(SqliteStore::open(&path).unwrap().occupant_id_key(), key);
+}
+
+#[test]
+fn a_schema_2_store_is_upgraded_with_ban_reasons_and_keeps_its_rooms_and_key() {
+    let dir = TempDir::new("upgrade2");
+    let path = dir.file("rooms.sqlite");
+    let key = {
+        let mut store = SqliteStore::open(&path).unwrap();
+        put_and_sync(&mut store, record("a@conference.localhost", 1));
+        store.occupant_id_key()
+    };
+    {
+        // What a build of schema 2 left: no `affiliations.reason`.
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("ALTER TABLE affiliations DROP COLUMN reason; PRAGMA user_version = 2;")
+            .unwrap();
+    }
+    let mut store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.load().unwrap(), vec![record("a@conference.localhost", 1)]);
+    assert_eq!(store.occupant_id_key(), key);
+    let version: i32 = store
+        .connection()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    let mut banned = record("a@conference.localhost", 0);
+    banned
+        .affiliations
+        .insert(jid("romeo@localhost"), Affiliation::Outcast);
+    banned
+        .ban_reasons
+        .insert(jid("romeo@localhost"), "Banished".into());
+    put_and_sync(&mut store, banned.clone());
+    drop(store);
+    assert_eq!(SqliteStore::open(&path).unwrap().load().unwrap(), vec![banned]);
 }
 
 #[test]

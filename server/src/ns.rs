@@ -14,5 +14,7 @@ pub const DISCO_ITEMS: &str = "http://jabber.org/protocol/disco#items";
 pub const OCCUPANT_ID: &str = "urn:xmpp:occupant-id:0";
 pub const DELAY: &str = "urn:xmpp:delay";
 pub const LEGACY_DELAY: &str = "jabber:x:delay";
+/// XEP-0334 message processing hints (`<store/>`, `<no-store/>`, `<no-permanent-store/>`).
+pub const HINTS: &str = "urn:xmpp:hints";
 pub const PROSODY_MUC: &str = "http://prosody.im/protocol/muc";
 pub const COMMANDS: &str = "http://jabber.org/protocol/commands";

@@ -55,10 +55,24 @@ pub enum Refusal {
     RoomFull,
     /// XEP-0045 §10.2: only owners may configure or destroy.
     OwnerOnly,
-    /// Admin list retrieval without the privilege.
+    /// The sender lacks the affiliation or role the use case needs: a list it may not
+    /// retrieve (§9.5, §8.5), a role change by a non-moderator (§8), an affiliation
+    /// change by a non-admin (§9), an owner-only change by an admin (§10.3–§10.8).
     Forbidden,
-    /// XEP-0045 §5.2 permission matrix: the actor may not make this change.
+    /// XEP-0045 §5.2 permission matrix: the actor has the privilege for the use case
+    /// but not over this target (e.g. a moderator kicking an admin, §8.2; an admin
+    /// banning an admin or owner, §9.1).
     NotAllowed,
+    /// XEP-0045 §9.1: an admin or owner banning themselves.
+    SelfBan,
+    /// XEP-0045 §7.8.2: a decline naming someone who neither invited the decliner
+    /// here nor is in the room.
+    UnknownInviter,
+    /// XEP-0045 §6.7: a disco request to `room/nick` from a non-occupant.
+    NonOccupantDisco,
+    /// XEP-0045 §10.1.3: a configuration that switches on password protection
+    /// with no password.
+    EmptyRoomSecret,
     /// XEP-0045 §10.6: the last owner may not give up ownership.
     LastOwner,
     /// A submitted form is not a muc#roomconfig form, or not of type submit/cancel.
@@ -131,6 +145,22 @@ impl Refusal {
             Refusal::OwnerOnly => (Auth, "forbidden", s("Only owners can configure rooms")),
             Refusal::Forbidden => (Auth, "forbidden", None),
             Refusal::NotAllowed => (Cancel, "not-allowed", None),
+            Refusal::UnknownInviter => (
+                Cancel,
+                "item-not-found",
+                s("No invitation from that user to decline"),
+            ),
+            Refusal::SelfBan => (Cancel, "conflict", s("You cannot ban yourself")),
+            Refusal::NonOccupantDisco => (
+                Modify,
+                "bad-request",
+                s("You are not currently connected to this chat"),
+            ),
+            Refusal::EmptyRoomSecret => (
+                Modify,
+                "not-acceptable",
+                s("A password-protected room needs a password"),
+            ),
             Refusal::LastOwner => (Cancel, "conflict", s("A room must keep at least one owner")),
             Refusal::BadForm(why) => (Cancel, "bad-request", s(why)),
             Refusal::BadFieldValue(field) => (

@@ -19,14 +19,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Whether a stanza can change a kept room's record: an iq set (configuration,
-/// affiliations, registration, destroy), or a message carrying a subject or a
-/// muc#user payload (an invitation into a members-only room grants membership).
+/// affiliations, registration, destroy), or a message that changes the subject
+/// (`muc::message::subject_change`, XEP-0045 §8.1) or carries a muc#user payload (an invitation into a members-only room grants membership).
 /// Presence, iq gets and plain messages never do, so the hot paths (joins,
 /// groupchat fan-out) do not copy records to compare them.
 fn may_change_kept(el: &Element) -> bool {
     match &*el.name {
         "iq" => el.attr("type") == Some("set"),
-        "message" => el.child("subject", ns::CLIENT).is_some() || el.child("x", ns::MUC_USER).is_some(),
+        "message" => muc::message::subject_change(el).is_some() || el.child("x", ns::MUC_USER).is_some(),
         _ => false,
     }
 }
@@ -396,16 +396,8 @@ fn route_to_room(
             muc::message::private(room, from, st, nick, out).map(|_| RoomFate::Keep)
         }
         (Kind::Iq(IqType::Get | IqType::Set), None) => muc::room_iq::iq_to_room(room, ctx, from, st, out),
-        // Prosody forwards iqs to occupants; we do not (yet). To a nick nobody holds
-        // the answer is Prosody's "Recipient not in room".
         (Kind::Iq(_), Some(nick)) => {
-            if room.nick_of(from).is_none() {
-                Err(Refusal::NotInRoom)
-            } else if room.occupant(nick).is_none() {
-                Err(Refusal::RecipientNotInRoom)
-            } else {
-                Err(Refusal::FeatureNotImplemented)
-            }
+            muc::room_iq::iq_to_occupant(room, from, st, nick).map(|_| RoomFate::Keep)
         }
         (Kind::Iq(IqType::Result | IqType::Error), None) => Ok(RoomFate::Keep),
     }

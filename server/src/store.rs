@@ -24,6 +24,8 @@ pub struct RoomRecord {
     pub affiliations: BTreeMap<BareJid, Affiliation>,
     /// Reserved nicknames, of affiliated users only.
     pub reserved: BTreeMap<BareJid, String>,
+    /// The reason given with each ban (XEP-0045 §9.1), of outcasts only.
+    pub ban_reasons: BTreeMap<BareJid, String>,
     pub subject: Option<Subject>,
 }
 

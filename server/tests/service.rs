@@ -357,7 +357,8 @@ fn kick_sends_307_and_only_moderators_may_kick() {
     room_with(&mut h, "");
     let _ = h.join(B, "r", "Bob");
     let _ = h.join(C, "r", "Carol");
-    assert_error(&h.set_role(C, "r", "Bob", "none"), C, "cancel", "not-allowed");
+    // XEP-0045 §8.2: a participant may not kick (Prosody: not-allowed).
+    assert_error(&h.set_role(C, "r", "Bob", "none"), C, "auth", "forbidden");
     let out = h.set_role(A, "r", "Bob", "none");
     let to_b = out.iter().find(|o| o.to.as_str() == B).unwrap();
     assert_eq!(statuses(&to_b.stanza), vec!["307", "110"]);
@@ -379,13 +380,8 @@ fn moderator_grant_needs_admin_or_owner() {
     let _ = h.join(C, "r", "Carol");
     let out = h.set_role(A, "r", "Bob", "moderator");
     assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
-    // Bob moderates but is no admin: he may not make Carol a moderator.
-    assert_error(
-        &h.set_role(B, "r", "Carol", "moderator"),
-        B,
-        "cancel",
-        "not-allowed",
-    );
+    // Bob moderates but is no admin: he may not make Carol a moderator (§9.6).
+    assert_error(&h.set_role(B, "r", "Carol", "moderator"), B, "auth", "forbidden");
 }
 
 #[test]
@@ -402,24 +398,183 @@ fn permission_matrix_for_admins() {
             .attr("type"),
         Some("result")
     );
+    // Granting admin is an owner's use case (§10.6): forbidden.
     assert_error(
         &h.set_aff(B, "r", "carol@localhost", "admin"),
         B,
-        "cancel",
-        "not-allowed",
+        "auth",
+        "forbidden",
     );
+    // Banning an owner is an admin's use case, but not over an owner (§9.1).
     assert_error(
         &h.set_aff(B, "r", "owner@localhost", "outcast"),
         B,
         "cancel",
         "not-allowed",
     );
+    // Carol is no admin at all (§9).
     assert_error(
         &h.set_aff(C, "r", "bob@localhost", "none"),
         C,
-        "cancel",
-        "not-allowed",
+        "auth",
+        "forbidden",
     );
+}
+
+/// The error reply of the room to `to`, as a whole stanza (the request's payload is
+/// not echoed).
+fn room_error(id: &str, to: &str, ty: &str, cond: &str, text: Option<&str>) -> String {
+    let text = text
+        .map(|t| format!("<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>{t}</text>"))
+        .unwrap_or_default();
+    format!(
+        "<iq type='error' id='{id}' from='r@conference.localhost' to='{to}'>\
+         <error type='{ty}' by='r@conference.localhost'><{cond} xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>{text}</error></iq>"
+    )
+}
+
+#[test]
+fn banning_oneself_is_a_conflict_for_owners_and_admins() {
+    // XEP-0045 §9.1, even when another owner would remain (Prosody lets that through).
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.set_aff(A, "r", "bob@localhost", "owner");
+    let _ = h.set_aff(A, "r", "carol@localhost", "admin");
+    for (who, bare) in [(A, "owner@localhost"), (C, "carol@localhost")] {
+        let out = h.set_aff(who, "r", bare, "outcast");
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_stanza(
+            &out[0].stanza,
+            &room_error("aff", who, "cancel", "conflict", Some("You cannot ban yourself")),
+        );
+    }
+    let room = h.room("r").unwrap();
+    assert_eq!(
+        room.affiliation(&jid::BareJid::new("owner@localhost").unwrap())
+            .as_str(),
+        "owner"
+    );
+    assert_eq!(
+        room.affiliation(&jid::BareJid::new("carol@localhost").unwrap())
+            .as_str(),
+        "admin"
+    );
+    // The success path beside it: an owner bans another user.
+    let out = h.set_aff(A, "r", "dan@localhost", "outcast");
+    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
+}
+
+#[test]
+fn admins_may_not_grant_or_revoke_owner_or_admin() {
+    // XEP-0045 §10.3–§10.8 are owner use cases: an admin gets forbidden (Prosody: not-allowed).
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.set_aff(A, "r", "bob@localhost", "admin");
+    let _ = h.set_aff(A, "r", "carol@localhost", "admin");
+    for (jid, aff) in [
+        ("dan@localhost", "owner"),
+        ("dan@localhost", "admin"),
+        ("owner@localhost", "member"),
+        ("carol@localhost", "none"),
+    ] {
+        let out = h.set_aff(B, "r", jid, aff);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_stanza(&out[0].stanza, &room_error("aff", B, "auth", "forbidden", None));
+    }
+    // The owner may.
+    let out = h.set_aff(A, "r", "carol@localhost", "none");
+    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
+}
+
+#[test]
+fn a_participant_may_not_kick() {
+    // XEP-0045 §8.2: forbidden (Prosody: not-allowed).
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let _ = h.join(C, "r", "Carol");
+    let out = h.set_role(C, "r", "Bob", "none");
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_stanza(&out[0].stanza, &room_error("role", C, "auth", "forbidden", None));
+    assert!(h.room("r").unwrap().occupant("Bob").is_some());
+    // The moderator may.
+    let out = h.set_role(A, "r", "Bob", "none");
+    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
+}
+
+#[test]
+fn disco_to_an_occupant_from_a_non_occupant_is_a_bad_request() {
+    // XEP-0045 §6.7 (Prosody: not-acceptable).
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let dan = "dan@localhost/d";
+    for ns in ["disco#items", "disco#info"] {
+        let q = format!("<query xmlns='http://jabber.org/protocol/{ns}'/>");
+        let out = h.send(
+            dan,
+            &format!("<iq id='d' to='r@conference.localhost/Bob' type='get'>{q}</iq>"),
+        );
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_stanza(
+            &out[0].stanza,
+            &format!(
+                "<iq type='error' id='d' from='r@conference.localhost/Bob' to='{dan}'>\
+                 <error type='modify' by='r@conference.localhost'><bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
+                 <text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>You are not currently connected to this chat</text></error></iq>"
+            ),
+        );
+    }
+    // Another iq from a non-occupant keeps Prosody's answer; an occupant's disco is
+    // not relayed.
+    let vcard = "<iq id='v' to='r@conference.localhost/Bob' type='get'><vCard xmlns='vcard-temp'/></iq>";
+    assert_error(&h.send(dan, vcard), dan, "cancel", "not-acceptable");
+    let out = h.send(A, "<iq id='d' to='r@conference.localhost/Bob' type='get'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
+    assert_error(&out, A, "cancel", "feature-not-implemented");
+}
+
+#[test]
+fn password_protection_needs_a_secret() {
+    // XEP-0045 §10.1.3: not-acceptable (Prosody ignores the field).
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let on = "<field var='muc#roomconfig_passwordprotectedroom'><value>1</value></field>";
+    for secret in [
+        "",
+        "<field var='muc#roomconfig_roomsecret'><value></value></field>",
+    ] {
+        let out = h.configure(A, "r", &format!("{on}{secret}"));
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(
+            error_of(&out[0].stanza),
+            Some(("modify".to_string(), "not-acceptable".to_string()))
+        );
+        assert_eq!(
+            out[0]
+                .stanza
+                .child("error", "jabber:client")
+                .and_then(|e| e.child_text("text", "urn:ietf:params:xml:ns:xmpp-stanzas"))
+                .as_deref(),
+            Some("A password-protected room needs a password")
+        );
+        assert_eq!(h.room("r").unwrap().config().password, None);
+    }
+    // With a secret, in either order, the room is protected; switched off, it is open.
+    let secret = "<field var='muc#roomconfig_roomsecret'><value>s3cret</value></field>";
+    let out = h.configure(A, "r", &format!("{on}{secret}"));
+    assert!(
+        out.iter().any(|o| o.stanza.attr("type") == Some("result")),
+        "{out:#?}"
+    );
+    assert_eq!(h.room("r").unwrap().config().password.as_deref(), Some("s3cret"));
+    let _ = h.configure(A, "r", on);
+    assert_eq!(h.room("r").unwrap().config().password.as_deref(), Some("s3cret"));
+    let _ = h.configure(
+        A,
+        "r",
+        "<field var='muc#roomconfig_passwordprotectedroom'><value>0</value></field>",
+    );
+    assert_eq!(h.room("r").unwrap().config().password, None);
 }
 
 #[test]
@@ -570,6 +725,136 @@ fn ban_removes_with_301_and_keeps_out() {
 }
 
 #[test]
+fn a_bare_jid_affiliation_takes_precedence_over_a_domain_ban() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.set_aff(A, "r", "carol@localhost", "member");
+    let _ = h.join(B, "r", "Bob");
+    let _ = h.join(C, "r", "Carol");
+    let bob_id = h.occupant_id("r", "Bob");
+    // The owner bans his own domain: Bob (unaffiliated) is removed with 301; the
+    // owner and Carol keep their own affiliations and stay.
+    let out = h.set_aff(A, "r", "localhost", "outcast");
+    let to: Vec<&str> = out.iter().map(|o| o.to.as_str()).collect();
+    assert_eq!(to, vec![C, A, B, A], "{out:#?}");
+    assert_stanza(
+        &out[2].stanza,
+        &format!(
+            "<presence from='r@conference.localhost/Bob' to='{B}' type='unavailable'>\
+             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{bob_id}'/>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><status code='301'/>\
+             <item affiliation='outcast' role='none' jid='{B}'><actor nick='Owner'/></item><status code='110'/></x></presence>"
+        ),
+    );
+    assert_stanza(
+        &out[1].stanza,
+        &format!(
+            "<presence from='r@conference.localhost/Bob' to='{A}' type='unavailable'>\
+             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{bob_id}'/>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><status code='301'/>\
+             <item affiliation='outcast' role='none' jid='{B}'><actor nick='Owner' jid='{A}'/></item></x></presence>"
+        ),
+    );
+    assert_stanza(
+        &out[3].stanza,
+        &format!("<iq type='result' id='aff' from='r@conference.localhost' to='{A}'/>"),
+    );
+    let room = h.room("r").unwrap();
+    assert!(room.occupant("Owner").is_some() && room.occupant("Carol").is_some());
+    assert!(room.occupant("Bob").is_none());
+    assert_eq!(
+        room.affiliation(&jid::BareJid::new("owner@localhost").unwrap())
+            .as_str(),
+        "owner"
+    );
+    assert_eq!(
+        room.affiliation(&jid::BareJid::new("carol@localhost").unwrap())
+            .as_str(),
+        "member"
+    );
+    assert_eq!(
+        room.affiliation(&jid::BareJid::new("bob@localhost").unwrap())
+            .as_str(),
+        "outcast"
+    );
+    // The refusal: the ban keeps the rest of the domain out, and the room (not
+    // persistent, still occupied) keeps its ban list.
+    assert_error(&h.join(B, "r", "Bob"), B, "auth", "forbidden");
+    assert_error(
+        &h.join("dan@localhost/d", "r", "Dan"),
+        "dan@localhost/d",
+        "auth",
+        "forbidden",
+    );
+    // The owner leaves; Carol keeps the room, so the ban stays.
+    let _ = h.send(
+        A,
+        "<presence to='r@conference.localhost/Owner' type='unavailable'/>",
+    );
+    assert_error(
+        &h.join("dan@localhost/d", "r", "Dan"),
+        "dan@localhost/d",
+        "auth",
+        "forbidden",
+    );
+}
+
+fn outcast_list(h: &mut H, from: &str) -> Vec<Sent> {
+    h.send(
+        from,
+        "<iq id='l' to='r@conference.localhost' type='get'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+         <item affiliation='outcast'/></query></iq>",
+    )
+}
+
+#[test]
+fn ban_reasons_are_kept_and_listed() {
+    // XEP-0045 §9.1, §9.2 (example 89); Prosody 13 keeps them too.
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.set_aff(A, "r", "bob@localhost", "admin");
+    let ban = |jid: &str, reason: &str| {
+        format!(
+            "<iq id='b' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+             <item affiliation='outcast' jid='{jid}'>{reason}</item></query></iq>"
+        )
+    };
+    let _ = h.send(A, &ban("earl@shakespeare.lit", "<reason>Treason</reason>"));
+    let _ = h.send(A, &ban("evil.example", "<reason>Spam</reason>"));
+    let _ = h.send(A, &ban("dan@localhost", ""));
+    let out = outcast_list(&mut h, A);
+    assert_eq!(out.len(), 1);
+    assert_stanza(
+        &out[0].stanza,
+        &format!(
+            "<iq type='result' id='l' from='r@conference.localhost' to='{A}'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+             <item affiliation='outcast' jid='dan@localhost'/>\
+             <item affiliation='outcast' jid='earl@shakespeare.lit'><reason>Treason</reason></item>\
+             <item affiliation='outcast' jid='evil.example'><reason>Spam</reason></item>\
+             </query></iq>"
+        ),
+    );
+    // A ban set again without a reason has none; one lifted and set again has only
+    // the new reason; an admin may list them too.
+    let _ = h.send(A, &ban("earl@shakespeare.lit", ""));
+    let _ = h.set_aff(A, "r", "evil.example", "none");
+    let _ = h.send(A, &ban("evil.example", "<reason>Again</reason>"));
+    let out = outcast_list(&mut h, B);
+    assert_stanza(
+        &out[0].stanza,
+        &format!(
+            "<iq type='result' id='l' from='r@conference.localhost' to='{B}'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+             <item affiliation='outcast' jid='dan@localhost'/>\
+             <item affiliation='outcast' jid='earl@shakespeare.lit'/>\
+             <item affiliation='outcast' jid='evil.example'><reason>Again</reason></item>\
+             </query></iq>"
+        ),
+    );
+    // The refusal: someone who is not an admin may not see the list (or its reasons).
+    assert_error(&outcast_list(&mut h, C), C, "auth", "forbidden");
+}
+
+#[test]
 fn switching_to_members_only_removes_non_members_with_322() {
     let mut h = H::default();
     room_with(&mut h, "");
@@ -658,6 +943,228 @@ fn groupchat_reaches_every_session_and_history_replays() {
 }
 
 #[test]
+fn a_join_presence_sent_again_gets_the_history_too() {
+    // XEP-0045 §7.2.1, §17.3: a present occupant resynchronising gets what a join
+    // gets, to that session only.
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let _ = h.join(B2, "r", "Bob");
+    let owner_id = h.occupant_id("r", "Owner");
+    let _ = h.send(
+        A,
+        "<message to='r@conference.localhost' type='groupchat' id='m1'><body>hello</body></message>",
+    );
+    let at = h.room("r").unwrap().history().next().unwrap().at.to_xep0082();
+    let out = h.join(B, "r", "Bob");
+    // The room state goes to this session only; the others see its presence.
+    let to_b: Vec<&Sent> = out.iter().filter(|o| o.to.as_str() == B).collect();
+    let kinds: Vec<(&str, Option<&str>)> = to_b
+        .iter()
+        .map(|o| (&*o.stanza.name, o.stanza.attr("from")))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("presence", Some("r@conference.localhost/Owner")),
+            ("presence", Some("r@conference.localhost/Bob")),
+            ("message", Some("r@conference.localhost/Owner")),
+            ("message", Some("r@conference.localhost")),
+        ],
+        "{out:#?}"
+    );
+    assert_stanza(
+        &to_b[2].stanza,
+        &format!(
+            "<message from='r@conference.localhost/Owner' to='{B}' type='groupchat' id='m1'><body>hello</body>\
+             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{owner_id}'/>\
+             <delay xmlns='urn:xmpp:delay' from='r@conference.localhost' stamp='{at}'/></message>"
+        ),
+    );
+    assert!(
+        out.iter()
+            .filter(|o| o.to.as_str() != B)
+            .all(|o| o.stanza.name == "presence"),
+        "{out:#?}"
+    );
+    // What it asks for is honoured, as on a join.
+    let out = h.join_with(B, "r", "Bob", "<history maxstanzas='0'/>");
+    assert!(
+        !out.iter()
+            .any(|o| o.stanza.child("body", "jabber:client").is_some()),
+        "{out:#?}"
+    );
+    // A presence update without <x/> is no resynchronisation: no history, no subject.
+    let out = h.send(
+        B,
+        "<presence to='r@conference.localhost/Bob'><show>away</show></presence>",
+    );
+    assert!(out.iter().all(|o| o.stanza.name == "presence"), "{out:#?}");
+}
+
+/// Joins `room` as a fresh user with `history` inside the MUC `<x/>` and returns
+/// the history messages (those with a `<delay/>`) it receives, as received.
+fn history_for(h: &mut H, n: usize, history: &str) -> Vec<server::xml::Element> {
+    let who = format!("joiner{n}@localhost/x");
+    h.join_with(&who, "r", &format!("J{n}"), history)
+        .into_iter()
+        .filter(|o| o.to.as_str() == who && o.stanza.child("delay", "urn:xmpp:delay").is_some())
+        .map(|o| o.stanza)
+        .collect()
+}
+
+fn ids(msgs: &[server::xml::Element]) -> Vec<&str> {
+    msgs.iter().map(|m| m.attr("id").unwrap()).collect()
+}
+
+#[test]
+fn discussion_history_honours_every_limit_together() {
+    // XEP-0045 §7.2.14, §7.2.15: maxchars, maxstanzas, seconds and since; the least wins.
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let start = h.now;
+    for (i, id) in ["m1", "m2", "m3", "m4"].iter().enumerate() {
+        h.now = start + 60_000 * i as u64;
+        let _ = h.send(
+            A,
+            &format!("<message to='r@conference.localhost' type='groupchat' id='{id}'><body>message {id}</body></message>"),
+        );
+    }
+    h.now = start + 60_000 * 3 + 1_000; // m4 was 1 s ago (each send adds 10 ms)
+    let stamp = |i: u64| server::Millis(start + 60_000 * i + 10).to_xep0082();
+    let all = history_for(&mut h, 0, "");
+    assert_eq!(ids(&all), ["m1", "m2", "m3", "m4"]);
+    let sizes: Vec<usize> = all
+        .iter()
+        .map(|m| m.to_xml_in("jabber:client").chars().count())
+        .collect();
+    let mut n = 1;
+    let mut check = |h: &mut H, history: &str, want: &[&str]| {
+        let got = history_for(h, n, history);
+        n += 1;
+        let got: Vec<&str> = ids(&got);
+        assert_eq!(got, want, "{history}");
+    };
+    check(&mut h, "<history maxstanzas='2'/>", &["m3", "m4"]);
+    check(&mut h, "<history maxstanzas='0'/>", &[]);
+    check(&mut h, "<history seconds='70'/>", &["m3", "m4"]);
+    check(&mut h, "<history seconds='0'/>", &[]);
+    check(
+        &mut h,
+        &format!("<history since='{}'/>", stamp(1)),
+        &["m2", "m3", "m4"],
+    );
+    // A since with an offset and fractional seconds is the same instant.
+    let m2 = server::Millis(start + 60_000 + 10).to_xep0082();
+    let offset = format!("{}.000+01:00", &m2[..19]);
+    let hour: u64 = offset[11..13].parse().unwrap();
+    let offset = format!("{}{:02}{}", &offset[..11], (hour + 1) % 24, &offset[13..]);
+    if hour < 23 {
+        check(
+            &mut h,
+            &format!("<history since='{offset}'/>"),
+            &["m2", "m3", "m4"],
+        );
+    }
+    // Together, the least wins.
+    check(
+        &mut h,
+        &format!("<history since='{}' maxstanzas='1'/>", stamp(1)),
+        &["m4"],
+    );
+    check(
+        &mut h,
+        &format!("<history since='{}' seconds='70'/>", stamp(0)),
+        &["m3", "m4"],
+    );
+    // maxchars counts whole stanzas as sent: the last two fit exactly, one char less
+    // leaves one.
+    let two = sizes[2] + sizes[3];
+    // Joiners' `to` differ in length by the digits of their number only (all < 10).
+    check(&mut h, &format!("<history maxchars='{two}'/>"), &["m3", "m4"]);
+    check(&mut h, &format!("<history maxchars='{}'/>", two - 1), &["m4"]);
+    check(
+        &mut h,
+        &format!("<history maxchars='{two}' maxstanzas='1'/>"),
+        &["m4"],
+    );
+    // The refusals: maxchars='0' and a since in the future give no history.
+    check(&mut h, "<history maxchars='0'/>", &[]);
+    check(&mut h, &format!("<history since='{}'/>", stamp(10)), &[]);
+    // A value that does not parse is ignored (Prosody): the other limits still apply.
+    check(&mut h, "<history since='yesterday' maxstanzas='1'/>", &["m4"]);
+}
+
+#[test]
+fn an_explicit_history_request_overrides_the_default_count() {
+    let mut h = H::default();
+    room_with(
+        &mut h,
+        "<field var='muc#roomconfig_defaulthistorymessages'><value>1</value></field>",
+    );
+    for id in ["m1", "m2", "m3"] {
+        let _ = h.send(
+            A,
+            &format!(
+                "<message to='r@conference.localhost' type='groupchat' id='{id}'><body>x</body></message>"
+            ),
+        );
+    }
+    assert_eq!(ids(&history_for(&mut h, 0, "")), ["m3"]);
+    assert_eq!(
+        ids(&history_for(&mut h, 1, "<history maxstanzas='2'/>")),
+        ["m2", "m3"]
+    );
+    assert_eq!(
+        ids(&history_for(&mut h, 2, "<history seconds='3600'/>")),
+        ["m1", "m2", "m3"]
+    );
+}
+
+#[test]
+fn history_keeps_bodies_and_store_hints_and_drops_no_store() {
+    // What is kept, as Prosody's muc-message-is-historic (XEP-0334 hints).
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let owner_id = h.occupant_id("r", "Owner");
+    for (id, payload) in [
+        ("body", "<body>hi</body>"),
+        (
+            "stored",
+            "<store xmlns='urn:xmpp:hints'/><x xmlns='urn:example'/>",
+        ),
+        ("nostore", "<body>gone</body><no-store xmlns='urn:xmpp:hints'/>"),
+        (
+            "noperm",
+            "<body>gone</body><no-permanent-store xmlns='urn:xmpp:hints'/>",
+        ),
+        ("state", "<active xmlns='http://jabber.org/protocol/chatstates'/>"),
+    ] {
+        let out = h.send(
+            A,
+            &format!("<message to='r@conference.localhost' type='groupchat' id='{id}'>{payload}</message>"),
+        );
+        assert_eq!(out.len(), 1, "every groupchat message is relayed: {out:#?}");
+    }
+    let got = history_for(&mut h, 0, "");
+    assert_eq!(ids(&got), ["body", "stored"]);
+    let stamp = got[1]
+        .child("delay", "urn:xmpp:delay")
+        .and_then(|d| d.attr("stamp"))
+        .unwrap()
+        .to_string();
+    assert_stanza(
+        &got[1],
+        &format!(
+            "<message from='r@conference.localhost/Owner' to='joiner0@localhost/x' type='groupchat' id='stored'>\
+             <store xmlns='urn:xmpp:hints'/><x xmlns='urn:example'/>\
+             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{owner_id}'/>\
+             <delay xmlns='urn:xmpp:delay' from='r@conference.localhost' stamp='{stamp}'/></message>"
+        ),
+    );
+}
+
+#[test]
 fn subject_change_needs_permission() {
     let mut h = H::default();
     room_with(&mut h, "");
@@ -665,6 +1172,86 @@ fn subject_change_needs_permission() {
     let subj = "<message to='r@conference.localhost' type='groupchat'><subject>topic</subject></message>";
     assert_error(&h.send(B, subj), B, "auth", "forbidden");
     assert_eq!(h.send(A, subj).len(), 2);
+    assert_eq!(h.room("r").unwrap().subject().unwrap().text, "topic");
+}
+
+#[test]
+fn subject_with_body_or_thread_is_an_ordinary_message() {
+    // XEP-0045 §8.1: a <subject/> with a <body/> or a <thread/> is not a subject change.
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let bob_id = h.occupant_id("r", "Bob");
+    let owner_id = h.occupant_id("r", "Owner");
+    let topic = "<message to='r@conference.localhost' type='groupchat'><subject>topic</subject></message>";
+    assert_eq!(h.send(A, topic).len(), 2);
+    // A participant without subject permission: relayed, not refused.
+    let out = h.send(
+        B,
+        "<message to='r@conference.localhost' type='groupchat' id='t1'><subject>re</subject><thread>th1</thread></message>",
+    );
+    let to: Vec<&str> = out.iter().map(|o| o.to.as_str()).collect();
+    assert_eq!(to, vec![B, A]);
+    assert_stanza(
+        &out[1].stanza,
+        &format!(
+            "<message from='r@conference.localhost/Bob' to='{A}' type='groupchat' id='t1'><subject>re</subject><thread>th1</thread>\
+             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{bob_id}'/></message>"
+        ),
+    );
+    // A moderator's subject and body: relayed, the subject stays.
+    let out = h.send(
+        A,
+        "<message to='r@conference.localhost' type='groupchat' id='m1'><subject>other</subject><body>hi</body></message>",
+    );
+    assert_eq!(out.len(), 2);
+    assert_eq!(h.room("r").unwrap().subject().unwrap().text, "topic");
+    // A newcomer gets both in the history, then the subject as it was.
+    let got: Vec<_> = h
+        .join(C, "r", "Carol")
+        .into_iter()
+        .filter(|o| o.to.as_str() == C && o.stanza.name == "message")
+        .map(|o| o.stanza)
+        .collect();
+    assert_eq!(got.len(), 3, "{got:#?}");
+    let stamp = |e: &server::xml::Element| {
+        e.child("delay", "urn:xmpp:delay")
+            .and_then(|d| d.attr("stamp"))
+            .unwrap()
+            .to_string()
+    };
+    assert_stanza(
+        &got[0],
+        &format!(
+            "<message from='r@conference.localhost/Bob' to='{C}' type='groupchat' id='t1'><subject>re</subject><thread>th1</thread>\
+             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{bob_id}'/>\
+             <delay xmlns='urn:xmpp:delay' from='r@conference.localhost' stamp='{}'/></message>",
+            stamp(&got[0])
+        ),
+    );
+    assert_stanza(
+        &got[1],
+        &format!(
+            "<message from='r@conference.localhost/Owner' to='{C}' type='groupchat' id='m1'><subject>other</subject><body>hi</body>\
+             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{owner_id}'/>\
+             <delay xmlns='urn:xmpp:delay' from='r@conference.localhost' stamp='{}'/></message>",
+            stamp(&got[1])
+        ),
+    );
+    assert_stanza(
+        &got[2],
+        &format!("<message from='r@conference.localhost/Owner' to='{C}' type='groupchat'><subject>topic</subject></message>"),
+    );
+    // The refusal: a participant's subject alone is still a subject change.
+    assert_error(
+        &h.send(
+            B,
+            "<message to='r@conference.localhost' type='groupchat'><subject>mine</subject></message>",
+        ),
+        B,
+        "auth",
+        "forbidden",
+    );
     assert_eq!(h.room("r").unwrap().subject().unwrap().text, "topic");
 }
 
@@ -789,6 +1376,58 @@ fn mediated_invite_grants_membership_in_members_only_room() {
             .affiliation(&jid::BareJid::new("bob@localhost").unwrap()),
         server::Affiliation::Member
     );
+}
+
+#[test]
+fn a_decline_is_forwarded_to_the_inviter() {
+    // XEP-0045 §7.8.2.
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.send(A, "<message to='r@conference.localhost' id='inv'><x xmlns='http://jabber.org/protocol/muc#user'><invite to='bob@localhost'/></x></message>");
+    // The invitation showed the inviter as the occupant JID (semi-anonymous room);
+    // the decline to it reaches the inviter's sessions.
+    let out = h.send(
+        B,
+        "<message to='r@conference.localhost' id='dec'><x xmlns='http://jabber.org/protocol/muc#user'>\
+         <decline to='r@conference.localhost/Owner'><reason>Too busy</reason></decline></x></message>",
+    );
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_stanza(
+        &out[0].stanza,
+        &format!(
+            "<message from='r@conference.localhost' to='{A}' id='dec'><x xmlns='http://jabber.org/protocol/muc#user'>\
+             <decline from='bob@localhost'><reason>Too busy</reason></decline></x>\
+             <body>bob@localhost declined your invite to the room r@conference.localhost (Too busy)</body></message>"
+        ),
+    );
+    // To a real JID: the one that invited Carol, even once it has left the room.
+    let _ = h.join(B, "r", "Bob");
+    let _ = h.send(B, "<message to='r@conference.localhost'><x xmlns='http://jabber.org/protocol/muc#user'><invite to='carol@localhost'/></x></message>");
+    let _ = h.send(
+        B,
+        "<presence to='r@conference.localhost/Bob' type='unavailable'/>",
+    );
+    let decline = "<message to='r@conference.localhost'><x xmlns='http://jabber.org/protocol/muc#user'>\
+                   <decline to='bob@localhost'/></x></message>";
+    let out = h.send(C, decline);
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_stanza(
+        &out[0].stanza,
+        "<message from='r@conference.localhost' to='bob@localhost'><x xmlns='http://jabber.org/protocol/muc#user'>\
+         <decline from='carol@localhost'><reason/></decline></x>\
+         <body>carol@localhost declined your invite to the room r@conference.localhost</body></message>",
+    );
+    // The refusals: declined once, the invitation is gone; a decline naming no one,
+    // someone unknown, or a nick nobody holds, is an error.
+    assert_error(&h.send(C, decline), C, "cancel", "item-not-found");
+    let no_one = "<message to='r@conference.localhost'><x xmlns='http://jabber.org/protocol/muc#user'><decline/></x></message>";
+    assert_error(&h.send(C, no_one), C, "modify", "jid-malformed");
+    let stranger = "<message to='r@conference.localhost'><x xmlns='http://jabber.org/protocol/muc#user'>\
+                    <decline to='mallory@localhost'/></x></message>";
+    assert_error(&h.send(C, stranger), C, "cancel", "item-not-found");
+    let nobody = "<message to='r@conference.localhost'><x xmlns='http://jabber.org/protocol/muc#user'>\
+                  <decline to='r@conference.localhost/Nobody'/></x></message>";
+    assert_error(&h.send(C, nobody), C, "cancel", "item-not-found");
 }
 
 // --- registration and reserved nicknames (XEP-0045 §7.10, Prosody's register.lib) ---

@@ -153,6 +153,7 @@ fn records_that_no_service_writes_are_refused() {
         },
         affiliations: [("owner@localhost".parse().unwrap(), Affiliation::Owner)].into(),
         reserved: BTreeMap::new(),
+        ban_reasons: BTreeMap::new(),
         subject: None,
     };
     assert!(MucService::restore(cfg.clone(), [ok.clone()]).is_ok());
@@ -203,6 +204,7 @@ fn records_that_break_an_invariant_or_hold_a_bad_nick_are_refused_naming_the_roo
         ]
         .into(),
         reserved: [(romeo.clone(), "Romeo".to_string())].into(),
+        ban_reasons: Default::default(),
         subject: Some(server::muc::Subject {
             by: Some("Romeo".into()),
             text: "hi".into(),
@@ -339,4 +341,52 @@ fn a_bad_domain_is_a_typed_error_when_the_service_is_built() {
         Err(RestoreError::Config(_))
     ));
     assert!(MucService::new(ServiceConfig::new(MUC, 0)).is_ok());
+}
+
+#[test]
+fn a_ban_reason_is_kept_durably_and_listed_after_a_restore() {
+    // XEP-0045 §9.1, §9.2: the reason is part of what a kept room keeps.
+    let mut h = H::default();
+    h.create(A, "r", "Owner", &field("muc#roomconfig_persistentroom", "1"));
+    let out = handle(
+        &mut h,
+        A,
+        &format!(
+            "<iq id='b' to='r@{MUC}' type='set'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+             <item affiliation='outcast' jid='eve@localhost'><reason>Treason</reason></item></query></iq>"
+        ),
+    );
+    let put = out
+        .store_ops()
+        .iter()
+        .find_map(|op| match op {
+            StoreOp::Put(r) => Some(r.clone()),
+            _ => None,
+        })
+        .expect("the ban is written");
+    assert_eq!(
+        put.ban_reasons
+            .get(&"eve@localhost".parse::<jid::BareJid>().unwrap())
+            .map(String::as_str),
+        Some("Treason")
+    );
+    let svc = MucService::restore(ServiceConfig::new(MUC, 42), h.svc.records()).unwrap();
+    let mut h2 = H { svc, now: h.now };
+    let got = h2.send_for(
+        A,
+        &format!(
+            "<iq id='l' to='r@{MUC}' type='get'><query xmlns='http://jabber.org/protocol/muc#admin'><item affiliation='outcast'/></query></iq>"
+        ),
+        A,
+    );
+    assert_stanza(
+        &got[0],
+        &format!(
+            "<iq type='result' id='l' from='r@{MUC}' to='{A}'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+             <item affiliation='outcast' jid='eve@localhost'><reason>Treason</reason></item></query></iq>"
+        ),
+    );
+    // Lifting the ban drops the reason from what is kept.
+    let _ = h2.set_aff(A, "r", "eve@localhost", "none");
+    assert!(h2.svc.records()[0].ban_reasons.is_empty());
 }

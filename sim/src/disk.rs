@@ -222,6 +222,7 @@ mod tests {
             },
             affiliations,
             reserved: BTreeMap::new(),
+            ban_reasons: BTreeMap::new(),
             subject: None,
         })
     }

@@ -82,31 +82,59 @@ fn parse_item(room: &Room, item: &Element) -> Result<Change, Refusal> {
     }
 }
 
-/// XEP-0045 §5.2 as Prosody's `set_affiliation` enforces it: owners may do anything
-/// (but see the last-owner rule); admins may only move users below admin between
-/// member, none and outcast.
-fn may_set_affiliation(actor: Affiliation, target_now: Affiliation, to: Affiliation) -> bool {
-    match actor {
-        Affiliation::Owner => true,
-        Affiliation::Admin => to < Affiliation::Admin && target_now < Affiliation::Admin,
-        Affiliation::Member | Affiliation::None | Affiliation::Outcast => false,
+/// Whether `actor` (with affiliation `actor_aff`) may move `target` from `target_now`
+/// to `to`: the §5.2 permission matrix, with the errors XEP-0045 fixes.
+/// Owners may do anything but ban themselves (the last-owner rule is checked on
+/// the whole batch). Admins may move users below admin between member, none and
+/// outcast. Errors: `Forbidden` for a non-admin (§9: admin use cases) and for an
+/// admin granting or revoking owner or admin (§10.3–§10.8: owner use cases);
+/// `NotAllowed` for an admin banning an admin or owner (§9.1); `SelfBan` for an
+/// admin or owner banning themselves (§9.1).
+fn may_set_affiliation(
+    actor: &BareJid,
+    actor_aff: Affiliation,
+    target: &BareJid,
+    target_now: Affiliation,
+    to: Affiliation,
+) -> Result<(), Refusal> {
+    if actor_aff < Affiliation::Admin {
+        return Err(Refusal::Forbidden);
+    }
+    // XEP-0045 §9.1: an admin (or owner) banning themselves gets `conflict`, even
+    // when another owner would remain (Prosody lets a non-last owner do it).
+    if to == Affiliation::Outcast && actor == target {
+        return Err(Refusal::SelfBan);
+    }
+    if actor_aff == Affiliation::Owner || (to < Affiliation::Admin && target_now < Affiliation::Admin) {
+        return Ok(());
+    }
+    // An admin reaching at or above admin. Prosody answers every case `not-allowed`.
+    if to == Affiliation::Outcast {
+        Err(Refusal::NotAllowed)
+    } else {
+        Err(Refusal::Forbidden)
     }
 }
 
-/// Prosody's `may_set_role`.
+/// Prosody's `may_set_role`, with XEP-0045's errors: `Forbidden` when the actor is
+/// not a moderator (§8.2–§8.4), or a moderator below admin granting or revoking
+/// moderator (§9.6, §9.7: admin use cases); `NotAllowed` for a target with a higher
+/// affiliation than the actor's (§8.2); `OccupantNotFound` for an absent nick.
+/// Prosody answers every refusal here `not-allowed`.
 fn may_set_role(room: &Room, actor: &FullJid, nick: &str, to: Role) -> Result<(), Refusal> {
     let target = room.occupant(nick).ok_or(Refusal::OccupantNotFound)?;
     let actor_aff = room.affiliation(&actor.to_bare());
+    match room.occupant_by_session(actor) {
+        Some(a) if a.role == Role::Moderator => {}
+        _ => return Err(Refusal::Forbidden),
+    }
     if actor_aff < room.affiliation(&target.bare) {
         return Err(Refusal::NotAllowed);
     }
     if (target.role == Role::Moderator || to == Role::Moderator) && actor_aff < Affiliation::Admin {
-        return Err(Refusal::NotAllowed);
+        return Err(Refusal::Forbidden);
     }
-    match room.occupant_by_session(actor) {
-        Some(a) if a.role == Role::Moderator => Ok(()),
-        _ => Err(Refusal::NotAllowed),
-    }
+    Ok(())
 }
 
 pub(crate) fn set(
@@ -138,9 +166,7 @@ pub(crate) fn set(
         match c {
             Change::Affiliation { jid, to, .. } => {
                 let actor_aff = aff_in(&planned, &actor_bare);
-                if !may_set_affiliation(actor_aff, aff_in(&planned, jid), *to) {
-                    return Err(Refusal::NotAllowed);
-                }
+                may_set_affiliation(&actor_bare, actor_aff, jid, aff_in(&planned, jid), *to)?;
                 if *to == Affiliation::None {
                     planned.remove(jid);
                 } else {
@@ -198,11 +224,23 @@ pub(crate) fn apply_affiliation(
     let before = room.stored_affiliation(jid);
     let downgrade = before > to;
     room.set_affiliation(jid.clone(), to);
+    // XEP-0045 §9.1, §9.2: a ban's reason is kept and listed (Prosody 13 does too).
+    if let Some(r) = reason {
+        room.set_ban_reason(jid, r);
+    }
     let role = room.default_role(to);
     let domain_ban = jid.node().is_none() && to == Affiliation::Outcast;
+    // A domain-wide ban reaches the users of that domain whose affiliation it now
+    // is: a user's own (bare-JID) affiliation takes precedence over it
+    // (`Room::affiliation`), so an owner banning his own domain stays owner and stays.
     let affected: Vec<String> = room
         .occupants()
-        .filter(|o| &o.bare == jid || (domain_ban && o.bare.domain() == jid.domain()))
+        .filter(|o| {
+            &o.bare == jid
+                || (domain_ban
+                    && o.bare.domain() == jid.domain()
+                    && room.affiliation(&o.bare) == Affiliation::Outcast)
+        })
         .map(|o| o.nick.clone())
         .collect();
     let removal = if to == Affiliation::Outcast {
@@ -332,12 +370,15 @@ pub(crate) fn get(room: &Room, from: &FullJid, query: &Element) -> Result<Elemen
             }
             for (jid, aff) in room.affiliations() {
                 if aff == want {
-                    reply.push(
-                        Element::new("item", ns::MUC_ADMIN)
-                            .with_attr("affiliation", aff.as_str())
-                            .with_attr("jid", jid.as_str())
-                            .with_opt_attr("nick", room.reserved_nick(jid)),
-                    );
+                    let mut item = Element::new("item", ns::MUC_ADMIN)
+                        .with_attr("affiliation", aff.as_str())
+                        .with_attr("jid", jid.as_str())
+                        .with_opt_attr("nick", room.reserved_nick(jid));
+                    // XEP-0045 §9.2, example 89: the outcast list gives each ban's reason.
+                    if let Some(r) = room.ban_reason(jid) {
+                        item.push(Element::new("reason", ns::MUC_ADMIN).with_text(r));
+                    }
+                    reply.push(item);
                 }
             }
         }

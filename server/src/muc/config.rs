@@ -246,7 +246,10 @@ impl RoomConfig {
 
     /// Applies a submitted form to a copy of this configuration. Unknown fields are
     /// ignored (XEP-0004 §3.2, and what Prosody does); a known field with a bad value
-    /// refuses the whole form, so a refused submission changes nothing.
+    /// refuses the whole form, so a refused submission changes nothing. The room is
+    /// password-protected exactly when it has a non-empty `muc#roomconfig_roomsecret`;
+    /// `muc#roomconfig_passwordprotectedroom` false clears the secret, and true with
+    /// no secret is refused (`EmptyRoomSecret`, XEP-0045 §10.1.3).
     pub fn apply_form(&self, form: &Element) -> Result<RoomConfig, Refusal> {
         let mut c = self.clone();
         let fields: Vec<&Element> = form.elements().filter(|e| e.is("field", ns::DATA)).collect();
@@ -259,6 +262,9 @@ impl RoomConfig {
                 return Err(Refusal::BadForm("Form is not of type room configuration"));
             }
         }
+        // XEP-0045 §10.1.3's muc#roomconfig_passwordprotectedroom, decided once every
+        // field is read (the secret may come after it).
+        let mut protected = None;
         for f in fields {
             let Some(var) = f.attr("var") else { continue };
             let vals = values(f);
@@ -315,6 +321,7 @@ impl RoomConfig {
                 },
                 // Prosody: a submitted secret field without a value clears the password.
                 "muc#roomconfig_roomsecret" => c.password = text()?.filter(|p| !p.is_empty()),
+                "muc#roomconfig_passwordprotectedroom" => set(&mut protected, boolean()?.map(Some)),
                 "muc#roomconfig_historylength" => set(&mut c.history_length, number(MAX_HISTORY_LENGTH)?),
                 "muc#roomconfig_defaulthistorymessages" => {
                     set(&mut c.default_history_messages, number(MAX_HISTORY_LENGTH)?)
@@ -355,6 +362,13 @@ impl RoomConfig {
                 },
                 _ => {}
             }
+        }
+        match protected {
+            // XEP-0045 §10.1.3: protection switched on with no secret is refused
+            // (Prosody does not know the field and keeps the room open).
+            Some(true) if c.password.is_none() => return Err(Refusal::EmptyRoomSecret),
+            Some(false) => c.password = None,
+            _ => {}
         }
         Ok(c)
     }

@@ -2,7 +2,7 @@
 
 use super::presence::{Notice, Removal};
 use super::room::{Occupant, Room, Session, StoredPresence};
-use super::{Affiliation, Role, StatusCode};
+use super::{Affiliation, Millis, Role, StatusCode};
 use crate::config::{Ctx, Mutant};
 use crate::ns;
 use crate::outbox::Outbox;
@@ -98,7 +98,7 @@ pub(crate) fn presence(
                 None if !has_x => Err(Refusal::JoinWithoutMucX),
                 None => join(room, ctx, from, st, nick, out),
                 Some(cur) if cur == nick => {
-                    update(room, from, st, has_x, out);
+                    update(room, ctx, from, st, has_x, out);
                     Ok(())
                 }
                 Some(cur) => change_nick(room, ctx, from, st, &cur, nick, out),
@@ -188,8 +188,10 @@ fn join(
 }
 
 /// A presence from an occupant to its own nick: new status, or (with `<x/>`) a
-/// client that lost track and rejoins, which gets the room state again.
-fn update(room: &mut Room, from: &FullJid, st: &Stanza, has_x: bool, out: &mut Outbox) {
+/// client that lost track and rejoins (XEP-0045 §7.2.1, §17.3), which gets, to that
+/// session only, what a join gets: the occupant list, its own presence, the
+/// discussion history (honouring its `<history/>`) and the subject.
+fn update(room: &mut Room, ctx: &Ctx, from: &FullJid, st: &Stanza, has_x: bool, out: &mut Outbox) {
     let nick = room.nick_of(from).expect("indexed occupant").to_string();
     room.set_presence(from, stored(st));
     if has_x {
@@ -201,6 +203,7 @@ fn update(room: &mut Room, from: &FullJid, st: &Stanza, has_x: bool, out: &mut O
         out,
     );
     if has_x {
+        send_history(room, ctx, from, st, out);
         send_subject(room, from, out);
     }
 }
@@ -351,37 +354,91 @@ pub(crate) fn send_subject(room: &Room, to: &FullJid, out: &mut Outbox) {
     out.send(to, msg);
 }
 
-/// Discussion history (XEP-0045 §7.2.14), honouring `maxstanzas` and `seconds`.
-fn send_history(room: &Room, ctx: &Ctx, to: &FullJid, st: &Stanza, out: &mut Outbox) {
-    let req = st
-        .el
-        .child("x", ns::MUC)
-        .and_then(|x| x.child("history", ns::MUC));
-    let mut max = room
-        .config()
-        .default_history_messages
-        .min(room.config().history_length) as usize;
-    let mut since = None;
-    if let Some(h) = req {
-        if let Some(n) = h.attr("maxstanzas").and_then(|v| v.parse::<usize>().ok()) {
-            max = max.min(n);
-        }
-        if let Some(s) = h.attr("seconds").and_then(|v| v.parse::<u64>().ok()) {
-            since = Some(ctx.now.0.saturating_sub(s.saturating_mul(1000)));
+/// What a joiner's `<history/>` asks for (XEP-0045 §7.2.14): every limit it gives;
+/// the history sent is the newest run of messages that keeps within all of them
+/// (the least wins).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct HistoryRequest {
+    /// The total characters of the history stanzas as sent (`maxchars`).
+    max_chars: Option<usize>,
+    /// How many messages (`maxstanzas`).
+    max_stanzas: Option<usize>,
+    /// Messages no older than this (`since`, and `seconds` counted back from now;
+    /// the later of the two).
+    since: Option<Millis>,
+}
+
+impl HistoryRequest {
+    /// Reads the `<history/>` of a join presence. A value that does not parse (a
+    /// negative number, a date-time that is not XEP-0082) is ignored, as in Prosody.
+    fn read(st: &Stanza, now: Millis) -> HistoryRequest {
+        let Some(h) = st
+            .el
+            .child("x", ns::MUC)
+            .and_then(|x| x.child("history", ns::MUC))
+        else {
+            return HistoryRequest::default();
+        };
+        let number = |name: &str| h.attr(name).and_then(|v| v.trim().parse::<u64>().ok());
+        let since = h.attr("since").and_then(parse_xep0082);
+        let seconds = number("seconds").map(|s| Millis(now.0.saturating_sub(s.saturating_mul(1000))));
+        HistoryRequest {
+            max_chars: number("maxchars").map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            max_stanzas: number("maxstanzas").map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            since: since.max(seconds),
         }
     }
-    let entries: Vec<_> = room
-        .history()
-        .filter(|e| since.is_none_or(|t| e.at.0 >= t))
-        .collect();
-    let skip = entries.len().saturating_sub(max);
-    for e in entries.into_iter().skip(skip) {
+
+    fn is_empty(&self) -> bool {
+        *self == HistoryRequest::default()
+    }
+}
+
+/// A XEP-0082 DateTime (`CCYY-MM-DDThh:mm:ss[.sss]TZD`, an RFC 3339 profile) as
+/// milliseconds since the epoch; `None` if it does not parse. A time before the
+/// epoch is the epoch (the service's clock starts there).
+fn parse_xep0082(s: &str) -> Option<Millis> {
+    let t = time::OffsetDateTime::parse(s.trim(), &time::format_description::well_known::Rfc3339).ok()?;
+    let ms = t.unix_timestamp_nanos() / 1_000_000;
+    Some(Millis(u64::try_from(ms).unwrap_or(0)))
+}
+
+/// Discussion history (XEP-0045 §7.2.14, §7.2.15), to one session: the newest
+/// messages within every limit the joiner's `<history/>` gives (`maxchars`,
+/// `maxstanzas`, `seconds`, `since`: the least wins), or, when it gives none, the
+/// room's `default_history_messages`. `maxchars` counts the characters of each
+/// stanza as sent (with its `to` and `<delay/>`), as the XEP says and Prosody does;
+/// `maxchars='0'` and a `since` in the future give no history.
+fn send_history(room: &Room, ctx: &Ctx, to: &FullJid, st: &Stanza, out: &mut Outbox) {
+    let req = HistoryRequest::read(st, ctx.now);
+    let max_stanzas = if req.is_empty() {
+        room.config().default_history_messages as usize
+    } else {
+        req.max_stanzas.unwrap_or(usize::MAX)
+    };
+    let mut chars = 0usize;
+    let mut picked = Vec::new();
+    for e in room.history().rev() {
+        if picked.len() >= max_stanzas || req.since.is_some_and(|t| e.at < t) {
+            break;
+        }
         let mut m = e.stanza.clone();
         m.push(
             Element::new("delay", ns::DELAY)
                 .with_attr("stamp", e.at.to_xep0082())
                 .with_attr("from", room.jid().as_str()),
         );
+        if let Some(max) = req.max_chars {
+            let mut sent = m.clone();
+            sent.set_attr("to", to.as_str());
+            chars = chars.saturating_add(sent.to_xml_in(ns::CLIENT).chars().count());
+            if chars > max {
+                break;
+            }
+        }
+        picked.push(m);
+    }
+    for m in picked.into_iter().rev() {
         out.send(to, m);
     }
 }

@@ -26,8 +26,6 @@ pub(crate) fn groupchat(
     let nick = occ.nick.clone();
     let role = occ.role;
     let occupant_id = occ.occupant_id.clone();
-    let subject = st.el.child("subject", ns::CLIENT);
-    let body = st.el.child("body", ns::CLIENT);
     let mut msg = st.el.clone();
     msg.remove_attr("to");
     msg.set_attr("from", room.occupant_jid_str(&nick));
@@ -43,15 +41,15 @@ pub(crate) fn groupchat(
         Node::Text(_) => true,
     });
     msg.push(super::presence::occupant_id(&occupant_id));
-    if let (Some(subject), None) = (subject, body) {
+    if let Some(text) = subject_change(&st.el) {
         if !(room.config().change_subject || role == Role::Moderator) {
             return Err(Refusal::SubjectChangeForbidden);
         }
         room.set_subject(super::room::Subject {
             by: Some(nick.clone()),
-            text: subject.text(),
+            text,
         });
-    } else if body.is_some() {
+    } else if is_historic(&st.el) {
         room.record_message(HistoryEntry {
             nick: nick.clone(),
             at: ctx.now,
@@ -62,12 +60,42 @@ pub(crate) fn groupchat(
     Ok(())
 }
 
-/// A non-groupchat message to the room itself: an invitation, or nothing we accept.
+/// The new subject if a groupchat message is a subject change, `None` if it is an
+/// ordinary message.
+// XEP-0045 §8.1: only a message whose payload is a <subject/> changes the subject; one
+// with a <subject/> and a <body/>, or a <subject/> and a <thread/>, is a legitimate
+// message that SHALL NOT be interpreted as a subject change (Prosody alike).
+pub(crate) fn subject_change(el: &Element) -> Option<String> {
+    let subject = el.child("subject", ns::CLIENT)?;
+    if el.child("body", ns::CLIENT).is_some() || el.child("thread", ns::CLIENT).is_some() {
+        return None;
+    }
+    Some(subject.text())
+}
+
+/// Whether an ordinary groupchat message is kept in the discussion history
+/// (XEP-0045 §7.2.14 leaves the choice to the service; see docs/conformance.md).
+/// As Prosody's `muc-message-is-historic`: a XEP-0334 `<no-store/>` or
+/// `<no-permanent-store/>` hint keeps it out, a `<store/>` hint keeps it, and so does
+/// a `<body/>`; beyond Prosody, so does a `<subject/>` that is not a subject change
+/// (XEP-0045 §8.1: a legitimate message).
+fn is_historic(el: &Element) -> bool {
+    if el.child("no-store", ns::HINTS).is_some() || el.child("no-permanent-store", ns::HINTS).is_some() {
+        return false;
+    }
+    el.child("store", ns::HINTS).is_some()
+        || el.child("body", ns::CLIENT).is_some()
+        || el.child("subject", ns::CLIENT).is_some()
+}
+
+/// A non-groupchat message to the room itself: an invitation or a decline
+/// (XEP-0045 §7.8.2), or nothing we accept (`WrongMessageType`).
 pub(crate) fn to_room(room: &mut Room, from: &FullJid, st: &Stanza, out: &mut Outbox) -> Result<(), Refusal> {
-    let invite = st
-        .el
-        .child("x", ns::MUC_USER)
-        .and_then(|x| x.child("invite", ns::MUC_USER));
+    let x = st.el.child("x", ns::MUC_USER);
+    if let Some(decline) = x.and_then(|x| x.child("decline", ns::MUC_USER)) {
+        return forward_decline(room, from, st, decline, out);
+    }
+    let invite = x.and_then(|x| x.child("invite", ns::MUC_USER));
     let Some(invite) = invite else {
         return Err(Refusal::WrongMessageType);
     };
@@ -77,6 +105,7 @@ pub(crate) fn to_room(room: &mut Room, from: &FullJid, st: &Stanza, out: &mut Ou
         .and_then(|t| Jid::new(t).ok())
         .ok_or(Refusal::JidMalformed("invitation without a valid 'to'"))?;
     let inviter_aff = room.affiliation(&inviter.bare);
+    let inviter_bare = inviter.bare.clone();
     if room.config().members_only {
         let needed = if room.config().allow_member_invites {
             Affiliation::Member
@@ -125,9 +154,78 @@ pub(crate) fn to_room(room: &mut Room, from: &FullJid, st: &Stanza, out: &mut Ou
             out,
         );
     }
+    room.note_invitation(invitee, inviter_bare);
     // The invitee is outside the service: the outbox addresses sessions, so an
     // invitation to a bare JID goes to the bare JID as a full-less address.
     out.send_to_jid(&to, msg);
+    Ok(())
+}
+
+/// XEP-0045 §7.8.2: an invitee's `<decline to='inviter'/>` is forwarded to the
+/// inviter from the room's address, as `<decline from='invitee's bare JID'/>` with
+/// the invitee's reason (and, as Prosody adds for clients that do not read
+/// declines, a body saying so). The inviter is named as the invitation showed it:
+/// an occupant JID `room/nick` (an occupant's sessions get it) or a real JID (one
+/// that invited the decliner here and has not been declined yet, or an occupant's).
+/// Errors: `JidMalformed` when the decline names no one (or no valid JID);
+/// `UnknownInviter` when it names someone who did not invite the decliner here and
+/// is not in the room (Prosody forwards a decline to whomever it names).
+fn forward_decline(
+    room: &mut Room,
+    from: &FullJid,
+    st: &Stanza,
+    decline: &Element,
+    out: &mut Outbox,
+) -> Result<(), Refusal> {
+    let to = decline
+        .attr("to")
+        .and_then(|t| Jid::new(t).ok())
+        .ok_or(Refusal::JidMalformed("decline without a valid 'to'"))?;
+    let decliner = from.to_bare();
+    let occupant_sessions: Option<Vec<FullJid>> = if &to.to_bare() == room.jid() {
+        let occ = to
+            .resource()
+            .and_then(|nick| room.occupant(nick.as_str()))
+            .ok_or(Refusal::UnknownInviter)?;
+        let (inviter, sessions) = (
+            occ.bare.clone(),
+            occ.sessions.iter().map(|s| s.jid.clone()).collect(),
+        );
+        room.take_invitation(&decliner, &inviter);
+        Some(sessions)
+    } else {
+        let inviter = to.to_bare();
+        let invited = room.take_invitation(&decliner, &inviter);
+        if !invited && !room.occupants().any(|o| o.bare == inviter) {
+            return Err(Refusal::UnknownInviter);
+        }
+        None
+    };
+    let reason = decline.child_text("reason", ns::MUC_USER).unwrap_or_default();
+    let mut body = format!("{decliner} declined your invite to the room {}", room.jid());
+    if !reason.is_empty() {
+        body.push_str(&format!(" ({reason})"));
+    }
+    let msg = Element::new("message", ns::CLIENT)
+        .with_attr("from", room.jid().as_str())
+        .with_opt_attr("id", st.el.attr("id"))
+        .with_child(
+            Element::new("x", ns::MUC_USER).with_child(
+                Element::new("decline", ns::MUC_USER)
+                    .with_attr("from", decliner.as_str())
+                    .with_child(Element::new("reason", ns::MUC_USER).with_text(reason.as_str())),
+            ),
+        )
+        .with_child(Element::new("body", ns::CLIENT).with_text(body));
+    match occupant_sessions {
+        Some(sessions) => {
+            let msg = Arc::new(msg);
+            for s in &sessions {
+                out.share(s, msg.clone());
+            }
+        }
+        None => out.send_to_jid(&to, msg),
+    }
     Ok(())
 }
 

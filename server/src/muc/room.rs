@@ -82,11 +82,22 @@ pub struct Room {
     /// Reserved nicknames (XEP-0045 §7.10 registration; Prosody's affiliation data
     /// `reserved_nickname`), only ever for affiliated users.
     reserved: BTreeMap<BareJid, String>,
+    /// The reason given with each ban (XEP-0045 §9.1), returned in the outcast list
+    /// (§9.2); only ever for outcasts.
+    ban_reasons: BTreeMap<BareJid, String>,
     occupants: BTreeMap<String, Occupant>,
     /// Real session JID → nick: the index every "who is this sender" question uses.
     by_session: BTreeMap<FullJid, String>,
     history: VecDeque<HistoryEntry>,
+    /// Mediated invitations not yet declined, oldest first, as (invitee, inviter)
+    /// bare JIDs (XEP-0045 §7.8.2): whom a decline may go to. At most
+    /// [`MAX_PENDING_INVITATIONS`]; not kept across a restart.
+    invitations: VecDeque<(BareJid, BareJid)>,
 }
+
+/// How many mediated invitations a room remembers for declines; the oldest is
+/// forgotten first.
+pub const MAX_PENDING_INVITATIONS: usize = 64;
 
 impl Room {
     /// An empty room with no affiliations; `locked` until its owner configures it
@@ -100,9 +111,11 @@ impl Room {
             affiliations: BTreeMap::new(),
             domain_affiliations: 0,
             reserved: BTreeMap::new(),
+            ban_reasons: BTreeMap::new(),
             occupants: BTreeMap::new(),
             by_session: BTreeMap::new(),
             history: VecDeque::new(),
+            invitations: VecDeque::new(),
         }
     }
 
@@ -117,6 +130,12 @@ impl Room {
     /// The nickname `bare` has reserved, if any.
     pub fn reserved_nick(&self, bare: &BareJid) -> Option<&str> {
         self.reserved.get(bare).map(String::as_str)
+    }
+
+    /// The reason given when `bare` was banned (XEP-0045 §9.1), if it is an outcast
+    /// and one was given.
+    pub fn ban_reason(&self, bare: &BareJid) -> Option<&str> {
+        self.ban_reasons.get(bare).map(String::as_str)
     }
 
     /// Who reserved `nick`, if anyone.
@@ -155,7 +174,7 @@ impl Room {
     }
 
     /// The discussion history, oldest first (at most `history_length` entries).
-    pub fn history(&self) -> impl Iterator<Item = &HistoryEntry> {
+    pub fn history(&self) -> impl DoubleEndedIterator<Item = &HistoryEntry> {
         self.history.iter()
     }
 
@@ -182,8 +201,9 @@ impl Room {
         self.affiliations.iter().map(|(j, a)| (j, *a))
     }
 
-    /// A user's affiliation; a domain-wide ban (`outcast` on a bare domain) applies to
-    /// everyone at that domain, as in Prosody.
+    /// A user's affiliation: the one stored for the bare JID, which takes precedence;
+    /// otherwise a domain-wide ban (`outcast` on a bare domain) applies to everyone at
+    /// that domain, as in Prosody's `get_affiliation`.
     pub fn affiliation(&self, bare: &BareJid) -> Affiliation {
         if let Some(a) = self.affiliations.get(bare) {
             return *a;
@@ -267,11 +287,14 @@ impl Room {
     // ---- the mutation API: the only writers of the fields above ----
 
     /// Sets a user's (or, for a bare domain, a domain's) affiliation: the only writer
-    /// of `affiliations` and of the `domain_affiliations` counter. `None` removes the
+    /// of `affiliations` and of the `domain_affiliations` counter; it drops the ban
+    /// reason `bare` had (see [`Room::set_ban_reason`]). `None` removes the
     /// entry and the user's reserved nickname with it (reservations are for
     /// affiliated users only). Consequences for occupants are the caller's
     /// (see `admin::apply_affiliation`).
     pub(crate) fn set_affiliation(&mut self, bare: BareJid, aff: Affiliation) {
+        // A ban's reason belongs to that ban: any change of affiliation ends it.
+        self.ban_reasons.remove(&bare);
         let domain_only = usize::from(bare.node().is_none());
         if aff == Affiliation::None {
             self.reserved.remove(&bare);
@@ -280,6 +303,38 @@ impl Room {
             }
         } else if self.affiliations.insert(bare, aff).is_none() {
             self.domain_affiliations += domain_only;
+        }
+    }
+
+    /// Remembers that `inviter` invited `invitee` (XEP-0045 §7.8.2), so that the
+    /// invitee's decline can be forwarded; the oldest is forgotten past
+    /// [`MAX_PENDING_INVITATIONS`].
+    pub(crate) fn note_invitation(&mut self, invitee: BareJid, inviter: BareJid) {
+        if !self
+            .invitations
+            .iter()
+            .any(|(e, r)| *e == invitee && *r == inviter)
+        {
+            self.invitations.push_back((invitee, inviter));
+            while self.invitations.len() > MAX_PENDING_INVITATIONS {
+                self.invitations.pop_front();
+            }
+        }
+    }
+
+    /// Forgets `inviter`'s invitation of `invitee`; whether there was one.
+    pub(crate) fn take_invitation(&mut self, invitee: &BareJid, inviter: &BareJid) -> bool {
+        let before = self.invitations.len();
+        self.invitations.retain(|(e, r)| !(e == invitee && r == inviter));
+        self.invitations.len() != before
+    }
+
+    /// Keeps `reason` as the reason `bare` was banned (XEP-0045 §9.1); call it after
+    /// [`Room::set_affiliation`] made `bare` an outcast. Ignored for anyone else, and
+    /// an empty reason keeps none.
+    pub(crate) fn set_ban_reason(&mut self, bare: &BareJid, reason: &str) {
+        if self.stored_affiliation(bare) == Affiliation::Outcast && !reason.is_empty() {
+            self.ban_reasons.insert(bare.clone(), reason.to_string());
         }
     }
 
@@ -436,16 +491,21 @@ impl Room {
             config: self.config.clone(),
             affiliations: self.affiliations.clone(),
             reserved: self.reserved.clone(),
+            ban_reasons: self.ban_reasons.clone(),
             subject: self.subject.clone(),
         })
     }
 
     /// A room rebuilt from its record: empty and unlocked, as after a restart
-    /// (`None` affiliations in the record are dropped).
+    /// (`None` affiliations in the record are dropped, and ban reasons of anyone
+    /// not an outcast).
     pub(crate) fn from_record(r: RoomRecord) -> Room {
         let mut room = Room::new(r.jid, r.config, false);
         for (jid, aff) in r.affiliations {
             room.set_affiliation(jid, aff);
+        }
+        for (jid, reason) in &r.ban_reasons {
+            room.set_ban_reason(jid, reason);
         }
         room.reserved = r.reserved;
         room.subject = r.subject;

@@ -13,6 +13,31 @@ use crate::stanza::{iq_result, IqType, Kind, Stanza};
 use crate::xml::Element;
 use jid::FullJid;
 
+/// Answers an iq to an occupant's address `room/nick`: always a refusal, since this
+/// service relays no iqs to occupants (Prosody relays vCard iqs). Errors, in order:
+/// `NonOccupantDisco` for a disco#info or disco#items request from a non-occupant
+/// (XEP-0045 §6.7: `bad-request`), `NotInRoom` for any other iq from a
+/// non-occupant, `RecipientNotInRoom` (Prosody's "Recipient not in room") when no
+/// one holds `nick`, `FeatureNotImplemented` otherwise.
+pub(crate) fn iq_to_occupant(room: &Room, from: &FullJid, st: &Stanza, nick: &str) -> Result<(), Refusal> {
+    if room.nick_of(from).is_none() {
+        let disco = st
+            .payload()
+            .is_some_and(|q| q.is("query", ns::DISCO_INFO) || q.is("query", ns::DISCO_ITEMS));
+        // XEP-0045 §6.7: a non-occupant's disco request to `room/nick` MUST get
+        // `bad-request`; Prosody answers every iq from a non-occupant `not-acceptable`.
+        return Err(if disco {
+            Refusal::NonOccupantDisco
+        } else {
+            Refusal::NotInRoom
+        });
+    }
+    if room.occupant(nick).is_none() {
+        return Err(Refusal::RecipientNotInRoom);
+    }
+    Err(Refusal::FeatureNotImplemented)
+}
+
 /// Answers an iq get or set to the room; a refusal is returned for the dispatcher
 /// to answer with the room as `by`. Errors: `RoomLocked` (not an owner of a locked
 /// room), `OwnerOnly`, the admin and registration refusals, `ServiceUnavailable` for
