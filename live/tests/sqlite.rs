@@ -699,7 +699,7 @@ fn schema_1_store(path: &Path, room: RoomRecord) {
         put_and_sync(&mut store, room);
     }
     let c = rusqlite::Connection::open(path).unwrap();
-    c.execute_batch("DROP TABLE service; PRAGMA user_version = 1; PRAGMA wal_checkpoint(TRUNCATE);")
+    c.execute_batch("ALTER TABLE affiliations DROP COLUMN reason; DROP TABLE service; PRAGMA user_version = 1; PRAGMA wal_checkpoint(TRUNCATE);")
         .unwrap();
 }
 
