@@ -102,8 +102,10 @@ impl<V: View> RoomSide<V> {
         self.joining = 0;
     }
 
-    /// A presence error came from the room: one join was refused (XEP-0045 §7.2.6–
-    /// §7.2.11, §7.6).
+    /// One join was refused: a presence error from the room that answers a join
+    /// (XEP-0045 §7.2.6–§7.2.11, §7.6). Call it only when the error is known to
+    /// answer a join (the model's clients send no other presence); counting down
+    /// for some other presence's error could cancel leaves a join makes valid.
     pub fn refused(&mut self) {
         self.joining = self.joining.saturating_sub(1);
     }
