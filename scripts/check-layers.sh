@@ -23,7 +23,10 @@ fail=0
 # a test may compare against the simulator.
 crate_rules=(
   # The service: sans-IO, no harness, no runtime, no files, no randomness of its own.
-  "mucsim-server|mucsim-scansion mucsim-sim mucsim-model mucsim-live mucsim-live-client mucsim-hostile mucsim-snapshots tokio mio socket2 rand rand_core rand_chacha getrandom rusqlite"
+  "mucsim-server|mucsim-oracle mucsim-scansion mucsim-sim mucsim-model mucsim-live mucsim-live-client mucsim-hostile mucsim-snapshots tokio mio socket2 rand rand_core rand_chacha getrandom rusqlite"
+  # The client oracle and XEP-0045's rules as data: types of the service only, below
+  # every harness, so the model and the swarm judge with the same code.
+  "mucsim-oracle|mucsim-sim mucsim-model mucsim-scansion mucsim-live mucsim-live-client mucsim-hostile mucsim-snapshots tokio mio socket2 getrandom rusqlite"
   # The scripting language: runs over any Backend, knows neither the simulator nor a network.
   "mucsim-scansion|mucsim-sim mucsim-model mucsim-live mucsim-live-client tokio rusqlite getrandom"
   # The simulator: virtual time and one seeded PRNG, no network, no real files, no OS randomness.

@@ -3,10 +3,10 @@
 //! server actor builds the stanzas (the same builder replays use), so the explored
 //! state never holds XML.
 
-use crate::client::ClientState;
-use crate::notice::{Nick, Nicks, Notice};
+use crate::notice::{Nick, Nicks, Notice, MAX_NICKS};
 use crate::ops::{room_jid, Op, RoomOp};
 use mucsim_sim::Storage;
+use oracle::{IqBits, Iqs, RemovalFault, RoomSide};
 use server::jids::FullJid;
 use server::xml::Element;
 use server::{Millis, MucService, ServiceConfig};
@@ -39,6 +39,136 @@ pub struct Cast {
     pub symmetry_classes: Vec<Vec<usize>>,
     /// Service crashes (each an immediate restart from the disk) a path may hold.
     pub crashes: u8,
+}
+
+/// A client's view of one room in the compact form the checker stores.
+pub type View = oracle::SlotView<MAX_NICKS>;
+
+/// Most rooms a scenario may use.
+pub const MAX_ROOMS: usize = crate::ops::ROOMS.len();
+
+/// What a client knows about one room: the oracle's side (view, in or out, leaves
+/// in flight) and what the model's client needs to act.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoomState {
+    /// The nick the client uses here (its base nick or the alternative), as the
+    /// room last told it.
+    pub nick: Nick,
+    /// Sent available presence to the room and no unavailable since (RFC 6121
+    /// §4.6): its home server tells the room when it disconnects.
+    pub directed: bool,
+    pub side: RoomSide<View>,
+}
+
+/// One client actor's state: small and `Copy`-sized fields, because the checker
+/// stores one per client per state. Every judgement is the oracle's.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientState {
+    pub connected: bool,
+    /// Operations not yet performed (bits index the client's op list).
+    pub remaining: u32,
+    pub rooms: [RoomState; MAX_ROOMS],
+    /// iq operations sent and answered (bits by op).
+    pub iqs: IqBits,
+    pub removal_fault: Option<RemovalFault>,
+    pub saw_revocation: bool,
+    pub saw_registration_required: bool,
+}
+
+impl ClientState {
+    /// A client whose nick is `nick` in every room, inside the rooms in `in_rooms`
+    /// (bits by room).
+    pub fn new(nick: Nick, ops: usize, in_rooms: u8) -> ClientState {
+        let side = |r: usize| {
+            let inside = in_rooms & (1 << r) != 0;
+            RoomState {
+                nick,
+                directed: inside,
+                side: RoomSide::settled(inside, View::default()),
+            }
+        };
+        ClientState {
+            connected: true,
+            remaining: if ops >= 32 { u32::MAX } else { (1u32 << ops) - 1 },
+            rooms: [side(0), side(1)],
+            iqs: IqBits::default(),
+            removal_fault: None,
+            saw_revocation: false,
+            saw_registration_required: false,
+        }
+    }
+
+    pub fn room(&self, room: u8) -> &RoomState {
+        &self.rooms[usize::from(room).min(MAX_ROOMS - 1)]
+    }
+
+    pub fn room_mut(&mut self, room: u8) -> &mut RoomState {
+        &mut self.rooms[usize::from(room).min(MAX_ROOMS - 1)]
+    }
+
+    /// The client sends operation `index` (`op` in `room`): what the oracle must
+    /// know of it (iqs, joins and leaves). A disconnect is not sent.
+    pub fn sent(&mut self, index: u8, room: u8, op: &Op) {
+        if op.is_iq() {
+            self.iqs.sent(index);
+        }
+        let r = self.room_mut(room);
+        match op {
+            Op::Leave => {
+                r.side.sent_leave();
+                r.directed = false;
+            }
+            _ if op.is_directed_presence() => {
+                r.side.sent_join();
+                r.directed = true;
+            }
+            _ => {}
+        }
+    }
+
+    /// Updates the client from one received notice.
+    pub fn observe(&mut self, notice: &Notice) {
+        match *notice {
+            Notice::IqAnswer { op } => {
+                self.iqs.answered(op);
+            }
+            Notice::PresenceError {
+                room,
+                registration_required,
+            } => {
+                self.room_mut(room).side.refused();
+                self.saw_registration_required |= registration_required;
+            }
+            Notice::Presence {
+                room,
+                from,
+                unavailable,
+                codes,
+                destroyed,
+                affiliation,
+                role,
+                new_nick,
+            } => {
+                let r = self.room_mut(room);
+                let (fault, own) = r.side.observe(&oracle::Presence {
+                    from: from.0,
+                    unavailable,
+                    codes,
+                    destroyed,
+                    seat: (affiliation, role),
+                    new_nick: new_nick.map(|n| n.0),
+                });
+                if let Some(n) = own {
+                    r.nick = Nick(n);
+                }
+                self.removal_fault = self.removal_fault.or(fault);
+                use server::StatusCode::{AffiliationChanged, NickChanged, SelfPresence};
+                if unavailable && codes.has(SelfPresence) && !codes.has(NickChanged) {
+                    self.saw_revocation |= codes.has(AffiliationChanged);
+                }
+            }
+        }
+    }
 }
 
 /// What one client puts on the network, and what arrives at the service for it.
@@ -283,9 +413,12 @@ impl Actor for MucActor {
                 let mut st = ClientState::new(nick, spec.ops.len(), in_rooms);
                 if owner {
                     // The owner created the rooms in the setup and saw itself join.
-                    for side in st.rooms.iter_mut().take(cast.rooms) {
-                        side.view[usize::from(nick.0)] =
-                            Some((server::Affiliation::Owner, server::Role::Moderator));
+                    for room in st.rooms.iter_mut().take(cast.rooms) {
+                        oracle::View::set(
+                            &mut room.side.view,
+                            &nick.0,
+                            (server::Affiliation::Owner, server::Role::Moderator),
+                        );
                     }
                 }
                 Self::choose_next(spec, &st, o);
@@ -318,6 +451,9 @@ impl Actor for MucActor {
         let RoomOp { room, op } = &spec.ops[*random];
         if *op == Op::Disconnect {
             st.connected = false;
+            for r in &mut st.rooms {
+                r.side.closed();
+            }
             let rooms = (0..cast.rooms as u8)
                 .filter(|r| st.room(*r).directed)
                 .fold(0u8, |m, r| m | (1 << r));
@@ -326,21 +462,8 @@ impl Actor for MucActor {
             }
             return;
         }
-        if op.is_iq() {
-            st.iq_sent |= 1 << random;
-        }
-        let side = st.room_mut(*room);
-        match op {
-            Op::Leave => {
-                // Also before its join is confirmed: the join and the leave may
-                // both be in flight.
-                side.leaving = true;
-                side.directed = false;
-            }
-            _ if op.is_directed_presence() => side.directed = true,
-            _ => {}
-        }
-        let nick = side.nick;
+        st.sent(*random as u8, *room, op);
+        let nick = st.room(*room).nick;
         o.send(
             server_id(),
             Msg::Op {
@@ -420,5 +543,52 @@ mod tests {
         assert_ne!(a.cmp(&b), std::cmp::Ordering::Equal);
         assert_eq!(a.cmp(&b), b.cmp(&a).reverse());
         assert_eq!(a.cmp(&a.clone()), std::cmp::Ordering::Equal);
+    }
+
+    fn notice(xml: &str, nicks: &Nicks) -> Notice {
+        let el = server::xml::parse_stanza(xml.as_bytes(), server::ns::CLIENT, &Default::default())
+            .expect("a stanza");
+        Notice::of(&el, nicks).expect("a notice")
+    }
+
+    /// The leave-in-flight case of issue 20, the same sequence as the swarm's test
+    /// `swarm::driver::tests::a_kick_overtaking_a_leave_cancels_it`: Juliet leaves,
+    /// a kick overtakes the leave, she rejoins, and a removal without cause then
+    /// arrives. The same verdict: removed without a cause.
+    #[test]
+    fn a_kick_overtaking_a_leave_cancels_it() {
+        let nicks = Nicks::new(["Romeo", "Juliet"]).expect("nicks");
+        let entered = notice(
+            "<presence from='room@conference.localhost/Juliet'>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='participant'/>\
+             <status code='110'/></x></presence>",
+            &nicks,
+        );
+        let kicked = notice(
+            "<presence from='room@conference.localhost/Juliet' type='unavailable'>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='none'/>\
+             <status code='307'/><status code='110'/></x></presence>",
+            &nicks,
+        );
+        let gone = notice(
+            "<presence from='room@conference.localhost/Juliet' type='unavailable'>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='none'/>\
+             <status code='110'/></x></presence>",
+            &nicks,
+        );
+        let mut st = ClientState::new(nicks.get("Juliet"), 3, 0);
+        st.sent(0, 0, &Op::Join);
+        st.observe(&entered);
+        st.sent(1, 0, &Op::Leave);
+        st.observe(&kicked);
+        assert_eq!(st.removal_fault, None, "the kick overtakes the leave");
+        st.sent(2, 0, &Op::Join);
+        st.observe(&entered);
+        st.observe(&gone);
+        assert!(
+            matches!(st.removal_fault, Some(RemovalFault::NoCause(_))),
+            "{:?}",
+            st.removal_fault
+        );
     }
 }

@@ -221,6 +221,7 @@ fn notice_phrase(cast: &Cast, i: usize, n: &Notice) -> String {
         }
         Notice::PresenceError {
             registration_required: true,
+            ..
         } => "a presence error: registration-required".into(),
         Notice::PresenceError { .. } => "a presence error".into(),
         Notice::IqAnswer { op } => format!(

@@ -5,7 +5,8 @@
 //!
 //! - [`actor`]: the actors, the messages and the explored state;
 //! - [`notice`]: what a client reads of a stanza (the network carries only that);
-//! - [`client`]: a client's view, built from what it received;
+//! - a client's view and verdicts are the oracle's (`mucsim-oracle`), kept in
+//!   [`actor::ClientState`];
 //! - [`ops`]: client operations and the stanzas they are;
 //! - [`scenario`]: who is in the world and what each may do;
 //! - [`properties`]: the properties, named as sentences;
@@ -16,7 +17,6 @@
 
 pub mod actor;
 pub mod check;
-pub mod client;
 pub mod explore;
 pub mod notice;
 pub mod ops;
@@ -27,23 +27,16 @@ pub mod symmetry;
 
 pub use actor::{Cast, ClientSpec, Msg, MucActor, State};
 
-use client::View;
-use notice::{Nicks, MAX_NICKS};
+use actor::View;
+use notice::Nicks;
 use server::jids::BareJid;
 use server::MucService;
 use stateright::actor::{ActorModel, Network};
 
 /// Room `room`'s occupants as the clients' [`View`] shows them.
 pub fn room_view(svc: &MucService, room: u8, nicks: &Nicks) -> View {
-    let mut v: View = [None; MAX_NICKS];
     let room = BareJid::new(ops::room_jid(room)).expect("valid room JID");
-    if let Some(r) = svc.room(&room) {
-        for occ in r.occupants() {
-            let slot = usize::from(nicks.get(&occ.nick).0);
-            v[slot] = Some((r.affiliation(&occ.bare), occ.role));
-        }
-    }
-    v
+    oracle::expected_view(svc.room(&room), |n| nicks.get(n).0)
 }
 
 pub type Model = ActorModel<MucActor, (), ()>;

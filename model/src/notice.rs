@@ -71,46 +71,8 @@ impl Nicks {
     }
 }
 
-/// The MUC status codes (XEP-0045 §15.6) a client reads, as bits.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Codes(u16);
-
-impl Codes {
-    /// One bit per code, by its place in `StatusCode::ALL` (15 codes fit in 16 bits).
-    fn bit(code: StatusCode) -> u16 {
-        let i = StatusCode::ALL
-            .iter()
-            .position(|c| *c == code)
-            .expect("every code is in ALL");
-        1 << i
-    }
-
-    pub fn has(self, code: StatusCode) -> bool {
-        self.0 & Self::bit(code) != 0
-    }
-
-    fn insert(&mut self, code: StatusCode) {
-        self.0 |= Self::bit(code);
-    }
-
-    /// Whether these codes explain a removal by someone else
-    /// ([`StatusCode::REMOVALS`]: ban, kick, revocation, members-only, shutdown,
-    /// technical error).
-    pub fn has_removal_cause(self) -> bool {
-        StatusCode::REMOVALS.iter().any(|c| self.has(*c))
-    }
-}
-
-impl std::fmt::Display for Codes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let set: Vec<&str> = StatusCode::ALL
-            .iter()
-            .filter(|c| self.has(**c))
-            .map(|c| c.as_str())
-            .collect();
-        write!(f, "[{}]", set.join(" "))
-    }
-}
+/// The MUC status codes (XEP-0045 §15.6) a client reads, as bits: the oracle's.
+pub use oracle::Codes;
 
 /// One stanza, as much of it as the model's clients read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -128,8 +90,8 @@ pub enum Notice {
         /// The new nick of a 303 nick change.
         new_nick: Option<Nick>,
     },
-    /// A presence error (e.g. a refused join).
-    PresenceError { registration_required: bool },
+    /// A presence error from room `room` (a refused join or nick change).
+    PresenceError { room: u8, registration_required: bool },
     /// The answer (result or error) to the client's iq for operation `op`.
     IqAnswer { op: u8 },
 }
@@ -150,10 +112,12 @@ impl Notice {
 
     fn of_presence(el: &Element, nicks: &Nicks) -> Option<Notice> {
         if el.attr("type") == Some("error") {
+            let room = crate::ops::room_index(el.attr("from")?.split('/').next()?)?;
             let registration_required = el
                 .child("error", ns::CLIENT)
                 .is_some_and(|e| e.child("registration-required", ns::STANZAS).is_some());
             return Some(Notice::PresenceError {
+                room,
                 registration_required,
             });
         }
@@ -253,10 +217,11 @@ mod tests {
         assert_eq!(Notice::of(&iq, &nicks()), Some(Notice::IqAnswer { op: 3 }));
         let msg = parse(br#"<message xmlns="jabber:client" type="groupchat"><body>hi</body></message>"#);
         assert_eq!(Notice::of(&msg, &nicks()), None);
-        let err = parse(br#"<presence xmlns="jabber:client" type="error"><error xmlns="jabber:client" type="auth"><registration-required xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/></error></presence>"#);
+        let err = parse(br#"<presence xmlns="jabber:client" type="error" from="room@conference.localhost/Juliet"><error xmlns="jabber:client" type="auth"><registration-required xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/></error></presence>"#);
         assert_eq!(
             Notice::of(&err, &nicks()),
             Some(Notice::PresenceError {
+                room: 0,
                 registration_required: true
             })
         );

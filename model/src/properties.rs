@@ -2,9 +2,10 @@
 //! service's own `check_invariants`), the client-side ones, and the `sometimes`
 //! states that show the interesting cases are reachable.
 
+use crate::actor::ClientState;
 use crate::actor::{ServerState, State};
-use crate::client::ClientState;
 use crate::{room_view, Model, MucActor};
+use oracle::Iqs;
 use server::Invariant;
 use stateright::actor::ActorModelState;
 use stateright::Expectation;
@@ -112,7 +113,7 @@ pub fn properties(model: Model) -> Model {
         })
         .property(Expectation::Always, IQ_ONCE, |_, s| {
             let q = quiescent(s);
-            clients(s).all(|c| !c.connected || (c.iq_answered_twice == 0 && (!q || c.all_iqs_answered())))
+            clients(s).all(|c| !c.connected || (!c.iqs.answered_twice() && (!q || c.iqs.all_answered())))
         })
         .property(Expectation::Always, REMOVAL_TOLD_ONCE, |_, s| {
             clients(s).all(|c| c.removal_fault.is_none())
@@ -127,7 +128,7 @@ pub fn properties(model: Model) -> Model {
             }
             (0..server.cast.rooms as u8).all(|r| {
                 let room = room_view(&server.svc, r, &server.cast.nicks);
-                clients(s).all(|c| !c.connected || !c.room(r).in_room || c.room(r).view == room)
+                clients(s).all(|c| !c.connected || !c.room(r).side.in_room || c.room(r).side.view == room)
             })
         })
         .property(Expectation::Sometimes, SOMETIMES_REVOKED_PRESENT, |_, s| {

@@ -27,7 +27,7 @@ impl Rewrite<Id> for State {
     }
 }
 
-fn client(s: &S, index: usize) -> Option<&crate::client::ClientState> {
+fn client(s: &S, index: usize) -> Option<&crate::actor::ClientState> {
     match s.actor_states.get(index + 1).map(|a| &**a) {
         Some(State::Client(c)) => Some(c),
         _ => None,

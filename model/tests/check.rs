@@ -61,7 +61,7 @@ fn two_rooms_are_checked_separately() {
         5,
         "join and leave per room, one disconnect"
     );
-    assert_eq!(unique_states(&s, &opts(false, false)), 130_034);
+    assert_eq!(unique_states(&s, &opts(false, false)), 130_589);
 }
 
 #[test]
