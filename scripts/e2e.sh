@@ -77,7 +77,9 @@ start_serve() {  # LOG -> sets serve_pid once connected (a child of this shell)
 }
 wait_for_line() {  # FILE PATTERN COUNT: until PATTERN occurs COUNT times (10 s)
     for _ in $(seq 1 200); do
-        [ "$(grep -c "$2" "$1" 2>/dev/null || true)" -ge "$3" ] && return 0
+        local n
+        n=$(grep -c "$2" "$1" 2>/dev/null) || true   # nothing while the log does not exist yet
+        [ "${n:-0}" -ge "$3" ] && return 0
         sleep 0.05
     done
     log "timed out waiting for '$2' in $1"
