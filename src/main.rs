@@ -114,8 +114,10 @@ enum Command {
         /// The server's component port.
         #[arg(long, default_value = "127.0.0.1:5347")]
         connect: String,
-        /// The component secret the server is configured with (required).
-        #[arg(long)]
+        /// The component secret the server is configured with (required; not empty).
+        /// Read from $MUCSIM_COMPONENT_SECRET when the option is not given, which keeps
+        /// it out of `ps` and shell history.
+        #[arg(long, env = "MUCSIM_COMPONENT_SECRET", hide_env_values = true)]
         secret: String,
         /// A file holding the secret key of the occupant ids (XEP-0421): 64 hex
         /// digits (256 bits). By default none: the key is made at random and kept in

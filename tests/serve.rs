@@ -338,6 +338,32 @@ fn a_bad_domain_is_refused_before_the_store_is_touched() {
     assert!(!Path::new(&store).exists());
 }
 
+/// The secret may come from the environment (out of `ps` and shell history), and an
+/// empty one is refused at start instead of failing every handshake.
+#[test]
+fn the_secret_comes_from_the_environment_and_an_empty_one_is_refused() {
+    let out = mucsim()
+        .args(["serve", "--no-store", "--connect", "127.0.0.1:0"])
+        .env("MUCSIM_COMPONENT_SECRET", "from-env")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("port 0"),
+        "past the secret: {}",
+        stderr(&out)
+    );
+    let out = mucsim()
+        .args(["serve", "--no-store", "--connect", "127.0.0.1:0", "--secret", ""])
+        .env_remove("MUCSIM_COMPONENT_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("secret is empty"), "{}", stderr(&out));
+    let help = mucsim().args(["serve", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("MUCSIM_COMPONENT_SECRET"));
+}
+
 #[test]
 fn an_endless_or_all_zero_key_file_is_refused_at_once() {
     // /dev/zero and /dev/urandom never end: read at most a small bound, then refuse.

@@ -42,6 +42,14 @@ pub fn run(
         eprintln!("mucsim serve: {why}");
         ExitCode::from(code)
     };
+    // XEP-0114 §3: the handshake proves the secret; an empty one proves nothing,
+    // and the server would refuse it on every attempt.
+    if secret.is_empty() {
+        return fail(
+            exit::BAD_START,
+            &"the component secret is empty (--secret or $MUCSIM_COMPONENT_SECRET)",
+        );
+    }
     // The domain is checked before anything is opened or locked.
     if let Err(e) = MucService::new(ServiceConfig::new(domain, 0)) {
         return fail(exit::BAD_START, &format!("--domain {e}"));
