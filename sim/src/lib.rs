@@ -3,7 +3,7 @@
 //! and the scansion runner that plays Prosody's test scripts in it.
 
 pub mod disk;
-mod home;
+pub mod home;
 pub mod scansion;
 pub mod swarm;
 pub mod world;

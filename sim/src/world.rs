@@ -79,16 +79,11 @@ impl WorldConfig {
 /// defined beside scansion's `Backend`, which numbers connections with it.
 pub use mucsim_scansion::ConnId;
 
+/// The link to one client: what it has read and the FIFO bookkeeping of its two
+/// directions. The session behind it (JID, presence state) is the home server's.
 #[derive(Debug)]
 pub(crate) struct Conn {
     pub label: String,
-    pub jid: FullJid,
-    pub open: bool,
-    /// Sent initial presence and not yet unavailable (RFC 6121 §4.2).
-    pub available: bool,
-    pub priority: i8,
-    /// Entities that got directed available presence from this session (§4.6).
-    pub directed: Vec<Jid>,
     /// Stanzas delivered to the client and not yet taken by whoever drives it.
     pub inbox: VecDeque<Element>,
     /// Latest delivery time scheduled on each direction, to keep each link FIFO.
@@ -301,16 +296,11 @@ impl World {
         let full = bare
             .with_resource_str(&resource)
             .map_err(|_| WorldError::BadJid(format!("{jid}/{resource}")))?;
-        if self.conns.iter().any(|c| c.open && c.jid == full) {
+        let Some(id) = self.home.bind(full.clone()) else {
             return Err(WorldError::ResourceInUse(full.to_string()));
-        }
+        };
         self.conns.push(Conn {
             label: label.to_string(),
-            jid: full.clone(),
-            open: true,
-            available: false,
-            priority: 0,
-            directed: Vec::new(),
             inbox: VecDeque::new(),
             up_last: self.now,
             down_last: self.now,
@@ -327,11 +317,12 @@ impl World {
             self.arrivals
                 .push(Arrival::Connect(label.to_string(), full.to_string()));
         }
-        Ok(ConnId(self.conns.len() - 1))
+        debug_assert_eq!(id.0, self.conns.len() - 1, "one link per session");
+        Ok(id)
     }
 
     pub fn full_jid(&self, conn: ConnId) -> &FullJid {
-        &self.conns[conn.0].jid
+        &self.home.session(conn).jid
     }
 
     pub fn label(&self, conn: ConnId) -> &str {
@@ -339,14 +330,14 @@ impl World {
     }
 
     pub fn is_open(&self, conn: ConnId) -> bool {
-        self.conns[conn.0].open
+        self.home.session(conn).open
     }
 
     /// The client writes a stanza; it reaches the server after the link's latency,
     /// after everything this client wrote before.
     pub fn send(&mut self, conn: ConnId, stanza: Element) -> Result<(), WorldError> {
         let c = &self.conns[conn.0];
-        if !c.open {
+        if !self.home.session(conn).open {
             return Err(WorldError::NotConnected(c.label.clone()));
         }
         if self.cfg.record_transcript {
@@ -385,7 +376,7 @@ impl World {
 
     fn send_refused(&mut self, conn: ConnId, r: RefusedStanza) -> Result<(), WorldError> {
         let c = &self.conns[conn.0];
-        if !c.open {
+        if !self.home.session(conn).open {
             return Err(WorldError::NotConnected(c.label.clone()));
         }
         if self.cfg.record_transcript {
@@ -402,7 +393,7 @@ impl World {
     /// The client closes its stream (after what it already wrote).
     pub fn disconnect(&mut self, conn: ConnId) -> Result<(), WorldError> {
         let c = &self.conns[conn.0];
-        if !c.open {
+        if !self.home.session(conn).open {
             return Err(WorldError::NotConnected(c.label.clone()));
         }
         let label = c.label.clone();
@@ -445,13 +436,13 @@ impl World {
         match hop {
             Hop::Up(conn, el) => self.arrive_at_server(conn, el),
             Hop::UpRefused(conn, r) => {
-                if self.conns[conn.0].open {
-                    let routes = self.home.client_refused(&mut self.conns, conn, r);
+                if self.home.session(conn).open {
+                    let routes = self.home.client_refused(conn, r);
                     self.route_all(routes);
                 }
             }
             Hop::Close(conn) => {
-                if self.cfg.record_transcript && self.conns[conn.0].open {
+                if self.cfg.record_transcript && self.home.session(conn).open {
                     let label = self.conns[conn.0].label.clone();
                     self.arrivals.push(Arrival::Close(label));
                 }
@@ -525,14 +516,14 @@ impl World {
     }
 
     fn arrive_at_server(&mut self, conn: ConnId, el: Element) {
-        if !self.conns[conn.0].open {
+        if !self.home.session(conn).open {
             return;
         }
         if self.cfg.record_transcript {
             let label = self.conns[conn.0].label.clone();
             self.arrivals.push(Arrival::Stanza(label, el.clone()));
         }
-        let routes = self.home.client_stanza(&mut self.conns, conn, el);
+        let routes = self.home.client_stanza(conn, el);
         self.route_all(routes);
     }
 
@@ -542,7 +533,7 @@ impl World {
         while let Some(r) = queue.pop_front() {
             match r {
                 Route::ToClient(conn, el) => {
-                    if self.conns[conn.0].open {
+                    if self.home.session(conn).open {
                         let at = self.down_time(conn);
                         self.schedule(at, Hop::Down(conn, el));
                     }
@@ -560,18 +551,18 @@ impl World {
                         self.transcript.push(self.now(), &domain, Event::Note(text));
                     }
                     for o in before {
-                        queue.extend(self.home.deliver(&mut self.conns, &o.to, o.element()));
+                        queue.extend(self.home.deliver(&o.to, o.element()));
                     }
                     self.storage.absorb(&store);
                     for o in after {
-                        queue.extend(self.home.deliver(&mut self.conns, &o.to, o.element()));
+                        queue.extend(self.home.deliver(&o.to, o.element()));
                     }
                 }
                 Route::RefusedToService(from, r) => {
                     self.stats.service_inputs += 1;
                     let out = self.service.refuse_stanza(&Jid::from(from), &r);
                     for o in out {
-                        queue.extend(self.home.deliver(&mut self.conns, &o.to, o.element()));
+                        queue.extend(self.home.deliver(&o.to, o.element()));
                     }
                 }
                 Route::CloseStream(conn, condition) => {
@@ -582,10 +573,10 @@ impl World {
     }
 
     fn arrive_at_client(&mut self, conn: ConnId, el: Element) {
-        let c = &mut self.conns[conn.0];
-        if !c.open {
+        if !self.home.session(conn).open {
             return;
         }
+        let c = &mut self.conns[conn.0];
         self.stats.delivered += 1;
         if self.cfg.record_transcript {
             c.inbox.push_back(el.clone());
@@ -598,7 +589,7 @@ impl World {
 
     /// The stream ends: by the client (`None`) or by the server with a stream error.
     fn close(&mut self, conn: ConnId, condition: Option<String>) {
-        if !self.conns[conn.0].open {
+        if !self.home.session(conn).open {
             return;
         }
         if let Some(cond) = &condition {
@@ -606,8 +597,7 @@ impl World {
             self.transcript
                 .push(self.now(), &label, Event::StreamError(cond.clone()));
         }
-        let routes = self.home.unbind(&mut self.conns, conn);
-        self.conns[conn.0].open = false;
+        let routes = self.home.unbind(conn);
         self.conns[conn.0].inbox.clear();
         self.route_all(routes);
     }
