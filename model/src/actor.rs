@@ -7,7 +7,7 @@ use crate::notice::{Nick, Nicks, Notice, MAX_NICKS};
 use crate::ops::{room_jid, Op, RoomOp};
 use mucsim_sim::Storage;
 use oracle::{IqBits, Iqs, RemovalFault, RoomSide};
-use server::jids::FullJid;
+use server::jids::{FullJid, Jid};
 use server::xml::Element;
 use server::{Millis, MucService, ServiceConfig};
 use stateright::actor::{Actor, Id, Out};
@@ -205,14 +205,14 @@ pub fn service_input(cast: &Cast, index: usize, msg: &Msg) -> Vec<Element> {
                 .into_iter()
                 .collect()
         }
-        Msg::Disconnect { rooms } => (0..cast.rooms as u8)
-            .filter(|r| rooms & (1 << r) != 0)
-            .map(|r| {
-                Element::new("presence", server::ns::CLIENT)
-                    .with_attr("to", room_jid(r))
-                    .with_attr("type", "unavailable")
-            })
-            .collect(),
+        Msg::Disconnect { rooms } => {
+            // The home server's rule, not restated here (RFC 6121 §4.6.3).
+            let directed: Vec<Jid> = (0..cast.rooms as u8)
+                .filter(|r| rooms & (1 << r) != 0)
+                .map(|r| Jid::new(room_jid(r)).expect("a room JID is valid"))
+                .collect();
+            mucsim_sim::home::unavailable_on_unbind(None, &directed)
+        }
         Msg::Notices(_) => Vec::new(),
     }
 }
