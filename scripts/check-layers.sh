@@ -7,7 +7,7 @@
 # Two levels:
 # - crates: `cargo tree -e normal` (the resolved normal dependency graph, transitive)
 #   of each workspace crate must not contain the crates its row forbids;
-# - modules of `server`: every `crate::…` and `super::…` path in a file's code
+# - modules of `server` and `sim`: every `crate::…` and `super::…` path in a file's code
 #   (`use` lines, grouped imports and inline paths alike; a file's `#[cfg(test)]`
 #   module and everything after it is skipped, since tests may use anything) is
 #   resolved to a module (`service`, `muc::join`, `xml::lexical`…) and must not fall
@@ -52,10 +52,10 @@ for rule in "${crate_rules[@]}"; do
   done
 done
 
-# ---- modules of server ----------------------------------------------------------
-# The module a file under server/src is.
+# ---- modules of server and sim ---------------------------------------------------
+# The module a file under <crate>/src is.
 module_of() {
-  local f=${1#server/src/}
+  local f=${1#*/src/}
   f=${f%.rs}
   f=${f%/mod}
   echo "${f//\//::}"
@@ -135,31 +135,44 @@ rules=(
 # Whether module $1 is $2 or inside it.
 under() { [ "$1" = "$2" ] || [[ "$1" == "$2::"* ]]; }
 
-while IFS= read -r file; do
-  mod=$(module_of "$file")
-  refs=$(references "$file")
-  [ -n "$refs" ] || continue
-  for rule in "${rules[@]}"; do
-    scope=${rule%%|*}
-    rest=${rule#*|}
-    forbidden=${rest%%|*}
-    why=${rest#*|}
-    if [[ "$scope" == *= ]]; then
-      [ "$mod" = "${scope%=}" ] || continue
-    else
-      under "$mod" "$scope" || continue
-    fi
-    while IFS=$'\t' read -r line ref; do
-      under "$ref" "$mod" && continue # itself and its children
-      for bad in $forbidden; do
-        if under "$ref" "$bad"; then
-          echo "$file:$line: server::$mod uses server::$ref (server::$scope must not depend on $why)"
-          fail=1
-        fi
-      done
-    done <<<"$refs"
-  done
-done < <(find server/src -name '*.rs' | sort)
+# sim: the home server is a state machine below the world that carries its routes.
+sim_rules=(
+  "home|world scansion swarm|the world (links, clock) and what drives it"
+  "disk|world home scansion swarm|the world and the home server"
+)
+
+# check_modules <crate dir> <name of its rules array>
+check_modules() {
+  local dir=$1 file mod refs rule scope rest forbidden why line ref bad
+  local -n crate_mod_rules=$2
+  while IFS= read -r file; do
+    mod=$(module_of "$file")
+    refs=$(references "$file")
+    [ -n "$refs" ] || continue
+    for rule in "${crate_mod_rules[@]}"; do
+      scope=${rule%%|*}
+      rest=${rule#*|}
+      forbidden=${rest%%|*}
+      why=${rest#*|}
+      if [[ "$scope" == *= ]]; then
+        [ "$mod" = "${scope%=}" ] || continue
+      else
+        under "$mod" "$scope" || continue
+      fi
+      while IFS=$'\t' read -r line ref; do
+        under "$ref" "$mod" && continue # itself and its children
+        for bad in $forbidden; do
+          if under "$ref" "$bad"; then
+            echo "$file:$line: $dir::$mod uses $dir::$ref ($dir::$scope must not depend on $why)"
+            fail=1
+          fi
+        done
+      done <<<"$refs"
+    done
+  done < <(find "$dir/src" -name '*.rs' | sort)
+}
+check_modules server rules
+check_modules sim sim_rules
 
 # ---- status codes: written only through server::status::StatusCode ---------------
 while IFS= read -r file; do
@@ -173,4 +186,4 @@ if [ "$fail" -ne 0 ]; then
   echo "layering: broken (see above; the rules are ARCHITECTURE.md's code map)"
   exit 1
 fi
-echo "layering: every crate and server module keeps to its 'must not depend on' column"
+echo "layering: every crate and server/sim module keeps to its 'must not depend on' column"
