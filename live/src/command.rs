@@ -2,7 +2,7 @@
 //! opens the room store (or none), serves until a signal, and says how it ended with
 //! an exit code ([`exit`]). `src/main.rs` only parses the command line and calls [`run`].
 
-use crate::serve::{serve_until_signalled, Durable, Memory, ServeError, ServeOptions, Status};
+use crate::serve::{serve_until_signalled, Memory, RoomStore, ServeError, ServeOptions, Status};
 use crate::sqlite::SqliteStore;
 use server::{MucService, OccupantIdKey, ServiceConfig};
 use std::path::Path;
@@ -67,7 +67,7 @@ pub fn run(
         Ok(k) => k,
         Err(e) => return fail(exit::BAD_START, &e),
     };
-    let (mut service, mut durable): (MucService, Box<dyn Durable + Send>) = match store {
+    let (mut service, mut durable): (MucService, Box<dyn RoomStore + Send>) = match store {
         None => {
             let key = match file_key.map_or_else(crate::entropy::random_key, Ok) {
                 Ok(k) => k,

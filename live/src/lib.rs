@@ -24,5 +24,5 @@ pub mod sqlite;
 pub mod wire;
 
 pub use component::{ComponentEvent, ComponentSession};
-pub use serve::{serve, serve_until_signalled, Durable, Memory, ServeError, ServeOptions, Status};
+pub use serve::{serve, serve_until_signalled, Memory, RoomStore, ServeError, ServeOptions, Status};
 pub use sqlite::{SqliteStore, StoreError};

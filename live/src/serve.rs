@@ -179,11 +179,10 @@ enum SessionEnd {
     StoreFailed(String),
 }
 
-/// Where the service's storage effects go: the service's one storage contract
-/// (`server::RoomStore`), under the name this crate has always exported.
-pub use server::store::{Memory, RoomStore as Durable};
+/// Where the service's storage effects go: the service's one storage contract.
+pub use server::store::{Memory, RoomStore};
 
-impl Durable for crate::sqlite::SqliteStore {
+impl RoomStore for crate::sqlite::SqliteStore {
     fn apply(&mut self, ops: &[StoreOp]) -> Result<(), server::StoreError> {
         crate::sqlite::SqliteStore::apply(self, ops).map_err(|e| server::StoreError::Backend(e.to_string()))
     }
@@ -220,7 +219,7 @@ fn wall_clock() -> Millis {
 pub async fn serve(
     opts: &ServeOptions,
     service: &mut MucService,
-    store: &mut (dyn Durable + Send),
+    store: &mut (dyn RoomStore + Send),
     shutdown: impl Future<Output = ()>,
     report: &mut (dyn FnMut(Status) + Send),
 ) -> Result<(), ServeError> {
@@ -321,7 +320,7 @@ async fn session(
     opts: &ServeOptions,
     sock: TcpStream,
     service: &mut MucService,
-    store: &mut (dyn Durable + Send),
+    store: &mut (dyn RoomStore + Send),
     last_now: &mut u64,
     counters: &mut Counters,
     shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
@@ -465,7 +464,7 @@ async fn signalled() {
 pub fn serve_until_signalled(
     opts: &ServeOptions,
     service: &mut MucService,
-    store: &mut (dyn Durable + Send),
+    store: &mut (dyn RoomStore + Send),
     report: &mut (dyn FnMut(Status) + Send),
 ) -> Result<(), ServeError> {
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -129,10 +129,10 @@ pub(crate) fn to_room(room: &mut Room, from: &FullJid, st: &Stanza, out: &mut Ou
     if let Some(pw) = &room.config().password {
         x.push(Element::new("password", ns::MUC_USER).with_text(pw.as_str()));
     }
-    let mut body = format!("{display} invited you to the room {}", room.jid());
-    if !reason.is_empty() {
-        body.push_str(&format!(" ({reason})"));
-    }
+    let body = with_reason(
+        format!("{display} invited you to the room {}", room.jid()),
+        &reason,
+    );
     let msg = Element::new("message", ns::CLIENT)
         .with_attr("from", room.jid().as_str())
         .with_opt_attr("id", st.el.attr("id"))
@@ -202,10 +202,10 @@ fn forward_decline(
         None
     };
     let reason = decline.child_text("reason", ns::MUC_USER).unwrap_or_default();
-    let mut body = format!("{decliner} declined your invite to the room {}", room.jid());
-    if !reason.is_empty() {
-        body.push_str(&format!(" ({reason})"));
-    }
+    let body = with_reason(
+        format!("{decliner} declined your invite to the room {}", room.jid()),
+        &reason,
+    );
     let msg = Element::new("message", ns::CLIENT)
         .with_attr("from", room.jid().as_str())
         .with_opt_attr("id", st.el.attr("id"))
@@ -253,4 +253,13 @@ pub(crate) fn private(
         out.share(&s.jid, msg.clone());
     }
     Ok(())
+}
+
+/// The human-readable body of an invitation or a decline: `text`, then ` (reason)`
+/// when a reason was given (as Prosody words them).
+fn with_reason(mut text: String, reason: &str) -> String {
+    if !reason.is_empty() {
+        text.push_str(&format!(" ({reason})"));
+    }
+    text
 }
