@@ -66,7 +66,7 @@ pub enum Status {
     Refused {
         from: String,
         stanza: String,
-        limit: String,
+        why: String,
         answered: Option<&'static str>,
     },
     /// Shut down on request; totals over the whole run.
@@ -83,14 +83,14 @@ impl std::fmt::Display for Status {
             Status::Refused {
                 from,
                 stanza,
-                limit,
+                why,
                 answered,
             } => {
                 let answer = match answered {
                     Some(condition) => format!("answered {condition}"),
                     None => "not answered: an error or result".to_string(),
                 };
-                write!(f, "refused a <{stanza}> from {from}: {limit} ({answer})")
+                write!(f, "refused a <{stanza}> from {from}: {why} ({answer})")
             }
             Status::Stopped {
                 stanzas_in,
@@ -397,7 +397,7 @@ async fn session(
                     report(Status::Refused {
                         from: from.to_string(),
                         stanza: refused.name.to_string(),
-                        limit: refused.limit.to_string(),
+                        why: refused.limit.to_string(),
                         answered: (!answer.is_empty()).then_some("policy-violation"),
                     });
                     for o in answer.iter() {
@@ -416,7 +416,7 @@ async fn session(
                     report(Status::Refused {
                         from,
                         stanza,
-                        limit: why,
+                        why,
                         answered: answered.then_some("jid-malformed"),
                     });
                 }
