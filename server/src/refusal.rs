@@ -68,6 +68,15 @@ pub enum Refusal {
     /// XEP-0045 §7.8.2: a decline naming someone who neither invited the decliner
     /// here nor is in the room.
     UnknownInviter,
+    /// XEP-0045 §7.13: a voice request from an occupant who is not a visitor (it
+    /// has voice already).
+    VoiceRequestNotVisitor,
+    /// XEP-0045 §7.13: a voice request sooner than
+    /// `ServiceConfig::voice_request_interval` after the user's last one.
+    VoiceRequestTooSoon,
+    /// XEP-0045 §8.6: a voice approval that names no occupant (no `muc#jid`, no
+    /// `muc#roomnick`).
+    VoiceApprovalNamesNoOne,
     /// XEP-0045 §6.7: a disco request to `room/nick` from a non-occupant.
     NonOccupantDisco,
     /// XEP-0045 §10.1.3: a configuration that switches on password protection
@@ -150,6 +159,18 @@ impl Refusal {
                 "item-not-found",
                 s("No invitation from that user to decline"),
             ),
+            // Prosody 0.12.3 sends nothing for these three; the conditions and texts
+            // are ejabberd's (mod_muc_room's process_voice_request and
+            // process_voice_approval), see docs/conformance.md.
+            Refusal::VoiceRequestNotVisitor => (Cancel, "not-allowed", s("Only visitors can request voice")),
+            Refusal::VoiceRequestTooSoon => (
+                Wait,
+                "resource-constraint",
+                s("Please, wait for a while before sending new voice request"),
+            ),
+            Refusal::VoiceApprovalNamesNoOne => {
+                (Modify, "bad-request", s("The voice approval names no occupant"))
+            }
             Refusal::SelfBan => (Cancel, "conflict", s("You cannot ban yourself")),
             Refusal::NonOccupantDisco => (
                 Modify,

@@ -90,7 +90,16 @@ fn is_historic(el: &Element) -> bool {
 
 /// A non-groupchat message to the room itself: an invitation or a decline
 /// (XEP-0045 §7.8.2), or nothing we accept (`WrongMessageType`).
-pub(crate) fn to_room(room: &mut Room, from: &FullJid, st: &Stanza, out: &mut Outbox) -> Result<(), Refusal> {
+pub(crate) fn to_room(
+    room: &mut Room,
+    ctx: &Ctx,
+    from: &FullJid,
+    st: &Stanza,
+    out: &mut Outbox,
+) -> Result<(), Refusal> {
+    if let Some(form) = super::voice::request_form(st) {
+        return super::voice::handle(room, ctx, from, form, out);
+    }
     let x = st.el.child("x", ns::MUC_USER);
     if let Some(decline) = x.and_then(|x| x.child("decline", ns::MUC_USER)) {
         return forward_decline(room, from, st, decline, out);
