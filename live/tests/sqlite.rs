@@ -338,7 +338,7 @@ fn a_schema_1_store_is_upgraded_with_a_key_and_keeps_its_rooms() {
         // What a build of schema 1 left: no `service` table.
         let c = rusqlite::Connection::open(&path).unwrap();
         c.execute_batch(
-            "ALTER TABLE affiliations DROP COLUMN reason; DROP TABLE service; PRAGMA user_version = 1;",
+            "ALTER TABLE affiliations DROP COLUMN reason; DROP TABLE tombstones; DROP TABLE service; PRAGMA user_version = 1;",
         )
         .unwrap();
     }
@@ -366,8 +366,10 @@ fn a_schema_2_store_is_upgraded_with_ban_reasons_and_keeps_its_rooms_and_key() {
     {
         // What a build of schema 2 left: no `affiliations.reason`.
         let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch("ALTER TABLE affiliations DROP COLUMN reason; PRAGMA user_version = 2;")
-            .unwrap();
+        c.execute_batch(
+            "ALTER TABLE affiliations DROP COLUMN reason; DROP TABLE tombstones; PRAGMA user_version = 2;",
+        )
+        .unwrap();
     }
     let mut store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.load().unwrap(), vec![record("a@conference.localhost", 1)]);
@@ -699,7 +701,7 @@ fn schema_1_store(path: &Path, room: RoomRecord) {
         put_and_sync(&mut store, room);
     }
     let c = rusqlite::Connection::open(path).unwrap();
-    c.execute_batch("ALTER TABLE affiliations DROP COLUMN reason; DROP TABLE service; PRAGMA user_version = 1; PRAGMA wal_checkpoint(TRUNCATE);")
+    c.execute_batch("ALTER TABLE affiliations DROP COLUMN reason; DROP TABLE tombstones; DROP TABLE service; PRAGMA user_version = 1; PRAGMA wal_checkpoint(TRUNCATE);")
         .unwrap();
 }
 
@@ -832,4 +834,181 @@ fn a_device_or_a_path_ending_in_a_slash_is_refused_without_a_lock_file() {
     let e = refused(Path::new(&format!("{}/rooms.sqlite/", dir.0.display())));
     assert!(e.to_string().contains("a directory"), "{e}");
     assert!(!dir.file("rooms.sqlite").exists() && !dir.file("rooms.sqlite.lock").exists());
+}
+
+fn tombstone(room: &str, expires: u64) -> server::Tombstone {
+    server::Tombstone {
+        jid: jid(room),
+        reason: Some("Moved on".into()),
+        alternate: Some(jid("elsewhere@conference.localhost")),
+        expires: server::Millis(expires),
+    }
+}
+
+#[test]
+fn a_tombstone_replaces_its_room_survives_a_reopen_and_gives_way_to_a_new_room() {
+    let dir = TempDir::new("tombstone");
+    let path = dir.file("rooms.sqlite");
+    let room = "a@conference.localhost";
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        put_and_sync(&mut store, record(room, 2));
+        // The room is destroyed: its record gives way to its tombstone, in one commit.
+        store
+            .apply(&[
+                StoreOp::Bury(Arc::new(tombstone(room, 1_800_000_000_000))),
+                StoreOp::Sync,
+            ])
+            .unwrap();
+        assert!(!store.has_room(room).unwrap());
+        assert!(store.has_tombstone(room).unwrap());
+        let affs: i64 = store
+            .connection()
+            .query_row("SELECT COUNT(*) FROM affiliations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(affs, 0, "the room's affiliations go with it");
+    }
+    {
+        let (store, records) = SqliteStore::read(&path).unwrap();
+        assert!(records.is_empty());
+        assert_eq!(
+            store.load_tombstones().unwrap(),
+            vec![tombstone(room, 1_800_000_000_000)]
+        );
+        // No reason, no alternate: both read back as none.
+        let mut bare = tombstone("b@conference.localhost", 5);
+        bare.reason = None;
+        bare.alternate = None;
+        let mut store = store;
+        store.accept().unwrap();
+        store
+            .apply(&[StoreOp::Bury(Arc::new(bare.clone())), StoreOp::Sync])
+            .unwrap();
+        assert_eq!(
+            store.load_tombstones().unwrap(),
+            vec![tombstone(room, 1_800_000_000_000), bare]
+        );
+        // A lapsed tombstone is deleted; a room created again replaces its tombstone.
+        store
+            .apply(&[StoreOp::Delete(jid("b@conference.localhost")), StoreOp::Sync])
+            .unwrap();
+        put_and_sync(&mut store, record(room, 1));
+        assert!(store.load_tombstones().unwrap().is_empty());
+        assert_eq!(store.load().unwrap(), vec![record(room, 1)]);
+    }
+}
+
+#[test]
+fn a_schema_3_store_is_upgraded_with_tombstones_and_keeps_its_rooms_and_key() {
+    let dir = TempDir::new("upgrade3");
+    let path = dir.file("rooms.sqlite");
+    let key = {
+        let mut store = SqliteStore::open(&path).unwrap();
+        put_and_sync(&mut store, record("a@conference.localhost", 1));
+        store.occupant_id_key()
+    };
+    {
+        // What a build of schema 3 left: no `tombstones` table.
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("DROP TABLE tombstones; PRAGMA user_version = 3;")
+            .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    {
+        // Read without writing: no tombstones yet, nothing upgraded.
+        let (store, records) = SqliteStore::read(&path).unwrap();
+        assert_eq!(records, vec![record("a@conference.localhost", 1)]);
+        assert!(store.load_tombstones().unwrap().is_empty());
+    }
+    assert!(
+        std::fs::read(&path).unwrap() == before,
+        "not written before accept"
+    );
+    let mut store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.occupant_id_key(), key);
+    let version: i32 = store
+        .connection()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    store
+        .apply(&[
+            StoreOp::Bury(Arc::new(tombstone("a@conference.localhost", 7))),
+            StoreOp::Sync,
+        ])
+        .unwrap();
+    drop(store);
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        store.load_tombstones().unwrap(),
+        vec![tombstone("a@conference.localhost", 7)]
+    );
+}
+
+#[test]
+fn a_damaged_tombstone_names_room_and_field() {
+    let dir = TempDir::new("badtomb");
+    let path = dir.file("rooms.sqlite");
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        store
+            .apply(&[
+                StoreOp::Bury(Arc::new(tombstone("a@conference.localhost", 7))),
+                StoreOp::Sync,
+            ])
+            .unwrap();
+        store
+            .connection()
+            .execute_batch("UPDATE tombstones SET alternate = '@@'; PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let e = refused(&path);
+    assert!(matches!(e, StoreError::Corrupt(..)), "{e}");
+    assert!(
+        e.to_string()
+            .contains("room a@conference.localhost: tombstones.alternate '@@'"),
+        "{e}"
+    );
+    assert!(std::fs::read(&path).unwrap() == before);
+}
+
+#[test]
+fn a_service_restarted_from_the_store_still_answers_gone() {
+    use server::xml::{parse_stanza, Limits};
+    use server::{MucService, ServiceConfig};
+    let dir = TempDir::new("gone");
+    let path = dir.file("rooms.sqlite");
+    let cfg = || ServiceConfig::new("conference.localhost", 0);
+    let el = |x: &str| parse_stanza(x.as_bytes(), "jabber:client", &Limits::default()).unwrap();
+    let owner: server::jids::FullJid = "owner@localhost/a".parse().unwrap();
+    let mut store = SqliteStore::open(&path).unwrap();
+    let mut svc = MucService::new(cfg()).unwrap();
+    let now = server::Millis(1_795_000_000_000);
+    for stanza in [
+        "<presence to='a@conference.localhost/O'><x xmlns='http://jabber.org/protocol/muc'/></presence>",
+        "<iq id='c' type='set' to='a@conference.localhost'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field><field var='muc#roomconfig_persistentroom'><value>1</value></field></x></query></iq>",
+        "<iq id='d' type='set' to='a@conference.localhost'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy jid='b@conference.localhost'><reason>Moved on</reason></destroy></query></iq>",
+    ] {
+        let (_, ops, _) = svc.handle(now, owner.clone(), el(stanza)).into_parts();
+        store.apply(&ops).unwrap();
+    }
+    assert!(store.has_tombstone("a@conference.localhost").unwrap());
+    drop(store);
+    let (store, records) = SqliteStore::read(&path).unwrap();
+    let svc = MucService::restore_with_tombstones(cfg(), records, store.load_tombstones().unwrap()).unwrap();
+    let mut svc = svc;
+    let out: Vec<_> = svc
+        .handle(
+            now,
+            "juliet@localhost/j".parse().unwrap(),
+            el("<presence to='a@conference.localhost/J'><x xmlns='http://jabber.org/protocol/muc'/></presence>"),
+        )
+        .into_iter()
+        .map(|o| o.element().to_xml_in("jabber:client"))
+        .collect();
+    assert_eq!(
+        out,
+        vec!["<presence from='a@conference.localhost/J' type='error' to='juliet@localhost/j'><error type='cancel' by='conference.localhost'><gone xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>xmpp:b@conference.localhost?join</gone><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>Moved on</text></error></presence>"]
+    );
 }

@@ -42,6 +42,7 @@ pub const VIEWS_AGREE: &str = "always: at quiescence each client in the room see
 pub const DURABLE_AFFILIATIONS: &str = "always: after a crash and restart, every affiliation change the service answered is in force (a revoked member stays revoked)";
 pub const DURABLE_CONFIG: &str =
     "always: after a crash and restart, a kept room's configuration is the last one the service answered for";
+pub const DURABLE_TOMBSTONES: &str = "always: after a crash and restart, a destroyed kept room still answers gone (its tombstone is the one the service answered for)";
 pub const SOMETIMES_CRASH_KEEPS_ROOM: &str = "sometimes: the service crashes and restarts with a kept room";
 pub const SOMETIMES_REVOKED_PRESENT: &str = "sometimes: a member is revoked while present";
 pub const SOMETIMES_JOIN_AFTER_MEMBERS_ONLY: &str =
@@ -110,6 +111,11 @@ pub fn properties(model: Model) -> Model {
         })
         .property(Expectation::Always, DURABLE_CONFIG, |_, s| {
             kept_as_told(s, |a, b| a.config == b.config)
+        })
+        .property(Expectation::Always, DURABLE_TOMBSTONES, |_, s| {
+            // Vacuous until a crash, as the two above.
+            let server = server(s);
+            server.durability.storage.broken_tombstone(&server.svc).is_none()
         })
         .property(Expectation::Always, IQ_ONCE, |_, s| {
             let q = quiescent(s);

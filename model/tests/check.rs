@@ -69,8 +69,8 @@ fn revocation_scenario_reaches_every_interesting_state() {
     let s = Scenario::revocation();
     let checker = run(&s, &CheckOptions::default()).unwrap();
     let vs = verdicts(&*checker, &s);
-    // One `always` per service invariant, and the model's own eight.
-    assert_eq!(vs.len(), server::Invariant::ALL.len() + 8);
+    // One `always` per service invariant, and the model's own nine.
+    assert_eq!(vs.len(), server::Invariant::ALL.len() + 9);
     for v in &vs {
         assert!(v.holds, "{}", v.name);
     }
@@ -98,7 +98,7 @@ fn durability_scenario_holds_every_property_across_a_crash() {
     let vs = mucsim_model::check::verdicts(&*checker, &s);
     assert_eq!(
         vs.len(),
-        server::Invariant::ALL.len() + 9,
+        server::Invariant::ALL.len() + 10,
         "the crash scenario adds its 'sometimes'"
     );
     for v in &vs {

@@ -3,7 +3,7 @@
 //! reason cannot be added without deciding its type and condition.
 
 use crate::ns;
-use crate::xml::{Element, StanzaLimit};
+use crate::xml::{Element, Node, StanzaLimit};
 
 /// RFC 6120 §8.3.2 error types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -37,6 +37,13 @@ pub enum Refusal {
     WrongDomain,
     /// The room does not exist (iq or message to an unknown room).
     RoomNotFound,
+    /// The room was destroyed and its tombstone holds (XEP-0045 §10.9, Prosody's
+    /// tombstones): the owner's reason, and the alternate venue as an XMPP URI
+    /// (`xmpp:room@service?join`, RFC 6120 §8.3.3.5).
+    Gone {
+        reason: Option<String>,
+        new_address: Option<String>,
+    },
     /// XEP-0045 §10.1.1: a new room is locked until its owner configures it.
     RoomLocked,
     /// Prosody: a presence to a room without `<x xmlns=muc>` from a non-occupant.
@@ -131,6 +138,7 @@ impl Refusal {
             Refusal::JidMalformed(why) => (Modify, "jid-malformed", s(why)),
             Refusal::WrongDomain => (Cancel, "item-not-found", s("Not hosted by this service")),
             Refusal::RoomNotFound => (Cancel, "item-not-found", None),
+            Refusal::Gone { reason, .. } => (Cancel, "gone", reason.clone()),
             Refusal::RoomLocked => (Cancel, "item-not-found", None),
             Refusal::JoinWithoutMucX => (
                 Cancel,
@@ -230,7 +238,18 @@ impl Refusal {
     /// The `<error/>` element for this refusal. `by` is the entity that refused (the room).
     pub fn error_element(&self, by: Option<&str>) -> Element {
         let (ty, cond, text) = self.wire();
-        error_element(ty, cond, text, by)
+        let mut err = error_element(ty, cond, text, by);
+        // RFC 6120 §8.3.3.5: <gone/> may carry the entity's new address.
+        if let Refusal::Gone {
+            new_address: Some(uri),
+            ..
+        } = self
+        {
+            if let Some(Node::Element(gone)) = err.children.first_mut() {
+                gone.children.push(Node::Text(uri.clone()));
+            }
+        }
+        err
     }
 
     /// RFC 6120 §8.3.1: the error reply to `stanza` swaps from/to, keeps the id and
