@@ -27,6 +27,16 @@ impl ErrorType {
     }
 }
 
+/// What a `gone` error says of a destroyed room (boxed in [`Refusal::Gone`]: most
+/// refusals carry nothing, and every stanza error carries a refusal).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Gone {
+    /// The text: the reason the owner gave.
+    pub reason: Option<String>,
+    /// The content of `<gone/>`: the alternate venue as an XMPP URI.
+    pub new_address: Option<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Refusal {
     /// The stanza is structurally wrong (missing id on an iq, bad type, wrong payload count).
@@ -40,10 +50,7 @@ pub enum Refusal {
     /// The room was destroyed and its tombstone holds (XEP-0045 §10.9, Prosody's
     /// tombstones): the owner's reason, and the alternate venue as an XMPP URI
     /// (`xmpp:room@service?join`, RFC 6120 §8.3.3.5).
-    Gone {
-        reason: Option<String>,
-        new_address: Option<String>,
-    },
+    Gone(Box<Gone>),
     /// XEP-0045 §10.1.1: a new room is locked until its owner configures it.
     RoomLocked,
     /// Prosody: a presence to a room without `<x xmlns=muc>` from a non-occupant.
@@ -138,7 +145,7 @@ impl Refusal {
             Refusal::JidMalformed(why) => (Modify, "jid-malformed", s(why)),
             Refusal::WrongDomain => (Cancel, "item-not-found", s("Not hosted by this service")),
             Refusal::RoomNotFound => (Cancel, "item-not-found", None),
-            Refusal::Gone { reason, .. } => (Cancel, "gone", reason.clone()),
+            Refusal::Gone(g) => (Cancel, "gone", g.reason.clone()),
             Refusal::RoomLocked => (Cancel, "item-not-found", None),
             Refusal::JoinWithoutMucX => (
                 Cancel,
@@ -240,12 +247,8 @@ impl Refusal {
         let (ty, cond, text) = self.wire();
         let mut err = error_element(ty, cond, text, by);
         // RFC 6120 §8.3.3.5: <gone/> may carry the entity's new address.
-        if let Refusal::Gone {
-            new_address: Some(uri),
-            ..
-        } = self
-        {
-            if let Some(Node::Element(gone)) = err.children.first_mut() {
+        if let Refusal::Gone(g) = self {
+            if let (Some(uri), Some(Node::Element(gone))) = (&g.new_address, err.children.first_mut()) {
                 gone.children.push(Node::Text(uri.clone()));
             }
         }

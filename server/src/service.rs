@@ -271,10 +271,10 @@ impl MucService {
                 } else {
                     // XEP-0045 §10.9, RFC 6120 §8.3.3.5: the room is gone; Prosody
                     // answers every stanza to it so, by the service's domain.
-                    let gone = Refusal::Gone {
+                    let gone = Refusal::Gone(Box::new(crate::refusal::Gone {
                         reason: t.reason.clone(),
                         new_address: t.alternate.as_ref().map(|j| format!("xmpp:{j}?join")),
-                    };
+                    }));
                     let by = self.cfg.domain.clone();
                     self.refuse(from, &st, gone, Some(&by), out);
                     return;
