@@ -94,7 +94,7 @@ fn crash_properties_without_crashes_are_not_exercised() {
 fn check_ends_with_a_summary_line_per_scenario() {
     mucsim().args(SMALL).assert().success().stdout(
         is_match(
-            r"summary:\n  '2 clients: join, leave': \d+ states, depth \d+, [\d.]+ s: every property holds; 5 not exercised",
+            r"summary:\n  '2 clients: join, leave': \d+ states, depth \d+, [\d.]+ s: every property holds; 6 not exercised",
         )
         .unwrap(),
     );
