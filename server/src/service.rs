@@ -212,6 +212,12 @@ impl MucService {
                 panic!("invariant violated after a stanza from {from}: {v}");
             }
         }
+        // A room address holds a room or a tombstone, never both: routing answers a
+        // tombstone before it looks for a room, so a room there would be unreachable.
+        debug_assert!(
+            self.tombstones.keys().all(|j| !self.rooms.contains_key(j)),
+            "a room and a tombstone at one address after a stanza from {from}"
+        );
         out
     }
 
