@@ -19,25 +19,10 @@ fn mucsim() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mucsim"))
 }
 
-/// A fresh directory for one test, removed at the end.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("mucsim-serve-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A fresh directory for one test (tempfile's), removed when dropped.
+fn temp_dir(name: &str) -> tempfile::TempDir {
+    let prefix = format!("mucsim-serve-{name}-");
+    tempfile::Builder::new().prefix(&prefix).tempdir().unwrap()
 }
 
 /// A `mucsim serve` child, killed if the test ends without waiting for it.
@@ -186,8 +171,8 @@ fn help_offers_no_seed_and_no_public_occupant_id_key() {
 
 #[test]
 fn a_second_serve_on_the_same_store_exits_at_once_and_the_first_keeps_serving() {
-    let dir = TempDir::new("lock");
-    let store = dir.file("rooms.sqlite");
+    let dir = temp_dir("lock");
+    let store = dir.path().join("rooms.sqlite");
     let store_arg = store.to_str().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -219,8 +204,8 @@ fn a_second_serve_on_the_same_store_exits_at_once_and_the_first_keeps_serving() 
 
 #[test]
 fn a_store_whose_holder_was_killed_opens_again() {
-    let dir = TempDir::new("stale");
-    let store = dir.file("rooms.sqlite");
+    let dir = temp_dir("stale");
+    let store = dir.path().join("rooms.sqlite");
     let store_arg = store.to_str().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -230,7 +215,7 @@ fn a_store_whose_holder_was_killed_opens_again() {
     let pid = first.child().id();
     first.child().kill().unwrap(); // SIGKILL: the pid stays in FILE.lock
     first.child().wait().unwrap();
-    let lock = std::fs::read_to_string(dir.file("rooms.sqlite.lock")).unwrap();
+    let lock = std::fs::read_to_string(dir.path().join("rooms.sqlite.lock")).unwrap();
     assert_eq!(lock.trim(), pid.to_string());
     let _again = serve(&addr, &["--store", store_arg]);
     let mut server = Acceptor::accept(&listener, Duration::from_secs(10));
@@ -305,8 +290,8 @@ fn a_conflict_is_retried_a_bounded_number_of_times_then_ends_serve() {
 
 #[test]
 fn an_occupant_id_key_file_is_checked() {
-    let dir = TempDir::new("keyfile");
-    let key = dir.file("key");
+    let dir = temp_dir("keyfile");
+    let key = dir.path().join("key");
     std::fs::write(&key, "0123456789abcdef\n").unwrap();
     let key_arg = key.to_str().unwrap();
     refused_at_start(
@@ -315,7 +300,7 @@ fn an_occupant_id_key_file_is_checked() {
         "expected 64 hexadecimal digits",
         2,
     );
-    let missing = dir.file("missing");
+    let missing = dir.path().join("missing");
     refused_at_start(
         "127.0.0.1:5347",
         &["--no-store", "--occupant-id-key-file", missing.to_str().unwrap()],
@@ -326,8 +311,8 @@ fn an_occupant_id_key_file_is_checked() {
 
 #[test]
 fn a_bad_domain_is_refused_before_the_store_is_touched() {
-    let dir = TempDir::new("domain");
-    let store = dir.file("rooms.sqlite");
+    let dir = temp_dir("domain");
+    let store = dir.path().join("rooms.sqlite");
     let out = mucsim()
         .args(["serve", "--domain", "room@conference.localhost", "--secret", "x"])
         .args(["--store", store.to_str().unwrap()])
@@ -384,8 +369,8 @@ fn an_endless_or_all_zero_key_file_is_refused_at_once() {
         );
     }
     // The all-zero key is public: anyone could compute every occupant id.
-    let dir = TempDir::new("zerokey");
-    let key = dir.file("key");
+    let dir = temp_dir("zerokey");
+    let key = dir.path().join("key");
     std::fs::write(&key, format!("{}\n", "0".repeat(64))).unwrap();
     refused_at_start(
         "127.0.0.1:5347",
@@ -420,8 +405,8 @@ fn a_conflict_after_the_handshake_counts_too_and_ends_serve() {
 #[test]
 fn a_store_whose_records_are_refused_is_left_as_it_was() {
     use live::sqlite::SqliteStore;
-    let dir = TempDir::new("refusedstore");
-    let store = dir.file("rooms.sqlite");
+    let dir = temp_dir("refusedstore");
+    let store = dir.path().join("rooms.sqlite");
     {
         // A schema-1 store in which two users reserve one nick.
         let s = SqliteStore::open(&store).unwrap();
