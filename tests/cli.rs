@@ -61,10 +61,7 @@ fn max_states_zero_is_refused() {
 
 #[test]
 fn check_help_documents_exit_codes_and_the_two_default_scenarios() {
-    mucsim()
-        .args(["check", "--help"])
-        .assert()
-        .success()
+    check_help()
         .stdout(contains("runs two scenarios"))
         .stdout(contains("durability"))
         .stdout(contains("Exit codes:"))
@@ -232,11 +229,12 @@ fn every_option_has_help_with_its_default() {
 #[cfg(not(feature = "mutants"))]
 #[test]
 fn a_build_without_mutants_says_how_to_get_them() {
-    mucsim()
-        .args(["check", "--help"])
-        .assert()
-        .success()
-        .stdout(contains("--features mutants"));
+    check_help().stdout(contains("--features mutants"));
+}
+
+/// `mucsim check --help`, which must succeed.
+fn check_help() -> assert_cmd::assert::Assert {
+    mucsim().args(["check", "--help"]).assert().success()
 }
 
 #[cfg(feature = "mutants")]
@@ -269,45 +267,29 @@ fn conformance_on_a_directory_without_scripts_fails() {
 
 #[test]
 fn scansion_errors_point_into_the_block_and_a_bom_is_accepted() {
-    let dir = tempfile::tempdir().unwrap();
-    let bad = dir.path().join("bad.scs");
-    std::fs::write(
-        &bad,
+    run_script(
         "# t\n[Client] A\n\tjid: a@localhost\n-----\nA connects\nA sends:\n\t<message to='x@y'>\n\t\t<body>hi</p\n",
     )
-    .unwrap();
-    mucsim()
-        .arg("run")
-        .arg(&bad)
-        .assert()
-        .code(1)
-        .stdout(contains("line 8:"))
-        .stdout(contains("</block>").not())
-        .stdout(contains("stream:stream").not());
-    let bom = dir.path().join("bom.scs");
-    std::fs::write(
-        &bom,
-        "\u{FEFF}# t\n[Client] A\n\tjid: a@localhost\n-----\nA connects\n",
-    )
-    .unwrap();
-    mucsim().arg("run").arg(&bom).assert().success();
+    .code(1)
+    .stdout(contains("line 8:"))
+    .stdout(contains("</block>").not())
+    .stdout(contains("stream:stream").not());
+    run_script("\u{FEFF}# t\n[Client] A\n\tjid: a@localhost\n-----\nA connects\n").success();
 }
 
 #[test]
 fn an_unterminated_variable_is_a_parse_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("var.scs");
-    std::fs::write(
-        &f,
-        "[Client] A\n\tjid: a@localhost\n-----\nA connects\nA sends:\n\t<message to='${A's JID'/>\n",
-    )
-    .unwrap();
-    mucsim()
-        .arg("run")
-        .arg(&f)
-        .assert()
+    run_script("[Client] A\n\tjid: a@localhost\n-----\nA connects\nA sends:\n\t<message to='${A's JID'/>\n")
         .code(1)
         .stdout(contains("line 6: unterminated '${'"));
+}
+
+/// `mucsim run` on a script file holding `text`.
+fn run_script(text: &str) -> assert_cmd::assert::Assert {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("script.scs");
+    std::fs::write(&f, text).unwrap();
+    mucsim().arg("run").arg(&f).assert()
 }
 
 /// `parse` prints each stanza as it completes: with the stream still open (the

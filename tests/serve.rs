@@ -8,7 +8,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -268,24 +268,48 @@ fn a_wrong_secret_ends_serve_at_once() {
     assert!(!stderr(&out).contains("reconnecting"), "{}", stderr(&out));
 }
 
-#[test]
-fn a_conflict_is_retried_a_bounded_number_of_times_then_ends_serve() {
+/// Serves against an acceptor that answers each of five connections with a
+/// `conflict` stream error, after accepting the handshake when `after_handshake`;
+/// serve must end with exit code 3 naming the five conflicts. Its stderr.
+fn five_conflicts(after_handshake: bool) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let s = serve(&addr, &["--no-store"]);
     for _ in 0..5 {
         let mut server = Acceptor::accept(&listener, Duration::from_secs(10));
         server.open();
+        if after_handshake {
+            server.write("<handshake/>");
+            server.answers("up"); // the handshake was accepted and the stream serves
+        }
         server.stream_error("conflict");
     }
-    let (out, _) = exits_within(s, Duration::from_secs(10));
+    let (out, _) = exits_within(s, Duration::from_secs(15));
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
         err.contains("conflict") && err.contains("5 times in a row"),
         "{err}"
     );
+    err
+}
+
+#[test]
+fn a_conflict_is_retried_a_bounded_number_of_times_then_ends_serve() {
+    let err = five_conflicts(false);
     assert_eq!(err.matches("reconnecting").count(), 4, "{err}");
+}
+
+#[test]
+fn a_conflict_after_the_handshake_counts_too_and_ends_serve() {
+    let err = five_conflicts(true);
+    assert_eq!(err.matches("connected to").count(), 5, "{err}");
+}
+
+/// Serve with `--occupant-id-key-file path` exits at start with code 2, saying `want`.
+fn key_file_refused(path: &str, want: &str) {
+    let args = ["--no-store", "--occupant-id-key-file", path];
+    refused_at_start("127.0.0.1:5347", &args, want, 2);
 }
 
 #[test]
@@ -294,19 +318,9 @@ fn an_occupant_id_key_file_is_checked() {
     let key = dir.path().join("key");
     std::fs::write(&key, "0123456789abcdef\n").unwrap();
     let key_arg = key.to_str().unwrap();
-    refused_at_start(
-        "127.0.0.1:5347",
-        &["--no-store", "--occupant-id-key-file", key_arg],
-        "expected 64 hexadecimal digits",
-        2,
-    );
+    key_file_refused(key_arg, "expected 64 hexadecimal digits");
     let missing = dir.path().join("missing");
-    refused_at_start(
-        "127.0.0.1:5347",
-        &["--no-store", "--occupant-id-key-file", missing.to_str().unwrap()],
-        "--occupant-id-key-file",
-        2,
-    );
+    key_file_refused(missing.to_str().unwrap(), "--occupant-id-key-file");
 }
 
 #[test]
@@ -372,34 +386,7 @@ fn an_endless_or_all_zero_key_file_is_refused_at_once() {
     let dir = temp_dir("zerokey");
     let key = dir.path().join("key");
     std::fs::write(&key, format!("{}\n", "0".repeat(64))).unwrap();
-    refused_at_start(
-        "127.0.0.1:5347",
-        &["--no-store", "--occupant-id-key-file", key.to_str().unwrap()],
-        "the all-zero key is public",
-        2,
-    );
-}
-
-#[test]
-fn a_conflict_after_the_handshake_counts_too_and_ends_serve() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let s = serve(&addr, &["--no-store"]);
-    for _ in 0..5 {
-        let mut server = Acceptor::accept(&listener, Duration::from_secs(10));
-        server.open();
-        server.write("<handshake/>");
-        server.answers("up"); // the handshake was accepted and the stream serves
-        server.stream_error("conflict");
-    }
-    let (out, _) = exits_within(s, Duration::from_secs(15));
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(
-        err.contains("conflict") && err.contains("5 times in a row"),
-        "{err}"
-    );
-    assert_eq!(err.matches("connected to").count(), 5, "{err}");
+    key_file_refused(key.to_str().unwrap(), "the all-zero key is public");
 }
 
 #[test]
