@@ -286,10 +286,15 @@ fn an_unterminated_variable_is_a_parse_error() {
 
 /// `mucsim run` on a script file holding `text`.
 fn run_script(text: &str) -> assert_cmd::assert::Assert {
+    on_file("run", "script.scs", text)
+}
+
+/// `mucsim cmd FILE`, FILE named `name` holding `text`.
+fn on_file(cmd: &str, name: &str, text: impl AsRef<[u8]>) -> assert_cmd::assert::Assert {
     let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("script.scs");
+    let f = dir.path().join(name);
     std::fs::write(&f, text).unwrap();
-    mucsim().arg("run").arg(&f).assert()
+    mucsim().arg(cmd).arg(&f).assert()
 }
 
 /// `parse` prints each stanza as it completes: with the stream still open (the
@@ -358,21 +363,15 @@ fn parse_streams_its_output() {
 /// A refused stream still prints the stanzas before the refusal, then the reason.
 #[test]
 fn parse_reports_the_refusal_after_the_good_stanzas() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("s.xml");
-    std::fs::write(
-        &f,
+    on_file(
+        "parse",
+        "s.xml",
         "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>\
          <message id='ok'/><message id='bad'><!-- c --></message>",
     )
-    .unwrap();
-    mucsim()
-        .arg("parse")
-        .arg(&f)
-        .assert()
-        .code(1)
-        .stdout(contains("id=\"ok\"").or(contains("id='ok'")))
-        .stderr(contains("refused"));
+    .code(1)
+    .stdout(contains("id=\"ok\"").or(contains("id='ok'")))
+    .stderr(contains("refused"));
 }
 
 /// Runs `mucsim args` with stdout (or stderr) a pipe whose reader is already gone:
@@ -599,17 +598,8 @@ fn explore_on_port_zero_prints_the_bound_port() {
 /// limit and one byte more are read), not truncated into something that parses.
 #[test]
 fn parse_refuses_a_single_stanza_over_the_limit() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("big.xml");
-    std::fs::write(
-        &f,
-        format!("<message><body>{}</body></message>", "a".repeat(1 << 20)),
-    )
-    .unwrap();
-    mucsim()
-        .arg("parse")
-        .arg(&f)
-        .assert()
+    let big = format!("<message><body>{}</body></message>", "a".repeat(1 << 20));
+    on_file("parse", "big.xml", big)
         .code(1)
         .stderr(contains("refused (policy-violation): stanza larger than"));
 }

@@ -8,7 +8,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,12 @@ fn mucsim() -> Command {
 fn temp_dir(name: &str) -> tempfile::TempDir {
     let prefix = format!("mucsim-serve-{name}-");
     tempfile::Builder::new().prefix(&prefix).tempdir().unwrap()
+}
+
+/// `dir` and the path of a room store in it.
+fn store_in(dir: tempfile::TempDir) -> (tempfile::TempDir, PathBuf) {
+    let store = dir.path().join("rooms.sqlite");
+    (dir, store)
 }
 
 /// A `mucsim serve` child, killed if the test ends without waiting for it.
@@ -61,6 +67,13 @@ fn serve(connect: &str, extra: &[&str]) -> Serve {
         .spawn()
         .unwrap();
     Serve(Some(child))
+}
+
+/// A listener on a free loopback port, standing for the XMPP server, and its address.
+fn loopback() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    (listener, addr)
 }
 
 /// Waits for the child to exit within `limit`: its output and how long it took.
@@ -171,11 +184,9 @@ fn help_offers_no_seed_and_no_public_occupant_id_key() {
 
 #[test]
 fn a_second_serve_on_the_same_store_exits_at_once_and_the_first_keeps_serving() {
-    let dir = temp_dir("lock");
-    let store = dir.path().join("rooms.sqlite");
+    let (dir, store) = store_in(temp_dir("lock"));
     let store_arg = store.to_str().unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
+    let (listener, addr) = loopback();
     let first = serve(&addr, &["--store", store_arg]);
     let mut server = Acceptor::accept(&listener, Duration::from_secs(10));
     server.open();
@@ -204,11 +215,9 @@ fn a_second_serve_on_the_same_store_exits_at_once_and_the_first_keeps_serving() 
 
 #[test]
 fn a_store_whose_holder_was_killed_opens_again() {
-    let dir = temp_dir("stale");
-    let store = dir.path().join("rooms.sqlite");
+    let (dir, store) = store_in(temp_dir("stale"));
     let store_arg = store.to_str().unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
+    let (listener, addr) = loopback();
     let mut first = serve(&addr, &["--store", store_arg]);
     let mut server = Acceptor::accept(&listener, Duration::from_secs(10));
     server.open();
@@ -255,8 +264,7 @@ fn an_invalid_or_unresolvable_connect_address_ends_serve_at_once() {
 
 #[test]
 fn a_wrong_secret_ends_serve_at_once() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
+    let (listener, addr) = loopback();
     let s = serve(&addr, &["--no-store"]);
     let mut server = Acceptor::accept(&listener, Duration::from_secs(10));
     server.open();
@@ -272,8 +280,7 @@ fn a_wrong_secret_ends_serve_at_once() {
 /// `conflict` stream error, after accepting the handshake when `after_handshake`;
 /// serve must end with exit code 3 naming the five conflicts. Its stderr.
 fn five_conflicts(after_handshake: bool) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
+    let (listener, addr) = loopback();
     let s = serve(&addr, &["--no-store"]);
     for _ in 0..5 {
         let mut server = Acceptor::accept(&listener, Duration::from_secs(10));
