@@ -184,7 +184,7 @@ fn help_offers_no_seed_and_no_public_occupant_id_key() {
 
 #[test]
 fn a_second_serve_on_the_same_store_exits_at_once_and_the_first_keeps_serving() {
-    let (dir, store) = store_in(temp_dir("lock"));
+    let (_dir, store) = store_in(temp_dir("lock"));
     let store_arg = store.to_str().unwrap();
     let (listener, addr) = loopback();
     let first = serve(&addr, &["--store", store_arg]);

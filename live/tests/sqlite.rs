@@ -740,7 +740,7 @@ fn a_schema_1_store_whose_records_the_service_refuses_is_not_written() {
 fn a_file_carrying_our_application_id_without_our_tables_is_refused_clearly() {
     let dir = temp_dir("appid");
     for version in [1, SCHEMA_VERSION] {
-        let path = dir.path().join(&format!("v{version}.sqlite"));
+        let path = dir.path().join(format!("v{version}.sqlite"));
         {
             let c = rusqlite::Connection::open(&path).unwrap();
             c.execute_batch(&format!(
