@@ -594,6 +594,20 @@ fn explore_on_port_zero_prints_the_bound_port() {
     }
 }
 
+/// A stream cut off inside a stanza is not a clean parse: the stanzas before the cut
+/// are printed, then the reason, exit code 1. A stream merely not closed is clean.
+#[test]
+fn parse_reports_a_stream_cut_off_inside_a_stanza() {
+    let head = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><message id='ok'/>";
+    for cut in ["<message id='b'><body>hi", "<mess"] {
+        on_file("parse", "cut.xml", format!("{head}{cut}"))
+            .code(1)
+            .stdout(contains("id=\"ok\"").or(contains("id='ok'")))
+            .stderr(contains("ends inside a stanza"));
+    }
+    on_file("parse", "open.xml", format!("{head}\n")).success();
+}
+
 /// A single stanza over the parser's size limit is refused as too large (only the
 /// limit and one byte more are read), not truncated into something that parses.
 #[test]
