@@ -184,6 +184,7 @@ cat <<'DEVIATIONS'
 - §5.2, §9.1: a user's own (bare-JID) affiliation takes precedence over a domain-wide ban, so a domain ban removes only the unaffiliated users of that domain; Prosody removes every occupant of the domain (owner included, who stays listed as owner).
 - §9.2: the outcast list gives each ban's reason (kept and persisted); Prosody 0.12.3 keeps none (Prosody 13.0 does).
 - §7.8.2: a decline is forwarded only to someone who invited the decliner into the room (or an occupant), as <decline from='bare JID'/>; otherwise cancel/item-not-found. Prosody forwards to whomever it names, with the decliner's full JID.
+- §7.2.9 (RFC 8266): a nick empty under the PRECIS Nickname profile (e.g. only spaces) gets modify/jid-malformed, and nick conflicts compare under the profile (case, spaces, width); Prosody applies resourceprep only (an all-space nick gets in, bob and Bob are two occupants).
 DEVIATIONS
 echo
 echo "| script | A: Prosody's MUC | B: mucsim serve | canonical transcripts |"

@@ -143,6 +143,83 @@ fn nick_conflict_is_refused() {
     assert_error(&h.join(C, "r", "Bob"), C, "cancel", "conflict");
 }
 
+/// XEP-0045 §7.2.9 points to RFC 8266: a nick that is empty under the PRECIS
+/// Nickname profile (here, only spaces) is refused with `jid-malformed`, on a join,
+/// a room's creation and a nick change; a nick the profile accepts, spaces inside
+/// included, gets in.
+#[test]
+fn a_nick_empty_under_the_precis_nickname_profile_is_refused() {
+    let mut h = H::default();
+    // Creating a room under such a nick: refused, and no room is made.
+    let out = h.join(A, "r", "   ");
+    assert_eq!(out.len(), 1);
+    assert_stanza(
+        &out[0].stanza,
+        "<presence type='error' from='r@conference.localhost/   ' to='owner@localhost/a'>\
+         <error type='modify' by='r@conference.localhost'><jid-malformed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
+         <text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>Nickname is empty under the PRECIS Nickname profile (RFC 8266)</text></error></presence>",
+    );
+    assert!(h.room("r").is_none());
+    room_with(&mut h, "");
+    // Joining under it: refused; a nick with spaces inside is fine.
+    assert_error(&h.join(B, "r", " "), B, "modify", "jid-malformed");
+    assert!(h.room("r").unwrap().occupant(" ").is_none());
+    let out = h.join(B, "r", "Bob Smith");
+    let own = out
+        .iter()
+        .find(|o| o.to.as_str() == B && o.stanza.attr("from") == Some("r@conference.localhost/Bob Smith"))
+        .expect("own presence");
+    assert_stanza(
+        &own.stanza,
+        &format!(
+            "<presence from='r@conference.localhost/Bob Smith' to='{B}'>\
+             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{}'/>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' jid='{B}' role='participant'/><status code='110'/></x></presence>",
+            h.occupant_id("r", "Bob Smith")
+        ),
+    );
+    // Changing to it: refused, the occupant keeps its nick.
+    assert_error(&h.join(B, "r", "  "), B, "modify", "jid-malformed");
+    assert!(h.room("r").unwrap().occupant("Bob Smith").is_some());
+    h.svc.check_invariants().unwrap();
+}
+
+/// RFC 8266 §2.4: nicknames are compared after the profile's rules and case mapping,
+/// so `bob`, `BOB`, `Bob ` and a fullwidth `Ｂob` are the nickname `Bob` (Prosody
+/// 0.12.3 compares after resourceprep only, and lets them in as other occupants).
+#[test]
+fn nick_conflicts_use_the_precis_nickname_comparison() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    for spelling in ["bob", "BOB", "Bob ", "\u{FF22}ob"] {
+        let out = h.join(C, "r", spelling);
+        assert_eq!(out.len(), 1, "{spelling:?}: {out:?}");
+        assert_stanza(
+            &out[0].stanza,
+            &format!(
+                "<presence type='error' from='r@conference.localhost/{spelling}' to='{C}'>\
+                 <error type='cancel' by='r@conference.localhost'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>"
+            ),
+        );
+    }
+    // The holder's own other session must join under the nick as held.
+    assert_error(&h.join(B2, "r", "bob"), B2, "cancel", "conflict");
+    // An occupant may not take another's nick by respelling it ...
+    let _ = h.join(C, "r", "Carol");
+    assert_error(&h.join(C, "r", "BOB"), C, "cancel", "conflict");
+    // ... but may respell its own: a nick change, 303 and all.
+    let out = h.join(C, "r", "carol");
+    let to_c: Vec<&Sent> = out.iter().filter(|o| o.to.as_str() == C).collect();
+    assert_eq!(to_c.len(), 2, "{out:?}");
+    assert_eq!(statuses(&to_c[0].stanza), vec!["303", "110"]);
+    assert_eq!(to_c[1].stanza.attr("from"), Some("r@conference.localhost/carol"));
+    // A nick that differs under the comparison is no conflict.
+    let out = h.join("dave@localhost/d", "r", "Bobby");
+    assert!(out.iter().all(|o| error_of(&o.stanza).is_none()), "{out:?}");
+    h.svc.check_invariants().unwrap();
+}
+
 #[test]
 fn second_session_of_same_user_shares_the_nick() {
     let mut h = H::default();
