@@ -217,6 +217,27 @@ fn nick_conflicts_use_the_precis_nickname_comparison() {
     // A nick that differs under the comparison is no conflict.
     let out = h.join("dave@localhost/d", "r", "Bobby");
     assert!(out.iter().all(|o| error_of(&o.stanza).is_none()), "{out:?}");
+    // Reserving another spelling of a held nick evicts its holder (307), and the
+    // reservation then keeps every spelling for its user.
+    let out = h.send(
+        A,
+        "<iq id='res' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+         <item affiliation='member' jid='erin@localhost' nick='BOBBY'/></query></iq>",
+    );
+    let evicted = out
+        .iter()
+        .find(|o| o.to.as_str() == "dave@localhost/d")
+        .expect("the holder is told");
+    assert_eq!(statuses(&evicted.stanza), vec!["307", "110"]);
+    assert!(h.room("r").unwrap().occupant("Bobby").is_none());
+    assert_error(
+        &h.join("dave@localhost/d", "r", "bobby"),
+        "dave@localhost/d",
+        "cancel",
+        "conflict",
+    );
+    let out = h.join("erin@localhost/e", "r", "Bobby");
+    assert!(out.iter().all(|o| error_of(&o.stanza).is_none()), "{out:?}");
     h.svc.check_invariants().unwrap();
 }
 

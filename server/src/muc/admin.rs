@@ -391,11 +391,16 @@ pub(crate) fn apply_affiliation(
 /// under that nick is kicked first (307, "This nickname is reserved", no actor).
 /// The reservation lasts while the user has an affiliation.
 pub(crate) fn reserve_nick(room: &mut Room, jid: &BareJid, nick: String, out: &mut Outbox) {
-    if room.occupant(&nick).is_some_and(|o| &o.bare != jid) {
+    // The holder under RFC 8266's comparison: reserving `romeo` evicts a `Romeo`.
+    let holder = room
+        .nick_holder(&nick)
+        .filter(|o| &o.bare != jid)
+        .map(|o| o.nick.clone());
+    if let Some(held) = holder {
         apply_role(
             room,
             None,
-            &nick,
+            &held,
             Role::None,
             Some("This nickname is reserved"),
             out,

@@ -354,7 +354,9 @@ impl Room {
     /// Reserves `nick` for `bare` (XEP-0045 §7.10), taking it from whoever else had
     /// reserved it (the newest reservation wins).
     pub(crate) fn reserve(&mut self, bare: &BareJid, nick: String) {
-        self.reserved.retain(|j, n| j == bare || *n != nick);
+        // One nickname under RFC 8266's comparison: `romeo` replaces a `Romeo`.
+        self.reserved
+            .retain(|j, n| j == bare || !crate::jids::same_nick(n, &nick));
         self.reserved.insert(bare.clone(), nick);
     }
 
