@@ -186,6 +186,11 @@ cat <<'DEVIATIONS'
 - §7.8.2: a decline is forwarded only to someone who invited the decliner into the room (or an occupant), as <decline from='bare JID'/>; otherwise cancel/item-not-found. Prosody forwards to whomever it names, with the decliner's full JID.
 - §7.13: a voice request from an occupant with voice gets cancel/not-allowed, and one within 30 minutes of the user's last wait/resource-constraint (ejabberd's rule and texts); Prosody sends no error for either (and no limit). The approval form to moderators follows the XEP's example 72 (Prosody's puts muc#jid first and adds descriptions and options).
 - §10.9: a destroyed persistent room's tombstone (Prosody's, 31 days) also counts against the room limit, and drops an alternate venue that is not a JID (Prosody keeps it as given).
+- §7.2.9 (RFC 8266): a nick empty under the PRECIS Nickname profile (e.g. only spaces) gets modify/jid-malformed, and nick conflicts compare under the profile (case, spaces, width); Prosody applies resourceprep only (an all-space nick gets in, bob and Bob are two occupants).
+- §8.2: a kick tells the kicked occupant, then answers the moderator, then tells the others; Prosody tells the others, the kicked, then answers (no corpus script kicks, so no diff shows it).
+- §8.3-§8.5, §9.6-§9.8: a voice or moderator change answers, then sends the updated presence; Prosody sends the presence, then answers.
+- §9.1, §9.2: a ban answers, then removes the banned occupant, then tells the others; Prosody tells the others, the banned, then answers.
+- (the reverse: Prosody's order kept) §9.3-§9.5, §10.3-§10.8: other affiliation changes send their presence, then answer, as Prosody does and its corpus scripts read; the XEP says answer, then presence.
 DEVIATIONS
 echo
 echo "| script | A: Prosody's MUC | B: mucsim serve | canonical transcripts |"

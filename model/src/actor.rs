@@ -280,6 +280,11 @@ pub struct ServerState {
     hash: u64,
     pub svc: MucService,
     pub durability: Durability,
+    /// A ghost, for the order property: the first XEP-0045 order rule a reply of
+    /// the service broke on this path (`oracle::order`, judged on each outbox before
+    /// it is split into notices, which cannot show order across clients), by its
+    /// citation. `None` on every path of a correct service, so it adds no states.
+    pub order_fault: Option<&'static str>,
     pub cast: Arc<Cast>,
 }
 
@@ -289,13 +294,27 @@ impl ServerState {
     }
 
     pub fn with(svc: MucService, durability: Durability, cast: Arc<Cast>) -> ServerState {
+        ServerState::judged(svc, durability, None, cast)
+    }
+
+    /// A state carrying an order fault (see [`ServerState::order_fault`]).
+    pub fn judged(
+        svc: MucService,
+        durability: Durability,
+        order_fault: Option<&'static str>,
+        cast: Arc<Cast>,
+    ) -> ServerState {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         svc.hash(&mut h);
         durability.hash(&mut h);
+        if order_fault.is_some() {
+            order_fault.hash(&mut h);
+        }
         ServerState {
             hash: h.finish(),
             svc,
             durability,
+            order_fault,
             cast,
         }
     }
@@ -316,7 +335,10 @@ impl Hash for ServerState {
 
 impl PartialEq for ServerState {
     fn eq(&self, other: &Self) -> bool {
-        self.hash == other.hash && self.svc == other.svc && self.durability == other.durability
+        self.hash == other.hash
+            && self.svc == other.svc
+            && self.durability == other.durability
+            && self.order_fault == other.order_fault
     }
 }
 
@@ -338,7 +360,7 @@ impl Ord for ServerState {
             if self == other {
                 std::cmp::Ordering::Equal
             } else {
-                let show = |s: &ServerState| format!("{:?} {:?}", s.svc, s.durability);
+                let show = |s: &ServerState| format!("{:?} {:?} {:?}", s.svc, s.durability, s.order_fault);
                 show(self).cmp(&show(other))
             }
         })
@@ -441,7 +463,12 @@ impl Actor for MucActor {
                 if durability.crashes < cast.crashes {
                     o.choose_random("crash", vec![CRASH]);
                 }
-                *state = Cow::Owned(State::Server(ServerState::with(svc, durability, cast.clone())));
+                *state = Cow::Owned(State::Server(ServerState::judged(
+                    svc,
+                    durability,
+                    server.order_fault,
+                    cast.clone(),
+                )));
                 return;
             }
         };
@@ -486,8 +513,15 @@ impl Actor for MucActor {
                 let mut svc = server.svc.clone();
                 let mut durability = server.durability.clone();
                 let mut out = Vec::new();
+                let mut order_fault = server.order_fault;
                 for el in inputs {
+                    // Only requests the order rules speak of are kept to judge by.
+                    let request = oracle::order::use_case(&el).map(|_| el.clone());
                     let outbox = svc.handle(Millis(0), cast.clients[index].jid.clone(), el);
+                    if let (Some(req), None) = (&request, order_fault) {
+                        let broken = oracle::order::violations(req, outbox.iter().map(|o| &*o.body));
+                        order_fault = broken.first().map(|r| r.cites);
+                    }
                     if cast.crashes > 0 {
                         durability.storage.absorb(outbox.store_ops());
                         durability.storage.note_tombstones(&svc);
@@ -503,7 +537,12 @@ impl Actor for MucActor {
                         o.send(Id::from(to + 1), Msg::Notices(batch));
                     }
                 }
-                *state = Cow::Owned(State::Server(ServerState::with(svc, durability, cast.clone())));
+                *state = Cow::Owned(State::Server(ServerState::judged(
+                    svc,
+                    durability,
+                    order_fault,
+                    cast.clone(),
+                )));
             }
             MucActor::Client { .. } => {
                 let Msg::Notices(batch) = msg else { return };

@@ -92,6 +92,19 @@ fn exercised(scenario: &Scenario, name: &str) -> bool {
             has(&|o| matches!(o, Op::MembersOnly(true)))
                 && has(&|o| matches!(o, Op::Join | Op::JoinWithPassword))
         }
+        // The order rules the service keeps speak of kicks, bans and destroys
+        // (`oracle::order::RULES`); the model's other requests have none.
+        crate::properties::REPLY_ORDER => has(&|o| {
+            matches!(
+                o,
+                Op::Kick { .. }
+                    | Op::Destroy
+                    | Op::Affiliate {
+                        affiliation: "outcast",
+                        ..
+                    }
+            )
+        }),
         _ => true,
     }
 }
@@ -107,6 +120,7 @@ pub fn why_not_exercised(name: &str) -> &'static str {
             "the scenario has no join after a switch to members-only"
         }
         crate::properties::DURABLE_TOMBSTONES => "the scenario has no service crash after a destroy",
+        crate::properties::REPLY_ORDER => "the scenario neither kicks, bans nor destroys",
         _ => "the scenario has no service crash",
     }
 }

@@ -69,8 +69,9 @@ fn revocation_scenario_reaches_every_interesting_state() {
     let s = Scenario::revocation();
     let checker = run(&s, &CheckOptions::default()).unwrap();
     let vs = verdicts(&*checker, &s);
-    // One `always` per service invariant, and the model's own nine.
-    assert_eq!(vs.len(), server::Invariant::ALL.len() + 9);
+    // One `always` per service invariant, and the model's own ten (the durable
+    // tombstones' and the reply order's included).
+    assert_eq!(vs.len(), server::Invariant::ALL.len() + 10);
     for v in &vs {
         assert!(v.holds, "{}", v.name);
     }
@@ -98,7 +99,7 @@ fn durability_scenario_holds_every_property_across_a_crash() {
     let vs = mucsim_model::check::verdicts(&*checker, &s);
     assert_eq!(
         vs.len(),
-        server::Invariant::ALL.len() + 10,
+        server::Invariant::ALL.len() + 11,
         "the crash scenario adds its 'sometimes'"
     );
     for v in &vs {
@@ -108,4 +109,24 @@ fn durability_scenario_holds_every_property_across_a_crash() {
         .iter()
         .any(|v| v.name == mucsim_model::properties::SOMETIMES_CRASH_KEEPS_ROOM));
     assert_eq!(checker.unique_state_count(), 173_726);
+}
+
+/// The real service keeps XEP-0045's reply order on every path of a kick, a voice
+/// and moderator-free role scenario, and a destroy (the default scenario covers the
+/// ban; `unique_states` asserts every `always` property).
+#[test]
+fn kicks_and_destroys_keep_the_reply_order() {
+    use mucsim_model::scenario::OpKind;
+    for kinds in [
+        &[OpKind::Join, OpKind::Kick][..],
+        &[OpKind::Join, OpKind::Ban, OpKind::Destroy][..],
+    ] {
+        let s = Scenario::generate(3, 1, kinds).unwrap();
+        let checker = run(&s, &CheckOptions::default()).unwrap();
+        let v = verdicts(&*checker, &s)
+            .into_iter()
+            .find(|v| v.name == mucsim_model::properties::REPLY_ORDER)
+            .expect("the order property");
+        assert!(v.holds, "{kinds:?}: {:?}", v.counterexample.map(|c| c.transcript));
+    }
 }

@@ -12,7 +12,10 @@
 //! - [`Iqs`]: iq-exactly-once (RFC 6120 §8.2.3), by op bit ([`IqBits`]) or by id
 //!   ([`IqLedger`]);
 //! - [`spec`]: XEP-0045's permission rules as data, the independent statement the
-//!   service is checked against (the service never imports them).
+//!   service is checked against (the service never imports them);
+//! - [`order`]: XEP-0045's order rules as data (which part of one reply comes
+//!   before which, e.g. §8.2: the kicked occupant, then the answer, then the
+//!   others) and the check of one reply against them.
 //!
 //! The oracle depends on `mucsim-server` for types only; it must not depend on the
 //! simulator, the model, the network front end or tokio (`scripts/check-layers.sh`),
@@ -20,6 +23,7 @@
 
 mod codes;
 mod iqs;
+pub mod order;
 mod side;
 pub mod spec;
 mod view;

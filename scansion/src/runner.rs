@@ -124,6 +124,19 @@ impl<B: Backend> Runner<'_, B> {
                     self.backend.settle();
                 }
                 ActionKind::Sends(stanzas) => {
+                    // As scansion does: what a client that has disconnected would
+                    // send is skipped, and said so (Prosody's own trunk scripts
+                    // end that way, a `sends` after the client's `disconnects`).
+                    if let Some(conn) = self.disconnected(&action.client) {
+                        self.backend.note(
+                            conn,
+                            format!(
+                                "skipped what {} sends at line {line}: it has disconnected",
+                                action.client
+                            ),
+                        );
+                        continue;
+                    }
                     let conn = self.conn(&action.client, line)?;
                     for s in stanzas {
                         let s = self.substitute(s, line)?;
@@ -155,6 +168,16 @@ impl<B: Backend> Runner<'_, B> {
             }
         }
         Ok(())
+    }
+
+    /// The connection of `name` if it connected and has since disconnected (by its
+    /// own `disconnects`, or closed by the server); `None` if it never connected or
+    /// is still open.
+    fn disconnected(&self, name: &str) -> Option<ConnId> {
+        self.conns
+            .get(name)
+            .copied()
+            .filter(|&c| !self.backend.is_open(c))
     }
 
     fn conn(&self, name: &str, line: usize) -> Result<ConnId, Failure> {

@@ -49,10 +49,14 @@ pub enum Mutant {
     /// Answers (the iq result, the presences) before the change is durable: the write
     /// comes after the stanzas, without a sync, and lands on disk with a later sync.
     AnswerBeforeDurable,
+    /// A muc#admin set is answered on the wrong side of the removal it makes: a
+    /// kick's answer before the kicked occupant is told (XEP-0045 §8.2 puts it
+    /// after), a ban's after the banned occupant is told (§9.2 puts it before).
+    RemovalAnswerSwapped,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 7] = [
+    pub const ALL: [Mutant; 8] = [
         Mutant::RevokeOneSession,
         Mutant::MembersOnlyKeepsNonMembers,
         Mutant::StaleJoinCheck,
@@ -60,6 +64,7 @@ impl Mutant {
         Mutant::LastOwnerMayLeave,
         Mutant::NickChangeSkipsUniqueness,
         Mutant::AnswerBeforeDurable,
+        Mutant::RemovalAnswerSwapped,
     ];
 
     /// The command-line name, e.g. `revoke-one-session`.
@@ -72,6 +77,7 @@ impl Mutant {
             Mutant::LastOwnerMayLeave => "last-owner-may-leave",
             Mutant::NickChangeSkipsUniqueness => "nick-change-skips-uniqueness",
             Mutant::AnswerBeforeDurable => "answer-before-durable",
+            Mutant::RemovalAnswerSwapped => "removal-answer-swapped",
         }
     }
 

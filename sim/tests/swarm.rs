@@ -78,10 +78,14 @@ fn a_second_session_of_the_creator_cannot_enter_a_locked_room() {
 
 /// The check each deliberate bug trips first, and whether its script can fail on its
 /// own (a script cannot crash the service, so a failure that needs a crash cannot).
+/// `None` for a bug the swarm cannot see: `RemovalAnswerSwapped` changes only the
+/// order of one reply across recipients, while each client still gets its own
+/// stanzas in the same order; the model's order property judges whole replies
+/// (`model/tests/mutants.rs`).
 #[cfg(feature = "mutants")]
-fn expected(m: server::Mutant) -> (Check, bool) {
+fn expected(m: server::Mutant) -> Option<(Check, bool)> {
     use server::{Invariant as I, Mutant as M};
-    match m {
+    Some(match m {
         M::RevokeOneSession | M::MembersOnlyKeepsNonMembers | M::StaleJoinCheck => {
             (Check::Invariant(I::MembersOnlyHoldsOnlyMembers), true)
         }
@@ -89,7 +93,8 @@ fn expected(m: server::Mutant) -> (Check, bool) {
         M::LastOwnerMayLeave => (Check::Invariant(I::EveryRoomHasAnOwner), true),
         M::NickChangeSkipsUniqueness => (Check::Invariant(I::SessionIndexAgrees), true),
         M::AnswerBeforeDurable => (Check::DurableBeforeTold, false),
-    }
+        M::RemovalAnswerSwapped => return None,
+    })
 }
 
 #[cfg(feature = "mutants")]
@@ -101,7 +106,9 @@ fn each_mutant_trips_its_check_and_its_script_reproduces() {
     for m in server::Mutant::ALL {
         let mut cfg = SwarmConfig::new(8, 3, 1000);
         cfg.service.mutant = Some(m);
-        let (check, script_fails) = expected(m);
+        let Some((check, script_fails)) = expected(m) else {
+            continue;
+        };
         let report = campaign(&cfg, &seeds, 2, &dir.join(m.name()));
         let first = report
             .sweep

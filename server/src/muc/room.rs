@@ -147,11 +147,12 @@ impl Room {
         self.ban_reasons.get(bare).map(String::as_str)
     }
 
-    /// Who reserved `nick`, if anyone.
+    /// Who reserved `nick`, if anyone: the reservation that is the same nickname
+    /// under RFC 8266's comparison (`crate::jids::same_nick`; XEP-0045 §7.2.9).
     pub fn reserved_by(&self, nick: &str) -> Option<&BareJid> {
         self.reserved
             .iter()
-            .find(|(_, n)| n.as_str() == nick)
+            .find(|(_, n)| crate::jids::same_nick(n, nick))
             .map(|(j, _)| j)
     }
 
@@ -194,6 +195,18 @@ impl Room {
 
     pub fn occupant(&self, nick: &str) -> Option<&Occupant> {
         self.occupants.get(nick)
+    }
+
+    /// The occupant holding `nick` or a nickname that is the same under the PRECIS
+    /// Nickname profile's comparison (RFC 8266 §2.4, `crate::jids::same_nick`): the
+    /// one a join or nick change under `nick` conflicts with (XEP-0045 §7.2.9, §7.6).
+    pub fn nick_holder(&self, nick: &str) -> Option<&Occupant> {
+        self.occupants.get(nick).or_else(|| {
+            let key = crate::jids::nick_key(nick).ok()?;
+            self.occupants
+                .values()
+                .find(|o| crate::jids::nick_key(&o.nick).is_ok_and(|k| k == key))
+        })
     }
 
     pub fn occupant_count(&self) -> usize {
@@ -374,7 +387,9 @@ impl Room {
     /// Reserves `nick` for `bare` (XEP-0045 §7.10), taking it from whoever else had
     /// reserved it (the newest reservation wins).
     pub(crate) fn reserve(&mut self, bare: &BareJid, nick: String) {
-        self.reserved.retain(|j, n| j == bare || *n != nick);
+        // One nickname under RFC 8266's comparison: `romeo` replaces a `Romeo`.
+        self.reserved
+            .retain(|j, n| j == bare || !crate::jids::same_nick(n, &nick));
         self.reserved.insert(bare.clone(), nick);
     }
 
