@@ -15,6 +15,8 @@ tools="${MUC_LOAD:-$root/../shared/tools/muc-load}"
 work="$1"; c2s_a="$2"; c2s_b="$3"; comp="$4"; secret="$5"
 c2s_c="${6:-}"; c2s_d="${7:-}"; comp_d="${8:-}"; dist="${9:-}"
 n="${LOAD_N:-10,25,50}"; m="${LOAD_M:-50}"; runs="${LOAD_RUNS:-1}"
+# LOAD_TIMEOUT: seconds muc_load waits for a phase to complete (its own default, 60,
+# is too short for N=50 on a 2-core machine shared with other jobs).
 mkdir -p "$work"
 log() { echo "[e2e-load] $*" >&2; }
 
@@ -39,6 +41,7 @@ start_serve() {  # PORT LOG -> PID
 }
 load() {  # SERVER_PID PORT OUT [COMPONENT_PID]
     COMPONENT_PID="${4:-}" python3 "$root/scripts/load_pair.py" "$tools" --pid "$1" --port "$2" --n "$n" \
+        --timeout "${LOAD_TIMEOUT:-180}" \
         --m "$m" --runs "$runs" --json "$work/$3.json" > "$work/$3.txt"
 }
 

@@ -100,6 +100,8 @@ write_config() {  # DIR MODE C2S DIST COMPONENT_PORT SECRET
         echo "  - port: $c2s"
         echo "    ip: \"127.0.0.1\""
         echo "    module: ejabberd_c2s"
+        # The default backlog (5) drops the SYNs of 50 clients connecting at once.
+        echo "    backlog: 1024"
         echo "    starttls: false"
         echo "    max_stanza_size: 262144"
         echo "    access: c2s"
