@@ -181,8 +181,10 @@ is_ours() {  # PID DIR?: a beam.smp running one of this script's configs
 }
 
 beam_of() {  # DIR -> the PID of the beam.smp running DIR's spool, if any
-    local p
-    for p in $(pgrep -x beam.smp 2>/dev/null || true); do
+    local c p
+    for c in /proc/[0-9]*/comm; do
+        [ "$(cat "$c" 2>/dev/null)" = beam.smp ] || continue
+        p="${c#/proc/}"; p="${p%/comm}"
         if is_ours "$p" "$1"; then echo "$p"; return 0; fi
     done
     return 1
@@ -190,6 +192,10 @@ beam_of() {  # DIR -> the PID of the beam.smp running DIR's spool, if any
 
 start() {  # DIR MODE C2S DIST [COMPONENT_PORT SECRET]
     local dir="$1" mode="$2" c2s="$3" dist="$4" comp="${5:-}" secret="${6:-}"
+    if [ "$(id -u)" -ne 0 ] && [ "$(id -un)" != ejabberd ]; then
+        log "ejabberdctl runs only as root or as the ejabberd user (this is $(id -un))"
+        exit 1
+    fi
     case "$mode" in muc|ext) ;; *) log "MODE must be muc or ext, not '$mode'"; exit 2 ;; esac
     for p in "$c2s" "$dist" ${comp:+"$comp"}; do
         if port_busy "$p"; then log "port $p is taken"; exit 1; fi
