@@ -745,17 +745,21 @@ fn lock_database(path: &Path, _lock_file: &std::fs::File) -> Result<std::fs::Fil
 
 /// The pid holding a `flock` on `file`, from Linux's `/proc/locks` (lines such as
 /// `1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF`, the third field from the end
-/// being `MAJOR:MINOR:INODE`); `None` where that cannot be read.
+/// being `MAJOR:MINOR:INODE`); `None` where that cannot be read. The file is
+/// generated as it is read, so a line can be missed while other processes take and
+/// drop locks between two reads of it: it is read up to three times.
 fn flock_holder(file: &std::fs::File) -> Option<u32> {
     use std::os::unix::fs::MetadataExt;
     let ino = file.metadata().ok()?.ino();
-    let locks = std::fs::read_to_string("/proc/locks").ok()?;
-    locks.lines().find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let i = fields.iter().position(|f| *f == "FLOCK")?;
-        let pid = fields.get(i + 3)?.parse().ok()?;
-        let inode: u64 = fields.get(i + 4)?.rsplit(':').next()?.parse().ok()?;
-        (inode == ino).then_some(pid)
+    (0..3).find_map(|_| {
+        let locks = std::fs::read_to_string("/proc/locks").ok()?;
+        locks.lines().find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let i = fields.iter().position(|f| *f == "FLOCK")?;
+            let pid = fields.get(i + 3)?.parse().ok()?;
+            let inode: u64 = fields.get(i + 4)?.rsplit(':').next()?.parse().ok()?;
+            (inode == ino).then_some(pid)
+        })
     })
 }
 

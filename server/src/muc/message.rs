@@ -129,17 +129,12 @@ pub(crate) fn to_room(room: &mut Room, from: &FullJid, st: &Stanza, out: &mut Ou
     if let Some(pw) = &room.config().password {
         x.push(Element::new("password", ns::MUC_USER).with_text(pw.as_str()));
     }
-    let body = with_reason(
-        format!("{display} invited you to the room {}", room.jid()),
-        &reason,
-    );
-    let msg = Element::new("message", ns::CLIENT)
-        .with_attr("from", room.jid().as_str())
-        .with_opt_attr("id", st.el.attr("id"))
+    let body = format!("{display} invited you to the room {}", room.jid());
+    let msg = from_room(room, st)
         .with_child(x)
         // Prosody's order (XEP-0249's element before the body), as recorded by e2e.sh.
         .with_child(Element::new("x", "jabber:x:conference").with_attr("jid", room.jid().as_str()))
-        .with_child(Element::new("body", ns::CLIENT).with_text(body));
+        .with_child(body_with_reason(body, &reason));
     // XEP-0045 §9.3 / Prosody: inviting into a members-only room grants membership.
     let invitee = to.to_bare();
     if room.config().members_only && room.affiliation(&invitee) == Affiliation::None {
@@ -202,13 +197,8 @@ fn forward_decline(
         None
     };
     let reason = decline.child_text("reason", ns::MUC_USER).unwrap_or_default();
-    let body = with_reason(
-        format!("{decliner} declined your invite to the room {}", room.jid()),
-        &reason,
-    );
-    let msg = Element::new("message", ns::CLIENT)
-        .with_attr("from", room.jid().as_str())
-        .with_opt_attr("id", st.el.attr("id"))
+    let body = format!("{decliner} declined your invite to the room {}", room.jid());
+    let msg = from_room(room, st)
         .with_child(
             Element::new("x", ns::MUC_USER).with_child(
                 Element::new("decline", ns::MUC_USER)
@@ -216,7 +206,7 @@ fn forward_decline(
                     .with_child(Element::new("reason", ns::MUC_USER).with_text(reason.as_str())),
             ),
         )
-        .with_child(Element::new("body", ns::CLIENT).with_text(body));
+        .with_child(body_with_reason(body, &reason));
     match occupant_sessions {
         Some(sessions) => {
             let msg = Arc::new(msg);
@@ -257,9 +247,17 @@ pub(crate) fn private(
 
 /// The human-readable body of an invitation or a decline: `text`, then ` (reason)`
 /// when a reason was given (as Prosody words them).
-fn with_reason(mut text: String, reason: &str) -> String {
+fn body_with_reason(mut text: String, reason: &str) -> Element {
     if !reason.is_empty() {
         text.push_str(&format!(" ({reason})"));
     }
-    text
+    Element::new("body", ns::CLIENT).with_text(text)
+}
+
+/// A message the room itself sends about `st` (an invitation or a decline it
+/// mediates, XEP-0045 §7.8): from the room's bare JID, with `st`'s id.
+fn from_room(room: &Room, st: &Stanza) -> Element {
+    Element::new("message", ns::CLIENT)
+        .with_attr("from", room.jid().as_str())
+        .with_opt_attr("id", st.el.attr("id"))
 }
