@@ -4,7 +4,7 @@
 //! (the seed still changes generated resources and timings).
 
 use super::backend::{Backend, ConnId};
-use super::matcher::{matches, Captures, Mismatch};
+use super::matcher::{matches_with, Captures, MatchOptions, Mismatch};
 use super::{ActionKind, Script};
 use server::ns;
 use server::xml::{Element, Node};
@@ -18,6 +18,10 @@ pub struct RunOptions {
     pub strict: bool,
     /// Virtual milliseconds a `receives` waits for its stanza.
     pub timeout_ms: u64,
+    /// Accept the children of a `muc#user` `<x/>` in any order
+    /// ([`MatchOptions::unordered_children`]); default off: Prosody's rule, the order
+    /// the script gives.
+    pub unordered_children: bool,
 }
 
 impl Default for RunOptions {
@@ -26,6 +30,7 @@ impl Default for RunOptions {
             seed: 0,
             strict: false,
             timeout_ms: 5_000,
+            unordered_children: false,
         }
     }
 }
@@ -208,7 +213,10 @@ impl<B: Backend> Runner<'_, B> {
                     got,
                 });
             };
-            match matches(exp, &got, &mut self.caps) {
+            let mo = MatchOptions {
+                unordered_children: self.opts.unordered_children,
+            };
+            match matches_with(exp, &got, &mut self.caps, mo) {
                 Ok(()) => return Ok(()),
                 Err(m) if self.opts.strict => {
                     return Err(Failure {
