@@ -278,10 +278,16 @@ impl Driver {
                 continue;
             }
             if let Some(id) = client.iqs.first_unanswered() {
+                let answer = Element::new("iq", ns::CLIENT).with_attr("id", id);
                 return Err(Tripped::new(
                     Check::IqNeverAnswered,
                     format!("{}: iq {id} never answered", world.label(client.conn)),
-                ));
+                )
+                .requiring(super::Requires::Receives {
+                    request: (c, id.to_string()),
+                    client: c,
+                    stanza: answer,
+                }));
             }
             for (r, side) in client.rooms.iter().enumerate() {
                 let side = &side.oracle;
