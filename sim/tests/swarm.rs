@@ -76,6 +76,50 @@ fn a_second_session_of_the_creator_cannot_enter_a_locked_room() {
     assert!(r.failure.is_none(), "{:?}", r.failure);
 }
 
+#[test]
+fn revoking_a_user_under_a_domain_ban_bans_the_user() {
+    // Found by `mucsim sim` (seed 3) once non-owners acted and domains were
+    // affiliated: `localhost` banned, Tybalt an admin in the room; Romeo sets
+    // Tybalt's own affiliation to none, so the domain's ban is Tybalt's, and the
+    // service left him in the room as an outcast.
+    let cfg = SwarmConfig::new(8, 3, 6);
+    let mut p = plan(&cfg, 3);
+    let affiliate = |target, affiliation| {
+        Step::Op(Op::Affiliate {
+            client: 1,
+            room: 0,
+            target,
+            affiliation,
+        })
+    };
+    p.steps = vec![
+        affiliate(6, 1),
+        Step::Op(Op::AffiliateDomain {
+            client: 1,
+            room: 0,
+            affiliation: 4,
+        }),
+        Step::Quiesce,
+        Step::Op(Op::Join {
+            client: 7,
+            room: 0,
+            nick: 7,
+            password: false,
+        }),
+        Step::Quiesce,
+        affiliate(6, 3),
+        Step::Quiesce,
+    ];
+    let r = execute(&cfg, &p, &p.steps, false);
+    assert!(r.failure.is_none(), "{:?}", r.failure);
+    let room = server::jids::BareJid::new("room@conference.localhost").unwrap();
+    let room = r.world.service().room(&room).expect("the room");
+    assert!(
+        room.occupants().all(|o| o.nick != "Tybalt2"),
+        "the banned user is out"
+    );
+}
+
 /// The check each deliberate bug trips first, and whether its script can fail on its
 /// own (a script cannot crash the service, so a failure that needs a crash cannot).
 #[cfg(feature = "mutants")]

@@ -228,7 +228,16 @@ pub(crate) fn apply_affiliation(
     if let Some(r) = reason {
         room.set_ban_reason(jid, r);
     }
-    let role = room.default_role(to);
+    // The affiliation now in force: a user's own affiliation set to none leaves a
+    // domain-wide ban in force (`Room::affiliation`), and the user is then banned
+    // (found by `mucsim sim` seed 3: an admin revoked while `localhost` was banned
+    // stayed in the room as an outcast).
+    let effective = if jid.node().is_some() {
+        room.affiliation(jid)
+    } else {
+        to
+    };
+    let role = room.default_role(effective);
     let domain_ban = jid.node().is_none() && to == Affiliation::Outcast;
     // A domain-wide ban reaches the users of that domain whose affiliation it now
     // is: a user's own (bare-JID) affiliation takes precedence over it
@@ -243,7 +252,7 @@ pub(crate) fn apply_affiliation(
         })
         .map(|o| o.nick.clone())
         .collect();
-    let removal = if to == Affiliation::Outcast {
+    let removal = if effective == Affiliation::Outcast {
         Removal::Banned
     } else {
         Removal::AffiliationChanged

@@ -261,6 +261,8 @@ fn setup(cfg: &SwarmConfig) -> Vec<Op> {
                 password: None,
                 persistent: None,
                 public_jids: None,
+                change_subject: None,
+                allow_invites: None,
                 max_users: None,
                 junk: None,
                 cancel: false,
