@@ -305,7 +305,7 @@ pub fn allowed(before: &Snapshot, actor: &str, req: &Request) -> Option<bool> {
                 } else {
                     before.stored(jid)
                 };
-                if !spec::may_set_affiliation(actor_aff, from, *to) {
+                if !spec::may_request_affiliation(actor_aff, from, *to) {
                     return Some(false);
                 }
                 after.retain(|(j, _)| j != jid);
@@ -513,6 +513,25 @@ pub fn judge(
         return Some(Violation::ForbiddenSucceeded(Kind::Subject));
     }
     None
+}
+
+/// The presences in `out` that carry an occupant's real JID (`<item jid=…/>` in
+/// the muc#user element, XEP-0045 §7.2.3): (recipient, room bare JID, the nick the
+/// presence is from).
+pub fn shown_real_jids(out: &[Outgoing]) -> Vec<(&str, &str, &str)> {
+    out.iter()
+        .filter(|o| o.body.name == "presence")
+        .filter(|o| {
+            o.body
+                .child("x", server::ns::MUC_USER)
+                .and_then(|x| x.child("item", server::ns::MUC_USER))
+                .is_some_and(|i| i.attr("jid").is_some())
+        })
+        .filter_map(|o| {
+            let (room, nick) = o.body.attr("from")?.split_once('/')?;
+            Some((o.to.as_str(), room, nick))
+        })
+        .collect()
 }
 
 /// Judges one presence that the service sent to `viewer` (a full JID) about the

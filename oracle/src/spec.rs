@@ -115,6 +115,25 @@ pub fn may_set_affiliation(actor: Affiliation, from: Affiliation, to: Affiliatio
     AFFILIATION_CHART[i(from)][i(to)].includes(actor)
 }
 
+/// How a request for the affiliation a user already has is read.
+pub const SAME_AFFILIATION_RULE: Rule = Rule {
+    says: "asking for the affiliation a user already has changes nothing and is allowed to whoever may change that user's affiliation at all (the chart's '--' cells)",
+    cites: "XEP-0045 §5.2.2 (Changing Affiliations: the chart's diagonal); Prosody answers such a set with a result",
+    source: Source::Prosody,
+};
+
+/// Whether an actor with `actor` may ask to set a user's affiliation from `from` to
+/// `to`: the chart, and for `from == to` [`SAME_AFFILIATION_RULE`].
+pub fn may_request_affiliation(actor: Affiliation, from: Affiliation, to: Affiliation) -> bool {
+    if from == to {
+        AFFILIATIONS
+            .iter()
+            .any(|other| may_set_affiliation(actor, from, *other))
+    } else {
+        may_set_affiliation(actor, from, to)
+    }
+}
+
 /// XEP-0045 §10.4, §10.5: whether the owners after a change are not none.
 pub fn leaves_an_owner(owners_after: usize) -> bool {
     owners_after > 0
@@ -418,6 +437,11 @@ mod tests {
             assert!(!may_set_affiliation(Owner, a, a));
         }
         assert!(!leaves_an_owner(0) && leaves_an_owner(1));
+        // Asking for what one has: an owner always, an admin below admin only.
+        assert!(may_request_affiliation(Owner, Owner, Owner));
+        assert!(may_request_affiliation(Admin, Member, Member));
+        assert!(!may_request_affiliation(Admin, Admin, Admin));
+        assert!(!may_request_affiliation(Member, Member, Member));
     }
 
     fn change(actor: (Role, Affiliation), target: (Role, Affiliation), to: Role) -> RoleChange {
@@ -557,7 +581,7 @@ mod tests {
             .chain(std::iter::once(&SUBJECT_RULE))
             .chain(&INVITE_RULES)
             .chain(&OWNER_RULES)
-            .chain(std::iter::once(&DOMAIN_RULE))
+            .chain([&DOMAIN_RULE, &SAME_AFFILIATION_RULE])
             .chain(&ADMISSION_RULES);
         for r in all {
             assert!(r.cites.starts_with("XEP-0045 §"), "{r:?}");
