@@ -6,6 +6,7 @@
 use crate::notice::{Nick, Nicks, Notice, MAX_NICKS};
 use crate::ops::{room_jid, Op, RoomOp};
 use mucsim_sim::Storage;
+use oracle::judge::{self, Answer, Property, Snapshot, Violation};
 use oracle::{IqBits, Iqs, RemovalFault, RoomSide};
 use server::jids::{FullJid, Jid};
 use server::xml::Element;
@@ -272,6 +273,74 @@ pub struct Durability {
     pub crashes: u8,
 }
 
+/// The oracle's verdicts on the requests the service handled on this path: for each
+/// of [`Property::ALL`], the first violation (a ghost the properties read; the
+/// service never sees it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Judged(pub [Option<Violation>; Property::ALL.len()]);
+
+impl Judged {
+    fn note(&mut self, v: Option<Violation>) {
+        let Some(v) = v else { return };
+        let i = Property::ALL
+            .iter()
+            .position(|p| *p == v.property())
+            .expect("every violation names a property");
+        self.0[i] = self.0[i].or(Some(v));
+    }
+
+    /// The first violation of `p` on this path.
+    pub fn of(&self, p: Property) -> Option<Violation> {
+        let i = Property::ALL.iter().position(|q| *q == p)?;
+        self.0[i]
+    }
+}
+
+/// Judges one input of client `index` (the oracle decides; this only gathers what
+/// it needs): the request the input makes, with the room snapshotted through the
+/// service's public read API before and after, and every real JID the service's
+/// answer shows.
+fn judge_input(
+    cast: &Cast,
+    index: usize,
+    msg: &Msg,
+    before: &[Option<Snapshot>],
+    after: &[Option<Snapshot>],
+    out: &[server::Outgoing],
+    judged: &mut Judged,
+) {
+    let sender = cast.clients[index].jid.as_str();
+    if let Msg::Op { op, .. } = msg {
+        if let Some(step) = cast.clients[index].ops.get(usize::from(*op)) {
+            let r = usize::from(step.room);
+            if let Some(room_before) = &before[r] {
+                let flags = Some(room_before.flags);
+                if let Some(req) = step.op.request(&cast.targets, flags) {
+                    let answer = Answer::of_reply(sender, out);
+                    judged.note(judge::judge(room_before, sender, &req, answer, after[r].as_ref()));
+                }
+            }
+        }
+    }
+    for (viewer, room, nick) in judge::shown_real_jids(out) {
+        let Some(r) = crate::ops::room_index(room).map(usize::from) else {
+            continue;
+        };
+        let rooms: Vec<&Snapshot> = before[r].iter().chain(after[r].iter()).collect();
+        judged.note(judge::real_jid_shown(&rooms, viewer, nick));
+    }
+}
+
+/// Each of the cast's rooms as the service holds it now.
+fn snapshots(cast: &Cast, svc: &MucService) -> Vec<Option<Snapshot>> {
+    (0..cast.rooms as u8)
+        .map(|r| {
+            let jid = server::jids::BareJid::new(room_jid(r)).expect("a room JID is valid");
+            svc.room(&jid).map(Snapshot::of)
+        })
+        .collect()
+}
+
 /// The service with its hash computed once, when it changes: a state is hashed every
 /// time the checker meets it, and the service is by far its largest part. The cast
 /// rides along (not hashed) so a symmetry rewrite can rename sessions.
@@ -280,22 +349,25 @@ pub struct ServerState {
     hash: u64,
     pub svc: MucService,
     pub durability: Durability,
+    pub judged: Judged,
     pub cast: Arc<Cast>,
 }
 
 impl ServerState {
     pub fn new(svc: MucService, cast: Arc<Cast>) -> ServerState {
-        ServerState::with(svc, Durability::default(), cast)
+        ServerState::with(svc, Durability::default(), Judged::default(), cast)
     }
 
-    pub fn with(svc: MucService, durability: Durability, cast: Arc<Cast>) -> ServerState {
+    pub fn with(svc: MucService, durability: Durability, judged: Judged, cast: Arc<Cast>) -> ServerState {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         svc.hash(&mut h);
         durability.hash(&mut h);
+        judged.hash(&mut h);
         ServerState {
             hash: h.finish(),
             svc,
             durability,
+            judged,
             cast,
         }
     }
@@ -316,7 +388,10 @@ impl Hash for ServerState {
 
 impl PartialEq for ServerState {
     fn eq(&self, other: &Self) -> bool {
-        self.hash == other.hash && self.svc == other.svc && self.durability == other.durability
+        self.hash == other.hash
+            && self.svc == other.svc
+            && self.durability == other.durability
+            && self.judged == other.judged
     }
 }
 
@@ -338,7 +413,7 @@ impl Ord for ServerState {
             if self == other {
                 std::cmp::Ordering::Equal
             } else {
-                let show = |s: &ServerState| format!("{:?} {:?}", s.svc, s.durability);
+                let show = |s: &ServerState| format!("{:?} {:?} {:?}", s.svc, s.durability, s.judged);
                 show(self).cmp(&show(other))
             }
         })
@@ -403,7 +478,12 @@ impl Actor for MucActor {
                     durability.storage = Storage::with_records(svc.records());
                     o.choose_random("crash", vec![CRASH]);
                 }
-                State::Server(ServerState::with(svc, durability, cast.clone()))
+                State::Server(ServerState::with(
+                    svc,
+                    durability,
+                    Judged::default(),
+                    cast.clone(),
+                ))
             }
             MucActor::Client { index, cast } => {
                 let spec = &cast.clients[*index];
@@ -441,7 +521,13 @@ impl Actor for MucActor {
                 if durability.crashes < cast.crashes {
                     o.choose_random("crash", vec![CRASH]);
                 }
-                *state = Cow::Owned(State::Server(ServerState::with(svc, durability, cast.clone())));
+                let judged = server.judged;
+                *state = Cow::Owned(State::Server(ServerState::with(
+                    svc,
+                    durability,
+                    judged,
+                    cast.clone(),
+                )));
                 return;
             }
         };
@@ -485,6 +571,8 @@ impl Actor for MucActor {
                 let State::Server(server) = &**state else { return };
                 let mut svc = server.svc.clone();
                 let mut durability = server.durability.clone();
+                let mut judged = server.judged;
+                let before = snapshots(cast, &svc);
                 let mut out = Vec::new();
                 for el in inputs {
                     let outbox = svc.handle(Millis(0), cast.clients[index].jid.clone(), el);
@@ -493,6 +581,15 @@ impl Actor for MucActor {
                     }
                     out.extend(outbox);
                 }
+                judge_input(
+                    cast,
+                    index,
+                    &msg,
+                    &before,
+                    &snapshots(cast, &svc),
+                    &out,
+                    &mut judged,
+                );
                 let mut batches: Vec<Vec<Notice>> = vec![Vec::new(); cast.clients.len()];
                 for (to, _, notice) in cast.route(out) {
                     batches[to].extend(notice);
@@ -502,7 +599,12 @@ impl Actor for MucActor {
                         o.send(Id::from(to + 1), Msg::Notices(batch));
                     }
                 }
-                *state = Cow::Owned(State::Server(ServerState::with(svc, durability, cast.clone())));
+                *state = Cow::Owned(State::Server(ServerState::with(
+                    svc,
+                    durability,
+                    judged,
+                    cast.clone(),
+                )));
             }
             MucActor::Client { .. } => {
                 let Msg::Notices(batch) = msg else { return };

@@ -88,6 +88,7 @@ pub fn representative(s: &S) -> S {
     actor_states[0] = Arc::new(State::Server(ServerState::with(
         svc,
         server_state.durability.clone(),
+        server_state.judged,
         cast.clone(),
     )));
     S {

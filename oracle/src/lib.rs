@@ -12,7 +12,13 @@
 //! - [`Iqs`]: iq-exactly-once (RFC 6120 §8.2.3), by op bit ([`IqBits`]) or by id
 //!   ([`IqLedger`]);
 //! - [`spec`]: XEP-0045's permission rules as data, the independent statement the
-//!   service is checked against (the service never imports them).
+//!   service is checked against (the service never imports them);
+//! - [`judge`]: whether the service's answer to one request (affiliation, role,
+//!   config, subject, invitation, destroy, join) and the room it left are ones the
+//!   spec allows, and whether a real JID in presence reached someone whois lets see
+//!   it. Its API ([`judge::Snapshot`], [`judge::Request`], [`judge::Answer`],
+//!   [`judge::judge`], [`judge::real_jid_shown`], [`judge::Violation`],
+//!   [`judge::Property`]) is stable: the model checker and the swarm share it.
 //!
 //! The oracle depends on `mucsim-server` for types only; it must not depend on the
 //! simulator, the model, the network front end or tokio (`scripts/check-layers.sh`),
@@ -20,6 +26,7 @@
 
 mod codes;
 mod iqs;
+pub mod judge;
 mod side;
 pub mod spec;
 mod view;
