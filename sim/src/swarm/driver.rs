@@ -2,8 +2,10 @@
 //! answered exactly once; a client removed from a room is told once, with 110 and a
 //! cause unless it left; at quiescence every connected client's view of every room it
 //! is in equals the room. The service's own invariants are checked by the world after
-//! every input.
+//! every input, and every request is judged as the service receives it by the
+//! oracle's judge ([`super::judge`], the world's tap).
 
+use super::judge::Judge;
 use super::ops::{Cast, Op};
 use super::{Check, Tripped};
 use crate::world::{ConnId, World};
@@ -67,6 +69,7 @@ impl Driver {
                 .map_err(|e| Tripped::new(Check::Setup, e.to_string()))?;
             clients.push(Client::new(conn, &cast, i));
         }
+        world.set_tap(Box::new(Judge::default()));
         Ok(Driver {
             cast,
             clients,
@@ -225,6 +228,21 @@ impl Driver {
     /// at quiescence also every iq answer and every view.
     pub fn check(&mut self, world: &mut World, quiescent: bool) -> Result<(), Tripped> {
         self.absorb(world)?;
+        let judged = world
+            .tap()
+            .and_then(|t| t.as_any().downcast_mut::<Judge>())
+            .and_then(|j| (!j.found.is_empty()).then(|| j.found.remove(0)));
+        if let Some(f) = judged {
+            let t = Tripped::new(Check::Judged(f.violation.property()), f.what);
+            return Err(match (f.expect, f.id) {
+                (Some((client, stanza)), Some(id)) => t.requiring(super::Requires::Receives {
+                    request: (f.sender, id),
+                    client,
+                    stanza,
+                }),
+                _ => t,
+            });
+        }
         if let Some(v) = world.violation() {
             return Err(Tripped::new(
                 Check::Invariant(v.invariant),
@@ -284,8 +302,8 @@ impl Driver {
                     format!("{}: iq {id} never answered", world.label(client.conn)),
                 )
                 .requiring(super::Requires::Receives {
-                    request: (c, id.to_string()),
-                    client: c,
+                    request: (self.cast.clients[c].clone(), id.to_string()),
+                    client: self.cast.clients[c].clone(),
                     stanza: answer,
                 }));
             }

@@ -6,6 +6,7 @@
 //!
 //! - [`ops`]: operations and the stanzas they are (shared with the fuzzers);
 //! - [`driver`]: applying operations and checking what the clients see;
+//! - [`judge`]: the oracle's judge of every request, as the service receives it;
 //! - [`plan`]: seed → plan;
 //! - [`shrink`]: delta debugging;
 //! - [`campaign`]: many seeds in parallel, the smallest failing one shrunk, written
@@ -13,6 +14,7 @@
 
 pub mod campaign;
 pub mod driver;
+pub mod judge;
 pub mod ops;
 pub mod plan;
 pub mod shrink;
@@ -91,6 +93,10 @@ pub enum Check {
     /// Durable before told: a change to a kept room the service had told of did not
     /// survive a crash (or the service could not restart from its disk).
     DurableBeforeTold,
+    /// One of the oracle judge's properties (`oracle::judge::Property`, the same the
+    /// model checks): judged on every request against the room as the service
+    /// received it ([`judge`]).
+    Judged(oracle::judge::Property),
 }
 
 impl Check {
@@ -113,6 +119,7 @@ impl Check {
             }
             Check::Invariant(i) => i.sentence().to_string(),
             Check::DurableBeforeTold => "a change the service told of survives a crash".into(),
+            Check::Judged(p) => p.sentence().to_string(),
         }
     }
 }
@@ -125,12 +132,12 @@ pub enum Requires {
     /// The service keeps its own invariant: the script runner checks it after every
     /// action, so the script needs no expectation.
     Invariant,
-    /// `client` (its index in the cast) must receive a stanza matching `stanza`
-    /// from the arrival of `request` on: the stanza with that id sent by
-    /// `request.0` (a client index).
+    /// `client` (a connection's label: the swarm's are full JIDs) must receive a
+    /// stanza matching `stanza` from the arrival of `request` on: the stanza with
+    /// id `request.1` sent by `request.0` (a label).
     Receives {
-        request: (usize, String),
-        client: usize,
+        request: (String, String),
+        client: String,
         stanza: Element,
     },
     /// No stanza can state it (the check reads an absence, a whole history or a
@@ -164,6 +171,9 @@ impl Tripped {
             Check::ViewDiffers => Requires::Unstated(
                 "that the presences a client received add up to the room, over the whole run",
             ),
+            Check::Judged(_) => {
+                Requires::Unstated("that the request be judged otherwise, which no stanza states")
+            }
             Check::Setup | Check::IqNeverAnswered => Requires::Unstated("nothing of the service"),
         };
         Tripped {
@@ -375,7 +385,6 @@ pub fn shard(range: std::ops::Range<u64>, i: u64, n: u64) -> impl Iterator<Item 
 pub fn scs(cfg: &SwarmConfig, plan: &Plan, steps: &[Step], title: &str) -> String {
     let run = execute(cfg, plan, steps, true);
     let arrivals = run.world.arrivals().to_vec();
-    let cast = Cast::new(cfg.clients, cfg.rooms).ok();
     let mut world = world_for(cfg, plan, true);
     let mut conns: BTreeMap<String, crate::world::ConnId> = BTreeMap::new();
     for a in arrivals {
@@ -399,11 +408,6 @@ pub fn scs(cfg: &SwarmConfig, plan: &Plan, steps: &[Step], title: &str) -> Strin
         world.run_until_quiet();
     }
     let transcript = world.transcript();
-    let label = |i: usize| {
-        cast.as_ref()
-            .map(|c| c.clients[c.client(i as u8)].clone())
-            .unwrap_or_default()
-    };
     let judgement = match &run.failure {
         None => crate::scansion::Judgement {
             property: "(none: the steps pass when re-run)".into(),
@@ -431,23 +435,19 @@ pub fn scs(cfg: &SwarmConfig, plan: &Plan, steps: &[Step], title: &str) -> Strin
                     client,
                     stanza,
                 } => {
-                    let from = label(*from);
                     let at = transcript
                         .entries()
                         .iter()
                         .position(|e| {
-                            e.client == from
+                            &e.client == from
                                 && matches!(&e.event, crate::transcript::Event::Send(el) if el.attr("id") == Some(id))
                         })
                         .unwrap_or(transcript.len());
                     crate::scansion::Judgement {
                         property,
-                        requires: format!(
-                            "after {from}'s request {id}, {} receives the stanza below",
-                            label(*client)
-                        ),
+                        requires: format!("after {from}'s stanza {id}, {client} receives the stanza below"),
                         at,
-                        expect: vec![(label(*client), stanza.clone())],
+                        expect: vec![(client.clone(), stanza.clone())],
                     }
                 }
             }
