@@ -19,6 +19,7 @@ use crate::properties::S;
 use crate::Model;
 use mucsim_sim::disk::describe_effects;
 use mucsim_sim::scansion::{to_judging_scs, Judgement};
+use mucsim_sim::swarm::judge::Judge;
 use mucsim_sim::SimDisk;
 use mucsim_sim::{World, WorldConfig};
 use server::xml::Element;
@@ -196,6 +197,11 @@ pub enum Requires {
         client: usize,
         stanza: Element,
     },
+    /// One of the oracle judge's properties: the replay is judged by the same
+    /// oracle code on every input (`mucsim_sim::swarm::judge::Judge`, the world's
+    /// tap), and the first finding of this property says which input violated it
+    /// and what stanza it requires instead.
+    Judged(oracle::judge::Property),
     /// No stanza states it; says what it requires, in words.
     Unstated(&'static str),
 }
@@ -210,6 +216,12 @@ pub fn requirement(name: &str) -> Requires {
         .any(|i| crate::properties::invariant_property(*i) == name)
     {
         return Requires::Invariant;
+    }
+    if let Some(p) = oracle::judge::Property::ALL
+        .into_iter()
+        .find(|p| crate::properties::judged_property(*p) == name)
+    {
+        return Requires::Judged(p);
     }
     match name {
         DURABLE_AFFILIATIONS | DURABLE_CONFIG => Requires::Unstated("a crash, which a script cannot cause"),
@@ -267,9 +279,14 @@ pub fn scs(
         );
     }
     let mut at = None;
+    let mut judged: Option<(String, Element)> = None;
+    if let Requires::Judged(_) = requires {
+        w.set_tap(Box::new(Judge::default()));
+    }
     for (k, a) in arrivals.iter().enumerate() {
+        let before = w.transcript().len();
         if matches!(requires, Requires::Receives { arrival, .. } if *arrival == k) {
-            at = Some(w.transcript().len());
+            at = Some(before);
         }
         match a {
             Arrival::Stanza(i, el) => w.send(conns[*i], el.clone()).map_err(|e| e.to_string())?,
@@ -277,6 +294,23 @@ pub fn scs(
             Arrival::Crash => unreachable!("refused above"),
         }
         w.run_until_quiet();
+        if let Requires::Judged(p) = requires {
+            let found = w
+                .tap()
+                .and_then(|t| t.as_any().downcast_mut::<Judge>())
+                .and_then(|j| j.found.iter().find(|f| f.violation.property() == *p).cloned());
+            if let Some(f) = found {
+                let to = f.expect.and_then(|(full, el)| {
+                    let i = cast.clients.iter().position(|c| c.jid.as_str() == full)?;
+                    Some((label(cast, i), el))
+                });
+                if let Some(to) = to {
+                    at = Some(before);
+                    judged = Some(to);
+                }
+                break;
+            }
+        }
     }
     let end = w.transcript().len();
     let judgement = match requires {
@@ -291,6 +325,21 @@ pub fn scs(
             requires: format!("{why}; this script states no expectation"),
             at: end,
             expect: Vec::new(),
+        },
+        Requires::Judged(_) => match judged {
+            Some((client, el)) => Judgement {
+                property: property.to_string(),
+                requires: format!("{client} receives the stanza below, answering the last input"),
+                at: at.unwrap_or(end),
+                expect: vec![(client, el)],
+            },
+            None => Judgement {
+                property: property.to_string(),
+                requires: "what the judge found, which no stanza states; this script states no expectation"
+                    .into(),
+                at: end,
+                expect: Vec::new(),
+            },
         },
         Requires::Receives { client, stanza, .. } => Judgement {
             property: property.to_string(),

@@ -136,17 +136,19 @@ pub fn request_of(el: &Element, before: &Snapshot, password: Option<&str>) -> Op
 }
 
 /// `<NAME type='TYPE' id='ID'/>` in `jabber:client`: matched by scansion's
-/// non-strict rules, any stanza of that kind, type and id.
-fn answer(name: &str, ty: &str, id: &str) -> Element {
+/// non-strict rules, any stanza of that kind, type and id (any id without one: a
+/// judging script reads what came before the request first, so it matches only
+/// what came from the request on).
+fn answer(name: &str, ty: &str, id: Option<&str>) -> Element {
     Element::new(name.to_string(), ns::CLIENT)
         .with_attr("type", ty)
-        .with_attr("id", id)
+        .with_opt_attr("id", id)
 }
 
 /// The stanza an allowed request's sender must receive: its iq's result, or for a
 /// join its own presence (110); `None` for a message (no stanza answers an accepted
 /// invitation).
-fn accepted(el: &Element, id: &str) -> Option<Element> {
+fn accepted(el: &Element, id: Option<&str>) -> Option<Element> {
     match &*el.name {
         "iq" => Some(answer("iq", "result", id)),
         "presence" => {
@@ -155,7 +157,7 @@ fn accepted(el: &Element, id: &str) -> Option<Element> {
             x.set_attr_ns(mucsim_scansion::NS_SCANSION, "strict", "false");
             Some(
                 Element::new("presence", ns::CLIENT)
-                    .with_attr("id", id)
+                    .with_opt_attr("id", id)
                     .with_child(x),
             )
         }
@@ -221,18 +223,19 @@ impl ServiceTap for Judge {
                 let reply = Answer::of_reply(&sender, out);
                 if let Some(v) = judge::judge(before, &sender, &req, reply, after.as_ref()) {
                     let forbidden = judge::allowed(before, &sender, &req) == Some(false);
-                    let expect = id.as_deref().and_then(|id| match v {
+                    let id = id.as_deref();
+                    let expect = match v {
                         Violation::ForbiddenSucceeded(_) | Violation::AdmittedWithoutPassword => {
                             Some(answer(&el.name, "error", id))
                         }
                         Violation::OutcastLifted if forbidden => Some(answer(&el.name, "error", id)),
                         Violation::AllowedRefused(_) => accepted(el, id),
                         _ => None,
-                    });
+                    };
                     self.found.push(Finding {
                         violation: v,
                         sender: sender.clone(),
-                        id: id.clone(),
+                        id: id.map(str::to_string),
                         expect: expect.map(|e| (sender.clone(), e)),
                         what: format!(
                             "{}: {sender}'s {req:?} in {room} was answered {reply:?} ({})",

@@ -389,6 +389,7 @@ impl Op {
                 admin_item("role", ROLES[usize::from(*role) % 5], "nick", cast.nick(*nick)),
             ),
             Op::Groupchat { room, .. } => Element::new("message", ns::CLIENT)
+                .with_attr("id", iq_id)
                 .with_attr("to", cast.room(*room))
                 .with_attr("type", "groupchat")
                 .with_child(Element::new("body", ns::CLIENT).with_text("hi")),
@@ -397,10 +398,12 @@ impl Op {
                 .with_attr("type", "chat")
                 .with_child(Element::new("body", ns::CLIENT).with_text("psst")),
             Op::Subject { room, .. } => Element::new("message", ns::CLIENT)
+                .with_attr("id", iq_id)
                 .with_attr("to", cast.room(*room))
                 .with_attr("type", "groupchat")
                 .with_child(Element::new("subject", ns::CLIENT).with_text("news")),
             Op::Invite { room, target, .. } => Element::new("message", ns::CLIENT)
+                .with_attr("id", iq_id)
                 .with_attr("to", cast.room(*room))
                 .with_child(
                     Element::new("x", ns::MUC_USER)
