@@ -124,6 +124,7 @@ fn revoking_a_user_under_a_domain_ban_bans_the_user() {
 /// own (a script cannot crash the service, so a failure that needs a crash cannot).
 #[cfg(feature = "mutants")]
 fn expected(m: server::Mutant) -> (Check, bool) {
+    use oracle::judge::Property;
     use server::{Invariant as I, Mutant as M};
     match m {
         M::RevokeOneSession | M::MembersOnlyKeepsNonMembers | M::StaleJoinCheck => {
@@ -168,6 +169,14 @@ fn each_mutant_trips_its_check_and_its_script_reproduces() {
                 assert!(
                     reason.contains(i.sentence()),
                     "{m:?}: the script fails otherwise: {reason}"
+                );
+            }
+            // A judged property's script expects what the property requires (an
+            // error, a result, a presence without the jid) and fails without it.
+            (Check::Judged(p), Reproduction::Fails { .. }) if script_fails => {
+                assert!(
+                    inv.script.contains(p.sentence()),
+                    "{m:?}: the script names the property"
                 );
             }
             (Check::DurableBeforeTold, Reproduction::PassesWithoutTheCrash) if !script_fails => {}

@@ -292,7 +292,10 @@ pub(crate) fn apply_affiliation(
             if to == Affiliation::Outcast && faults.on(Mutant::BanKeepsOccupant) {
                 continue;
             }
-            if to != Affiliation::Outcast && occ.sessions.len() > 1 && faults.on(Mutant::RevokeOneSession) {
+            if effective != Affiliation::Outcast
+                && occ.sessions.len() > 1
+                && faults.on(Mutant::RevokeOneSession)
+            {
                 // Removes the first session only; the others stay, with role none.
                 let first = occ.sessions[0].jid.clone();
                 room.set_role(&nick, Role::None);

@@ -228,6 +228,20 @@ impl Driver {
     /// at quiescence also every iq answer and every view.
     pub fn check(&mut self, world: &mut World, quiescent: bool) -> Result<(), Tripped> {
         self.absorb(world)?;
+        if let Some(v) = world.violation() {
+            return Err(Tripped::new(
+                Check::Invariant(v.invariant),
+                format!("the service broke an invariant: {v}"),
+            ));
+        }
+        if let Some(lost) = world.lost_on_crash() {
+            return Err(Tripped::new(
+                Check::DurableBeforeTold,
+                format!("a change the service had told of did not survive a crash: {lost}"),
+            ));
+        }
+        // After the service's own invariants, so that a bug which breaks one is
+        // named by it; the judge names the bugs that leave a room consistent.
         let judged = world
             .tap()
             .and_then(|t| t.as_any().downcast_mut::<Judge>())
@@ -242,18 +256,6 @@ impl Driver {
                 }),
                 _ => t,
             });
-        }
-        if let Some(v) = world.violation() {
-            return Err(Tripped::new(
-                Check::Invariant(v.invariant),
-                format!("the service broke an invariant: {v}"),
-            ));
-        }
-        if let Some(lost) = world.lost_on_crash() {
-            return Err(Tripped::new(
-                Check::DurableBeforeTold,
-                format!("a change the service had told of did not survive a crash: {lost}"),
-            ));
         }
         if quiescent {
             self.resync(world);
