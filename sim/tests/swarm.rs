@@ -124,7 +124,6 @@ fn revoking_a_user_under_a_domain_ban_bans_the_user() {
 /// own (a script cannot crash the service, so a failure that needs a crash cannot).
 #[cfg(feature = "mutants")]
 fn expected(m: server::Mutant) -> (Check, bool) {
-    use oracle::judge::Property;
     use server::{Invariant as I, Mutant as M};
     match m {
         M::RevokeOneSession | M::MembersOnlyKeepsNonMembers | M::StaleJoinCheck => {

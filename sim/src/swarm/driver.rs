@@ -249,11 +249,13 @@ impl Driver {
         if let Some(f) = judged {
             let t = Tripped::new(Check::Judged(f.violation.property()), f.what);
             return Err(match (f.expect, f.id) {
-                (Some((client, stanza)), Some(id)) => t.requiring(super::Requires::Receives {
-                    request: (f.sender, id),
-                    client,
-                    stanza,
-                }),
+                (Some((client, stanza)), Some(id)) => {
+                    t.requiring(super::Requires::Receives(Box::new(super::Expectation {
+                        request: (f.sender, id),
+                        client,
+                        stanza,
+                    })))
+                }
                 _ => t,
             });
         }
@@ -303,11 +305,11 @@ impl Driver {
                     Check::IqNeverAnswered,
                     format!("{}: iq {id} never answered", world.label(client.conn)),
                 )
-                .requiring(super::Requires::Receives {
+                .requiring(super::Requires::Receives(Box::new(super::Expectation {
                     request: (self.cast.clients[c].clone(), id.to_string()),
                     client: self.cast.clients[c].clone(),
                     stanza: answer,
-                }));
+                }))));
             }
             for (r, side) in client.rooms.iter().enumerate() {
                 let side = &side.oracle;

@@ -132,17 +132,24 @@ pub enum Requires {
     /// The service keeps its own invariant: the script runner checks it after every
     /// action, so the script needs no expectation.
     Invariant,
-    /// `client` (a connection's label: the swarm's are full JIDs) must receive a
-    /// stanza matching `stanza` from the arrival of `request` on: the stanza with
-    /// id `request.1` sent by `request.0` (a label).
-    Receives {
-        request: (String, String),
-        client: String,
-        stanza: Element,
-    },
+    /// A client must receive a stanza ([`Expectation`]).
+    Receives(Box<Expectation>),
     /// No stanza can state it (the check reads an absence, a whole history or a
     /// crash); says what it requires, in words.
     Unstated(&'static str),
+}
+
+/// A stanza a client must receive where a check tripped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expectation {
+    /// The violating input: the stanza with id `request.1` sent by `request.0` (a
+    /// connection's label; the swarm's are full JIDs). The expectation is matched
+    /// from its arrival on.
+    pub request: (String, String),
+    /// Who must receive it (a label).
+    pub client: String,
+    /// What it must receive, matched by scansion's rules.
+    pub stanza: Element,
 }
 
 /// A check that tripped, with the sentence saying how (the one `mucsim sim` prints).
@@ -430,11 +437,12 @@ pub fn scs(cfg: &SwarmConfig, plan: &Plan, steps: &[Step], title: &str) -> Strin
                     at: transcript.len(),
                     expect: Vec::new(),
                 },
-                Requires::Receives {
-                    request: (from, id),
-                    client,
-                    stanza,
-                } => {
+                Requires::Receives(e) => {
+                    let Expectation {
+                        request: (from, id),
+                        client,
+                        stanza,
+                    } = &**e;
                     let at = transcript
                         .entries()
                         .iter()
