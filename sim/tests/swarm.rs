@@ -191,3 +191,53 @@ fn each_mutant_trips_its_check_and_its_script_reproduces() {
         );
     }
 }
+
+/// The judging writer (issue 20): what the service answered is only a comment; a
+/// marker each judged client sends itself drains what it received before the
+/// violating input, so an expectation matches only what came from there on.
+#[test]
+fn a_judging_script_expects_only_what_it_is_told_from_the_violating_input_on() {
+    use mucsim_sim::scansion::{parse, run_in, to_judging_scs, Judgement, RunOptions, NS_SCANSION};
+    use mucsim_sim::{World, WorldConfig};
+    use server::{ns, xml::Element};
+    let mut w = World::new(WorldConfig::new(0));
+    let juliet = w.connect("Juliet", "juliet@localhost", Some("a")).unwrap();
+    let join = Element::new("presence", ns::CLIENT)
+        .with_attr("to", "room@conference.localhost/Juliet")
+        .with_child(Element::new("x", ns::MUC));
+    w.send(juliet, join).unwrap();
+    w.run_until_quiet();
+    let second = w.transcript().len();
+    let hello = Element::new("message", ns::CLIENT)
+        .with_attr("to", "room@conference.localhost")
+        .with_attr("type", "groupchat")
+        .with_child(Element::new("body", ns::CLIENT).with_text("hi"));
+    w.send(juliet, hello).unwrap();
+    w.run_until_quiet();
+    let mut entered = Element::new("x", ns::MUC_USER)
+        .with_child(Element::new("status", ns::MUC_USER).with_attr("code", "110"));
+    entered.set_attr_ns(NS_SCANSION, "strict", "false");
+    let entered = Element::new("presence", ns::CLIENT).with_child(entered);
+    let plays = |at: usize, expect: &Element| {
+        let j = Judgement {
+            property: "a property".into(),
+            requires: "a stanza".into(),
+            at,
+            expect: vec![("Juliet".into(), expect.clone())],
+        };
+        let text = to_judging_scs("t", w.transcript(), &j);
+        assert!(
+            !text.contains("receives:\n\t<presence from"),
+            "answers are comments:\n{text}"
+        );
+        let script = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        run_in(World::new(WorldConfig::new(0)), &script, &RunOptions::default()).passed()
+    };
+    // Her entering answers the join…
+    assert!(plays(1, &entered));
+    // …but not the groupchat message: the marker drained it.
+    assert!(!plays(second, &entered));
+    // And the message is reflected to her from there on.
+    let reflected = Element::new("message", ns::CLIENT).with_attr("type", "groupchat");
+    assert!(plays(second, &reflected));
+}
