@@ -40,6 +40,12 @@ pub struct Cast {
     pub symmetry_classes: Vec<Vec<usize>>,
     /// Service crashes (each an immediate restart from the disk) a path may hold.
     pub crashes: u8,
+    /// By client: in every room once the setup is done (the owner always).
+    pub present: Vec<bool>,
+    /// Clients perform their operations in the order listed.
+    pub in_order: bool,
+    /// Each room's occupant list after the setup, as the clients present saw it.
+    pub initial_views: Vec<View>,
 }
 
 /// A client's view of one room in the compact form the checker stores.
@@ -440,14 +446,16 @@ fn server_id() -> Id {
 }
 
 impl MucActor {
-    fn choose_next(spec: &ClientSpec, st: &ClientState, o: &mut Out<Self>) {
+    fn choose_next(spec: &ClientSpec, cast_in_order: bool, st: &ClientState, o: &mut Out<Self>) {
         if !st.connected {
             return;
         }
         let choices: Vec<usize> = (0..spec.ops.len())
             .filter(|i| st.remaining & (1 << i) != 0)
             .collect();
-        if !choices.is_empty() {
+        if let (true, Some(first)) = (cast_in_order, choices.first()) {
+            o.choose_random("op", vec![*first]);
+        } else if !choices.is_empty() {
             o.choose_random("op", choices);
         }
     }
@@ -487,21 +495,18 @@ impl Actor for MucActor {
             }
             MucActor::Client { index, cast } => {
                 let spec = &cast.clients[*index];
-                let owner = *index == 0;
+                let present = cast.present.get(*index).copied().unwrap_or(false);
                 let nick = cast.nicks.get(&spec.nick);
-                let in_rooms = if owner { (1u8 << cast.rooms) - 1 } else { 0 };
+                let in_rooms = if present { (1u8 << cast.rooms) - 1 } else { 0 };
                 let mut st = ClientState::new(nick, spec.ops.len(), in_rooms);
-                if owner {
-                    // The owner created the rooms in the setup and saw itself join.
-                    for room in st.rooms.iter_mut().take(cast.rooms) {
-                        oracle::View::set(
-                            &mut room.side.view,
-                            &nick.0,
-                            (server::Affiliation::Owner, server::Role::Moderator),
-                        );
+                if present {
+                    // The owner created the rooms in the setup, the others present
+                    // joined them; each saw the room as it then stood.
+                    for (room, view) in st.rooms.iter_mut().zip(&cast.initial_views) {
+                        room.side.view = *view;
                     }
                 }
-                Self::choose_next(spec, &st, o);
+                Self::choose_next(spec, cast.in_order, &st, o);
                 State::Client(st)
             }
         }
@@ -557,7 +562,7 @@ impl Actor for MucActor {
                 nick,
             },
         );
-        Self::choose_next(spec, st, o);
+        Self::choose_next(spec, cast.in_order, st, o);
     }
 
     fn on_msg(&self, _id: Id, state: &mut Cow<State>, src: Id, msg: Msg, o: &mut Out<Self>) {

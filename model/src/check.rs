@@ -69,14 +69,24 @@ const NEED_CRASHES: [&str; 2] = [
 fn exercised(scenario: &Scenario, name: &str) -> bool {
     use crate::ops::Op;
     let has = |f: &dyn Fn(&Op) -> bool| scenario.clients.iter().flat_map(|c| &c.ops).any(|o| f(&o.op));
+    // A revocation: an affiliation set to none for a user who is made a member
+    // (by an operation or in the setup).
+    let member = |t: usize| {
+        let bare = scenario.clients.get(t).map(|c| c.jid.to_bare().to_string());
+        has(&|o| matches!(o, Op::Affiliate { target, affiliation: "member" } if *target == t))
+            || scenario
+                .setup_affiliations
+                .iter()
+                .any(|(j, a)| *a == "member" && Some(j) == bare.as_ref())
+    };
     let revokes = || {
         has(&|o| {
             matches!(
                 o,
                 Op::Affiliate {
                     affiliation: "none",
-                    ..
-                }
+                    target,
+                } if member(*target)
             )
         })
     };

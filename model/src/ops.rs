@@ -100,7 +100,7 @@ pub enum ConfigField {
 
 impl ConfigField {
     /// The form fields that switch it.
-    fn fields(self, on: bool) -> Vec<Element> {
+    pub fn fields(self, on: bool) -> Vec<Element> {
         let b = if on { "1" } else { "0" };
         match self {
             ConfigField::MembersOnly => vec![field("muc#roomconfig_membersonly", b)],

@@ -49,10 +49,28 @@ pub enum Mutant {
     /// Answers (the iq result, the presences) before the change is durable: the write
     /// comes after the stanzas, without a sync, and lands on disk with a later sync.
     AnswerBeforeDurable,
+    /// An admin may change another admin's or an owner's affiliation (the check
+    /// reads only the affiliation asked for, not the target's current one).
+    AdminMayChangeAdmins,
+    /// A moderator may change the role of an occupant with a higher affiliation (a
+    /// kick of an owner by an admin goes through).
+    ModeratorOutranksAffiliation,
+    /// A role change between equal affiliations is refused `not-allowed` (the
+    /// affiliation comparison is `<=` instead of `<`).
+    RoleCheckRefusesEqual,
+    /// A second session of a user already in the room joins without the password
+    /// (the password is checked for a new occupant only).
+    SecondSessionSkipsPassword,
+    /// A joining occupant receives the occupant list with real JIDs in a
+    /// semi-anonymous room.
+    JoinerSeesRealJids,
+    /// An invitation into a members-only room makes the invitee a member even when
+    /// it is an outcast.
+    InviteLiftsBan,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 7] = [
+    pub const ALL: [Mutant; 13] = [
         Mutant::RevokeOneSession,
         Mutant::MembersOnlyKeepsNonMembers,
         Mutant::StaleJoinCheck,
@@ -60,6 +78,12 @@ impl Mutant {
         Mutant::LastOwnerMayLeave,
         Mutant::NickChangeSkipsUniqueness,
         Mutant::AnswerBeforeDurable,
+        Mutant::AdminMayChangeAdmins,
+        Mutant::ModeratorOutranksAffiliation,
+        Mutant::RoleCheckRefusesEqual,
+        Mutant::SecondSessionSkipsPassword,
+        Mutant::JoinerSeesRealJids,
+        Mutant::InviteLiftsBan,
     ];
 
     /// The command-line name, e.g. `revoke-one-session`.
@@ -72,6 +96,12 @@ impl Mutant {
             Mutant::LastOwnerMayLeave => "last-owner-may-leave",
             Mutant::NickChangeSkipsUniqueness => "nick-change-skips-uniqueness",
             Mutant::AnswerBeforeDurable => "answer-before-durable",
+            Mutant::AdminMayChangeAdmins => "admin-may-change-admins",
+            Mutant::ModeratorOutranksAffiliation => "moderator-outranks-affiliation",
+            Mutant::RoleCheckRefusesEqual => "role-check-refuses-equal",
+            Mutant::SecondSessionSkipsPassword => "second-session-skips-password",
+            Mutant::JoinerSeesRealJids => "joiner-sees-real-jids",
+            Mutant::InviteLiftsBan => "invite-lifts-ban",
         }
     }
 

@@ -391,7 +391,9 @@ fn route_to_room(
         (Kind::Message(MessageType::Groupchat), None) => {
             muc::message::groupchat(room, ctx, from, st, out).map(|_| RoomFate::Keep)
         }
-        (Kind::Message(_), None) => muc::message::to_room(room, from, st, out).map(|_| RoomFate::Keep),
+        (Kind::Message(_), None) => {
+            muc::message::to_room(room, ctx.cfg.faults(), from, st, out).map(|_| RoomFate::Keep)
+        }
         (Kind::Message(_), Some(nick)) => {
             muc::message::private(room, from, st, nick, out).map(|_| RoomFate::Keep)
         }

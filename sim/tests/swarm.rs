@@ -122,10 +122,13 @@ fn revoking_a_user_under_a_domain_ban_bans_the_user() {
 
 /// The check each deliberate bug trips first, and whether its script can fail on its
 /// own (a script cannot crash the service, so a failure that needs a crash cannot).
+/// `None` for the permission and privacy mutants, which the model checker's judge
+/// catches (`model/tests/mutants.rs`); the swarm's use of the same judge is the
+/// swarm half of issue 20.
 #[cfg(feature = "mutants")]
-fn expected(m: server::Mutant) -> (Check, bool) {
+fn expected(m: server::Mutant) -> Option<(Check, bool)> {
     use server::{Invariant as I, Mutant as M};
-    match m {
+    Some(match m {
         M::RevokeOneSession | M::MembersOnlyKeepsNonMembers | M::StaleJoinCheck => {
             (Check::Invariant(I::MembersOnlyHoldsOnlyMembers), true)
         }
@@ -133,7 +136,13 @@ fn expected(m: server::Mutant) -> (Check, bool) {
         M::LastOwnerMayLeave => (Check::Invariant(I::EveryRoomHasAnOwner), true),
         M::NickChangeSkipsUniqueness => (Check::Invariant(I::SessionIndexAgrees), true),
         M::AnswerBeforeDurable => (Check::DurableBeforeTold, false),
-    }
+        M::AdminMayChangeAdmins
+        | M::ModeratorOutranksAffiliation
+        | M::RoleCheckRefusesEqual
+        | M::SecondSessionSkipsPassword
+        | M::JoinerSeesRealJids
+        | M::InviteLiftsBan => return None,
+    })
 }
 
 #[cfg(feature = "mutants")]
@@ -145,7 +154,9 @@ fn each_mutant_trips_its_check_and_its_script_reproduces() {
     for m in server::Mutant::ALL {
         let mut cfg = SwarmConfig::new(8, 3, 1000);
         cfg.service.mutant = Some(m);
-        let (check, script_fails) = expected(m);
+        let Some((check, script_fails)) = expected(m) else {
+            continue;
+        };
         let report = campaign(&cfg, &seeds, 2, &dir.join(m.name()));
         let first = report
             .sweep

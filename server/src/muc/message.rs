@@ -3,7 +3,7 @@
 
 use super::room::{HistoryEntry, Room};
 use super::{Affiliation, Role};
-use crate::config::{Ctx, Faults};
+use crate::config::{Ctx, Faults, Mutant};
 use crate::ns;
 use crate::outbox::Outbox;
 use crate::refusal::Refusal;
@@ -90,7 +90,13 @@ fn is_historic(el: &Element) -> bool {
 
 /// A non-groupchat message to the room itself: an invitation or a decline
 /// (XEP-0045 §7.8.2), or nothing we accept (`WrongMessageType`).
-pub(crate) fn to_room(room: &mut Room, from: &FullJid, st: &Stanza, out: &mut Outbox) -> Result<(), Refusal> {
+pub(crate) fn to_room(
+    room: &mut Room,
+    faults: Faults,
+    from: &FullJid,
+    st: &Stanza,
+    out: &mut Outbox,
+) -> Result<(), Refusal> {
     let x = st.el.child("x", ns::MUC_USER);
     if let Some(decline) = x.and_then(|x| x.child("decline", ns::MUC_USER)) {
         return forward_decline(room, from, st, decline, out);
@@ -142,7 +148,12 @@ pub(crate) fn to_room(room: &mut Room, from: &FullJid, st: &Stanza, out: &mut Ou
         .with_child(Element::new("body", ns::CLIENT).with_text(body));
     // XEP-0045 §9.3 / Prosody: inviting into a members-only room grants membership.
     let invitee = to.to_bare();
-    if room.config().members_only && room.affiliation(&invitee) == Affiliation::None {
+    let grantable = match room.affiliation(&invitee) {
+        Affiliation::None => true,
+        Affiliation::Outcast => faults.on(Mutant::InviteLiftsBan),
+        _ => false,
+    };
+    if room.config().members_only && grantable {
         // A grant removes no one, so no deliberate bug applies to it.
         super::admin::apply_affiliation(
             room,
