@@ -279,7 +279,7 @@ pub fn scs(
         );
     }
     let mut at = None;
-    let mut judged: Option<(String, Element)> = None;
+    let mut judged: Option<(String, Element, Option<Element>)> = None;
     if let Requires::Judged(_) = requires {
         w.set_tap(Box::new(Judge::default()));
     }
@@ -300,10 +300,24 @@ pub fn scs(
                 .and_then(|t| t.as_any().downcast_mut::<Judge>())
                 .and_then(|j| j.found.iter().find(|f| f.violation.property() == *p).cloned());
             if let Some(f) = found {
-                let to = f.expect.and_then(|(full, el)| {
-                    let i = cast.clients.iter().position(|c| c.jid.as_str() == full)?;
-                    Some((label(cast, i), el))
-                });
+                let to = match (f.expect, f.probe) {
+                    (Some((full, el)), _) => cast
+                        .clients
+                        .iter()
+                        .position(|c| c.jid.as_str() == full)
+                        .map(|i| (label(cast, i), el, None)),
+                    // A lifted outcast's join must be refused: asked from one of
+                    // its sessions.
+                    (None, Some((user, room))) => cast
+                        .clients
+                        .iter()
+                        .position(|c| c.jid.to_bare().as_str() == user)
+                        .map(|i| {
+                            let (join, refused) = mucsim_sim::swarm::judge::probe_join(&room);
+                            (label(cast, i), refused, Some(join))
+                        }),
+                    (None, None) => None,
+                };
                 if let Some(to) = to {
                     at = Some(before);
                     judged = Some(to);
@@ -319,18 +333,21 @@ pub fn scs(
             requires: "the script runner checks the service's invariants after every action".into(),
             at: end,
             expect: Vec::new(),
+            probes: Vec::new(),
         },
         Requires::Unstated(why) => Judgement {
             property: property.to_string(),
             requires: format!("{why}; this script states no expectation"),
             at: end,
             expect: Vec::new(),
+            probes: Vec::new(),
         },
         Requires::Judged(_) => match judged {
-            Some((client, el)) => Judgement {
+            Some((client, el, probe)) => Judgement {
                 property: property.to_string(),
                 requires: format!("{client} receives the stanza below, answering the last input"),
                 at: at.unwrap_or(end),
+                probes: probe.into_iter().map(|p| (client.clone(), p)).collect(),
                 expect: vec![(client, el)],
             },
             None => Judgement {
@@ -339,6 +356,7 @@ pub fn scs(
                     .into(),
                 at: end,
                 expect: Vec::new(),
+                probes: Vec::new(),
             },
         },
         Requires::Receives { client, stanza, .. } => Judgement {
@@ -346,6 +364,7 @@ pub fn scs(
             requires: format!("{} receives the stanza below", label(cast, *client)),
             at: at.unwrap_or(end),
             expect: vec![(label(cast, *client), stanza.clone())],
+            probes: Vec::new(),
         },
     };
     Ok(to_judging_scs(title, w.transcript(), &judgement))

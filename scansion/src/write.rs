@@ -138,6 +138,10 @@ pub struct Judgement {
     /// no stanza can state the requirement (then the runner's invariant check, or
     /// nothing, judges; `requires` says which).
     pub expect: Vec<(String, Element)>,
+    /// Stanzas sent after the transcript, before the expectations, per client
+    /// (label): a question whose answer shows what the property requires (e.g. a
+    /// banned user's join, which must be refused).
+    pub probes: Vec<(String, Element)>,
 }
 
 /// The id of the marker message a judging script sends a client to itself.
@@ -151,7 +155,8 @@ const MARKER: &str = "mucsim-mark";
 /// own full JID and expects it back: its home server answers that, not the MUC
 /// service, and reading it skips everything the client received until then, so
 /// that the expectations can only match what came from the violating input on.
-/// The script ends with the property as a comment and `judgement.expect`.
+/// The script ends with the property as a comment, `judgement.probes` and
+/// `judgement.expect`.
 pub fn to_judging_scs(title: &str, transcript: &Transcript, judgement: &Judgement) -> String {
     let mut w = Writer::default();
     let marked: Vec<&String> = {
@@ -192,6 +197,10 @@ pub fn to_judging_scs(title: &str, transcript: &Transcript, judgement: &Judgemen
         judgement.property.replace('\n', " "),
         judgement.requires.replace('\n', " ")
     );
+    for (client, el) in &judgement.probes {
+        let name = w.name(client);
+        let _ = writeln!(w.body, "{name} sends:\n\t{}\n", stanza(el));
+    }
     for (client, el) in &judgement.expect {
         let name = w.name(client);
         let _ = writeln!(w.body, "{name} receives:\n\t{}\n", stanza(el));

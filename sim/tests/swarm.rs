@@ -122,13 +122,14 @@ fn revoking_a_user_under_a_domain_ban_bans_the_user() {
 
 /// The check each deliberate bug trips first, and whether its script can fail on its
 /// own (a script cannot crash the service, so a failure that needs a crash cannot).
-/// `None` for the permission and privacy mutants, which the model checker's judge
-/// catches (`model/tests/mutants.rs`); the swarm's use of the same judge is the
-/// swarm half of issue 20.
+/// The permission and privacy mutants leave every room consistent: the oracle's
+/// judge names them, by the same property as the model checker
+/// (`model/tests/mutants.rs`).
 #[cfg(feature = "mutants")]
-fn expected(m: server::Mutant) -> Option<(Check, bool)> {
+fn expected(m: server::Mutant) -> (Check, bool) {
+    use oracle::judge::Property as P;
     use server::{Invariant as I, Mutant as M};
-    Some(match m {
+    match m {
         M::RevokeOneSession | M::MembersOnlyKeepsNonMembers | M::StaleJoinCheck => {
             (Check::Invariant(I::MembersOnlyHoldsOnlyMembers), true)
         }
@@ -136,13 +137,14 @@ fn expected(m: server::Mutant) -> Option<(Check, bool)> {
         M::LastOwnerMayLeave => (Check::Invariant(I::EveryRoomHasAnOwner), true),
         M::NickChangeSkipsUniqueness => (Check::Invariant(I::SessionIndexAgrees), true),
         M::AnswerBeforeDurable => (Check::DurableBeforeTold, false),
-        M::AdminMayChangeAdmins
-        | M::ModeratorOutranksAffiliation
-        | M::RoleCheckRefusesEqual
-        | M::SecondSessionSkipsPassword
-        | M::JoinerSeesRealJids
-        | M::InviteLiftsBan => return None,
-    })
+        M::AdminMayChangeAdmins | M::ModeratorOutranksAffiliation => {
+            (Check::Judged(P::NoForbiddenSucceeds), true)
+        }
+        M::RoleCheckRefusesEqual => (Check::Judged(P::AllowedNotRefused), true),
+        M::SecondSessionSkipsPassword => (Check::Judged(P::PasswordEveryJoin), true),
+        M::JoinerSeesRealJids => (Check::Judged(P::RealJidOnlyByWhois), true),
+        M::InviteLiftsBan => (Check::Judged(P::OutcastOnlyByAllowedChange), true),
+    }
 }
 
 #[cfg(feature = "mutants")]
@@ -154,9 +156,7 @@ fn each_mutant_trips_its_check_and_its_script_reproduces() {
     for m in server::Mutant::ALL {
         let mut cfg = SwarmConfig::new(8, 3, 1000);
         cfg.service.mutant = Some(m);
-        let Some((check, script_fails)) = expected(m) else {
-            continue;
-        };
+        let (check, script_fails) = expected(m);
         let report = campaign(&cfg, &seeds, 2, &dir.join(m.name()));
         let first = report
             .sweep
@@ -182,11 +182,16 @@ fn each_mutant_trips_its_check_and_its_script_reproduces() {
                 );
             }
             // A judged property's script expects what the property requires (an
-            // error, a result, a presence without the jid) and fails without it.
-            (Check::Judged(p), Reproduction::Fails { .. }) if script_fails => {
+            // error, a result, a presence without the jid, a lifted outcast's join
+            // refused) and fails without it.
+            (Check::Judged(p), Reproduction::Fails { reason, .. }) if script_fails => {
                 assert!(
                     inv.script.contains(p.sentence()),
                     "{m:?}: the script names the property"
+                );
+                assert!(
+                    reason.contains("received nothing matching"),
+                    "{m:?}: the script fails at its expectation: {reason}"
                 );
             }
             (Check::DurableBeforeTold, Reproduction::PassesWithoutTheCrash) if !script_fails => {}
@@ -235,6 +240,7 @@ fn a_judging_script_expects_only_what_it_is_told_from_the_violating_input_on() {
             requires: "a stanza".into(),
             at,
             expect: vec![("Juliet".into(), expect.clone())],
+            probes: Vec::new(),
         };
         let text = to_judging_scs("t", w.transcript(), &j);
         assert!(
@@ -251,4 +257,44 @@ fn a_judging_script_expects_only_what_it_is_told_from_the_violating_input_on() {
     // And the message is reflected to her from there on.
     let reflected = Element::new("message", ns::CLIENT).with_attr("type", "groupchat");
     assert!(plays(second, &reflected));
+}
+
+/// Issue 20, item 6, both ways, for a bug the judge names: the script is written
+/// from the buggy service alone (`investigate` is given only the mutant's
+/// configuration, as it would be given a service with the bug in its code), it
+/// fails there and passes on the fixed service; a script that echoed the buggy
+/// service's answers (`to_scs`, the old writer) would pass on the bug and fail on
+/// the fix.
+#[cfg(feature = "mutants")]
+#[test]
+fn a_script_written_from_the_buggy_service_judges_it() {
+    use mucsim_sim::scansion::{parse, run_in, to_scs, RunOptions};
+    use mucsim_sim::swarm::campaign::{investigate, reproduces, sweep, Reproduction};
+    use mucsim_sim::{World, WorldConfig};
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("swarm-judging");
+    let mut buggy = SwarmConfig::new(8, 3, 1000);
+    buggy.service.mutant = Some(server::Mutant::AdminMayChangeAdmins);
+    let seeds: Vec<u64> = (0..100).collect();
+    let found = sweep(&buggy, &seeds, 2, |_| {});
+    let first = found.failed.first().expect("the swarm finds the bug");
+    let inv = investigate(&buggy, first, &dir, 500);
+    let fixed = SwarmConfig::new(8, 3, 1000);
+    assert!(matches!(
+        reproduces(&buggy, &inv.script, false),
+        Reproduction::Fails { .. }
+    ));
+    assert_eq!(
+        reproduces(&fixed, &inv.script, false),
+        Reproduction::PassesSequentially
+    );
+    // The echo of the buggy service, for contrast.
+    let echo = to_scs("echo", inv.shrunk_run.world.transcript());
+    let echo = parse(&echo).expect("the echo parses");
+    let play = |cfg: &SwarmConfig| {
+        let mut wc = WorldConfig::new(0);
+        wc.service = cfg.service.clone();
+        run_in(World::new(wc), &echo, &RunOptions::default()).passed()
+    };
+    assert!(play(&buggy), "an echo passes on the bug");
+    assert!(!play(&fixed), "and fails on the fix");
 }

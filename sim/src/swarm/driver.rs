@@ -248,12 +248,29 @@ impl Driver {
             .and_then(|j| (!j.found.is_empty()).then(|| j.found.remove(0)));
         if let Some(f) = judged {
             let t = Tripped::new(Check::Judged(f.violation.property()), f.what);
-            return Err(match (f.expect, f.id) {
-                (Some((client, stanza)), Some(id)) => {
+            // A lifted outcast's join must be refused: asked from one of its
+            // sessions still connected.
+            let probe = f.probe.and_then(|(user, room)| {
+                let c = (0..self.clients.len())
+                    .find(|&c| self.cast.bare(c as u8) == user && world.is_open(self.clients[c].conn))?;
+                let (join, refused) = super::judge::probe_join(&room);
+                Some((self.cast.clients[c].clone(), join, refused))
+            });
+            return Err(match (f.expect, f.id, probe) {
+                (Some((client, stanza)), Some(id), _) => {
                     t.requiring(super::Requires::Receives(Box::new(super::Expectation {
                         request: (f.sender, id),
                         client,
                         stanza,
+                        probe: None,
+                    })))
+                }
+                (None, Some(id), Some((client, join, refused))) => {
+                    t.requiring(super::Requires::Receives(Box::new(super::Expectation {
+                        request: (f.sender, id),
+                        client,
+                        stanza: refused,
+                        probe: Some(join),
                     })))
                 }
                 _ => t,
@@ -309,6 +326,7 @@ impl Driver {
                     request: (self.cast.clients[c].clone(), id.to_string()),
                     client: self.cast.clients[c].clone(),
                     stanza: answer,
+                    probe: None,
                 }))));
             }
             for (r, side) in client.rooms.iter().enumerate() {

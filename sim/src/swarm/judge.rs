@@ -32,6 +32,24 @@ pub struct Finding {
     pub expect: Option<(String, Element)>,
     /// What happened, in words.
     pub what: String,
+    /// For an outcast lifted by a request no stanza answers (an invitation): the
+    /// user (bare JID) and the room. The property requires that user's join be
+    /// refused, so a script asks with [`probe_join`] from one of its sessions.
+    pub probe: Option<(String, String)>,
+}
+
+/// The id of a probe's join.
+pub const PROBE_ID: &str = "mucsim-probe";
+
+/// The join a script sends from a session of a lifted outcast, to `room` under a
+/// nick no one else uses, and the error the property requires for it (XEP-0045
+/// §7.2.8: a banned user's join is refused).
+pub fn probe_join(room: &str) -> (Element, Element) {
+    let join = Element::new("presence", ns::CLIENT)
+        .with_attr("to", format!("{room}/OutcastProbe"))
+        .with_attr("id", PROBE_ID)
+        .with_child(Element::new("x", ns::MUC));
+    (join, answer("presence", "error", Some(PROBE_ID)))
 }
 
 /// The swarm's judge: a [`ServiceTap`] collecting [`Finding`]s.
@@ -232,10 +250,28 @@ impl ServiceTap for Judge {
                         Violation::AllowedRefused(_) => accepted(el, id),
                         _ => None,
                     };
+                    let probe = match (v, &after, expect.is_none()) {
+                        (Violation::OutcastLifted, Some(after), true) => before
+                            .affiliations
+                            .iter()
+                            .map(|(j, _)| j)
+                            .chain(std::iter::once(&match &req {
+                                Request::Invite { invitee } => invitee.clone(),
+                                _ => String::new(),
+                            }))
+                            .find(|j| {
+                                j.contains('@')
+                                    && before.affiliation(j) == Affiliation::Outcast
+                                    && after.affiliation(j) != Affiliation::Outcast
+                            })
+                            .map(|j| (j.clone(), room.clone())),
+                        _ => None,
+                    };
                     self.found.push(Finding {
                         violation: v,
                         sender: sender.clone(),
                         id: id.map(str::to_string),
+                        probe,
                         expect: expect.map(|e| (sender.clone(), e)),
                         what: format!(
                             "{}: {sender}'s {req:?} in {room} was answered {reply:?} ({})",
@@ -276,6 +312,7 @@ impl ServiceTap for Judge {
                     violation: v,
                     sender: sender.clone(),
                     id: id.clone(),
+                    probe: None,
                     expect: leaked.map(|e| (viewer.to_string(), e)),
                     what: format!(
                         "{}: {viewer} was shown {room}/{nick}'s real JID after {sender}'s {}",

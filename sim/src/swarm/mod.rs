@@ -150,6 +150,9 @@ pub struct Expectation {
     pub client: String,
     /// What it must receive, matched by scansion's rules.
     pub stanza: Element,
+    /// A stanza `client` sends first, after everything else, whose answer is the
+    /// expectation (a lifted outcast's join, [`judge::probe_join`]).
+    pub probe: Option<Element>,
 }
 
 /// A check that tripped, with the sentence saying how (the one `mucsim sim` prints).
@@ -421,6 +424,7 @@ pub fn scs(cfg: &SwarmConfig, plan: &Plan, steps: &[Step], title: &str) -> Strin
             requires: "nothing".into(),
             at: transcript.len(),
             expect: Vec::new(),
+            probes: Vec::new(),
         },
         Some(f) => {
             let property = f.check.property();
@@ -430,18 +434,21 @@ pub fn scs(cfg: &SwarmConfig, plan: &Plan, steps: &[Step], title: &str) -> Strin
                     requires: "the script runner checks the service's invariants after every action".into(),
                     at: transcript.len(),
                     expect: Vec::new(),
+                    probes: Vec::new(),
                 },
                 Requires::Unstated(why) => crate::scansion::Judgement {
                     property,
                     requires: format!("{why}; this script states no expectation"),
                     at: transcript.len(),
                     expect: Vec::new(),
+                    probes: Vec::new(),
                 },
                 Requires::Receives(e) => {
                     let Expectation {
                         request: (from, id),
                         client,
                         stanza,
+                        probe,
                     } = &**e;
                     let at = transcript
                         .entries()
@@ -456,6 +463,7 @@ pub fn scs(cfg: &SwarmConfig, plan: &Plan, steps: &[Step], title: &str) -> Strin
                         requires: format!("after {from}'s stanza {id}, {client} receives the stanza below"),
                         at,
                         expect: vec![(client.clone(), stanza.clone())],
+                        probes: probe.iter().map(|p| (client.clone(), p.clone())).collect(),
                     }
                 }
             }
