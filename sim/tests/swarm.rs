@@ -120,6 +120,41 @@ fn revoking_a_user_under_a_domain_ban_bans_the_user() {
     );
 }
 
+#[test]
+fn an_owner_who_gave_up_moderation_sees_no_real_jids() {
+    // Found by `mucsim sim` (seed 6) once the swarm judged whois: Romeo made himself
+    // a participant in the semi-anonymous room; his second session, joining, was
+    // sent Juliet's real JID (the service let owners and admins see them whatever
+    // their role; XEP-0045 §7.2.5 reads the role).
+    let cfg = SwarmConfig::new(8, 3, 3);
+    let mut p = plan(&cfg, 6);
+    p.steps = vec![
+        Step::Op(Op::Join {
+            client: 2,
+            room: 0,
+            nick: 2,
+            password: false,
+        }),
+        Step::Quiesce,
+        Step::Op(Op::Role {
+            client: 0,
+            room: 0,
+            nick: 0,
+            role: 1,
+        }),
+        Step::Quiesce,
+        Step::Op(Op::Join {
+            client: 1,
+            room: 0,
+            nick: 0,
+            password: false,
+        }),
+        Step::Quiesce,
+    ];
+    let r = execute(&cfg, &p, &p.steps, false);
+    assert!(r.failure.is_none(), "{:?}", r.failure);
+}
+
 /// The check each deliberate bug trips first, and whether its script can fail on its
 /// own (a script cannot crash the service, so a failure that needs a crash cannot).
 /// The permission and privacy mutants leave every room consistent: the oracle's
