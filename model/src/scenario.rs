@@ -358,8 +358,9 @@ impl Scenario {
     }
 
     /// Invitations: a members-only room; Juliet (a member, inside) invites Mercutio
-    /// and Tybalt (an outcast); the owner invites Tybalt and lets members invite;
-    /// Mercutio and Tybalt try to join.
+    /// and Tybalt (an outcast) and changes the subject; the owner invites Tybalt,
+    /// lets members invite and lets participants change the subject; Mercutio and
+    /// Tybalt try to join.
     pub fn invitations() -> Scenario {
         let mut s =
             Scenario::household("invitations: into a members-only room, an outcast among the invitees");
@@ -377,9 +378,18 @@ impl Scenario {
                     field: ConfigField::AllowInvites,
                     on: true,
                 },
+                Op::Configure {
+                    field: ConfigField::ChangeSubject,
+                    on: true,
+                },
             ],
         );
-        s.clients[1].ops = in_room(0, [Op::Invite { target: 2 }, Op::Invite { target: 3 }]);
+        // Juliet also changes the subject: the two switches the owner flips are
+        // told apart (a permission check reading one for the other is caught).
+        s.clients[1].ops = in_room(
+            0,
+            [Op::Invite { target: 2 }, Op::Invite { target: 3 }, Op::Subject],
+        );
         s.clients[2].ops = in_room(0, [Op::Join]);
         s.clients[3].ops = in_room(0, [Op::Join]);
         s

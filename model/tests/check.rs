@@ -126,7 +126,7 @@ fn focused_scenarios_state_counts() {
         ("permissions-outcast", 460),
         ("privacy", 30_799),
         ("password", 7_055),
-        ("invitations", 2_080),
+        ("invitations", 43_552),
         ("domain-bans", 11_880),
     ];
     for (name, count) in pinned {
