@@ -35,8 +35,10 @@ enum Command {
     /// Model-check scenarios: every property's verdict, the state counts, a summary.
     ///
     /// With no scenario option (--scenario, --clients, --rooms, --ops, --crashes) it
-    /// runs two scenarios, one after the other: the default scenario, then the
-    /// durability scenario (one service crash per path).
+    /// runs the default set, one after the other: the default scenario (members-only
+    /// revocation), permissions-owner, -admin, -member, -outsider, -outcast (each
+    /// actor tries every request), privacy (whois), password (two sessions),
+    /// invitations, domain-bans, then durability (one service crash per path).
     #[command(after_help = CHECK_EXIT_CODES)]
     Check {
         #[command(flatten)]
@@ -179,9 +181,11 @@ enum Search {
 /// Which world `check` and `explore` use.
 #[derive(clap::Args)]
 struct ScenarioArgs {
-    /// A named scenario: default, revocation, nick-clash, owner-abdicates, durability.
-    /// Default: the default scenario (with `check`, then durability too). Cannot be
-    /// combined with --clients, --rooms or --ops.
+    /// A named scenario: default, revocation, nick-clash, owner-abdicates, durability,
+    /// permissions-owner, permissions-admin, permissions-member, permissions-outsider,
+    /// permissions-outcast, privacy, password, invitations, domain-bans.
+    /// Default: the default scenario (with `check`, then the rest of the default set).
+    /// Cannot be combined with --clients, --rooms or --ops.
     #[arg(long)]
     scenario: Option<String>,
     /// Generate a scenario with this many clients (2-4): Romeo the owner, Juliet's

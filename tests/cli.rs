@@ -60,9 +60,10 @@ fn max_states_zero_is_refused() {
 }
 
 #[test]
-fn check_help_documents_exit_codes_and_the_two_default_scenarios() {
+fn check_help_documents_exit_codes_and_the_default_set() {
     check_help()
-        .stdout(contains("runs two scenarios"))
+        .stdout(contains("runs the default set"))
+        .stdout(contains("permissions-outcast"))
         .stdout(contains("durability"))
         .stdout(contains("Exit codes:"))
         .stdout(contains("3  the search stopped at --max-states"));

@@ -6,6 +6,7 @@
 use crate::notice::{Nick, Nicks, Notice, MAX_NICKS};
 use crate::ops::{room_jid, Op, RoomOp};
 use mucsim_sim::Storage;
+use oracle::judge::{self, Answer, Property, Snapshot, Violation};
 use oracle::{IqBits, Iqs, RemovalFault, RoomSide};
 use server::jids::{FullJid, Jid};
 use server::xml::Element;
@@ -39,6 +40,12 @@ pub struct Cast {
     pub symmetry_classes: Vec<Vec<usize>>,
     /// Service crashes (each an immediate restart from the disk) a path may hold.
     pub crashes: u8,
+    /// By client: in every room once the setup is done (the owner always).
+    pub present: Vec<bool>,
+    /// Clients perform their operations in the order listed.
+    pub in_order: bool,
+    /// Each room's occupant list after the setup, as the clients present saw it.
+    pub initial_views: Vec<View>,
 }
 
 /// A client's view of one room in the compact form the checker stores.
@@ -272,6 +279,74 @@ pub struct Durability {
     pub crashes: u8,
 }
 
+/// The oracle's verdicts on the requests the service handled on this path: for each
+/// of [`Property::ALL`], the first violation (a ghost the properties read; the
+/// service never sees it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Judged(pub [Option<Violation>; Property::ALL.len()]);
+
+impl Judged {
+    fn note(&mut self, v: Option<Violation>) {
+        let Some(v) = v else { return };
+        let i = Property::ALL
+            .iter()
+            .position(|p| *p == v.property())
+            .expect("every violation names a property");
+        self.0[i] = self.0[i].or(Some(v));
+    }
+
+    /// The first violation of `p` on this path.
+    pub fn of(&self, p: Property) -> Option<Violation> {
+        let i = Property::ALL.iter().position(|q| *q == p)?;
+        self.0[i]
+    }
+}
+
+/// Judges one input of client `index` (the oracle decides; this only gathers what
+/// it needs): the request the input makes, with the room snapshotted through the
+/// service's public read API before and after, and every real JID the service's
+/// answer shows.
+fn judge_input(
+    cast: &Cast,
+    index: usize,
+    msg: &Msg,
+    before: &[Option<Snapshot>],
+    after: &[Option<Snapshot>],
+    out: &[server::Outgoing],
+    judged: &mut Judged,
+) {
+    let sender = cast.clients[index].jid.as_str();
+    if let Msg::Op { op, .. } = msg {
+        if let Some(step) = cast.clients[index].ops.get(usize::from(*op)) {
+            let r = usize::from(step.room);
+            if let Some(room_before) = &before[r] {
+                let flags = Some(room_before.flags);
+                if let Some(req) = step.op.request(&cast.targets, flags) {
+                    let answer = Answer::of_reply(sender, out);
+                    judged.note(judge::judge(room_before, sender, &req, answer, after[r].as_ref()));
+                }
+            }
+        }
+    }
+    for (viewer, room, nick) in judge::shown_real_jids(out) {
+        let Some(r) = crate::ops::room_index(room).map(usize::from) else {
+            continue;
+        };
+        let rooms: Vec<&Snapshot> = before[r].iter().chain(after[r].iter()).collect();
+        judged.note(judge::real_jid_shown(&rooms, viewer, nick));
+    }
+}
+
+/// Each of the cast's rooms as the service holds it now.
+fn snapshots(cast: &Cast, svc: &MucService) -> Vec<Option<Snapshot>> {
+    (0..cast.rooms as u8)
+        .map(|r| {
+            let jid = server::jids::BareJid::new(room_jid(r)).expect("a room JID is valid");
+            svc.room(&jid).map(Snapshot::of)
+        })
+        .collect()
+}
+
 /// The service with its hash computed once, when it changes: a state is hashed every
 /// time the checker meets it, and the service is by far its largest part. The cast
 /// rides along (not hashed) so a symmetry rewrite can rename sessions.
@@ -280,6 +355,7 @@ pub struct ServerState {
     hash: u64,
     pub svc: MucService,
     pub durability: Durability,
+    pub judged: Judged,
     /// A ghost, for the order property: the first XEP-0045 order rule a reply of
     /// the service broke on this path (`oracle::order`, judged on each outbox before
     /// it is split into notices, which cannot show order across clients), by its
@@ -290,23 +366,26 @@ pub struct ServerState {
 
 impl ServerState {
     pub fn new(svc: MucService, cast: Arc<Cast>) -> ServerState {
-        ServerState::with(svc, Durability::default(), cast)
+        ServerState::with(svc, Durability::default(), Judged::default(), cast)
     }
 
-    pub fn with(svc: MucService, durability: Durability, cast: Arc<Cast>) -> ServerState {
-        ServerState::judged(svc, durability, None, cast)
+    pub fn with(svc: MucService, durability: Durability, judged: Judged, cast: Arc<Cast>) -> ServerState {
+        ServerState::judged(svc, durability, judged, None, cast)
     }
 
-    /// A state carrying an order fault (see [`ServerState::order_fault`]).
+    /// A state carrying the oracle's verdicts and an order fault (see
+    /// [`ServerState::order_fault`]).
     pub fn judged(
         svc: MucService,
         durability: Durability,
+        judged: Judged,
         order_fault: Option<&'static str>,
         cast: Arc<Cast>,
     ) -> ServerState {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         svc.hash(&mut h);
         durability.hash(&mut h);
+        judged.hash(&mut h);
         if order_fault.is_some() {
             order_fault.hash(&mut h);
         }
@@ -314,6 +393,7 @@ impl ServerState {
             hash: h.finish(),
             svc,
             durability,
+            judged,
             order_fault,
             cast,
         }
@@ -338,6 +418,7 @@ impl PartialEq for ServerState {
         self.hash == other.hash
             && self.svc == other.svc
             && self.durability == other.durability
+            && self.judged == other.judged
             && self.order_fault == other.order_fault
     }
 }
@@ -360,7 +441,12 @@ impl Ord for ServerState {
             if self == other {
                 std::cmp::Ordering::Equal
             } else {
-                let show = |s: &ServerState| format!("{:?} {:?} {:?}", s.svc, s.durability, s.order_fault);
+                let show = |s: &ServerState| {
+                    format!(
+                        "{:?} {:?} {:?} {:?}",
+                        s.svc, s.durability, s.judged, s.order_fault
+                    )
+                };
                 show(self).cmp(&show(other))
             }
         })
@@ -387,14 +473,16 @@ fn server_id() -> Id {
 }
 
 impl MucActor {
-    fn choose_next(spec: &ClientSpec, st: &ClientState, o: &mut Out<Self>) {
+    fn choose_next(spec: &ClientSpec, cast_in_order: bool, st: &ClientState, o: &mut Out<Self>) {
         if !st.connected {
             return;
         }
         let choices: Vec<usize> = (0..spec.ops.len())
             .filter(|i| st.remaining & (1 << i) != 0)
             .collect();
-        if !choices.is_empty() {
+        if let (true, Some(first)) = (cast_in_order, choices.first()) {
+            o.choose_random("op", vec![*first]);
+        } else if !choices.is_empty() {
             o.choose_random("op", choices);
         }
     }
@@ -425,25 +513,27 @@ impl Actor for MucActor {
                     durability.storage = Storage::with_records(svc.records());
                     o.choose_random("crash", vec![CRASH]);
                 }
-                State::Server(ServerState::with(svc, durability, cast.clone()))
+                State::Server(ServerState::with(
+                    svc,
+                    durability,
+                    Judged::default(),
+                    cast.clone(),
+                ))
             }
             MucActor::Client { index, cast } => {
                 let spec = &cast.clients[*index];
-                let owner = *index == 0;
+                let present = cast.present.get(*index).copied().unwrap_or(false);
                 let nick = cast.nicks.get(&spec.nick);
-                let in_rooms = if owner { (1u8 << cast.rooms) - 1 } else { 0 };
+                let in_rooms = if present { (1u8 << cast.rooms) - 1 } else { 0 };
                 let mut st = ClientState::new(nick, spec.ops.len(), in_rooms);
-                if owner {
-                    // The owner created the rooms in the setup and saw itself join.
-                    for room in st.rooms.iter_mut().take(cast.rooms) {
-                        oracle::View::set(
-                            &mut room.side.view,
-                            &nick.0,
-                            (server::Affiliation::Owner, server::Role::Moderator),
-                        );
+                if present {
+                    // The owner created the rooms in the setup, the others present
+                    // joined them; each saw the room as it then stood.
+                    for (room, view) in st.rooms.iter_mut().zip(&cast.initial_views) {
+                        room.side.view = *view;
                     }
                 }
-                Self::choose_next(spec, &st, o);
+                Self::choose_next(spec, cast.in_order, &st, o);
                 State::Client(st)
             }
         }
@@ -466,6 +556,7 @@ impl Actor for MucActor {
                 *state = Cow::Owned(State::Server(ServerState::judged(
                     svc,
                     durability,
+                    server.judged,
                     server.order_fault,
                     cast.clone(),
                 )));
@@ -498,7 +589,7 @@ impl Actor for MucActor {
                 nick,
             },
         );
-        Self::choose_next(spec, st, o);
+        Self::choose_next(spec, cast.in_order, st, o);
     }
 
     fn on_msg(&self, _id: Id, state: &mut Cow<State>, src: Id, msg: Msg, o: &mut Out<Self>) {
@@ -512,6 +603,8 @@ impl Actor for MucActor {
                 let State::Server(server) = &**state else { return };
                 let mut svc = server.svc.clone();
                 let mut durability = server.durability.clone();
+                let mut judged = server.judged;
+                let before = snapshots(cast, &svc);
                 let mut out = Vec::new();
                 let mut order_fault = server.order_fault;
                 for el in inputs {
@@ -528,6 +621,15 @@ impl Actor for MucActor {
                     }
                     out.extend(outbox);
                 }
+                judge_input(
+                    cast,
+                    index,
+                    &msg,
+                    &before,
+                    &snapshots(cast, &svc),
+                    &out,
+                    &mut judged,
+                );
                 let mut batches: Vec<Vec<Notice>> = vec![Vec::new(); cast.clients.len()];
                 for (to, _, notice) in cast.route(out) {
                     batches[to].extend(notice);
@@ -540,6 +642,7 @@ impl Actor for MucActor {
                 *state = Cow::Owned(State::Server(ServerState::judged(
                     svc,
                     durability,
+                    judged,
                     order_fault,
                     cast.clone(),
                 )));

@@ -1,10 +1,9 @@
 //! Running the checker over a scenario and reporting each property's verdict, with a
 //! counterexample as a stanza transcript and a `.scs` script.
 
-use crate::replay::{replay, scs};
+use crate::replay::{replay, requirement, scs};
 use crate::scenario::Scenario;
 use crate::{model, Model};
-use mucsim_sim::WorldConfig;
 use stateright::{Checker, Expectation, HasDiscoveries, Model as _};
 
 #[derive(Clone, Debug)]
@@ -39,7 +38,8 @@ impl Default for CheckOptions {
 pub struct Counterexample {
     /// Who sent and received what, step by step, with full stanzas.
     pub transcript: String,
-    /// A scansion script replaying the interleaving against the real service.
+    /// A scansion script replaying the interleaving and expecting what the violated
+    /// property requires (see [`crate::replay::scs`]).
     pub scs: Result<String, String>,
 }
 
@@ -69,14 +69,24 @@ const NEED_CRASHES: [&str; 2] = [
 fn exercised(scenario: &Scenario, name: &str) -> bool {
     use crate::ops::Op;
     let has = |f: &dyn Fn(&Op) -> bool| scenario.clients.iter().flat_map(|c| &c.ops).any(|o| f(&o.op));
+    // A revocation: an affiliation set to none for a user who is made a member
+    // (by an operation or in the setup).
+    let member = |t: usize| {
+        let bare = scenario.clients.get(t).map(|c| c.jid.to_bare().to_string());
+        has(&|o| matches!(o, Op::Affiliate { target, affiliation: "member" } if *target == t))
+            || scenario
+                .setup_affiliations
+                .iter()
+                .any(|(j, a)| *a == "member" && Some(j) == bare.as_ref())
+    };
     let revokes = || {
         has(&|o| {
             matches!(
                 o,
                 Op::Affiliate {
                     affiliation: "none",
-                    ..
-                }
+                    target,
+                } if member(*target)
             )
         })
     };
@@ -171,7 +181,10 @@ pub fn verdicts(checker: &dyn Checker<Model>, scenario: &Scenario) -> Vec<Verdic
                         let (transcript, arrivals) = replay(m, path);
                         let title =
                             format!("{} (scenario: {}), found by mucsim check", p.name, scenario.name);
-                        let scs = scs(cast, &arrivals, &title, WorldConfig::new(0));
+                        // The script is written from the checked service alone (it may
+                        // be the bug) and expects what the property requires.
+                        let requires = requirement(p.name);
+                        let scs = scs(cast, &arrivals, &title, cast.cfg.clone(), p.name, &requires);
                         Counterexample { transcript, scs }
                     });
                     (cx.is_none(), cx)

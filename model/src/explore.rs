@@ -182,6 +182,15 @@ fn op_phrase(cast: &Cast, i: usize, op: usize) -> String {
             affiliation,
         } => format!("sets {}'s affiliation to {affiliation} in {room}", target(*t)),
         Op::Kick { target: t } => format!("kicks {} from {room}", target(*t)),
+        Op::AffiliateDomain { domain, affiliation } => {
+            format!("sets the domain {domain}'s affiliation to {affiliation} in {room}")
+        }
+        Op::SetRole { target: t, role } => format!("sets {}'s role to {role} in {room}", target(*t)),
+        Op::Configure { field, on } => {
+            format!("switches {field:?} {} in {room}", if *on { "on" } else { "off" })
+        }
+        Op::Subject => format!("changes the subject of {room}"),
+        Op::Invite { target: t } => format!("invites {} to {room}", target(*t)),
         Op::Destroy => format!("destroys {room}"),
         Op::Disconnect => "disconnects".into(),
     }

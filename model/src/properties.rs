@@ -5,6 +5,7 @@
 use crate::actor::ClientState;
 use crate::actor::{ServerState, State};
 use crate::{room_view, Model, MucActor};
+use oracle::judge::Property;
 use oracle::Iqs;
 use server::Invariant;
 use stateright::actor::ActorModelState;
@@ -43,6 +44,33 @@ pub const DURABLE_AFFILIATIONS: &str = "always: after a crash and restart, every
 pub const DURABLE_CONFIG: &str =
     "always: after a crash and restart, a kept room's configuration is the last one the service answered for";
 pub const DURABLE_TOMBSTONES: &str = "always: after a crash and restart, a destroyed kept room still answers gone (its tombstone is the one the service answered for)";
+/// The oracle's judge, one property each ([`oracle::judge::Property`]); the server
+/// actor records the judge's verdict on every request as the service receives it
+/// (`actor::Judged`), and these read it.
+pub const NO_FORBIDDEN_SUCCEEDS: &str = "always: no request the XEP forbids succeeds (affiliation, role, config, subject, invitation, destroy, admission; judged against the room when the service received it)";
+pub const ALLOWED_NOT_REFUSED: &str =
+    "always: a request the XEP allows, in a room that permits it, is not refused with forbidden or not-allowed";
+pub const REAL_JID_BY_WHOIS: &str =
+    "always: a real JID reaches an occupant only when the room's whois setting lets that occupant see it";
+pub const PASSWORD_EVERY_JOIN: &str = "always: nobody is admitted to a password-protected room without the password in that join, whichever session asks";
+pub const OUTCAST_BY_ALLOWED_CHANGE: &str =
+    "always: an outcast stops being an outcast only by an allowed affiliation change";
+
+/// The property name of each of the judge's properties.
+pub fn judged_property(p: Property) -> &'static str {
+    match p {
+        Property::NoForbiddenSucceeds => NO_FORBIDDEN_SUCCEEDS,
+        Property::AllowedNotRefused => ALLOWED_NOT_REFUSED,
+        Property::RealJidOnlyByWhois => REAL_JID_BY_WHOIS,
+        Property::PasswordEveryJoin => PASSWORD_EVERY_JOIN,
+        Property::OutcastOnlyByAllowedChange => OUTCAST_BY_ALLOWED_CHANGE,
+    }
+}
+
+fn judged_holds<const P: usize>(_: &Model, s: &S) -> bool {
+    server(s).judged.of(Property::ALL[P]).is_none()
+}
+
 pub const SOMETIMES_CRASH_KEEPS_ROOM: &str = "sometimes: the service crashes and restarts with a kept room";
 pub const SOMETIMES_REVOKED_PRESENT: &str = "sometimes: a member is revoked while present";
 pub const SOMETIMES_JOIN_AFTER_MEMBERS_ONLY: &str =
@@ -110,6 +138,16 @@ pub fn properties(model: Model) -> Model {
         let name: &'static str = Box::leak(invariant_property(*inv).into_boxed_str());
         model = model.property(Expectation::Always, name, CHECKS[i]);
     }
+    const JUDGED: [fn(&Model, &S) -> bool; Property::ALL.len()] = [
+        judged_holds::<0>,
+        judged_holds::<1>,
+        judged_holds::<2>,
+        judged_holds::<3>,
+        judged_holds::<4>,
+    ];
+    for (i, p) in Property::ALL.iter().enumerate() {
+        model = model.property(Expectation::Always, judged_property(*p), JUDGED[i]);
+    }
     let crashes = match &model.actors[0] {
         MucActor::Server(cast) => cast.crashes > 0,
         MucActor::Client { cast, .. } => cast.crashes > 0,
@@ -168,4 +206,16 @@ pub fn properties(model: Model) -> Model {
                     .any(|j| cs[i].saw_revocation && cs[j].saw_revocation && user_of(m, i) == user_of(m, j))
             })
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn judged_properties_are_the_oracles_sentences() {
+        for p in Property::ALL {
+            assert_eq!(judged_property(p), format!("always: {}", p.sentence()));
+        }
+    }
 }

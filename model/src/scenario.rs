@@ -6,7 +6,7 @@
 
 use crate::actor::{Cast, ClientSpec, MucActor};
 use crate::notice::Nicks;
-use crate::ops::{room_jid, Op, RoomOp, ROOMS};
+use crate::ops::{room_jid, ConfigField, Op, RoomOp, ROOMS};
 use server::jids::FullJid;
 use server::muc::submitted_field as field;
 use server::ns;
@@ -123,6 +123,16 @@ pub struct Scenario {
     /// Service crashes per path (0: none). With crashes, the setup makes the rooms
     /// persistent, so that there is something to keep.
     pub crashes: u8,
+    /// Affiliations the owner sets in the setup: (bare JID or domain, affiliation).
+    pub setup_affiliations: Vec<(String, &'static str)>,
+    /// Configuration fields the owner's initial form switches.
+    pub setup_config: Vec<(ConfigField, bool)>,
+    /// Clients besides the owner who join every room in the setup (with the
+    /// password when the room has one).
+    pub present: Vec<usize>,
+    /// Each client performs its operations in the order listed (the checker still
+    /// interleaves clients and deliveries); otherwise in any order.
+    pub in_order: bool,
     #[cfg(feature = "mutants")]
     pub mutant: Option<server::Mutant>,
 }
@@ -137,6 +147,20 @@ const USERS: [(&str, &str); 3] = [
     ("juliet@localhost/laptop", "Juliet"),
     ("mercutio@localhost/pda", "Mercutio"),
 ];
+
+/// The household of the permission scenarios, by client index: the owner, an admin,
+/// a member, an outsider, an outcast.
+const PEOPLE: [(&str, &str); 5] = [
+    ("romeo@localhost/pda", "Romeo"),
+    ("nurse@localhost/pda", "Nurse"),
+    ("juliet@localhost/phone", "Juliet"),
+    ("mercutio@localhost/pda", "Mercutio"),
+    ("tybalt@localhost/pda", "Tybalt"),
+];
+const NURSE: usize = 1;
+const JULIET: usize = 2;
+const MERCUTIO: usize = 3;
+const TYBALT: usize = 4;
 
 impl Scenario {
     /// The default: the owner switches members-only on, grants Juliet membership,
@@ -171,13 +195,239 @@ impl Scenario {
     }
 
     /// The named scenarios `mucsim check --scenario` knows.
-    pub const NAMES: [&'static str; 5] = [
+    pub const NAMES: [&'static str; 14] = [
         "default",
         "revocation",
         "nick-clash",
         "owner-abdicates",
         "durability",
+        "permissions-owner",
+        "permissions-admin",
+        "permissions-member",
+        "permissions-outsider",
+        "permissions-outcast",
+        "privacy",
+        "password",
+        "invitations",
+        "domain-bans",
     ];
+
+    /// What `mucsim check` runs with no options, in order: the default
+    /// (members-only revocation), the five permission scenarios, privacy, password,
+    /// invitations, domain bans, durability.
+    pub const DEFAULT_SET: [&'static str; 11] = [
+        "default",
+        "permissions-owner",
+        "permissions-admin",
+        "permissions-member",
+        "permissions-outsider",
+        "permissions-outcast",
+        "privacy",
+        "password",
+        "invitations",
+        "domain-bans",
+        "durability",
+    ];
+
+    /// A scenario over [`PEOPLE`] with no operations yet: Romeo owns the room,
+    /// Nurse is an admin and Juliet a member (both inside), Mercutio an outsider and
+    /// Tybalt an outcast (both outside).
+    fn household(name: &str) -> Scenario {
+        Scenario {
+            name: name.into(),
+            rooms: 1,
+            clients: PEOPLE
+                .iter()
+                .map(|(jid, nick)| ClientSpec {
+                    jid: full(jid),
+                    nick: (*nick).into(),
+                    ops: Vec::new(),
+                })
+                .collect(),
+            crashes: 0,
+            setup_affiliations: vec![
+                ("nurse@localhost".into(), "admin"),
+                ("juliet@localhost".into(), "member"),
+                ("tybalt@localhost".into(), "outcast"),
+            ],
+            setup_config: Vec::new(),
+            present: vec![NURSE, JULIET],
+            in_order: true,
+            #[cfg(feature = "mutants")]
+            mutant: None,
+        }
+    }
+
+    /// Permissions: client `actor` of [`PEOPLE`] (owner, admin, member, outsider,
+    /// outcast) tries every request in turn, the others stay put: revoke, grant
+    /// voice and grant moderator to Juliet; change the subject; invite Tybalt;
+    /// unban Tybalt; demote the Nurse to member; kick Romeo; ban the domain
+    /// `localhost`; make the room non-anonymous; ban Juliet; join; destroy.
+    pub fn permissions(actor: usize) -> Scenario {
+        let who = ["owner", "admin", "member", "outsider", "outcast"][actor.min(4)];
+        let mut s = Scenario::household(&format!(
+            "permissions: the {who} ({}) tries every request",
+            PEOPLE[actor.min(4)].1
+        ));
+        s.clients[actor].ops = in_room(
+            0,
+            [
+                Op::SetRole {
+                    target: JULIET,
+                    role: "visitor",
+                },
+                Op::SetRole {
+                    target: JULIET,
+                    role: "participant",
+                },
+                Op::SetRole {
+                    target: JULIET,
+                    role: "moderator",
+                },
+                Op::Subject,
+                Op::Invite { target: TYBALT },
+                Op::Affiliate {
+                    target: TYBALT,
+                    affiliation: "none",
+                },
+                Op::Affiliate {
+                    target: NURSE,
+                    affiliation: "member",
+                },
+                Op::Kick { target: 0 },
+                Op::AffiliateDomain {
+                    domain: "localhost",
+                    affiliation: "outcast",
+                },
+                Op::Configure {
+                    field: ConfigField::Whois,
+                    on: true,
+                },
+                Op::Affiliate {
+                    target: JULIET,
+                    affiliation: "outcast",
+                },
+                Op::Join,
+                Op::Destroy,
+            ],
+        );
+        s
+    }
+
+    /// Privacy: the owner, in this order, makes the room non-anonymous, makes
+    /// Mercutio a moderator and makes the room semi-anonymous again, while Juliet's
+    /// two sessions and Mercutio join.
+    pub fn privacy() -> Scenario {
+        let mut s = Scenario::generate(4, 1, &[OpKind::Join]).expect("valid");
+        s.clients[0].ops = in_room(
+            0,
+            [
+                Op::Configure {
+                    field: ConfigField::Whois,
+                    on: true,
+                },
+                Op::SetRole {
+                    target: 3,
+                    role: "moderator",
+                },
+                Op::Configure {
+                    field: ConfigField::Whois,
+                    on: false,
+                },
+            ],
+        );
+        s.in_order = true;
+        s.name = "privacy: whois switched while Juliet's two sessions and Mercutio join".into();
+        s
+    }
+
+    /// Password: the room has a password; each of Juliet's two sessions joins
+    /// without it and with it, and the owner removes the password.
+    pub fn password() -> Scenario {
+        let mut s = Scenario::generate(3, 1, &[OpKind::Join, OpKind::Password]).expect("valid");
+        s.setup_config = vec![(ConfigField::Password, true)];
+        s.clients[0].ops = in_room(
+            0,
+            [Op::Configure {
+                field: ConfigField::Password,
+                on: false,
+            }],
+        );
+        s.name = "password: two sessions of Juliet join with and without it; it is removed".into();
+        s
+    }
+
+    /// Invitations: a members-only room; Juliet (a member, inside) invites Mercutio
+    /// and Tybalt (an outcast) and changes the subject; the owner invites Tybalt,
+    /// lets members invite and lets participants change the subject; Mercutio and
+    /// Tybalt try to join.
+    pub fn invitations() -> Scenario {
+        let mut s =
+            Scenario::household("invitations: into a members-only room, an outcast among the invitees");
+        s.clients.remove(NURSE);
+        s.present = vec![1];
+        s.setup_affiliations.remove(0);
+        s.setup_config = vec![(ConfigField::MembersOnly, true)];
+        s.in_order = false;
+        // Indices now: 0 Romeo, 1 Juliet, 2 Mercutio, 3 Tybalt.
+        s.clients[0].ops = in_room(
+            0,
+            [
+                Op::Invite { target: 3 },
+                Op::Configure {
+                    field: ConfigField::AllowInvites,
+                    on: true,
+                },
+                Op::Configure {
+                    field: ConfigField::ChangeSubject,
+                    on: true,
+                },
+            ],
+        );
+        // Juliet also changes the subject: the two switches the owner flips are
+        // told apart (a permission check reading one for the other is caught).
+        s.clients[1].ops = in_room(
+            0,
+            [Op::Invite { target: 2 }, Op::Invite { target: 3 }, Op::Subject],
+        );
+        s.clients[2].ops = in_room(0, [Op::Join]);
+        s.clients[3].ops = in_room(0, [Op::Join]);
+        s
+    }
+
+    /// Domain bans: the owner bans the domain `localhost` and lifts it, and makes
+    /// Mercutio a member, while Juliet (a member) and Mercutio join.
+    pub fn domain_bans() -> Scenario {
+        let mut s = Scenario::household(
+            "domain bans: localhost banned and lifted while a member and an outsider join",
+        );
+        s.clients.truncate(4);
+        s.clients.remove(NURSE);
+        s.present = Vec::new();
+        s.setup_affiliations = vec![("juliet@localhost".into(), "member")];
+        s.in_order = false;
+        // Indices now: 0 Romeo, 1 Juliet, 2 Mercutio.
+        s.clients[0].ops = in_room(
+            0,
+            [
+                Op::AffiliateDomain {
+                    domain: "localhost",
+                    affiliation: "outcast",
+                },
+                Op::AffiliateDomain {
+                    domain: "localhost",
+                    affiliation: "none",
+                },
+                Op::Affiliate {
+                    target: 2,
+                    affiliation: "member",
+                },
+            ],
+        );
+        s.clients[1].ops = in_room(0, [Op::Join]);
+        s.clients[2].ops = in_room(0, [Op::Join]);
+        s
+    }
 
     /// The owner switches members-only on, grants Juliet membership, revokes it and
     /// bans Mercutio while Juliet's sessions join; the service may crash once,
@@ -207,6 +457,15 @@ impl Scenario {
             "nick-clash" => Ok(Scenario::nick_clash()),
             "owner-abdicates" => Scenario::generate(2, 1, &[OpKind::Join, OpKind::Abdicate, OpKind::Leave]),
             "durability" => Ok(Scenario::durability()),
+            "permissions-owner" => Ok(Scenario::permissions(0)),
+            "permissions-admin" => Ok(Scenario::permissions(NURSE)),
+            "permissions-member" => Ok(Scenario::permissions(JULIET)),
+            "permissions-outsider" => Ok(Scenario::permissions(MERCUTIO)),
+            "permissions-outcast" => Ok(Scenario::permissions(TYBALT)),
+            "privacy" => Ok(Scenario::privacy()),
+            "password" => Ok(Scenario::password()),
+            "invitations" => Ok(Scenario::invitations()),
+            "domain-bans" => Ok(Scenario::domain_bans()),
             _ => Err(format!(
                 "unknown scenario '{name}' (known: {})",
                 Scenario::NAMES.join(", ")
@@ -309,6 +568,10 @@ impl Scenario {
             rooms,
             clients: specs,
             crashes: 0,
+            setup_affiliations: Vec::new(),
+            setup_config: Vec::new(),
+            present: Vec::new(),
+            in_order: false,
             #[cfg(feature = "mutants")]
             mutant: None,
         })
@@ -338,9 +601,17 @@ impl Scenario {
                 room: r,
                 op: Op::JoinWithPassword,
             };
-            let password = self.clients.iter().any(|c| c.ops.contains(&with_password));
-            if password || self.crashes > 0 {
+            let password = self.clients.iter().any(|c| c.ops.contains(&with_password))
+                || self.setup_config.contains(&(ConfigField::Password, true));
+            if password || self.crashes > 0 || !self.setup_config.is_empty() {
                 form = form.with_child(field("FORM_TYPE", ns::MUC_ROOMCONFIG));
+            }
+            for (f, on) in &self.setup_config {
+                if *f != ConfigField::Password {
+                    for el in f.fields(*on) {
+                        form.push(el);
+                    }
+                }
             }
             if password {
                 form = form
@@ -364,6 +635,35 @@ impl Scenario {
                     .with_attr("id", format!("setup{r}"))
                     .with_child(Element::new("query", ns::MUC_OWNER).with_child(form)),
             ));
+            for (i, (jid, aff)) in self.setup_affiliations.iter().enumerate() {
+                out.push((
+                    owner.jid.clone(),
+                    Element::new("iq", ns::CLIENT)
+                        .with_attr("to", room)
+                        .with_attr("type", "set")
+                        .with_attr("id", format!("setup{r}-{i}"))
+                        .with_child(
+                            Element::new("query", ns::MUC_ADMIN).with_child(
+                                Element::new("item", ns::MUC_ADMIN)
+                                    .with_attr("affiliation", *aff)
+                                    .with_attr("jid", jid.as_str()),
+                            ),
+                        ),
+                ));
+            }
+            for c in &self.present {
+                let client = &self.clients[*c];
+                let mut x = Element::new("x", ns::MUC);
+                if password {
+                    x.push(Element::new("password", ns::MUC).with_text("secret"));
+                }
+                out.push((
+                    client.jid.clone(),
+                    Element::new("presence", ns::CLIENT)
+                        .with_attr("to", format!("{room}/{}", client.nick))
+                        .with_child(x),
+                ));
+            }
         }
         out
     }
@@ -409,7 +709,21 @@ impl Scenario {
         {
             return Err(format!("{} acts on a room the scenario does not have", c.jid));
         }
-        Ok(Cast {
+        if let Some(c) = self
+            .present
+            .iter()
+            .find(|c| **c == 0 || **c >= self.clients.len())
+        {
+            return Err(format!(
+                "client {c} cannot join in the setup (the owner always does)"
+            ));
+        }
+        let mut present = vec![false; self.clients.len()];
+        present[0] = true;
+        for c in &self.present {
+            present[*c] = true;
+        }
+        let mut cast = Cast {
             rooms: self.rooms,
             cfg: self.service_config(),
             setup: self.setup(),
@@ -418,7 +732,15 @@ impl Scenario {
             targets,
             symmetry_classes: classes,
             crashes: self.crashes,
-        })
+            present,
+            in_order: self.in_order,
+            initial_views: Vec::new(),
+        };
+        let svc = cast.fresh_service();
+        cast.initial_views = (0..self.rooms as u8)
+            .map(|r| crate::room_view(&svc, r, &cast.nicks))
+            .collect();
+        Ok(cast)
     }
 
     pub fn actors(&self) -> Result<Vec<MucActor>, String> {

@@ -88,6 +88,7 @@ pub fn representative(s: &S) -> S {
     actor_states[0] = Arc::new(State::Server(ServerState::judged(
         svc,
         server_state.durability.clone(),
+        server_state.judged,
         server_state.order_fault,
         cast.clone(),
     )));

@@ -69,9 +69,12 @@ fn revocation_scenario_reaches_every_interesting_state() {
     let s = Scenario::revocation();
     let checker = run(&s, &CheckOptions::default()).unwrap();
     let vs = verdicts(&*checker, &s);
-    // One `always` per service invariant, and the model's own ten (the durable
-    // tombstones' and the reply order's included).
-    assert_eq!(vs.len(), server::Invariant::ALL.len() + 10);
+    // One `always` per service invariant, the model's own ten (the durable
+    // tombstones' and the reply order's included), and the oracle judge's five.
+    assert_eq!(
+        vs.len(),
+        server::Invariant::ALL.len() + 10 + oracle::judge::Property::ALL.len()
+    );
     for v in &vs {
         assert!(v.holds, "{}", v.name);
     }
@@ -99,7 +102,7 @@ fn durability_scenario_holds_every_property_across_a_crash() {
     let vs = mucsim_model::check::verdicts(&*checker, &s);
     assert_eq!(
         vs.len(),
-        server::Invariant::ALL.len() + 11,
+        server::Invariant::ALL.len() + 11 + oracle::judge::Property::ALL.len(),
         "the crash scenario adds its 'sometimes'"
     );
     for v in &vs {
@@ -109,6 +112,28 @@ fn durability_scenario_holds_every_property_across_a_crash() {
         .iter()
         .any(|v| v.name == mucsim_model::properties::SOMETIMES_CRASH_KEEPS_ROOM));
     assert_eq!(checker.unique_state_count(), 173_726);
+}
+
+// Pinned: the focused scenarios of the default set (issue 20), each with every
+// property holding (see `unique_states`).
+#[test]
+fn focused_scenarios_state_counts() {
+    let pinned = [
+        ("permissions-owner", 11_758),
+        ("permissions-admin", 7_332),
+        ("permissions-member", 562),
+        ("permissions-outsider", 698),
+        ("permissions-outcast", 460),
+        ("privacy", 30_799),
+        ("password", 7_055),
+        ("invitations", 43_552),
+        ("domain-bans", 11_880),
+    ];
+    for (name, count) in pinned {
+        assert!(Scenario::DEFAULT_SET.contains(&name), "{name}");
+        let s = Scenario::named(name).expect("a named scenario");
+        assert_eq!(unique_states(&s, &opts(true, true)), count, "{name}");
+    }
 }
 
 /// The real service keeps XEP-0045's reply order on every path of a kick, a voice

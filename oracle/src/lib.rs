@@ -16,6 +16,12 @@
 //! - [`order`]: XEP-0045's order rules as data (which part of one reply comes
 //!   before which, e.g. §8.2: the kicked occupant, then the answer, then the
 //!   others) and the check of one reply against them.
+//! - [`judge`]: whether the service's answer to one request (affiliation, role,
+//!   config, subject, invitation, destroy, join) and the room it left are ones the
+//!   spec allows, and whether a real JID in presence reached someone whois lets see
+//!   it. Its API ([`judge::Snapshot`], [`judge::Request`], [`judge::Answer`],
+//!   [`judge::judge`], [`judge::real_jid_shown`], [`judge::Violation`],
+//!   [`judge::Property`]) is stable: the model checker and the swarm share it.
 //!
 //! The oracle depends on `mucsim-server` for types only; it must not depend on the
 //! simulator, the model, the network front end or tokio (`scripts/check-layers.sh`),
@@ -24,6 +30,7 @@
 mod codes;
 mod iqs;
 pub mod order;
+pub mod judge;
 mod side;
 pub mod spec;
 mod view;

@@ -115,9 +115,70 @@ pub fn may_set_affiliation(actor: Affiliation, from: Affiliation, to: Affiliatio
     AFFILIATION_CHART[i(from)][i(to)].includes(actor)
 }
 
+/// How a request for the affiliation a user already has is read.
+pub const SAME_AFFILIATION_RULE: Rule = Rule {
+    says: "asking for the affiliation a user already has changes nothing and is allowed to whoever may change that user's affiliation at all (the chart's '--' cells)",
+    cites: "XEP-0045 §5.2.2 (Changing Affiliations: the chart's diagonal); Prosody answers such a set with a result",
+    source: Source::Prosody,
+};
+
+/// Whether an actor with `actor` may ask to set a user's affiliation from `from` to
+/// `to`: the chart, and for `from == to` [`SAME_AFFILIATION_RULE`].
+pub fn may_request_affiliation(actor: Affiliation, from: Affiliation, to: Affiliation) -> bool {
+    if from == to {
+        AFFILIATIONS
+            .iter()
+            .any(|other| may_set_affiliation(actor, from, *other))
+    } else {
+        may_set_affiliation(actor, from, to)
+    }
+}
+
 /// XEP-0045 §10.4, §10.5: whether the owners after a change are not none.
 pub fn leaves_an_owner(owners_after: usize) -> bool {
     owners_after > 0
+}
+
+/// How a domain-wide entry applies to a user.
+pub const DOMAIN_RULE: Rule = Rule {
+    says: "an affiliation set on a bare domain (e.g. an outcast entry for 'localhost') applies to every user at that domain who has no entry of their own; a user's own entry takes precedence; of domain entries only outcast is applied",
+    cites: "XEP-0045 §9.1 (Banning a User), §9.2 (Modifying the Ban List: 'the service SHOULD allow a JID of the form <domain>'); the precedence and outcast-only reading are Prosody's get_affiliation",
+    source: Source::Prosody,
+};
+
+/// A user's affiliation from its own entry (`own`) and its domain's (`domain`), by
+/// [`DOMAIN_RULE`].
+pub fn affiliation_of(own: Option<Affiliation>, domain: Option<Affiliation>) -> Affiliation {
+    match (own, domain) {
+        (Some(a), _) => a,
+        (None, Some(Affiliation::Outcast)) => Affiliation::Outcast,
+        _ => Affiliation::None,
+    }
+}
+
+// ---- owner requests ----------------------------------------------------------
+
+pub const OWNER_RULES: [Rule; 2] = [
+    Rule {
+        says: "only an owner may change the room's configuration",
+        cites: "XEP-0045 §5.2.1 (Affiliations: Privileges, 'change room configuration'), §10.2 (Subsequent Room Configuration)",
+        source: Source::Xep,
+    },
+    Rule {
+        says: "only an owner may destroy the room",
+        cites: "XEP-0045 §5.2.1 (Affiliations: Privileges, 'destroy room'), §10.9 (Destroying a Room)",
+        source: Source::Xep,
+    },
+];
+
+/// XEP-0045 §10.2: whether a user with `actor` may configure the room.
+pub fn may_configure(actor: Affiliation) -> bool {
+    actor == Affiliation::Owner
+}
+
+/// XEP-0045 §10.9: whether a user with `actor` may destroy the room.
+pub fn may_destroy(actor: Affiliation) -> bool {
+    actor == Affiliation::Owner
 }
 
 // ---- roles -------------------------------------------------------------------
@@ -141,8 +202,8 @@ pub const ROLE_RULES: [Rule; 4] = [
         source: Source::Xep,
     },
     Rule {
-        says: "an admin may change another admin's role and an owner another owner's (§5.2.1's note against revoking moderation from an admin or owner is read as between lower and higher affiliations)",
-        cites: "XEP-0045 §5.2.1 note; Prosody's may_set_role compares affiliations the same way",
+        says: "an admin may change another admin's role and an owner another owner's (§5.2.1's note against revoking moderation from a higher affiliation is read as between lower and higher affiliations; §9.7's stricter 'an admin MUST NOT revoke moderator status from an admin' is not followed)",
+        cites: "XEP-0045 §5.2.1 note, §9.7 (Revoking Moderator Status); Prosody's may_set_role compares affiliations the same way",
         source: Source::Prosody,
     },
 ];
@@ -183,8 +244,8 @@ pub fn default_role(affiliation: Affiliation, moderated: bool) -> Option<Role> {
 // ---- real JIDs ---------------------------------------------------------------
 
 /// Who may discover occupants' real JIDs (`muc#roomconfig_whois`, XEP-0045 §10.2,
-/// §15.5.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// §16.5.3 (the muc#roomconfig FORM_TYPE)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Whois {
     /// Non-anonymous (`anyone`).
     Anyone,
@@ -195,12 +256,12 @@ pub enum Whois {
 pub const WHOIS_RULES: [Rule; 2] = [
     Rule {
         says: "in a non-anonymous room every occupant receives every occupant's full JID in the item's jid attribute",
-        cites: "XEP-0045 §7.2.3 (Presence Broadcast), §7.2.4 (Non-Anonymous Rooms)",
+        cites: "XEP-0045 §7.2.2 (Presence Broadcast), §7.2.3 (Non-Anonymous Rooms)",
         source: Source::Xep,
     },
     Rule {
         says: "in a semi-anonymous room only moderators receive other occupants' full JIDs",
-        cites: "XEP-0045 §7.2.3, §7.2.5 (Semi-Anonymous Rooms), §10.2 (muc#roomconfig_whois)",
+        cites: "XEP-0045 §7.2.2, §7.2.4 (Semi-Anonymous Rooms), §10.2 (muc#roomconfig_whois)",
         source: Source::Xep,
     },
 ];
@@ -232,10 +293,10 @@ pub fn may_change_subject(role: Role, changesubject: bool) -> bool {
 
 // ---- invitations -------------------------------------------------------------
 
-pub const INVITE_RULES: [Rule; 3] = [
+pub const INVITE_RULES: [Rule; 4] = [
     Rule {
         says: "in a members-only room an occupant may invite only if it is an admin or an owner, or the room allows occupants to invite",
-        cites: "XEP-0045 §7.8 (Inviting Another User to a Room), §10.2 (muc#roomconfig_allowinvites)",
+        cites: "XEP-0045 §7.8.2 (Mediated Invitation: 'invitation privileges in members-only rooms SHOULD be restricted to room admins'), §10.2 (muc#roomconfig_allowinvites)",
         source: Source::Xep,
     },
     Rule {
@@ -247,6 +308,11 @@ pub const INVITE_RULES: [Rule; 3] = [
         says: "an invitation never lifts a ban: an outcast stays an outcast whoever invites it",
         cites: "XEP-0045 §7.8.2 (Mediated Invitation), §9.1 (Banning a User)",
         source: Source::Xep,
+    },
+    Rule {
+        says: "an accepted invitation into a members-only room may add an unaffiliated invitee to the member list (and only that); Prosody does",
+        cites: "XEP-0045 §7.8.2 (Mediated Invitation: 'the service MAY also add the invitee to the member list')",
+        source: Source::Prosody,
     },
 ];
 
@@ -263,17 +329,17 @@ pub fn may_invite(role: Role, affiliation: Affiliation, members_only: bool, allo
 /// Why a join is refused, each with the error the XEP names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Bar {
-    /// XEP-0045 §7.2.8 (Banned Users): `forbidden`.
+    /// XEP-0045 §7.2.7 (Banned Users): `forbidden`.
     Outcast,
-    /// XEP-0045 §7.2.7 (Members-Only Rooms): `registration-required`.
+    /// XEP-0045 §7.2.6 (Members-Only Rooms): `registration-required`.
     NotAMember,
-    /// XEP-0045 §7.2.6 (Password-Protected Rooms): `not-authorized`. Every join
+    /// XEP-0045 §7.2.5 (Password-Protected Rooms): `not-authorized`. Every join
     /// carries the password, a second session of an occupant's user included.
     WrongPassword,
-    /// XEP-0045 §7.2.10 (Max Users): `service-unavailable`; owners and admins are
+    /// XEP-0045 §7.2.9 (Max Users): `service-unavailable`; owners and admins are
     /// still admitted.
     Full,
-    /// XEP-0045 §7.2.11 (Locked Room), §10.1.1: only the owner enters a room
+    /// XEP-0045 §7.2.10 (Locked Room), §10.1.1: only the owner enters a room
     /// awaiting its configuration (`item-not-found`, as Prosody).
     Locked,
 }
@@ -296,7 +362,7 @@ pub const ADMISSION_RULES: [Rule; 2] = [
     Rule {
         says:
             "a join is admitted only when no bar holds; when several hold, the service may name any of them",
-        cites: "XEP-0045 §7.2.6–§7.2.11 (the XEP orders no checks)",
+        cites: "XEP-0045 §7.2.5–§7.2.10 (the XEP orders no checks)",
         source: Source::Xep,
     },
     Rule {
@@ -305,6 +371,19 @@ pub const ADMISSION_RULES: [Rule; 2] = [
         source: Source::Prosody,
     },
 ];
+
+/// The bar whose error condition a refused join names, if it is one of theirs
+/// (XEP-0045 §7.2.5–§7.2.10).
+pub fn bar_of_condition(c: crate::judge::Condition) -> Option<Bar> {
+    use crate::judge::Condition as C;
+    match c {
+        C::Forbidden => Some(Bar::Outcast),
+        C::RegistrationRequired => Some(Bar::NotAMember),
+        C::NotAuthorized => Some(Bar::WrongPassword),
+        C::ServiceUnavailable => Some(Bar::Full),
+        _ => None,
+    }
+}
 
 /// Every bar that holds for `j` (empty: admitted).
 pub fn bars(j: &Join) -> Vec<Bar> {
@@ -358,6 +437,11 @@ mod tests {
             assert!(!may_set_affiliation(Owner, a, a));
         }
         assert!(!leaves_an_owner(0) && leaves_an_owner(1));
+        // Asking for what one has: an owner always, an admin below admin only.
+        assert!(may_request_affiliation(Owner, Owner, Owner));
+        assert!(may_request_affiliation(Admin, Member, Member));
+        assert!(!may_request_affiliation(Admin, Admin, Admin));
+        assert!(!may_request_affiliation(Member, Member, Member));
     }
 
     fn change(actor: (Role, Affiliation), target: (Role, Affiliation), to: Role) -> RoleChange {
@@ -496,6 +580,8 @@ mod tests {
             .chain(&WHOIS_RULES)
             .chain(std::iter::once(&SUBJECT_RULE))
             .chain(&INVITE_RULES)
+            .chain(&OWNER_RULES)
+            .chain([&DOMAIN_RULE, &SAME_AFFILIATION_RULE])
             .chain(&ADMISSION_RULES);
         for r in all {
             assert!(r.cites.starts_with("XEP-0045 §"), "{r:?}");

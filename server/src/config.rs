@@ -53,10 +53,28 @@ pub enum Mutant {
     /// kick's answer before the kicked occupant is told (XEP-0045 §8.2 puts it
     /// after), a ban's after the banned occupant is told (§9.2 puts it before).
     RemovalAnswerSwapped,
+    /// An admin may change another admin's or an owner's affiliation (the check
+    /// reads only the affiliation asked for, not the target's current one).
+    AdminMayChangeAdmins,
+    /// A moderator may change the role of an occupant with a higher affiliation (a
+    /// kick of an owner by an admin goes through).
+    ModeratorOutranksAffiliation,
+    /// A role change between equal affiliations is refused `not-allowed` (the
+    /// affiliation comparison is `<=` instead of `<`).
+    RoleCheckRefusesEqual,
+    /// A second session of a user already in the room joins without the password
+    /// (the password is checked for a new occupant only).
+    SecondSessionSkipsPassword,
+    /// A joining occupant receives the occupant list with real JIDs in a
+    /// semi-anonymous room.
+    JoinerSeesRealJids,
+    /// An invitation into a members-only room makes the invitee a member even when
+    /// it is an outcast.
+    InviteLiftsBan,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 8] = [
+    pub const ALL: [Mutant; 14] = [
         Mutant::RevokeOneSession,
         Mutant::MembersOnlyKeepsNonMembers,
         Mutant::StaleJoinCheck,
@@ -65,6 +83,12 @@ impl Mutant {
         Mutant::NickChangeSkipsUniqueness,
         Mutant::AnswerBeforeDurable,
         Mutant::RemovalAnswerSwapped,
+        Mutant::AdminMayChangeAdmins,
+        Mutant::ModeratorOutranksAffiliation,
+        Mutant::RoleCheckRefusesEqual,
+        Mutant::SecondSessionSkipsPassword,
+        Mutant::JoinerSeesRealJids,
+        Mutant::InviteLiftsBan,
     ];
 
     /// The command-line name, e.g. `revoke-one-session`.
@@ -78,6 +102,12 @@ impl Mutant {
             Mutant::NickChangeSkipsUniqueness => "nick-change-skips-uniqueness",
             Mutant::AnswerBeforeDurable => "answer-before-durable",
             Mutant::RemovalAnswerSwapped => "removal-answer-swapped",
+            Mutant::AdminMayChangeAdmins => "admin-may-change-admins",
+            Mutant::ModeratorOutranksAffiliation => "moderator-outranks-affiliation",
+            Mutant::RoleCheckRefusesEqual => "role-check-refuses-equal",
+            Mutant::SecondSessionSkipsPassword => "second-session-skips-password",
+            Mutant::JoinerSeesRealJids => "joiner-sees-real-jids",
+            Mutant::InviteLiftsBan => "invite-lifts-ban",
         }
     }
 

@@ -21,7 +21,9 @@ pub struct ScenarioChoice {
 
 impl ScenarioChoice {
     /// The scenarios to check: the one chosen, or with no choice at all the default
-    /// ones — the default scenario, then the durability scenario (one crash).
+    /// set (`Scenario::DEFAULT_SET`): the default scenario (members-only
+    /// revocation), the permission scenarios, privacy, password, invitations,
+    /// domain bans, and durability (one crash).
     pub fn build_all(&self) -> Result<Vec<Scenario>, String> {
         let nothing_chosen = self.name.is_none()
             && self.clients.is_none()
@@ -32,12 +34,16 @@ impl ScenarioChoice {
         if !nothing_chosen {
             return Ok(vec![first]);
         }
-        let mut durability = Scenario::durability();
-        if let Some(name) = &self.mutant {
-            set_mutant(&mut durability, name)?;
-        }
         first.name = format!("default: {}", first.name);
-        Ok(vec![first, durability])
+        let mut all = vec![first];
+        for name in &Scenario::DEFAULT_SET[1..] {
+            let mut s = Scenario::named(name)?;
+            if let Some(m) = &self.mutant {
+                set_mutant(&mut s, m)?;
+            }
+            all.push(s);
+        }
+        Ok(all)
     }
 
     pub fn build(&self) -> Result<Scenario, String> {
@@ -248,7 +254,7 @@ fn check_one(
                     let wrote = std::fs::create_dir_all(scs_dir).and_then(|()| std::fs::write(&path, script));
                     match wrote {
                         Ok(()) => println!(
-                            "wrote {}\nreplay: mucsim run {} (the script expects the real service's answers)\n",
+                            "wrote {}\nreplay: mucsim run {} (the script expects what the property requires, not this service's answers)\n",
                             path.display(),
                             path.display()
                         ),

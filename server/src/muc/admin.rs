@@ -91,6 +91,7 @@ fn parse_item(room: &Room, item: &Element) -> Result<Change, Refusal> {
 /// `NotAllowed` for an admin banning an admin or owner (§9.1); `SelfBan` for an
 /// admin or owner banning themselves (§9.1).
 fn may_set_affiliation(
+    faults: Faults,
     actor: &BareJid,
     actor_aff: Affiliation,
     target: &BareJid,
@@ -105,7 +106,8 @@ fn may_set_affiliation(
     if to == Affiliation::Outcast && actor == target {
         return Err(Refusal::SelfBan);
     }
-    if actor_aff == Affiliation::Owner || (to < Affiliation::Admin && target_now < Affiliation::Admin) {
+    let target_below_admin = target_now < Affiliation::Admin || faults.on(Mutant::AdminMayChangeAdmins);
+    if actor_aff == Affiliation::Owner || (to < Affiliation::Admin && target_below_admin) {
         return Ok(());
     }
     // An admin reaching at or above admin. Prosody answers every case `not-allowed`.
@@ -121,14 +123,20 @@ fn may_set_affiliation(
 /// moderator (§9.6, §9.7: admin use cases); `NotAllowed` for a target with a higher
 /// affiliation than the actor's (§8.2); `OccupantNotFound` for an absent nick.
 /// Prosody answers every refusal here `not-allowed`.
-fn may_set_role(room: &Room, actor: &FullJid, nick: &str, to: Role) -> Result<(), Refusal> {
+fn may_set_role(faults: Faults, room: &Room, actor: &FullJid, nick: &str, to: Role) -> Result<(), Refusal> {
     let target = room.occupant(nick).ok_or(Refusal::OccupantNotFound)?;
     let actor_aff = room.affiliation(&actor.to_bare());
     match room.occupant_by_session(actor) {
         Some(a) if a.role == Role::Moderator => {}
         _ => return Err(Refusal::Forbidden),
     }
-    if actor_aff < room.affiliation(&target.bare) {
+    let target_aff = room.affiliation(&target.bare);
+    let outranked = if faults.on(Mutant::RoleCheckRefusesEqual) {
+        actor_aff <= target_aff
+    } else {
+        actor_aff < target_aff
+    };
+    if outranked && !faults.on(Mutant::ModeratorOutranksAffiliation) {
         return Err(Refusal::NotAllowed);
     }
     if (target.role == Role::Moderator || to == Role::Moderator) && actor_aff < Affiliation::Admin {
@@ -190,14 +198,21 @@ pub(crate) fn set(
         match c {
             Change::Affiliation { jid, to, .. } => {
                 let actor_aff = aff_in(&planned, &actor_bare);
-                may_set_affiliation(&actor_bare, actor_aff, jid, aff_in(&planned, jid), *to)?;
+                may_set_affiliation(
+                    ctx.cfg.faults(),
+                    &actor_bare,
+                    actor_aff,
+                    jid,
+                    aff_in(&planned, jid),
+                    *to,
+                )?;
                 if *to == Affiliation::None {
                     planned.remove(jid);
                 } else {
                     planned.insert(jid.clone(), *to);
                 }
             }
-            Change::Role { nick, to, .. } => may_set_role(room, from, nick, *to)?,
+            Change::Role { nick, to, .. } => may_set_role(ctx.cfg.faults(), room, from, nick, *to)?,
         }
     }
     // XEP-0045 §10.6: a room keeps at least one owner.
@@ -303,7 +318,16 @@ pub(crate) fn apply_affiliation(
     if let Some(r) = reason {
         room.set_ban_reason(jid, r);
     }
-    let role = room.default_role(to);
+    // The affiliation now in force: a user's own affiliation set to none leaves a
+    // domain-wide ban in force (`Room::affiliation`), and the user is then banned
+    // (found by `mucsim sim` seed 3: an admin revoked while `localhost` was banned
+    // stayed in the room as an outcast).
+    let effective = if jid.node().is_some() {
+        room.affiliation(jid)
+    } else {
+        to
+    };
+    let role = room.default_role(effective);
     let domain_ban = jid.node().is_none() && to == Affiliation::Outcast;
     // A domain-wide ban reaches the users of that domain whose affiliation it now
     // is: a user's own (bare-JID) affiliation takes precedence over it
@@ -318,7 +342,7 @@ pub(crate) fn apply_affiliation(
         })
         .map(|o| o.nick.clone())
         .collect();
-    let removal = if to == Affiliation::Outcast {
+    let removal = if effective == Affiliation::Outcast {
         Removal::Banned
     } else {
         Removal::AffiliationChanged
@@ -358,7 +382,10 @@ pub(crate) fn apply_affiliation(
             if to == Affiliation::Outcast && faults.on(Mutant::BanKeepsOccupant) {
                 continue;
             }
-            if to != Affiliation::Outcast && occ.sessions.len() > 1 && faults.on(Mutant::RevokeOneSession) {
+            if effective != Affiliation::Outcast
+                && occ.sessions.len() > 1
+                && faults.on(Mutant::RevokeOneSession)
+            {
                 // Removes the first session only; the others stay, with role none.
                 let first = occ.sessions[0].jid.clone();
                 room.set_role(&nick, Role::None);
@@ -380,7 +407,7 @@ pub(crate) fn apply_affiliation(
             if moderator_changed && room.config().whois == super::Whois::Moderators {
                 // Real-JID visibility changed: resend everyone else's presence.
                 for s in &occ.sessions {
-                    room.send_occupant_list(&s.jid, &nick, out);
+                    room.send_occupant_list(&s.jid, &nick, false, out);
                 }
             }
         }

@@ -129,7 +129,9 @@ fn join(
     if !room.admits(aff) && !ctx.cfg.mutant(Mutant::StaleJoinCheck) {
         return Err(Refusal::MembersOnly);
     }
-    if let Some(pw) = &room.config().password {
+    let second_session = room.occupant(nick).is_some_and(|o| o.bare == bare);
+    let skip_password = second_session && ctx.cfg.mutant(Mutant::SecondSessionSkipsPassword);
+    if let Some(pw) = room.config().password.as_ref().filter(|_| !skip_password) {
         let given = st
             .el
             .child("x", ns::MUC)
@@ -185,7 +187,7 @@ fn join(
         };
         room.admit(occ);
     }
-    room.send_occupant_list(from, nick, out);
+    room.send_occupant_list(from, nick, ctx.cfg.mutant(Mutant::JoinerSeesRealJids), out);
     announce_join(room, nick, false, out);
     send_history(room, ctx, from, st, out);
     send_subject(room, from, out);
@@ -200,7 +202,7 @@ fn update(room: &mut Room, ctx: &Ctx, from: &FullJid, st: &Stanza, has_x: bool, 
     let nick = room.nick_of(from).expect("indexed occupant").to_string();
     room.set_presence(from, stored(st));
     if has_x {
-        room.send_occupant_list(from, &nick, out);
+        room.send_occupant_list(from, &nick, ctx.cfg.mutant(Mutant::JoinerSeesRealJids), out);
     }
     room.publicise(
         room.occupant(&nick).expect("indexed occupant"),

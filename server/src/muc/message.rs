@@ -3,7 +3,7 @@
 
 use super::room::{HistoryEntry, Room};
 use super::{Affiliation, Role};
-use crate::config::{Ctx, Faults};
+use crate::config::{Ctx, Faults, Mutant};
 use crate::ns;
 use crate::outbox::Outbox;
 use crate::refusal::Refusal;
@@ -100,6 +100,7 @@ pub(crate) fn to_room(
     if let Some(form) = super::voice::request_form(st) {
         return super::voice::handle(room, ctx, from, form, out);
     }
+    let faults = ctx.cfg.faults();
     let x = st.el.child("x", ns::MUC_USER);
     if let Some(decline) = x.and_then(|x| x.child("decline", ns::MUC_USER)) {
         return forward_decline(room, from, st, decline, out);
@@ -146,7 +147,12 @@ pub(crate) fn to_room(
         .with_child(body_with_reason(body, &reason));
     // XEP-0045 §9.3 / Prosody: inviting into a members-only room grants membership.
     let invitee = to.to_bare();
-    if room.config().members_only && room.affiliation(&invitee) == Affiliation::None {
+    let grantable = match room.affiliation(&invitee) {
+        Affiliation::None => true,
+        Affiliation::Outcast => faults.on(Mutant::InviteLiftsBan),
+        _ => false,
+    };
+    if room.config().members_only && grantable {
         // A grant removes no one, so no deliberate bug applies to it.
         super::admin::apply_affiliation(
             room,

@@ -292,16 +292,16 @@ impl Room {
         }
     }
 
-    /// Whether a real JID is anonymous-for in Prosody's sense (owners/admins and
-    /// moderators see real JIDs even before they are occupants).
+    /// Whether the session `jid` is shown others' real JIDs only anonymously: in a
+    /// semi-anonymous room, unless it is a moderator's.
     pub(crate) fn is_anonymous_for(&self, jid: &FullJid) -> bool {
         if self.config.whois == super::Whois::Anyone {
             return false;
         }
-        let aff = self.affiliation(&jid.to_bare());
-        if aff >= Affiliation::Admin {
-            return false;
-        }
+        // XEP-0045 §7.2.5: in a semi-anonymous room real JIDs go to moderators, by
+        // role: an owner or admin who gave up the moderator role sees none (found
+        // by `mucsim sim` seed 6 once the swarm judged whois: an owner's second
+        // session, joining after the owner made himself a participant, got them).
         self.occupant_by_session(jid)
             .is_none_or(|o| o.role != Role::Moderator)
     }

@@ -311,8 +311,10 @@ impl Room {
     }
 
     /// Sends `to` the presence of every occupant except `skip_nick` (XEP-0045 §7.2.3).
-    pub(crate) fn send_occupant_list(&self, to: &FullJid, skip_nick: &str, out: &mut Outbox) {
-        let anonymous = self.is_anonymous_for(to);
+    /// `reveal` shows real JIDs whatever the room's whois (only a deliberate bug
+    /// sets it: `Mutant::JoinerSeesRealJids`).
+    pub(crate) fn send_occupant_list(&self, to: &FullJid, skip_nick: &str, reveal: bool, out: &mut Outbox) {
+        let anonymous = self.is_anonymous_for(to) && !reveal;
         let to_bare = to.to_bare();
         let n = Notice::default();
         for occ in self.occupants.values() {

@@ -1,0 +1,945 @@
+//! The judge: whether the service's answer to one request is one XEP-0045 allows,
+//! computed from [`crate::spec`] alone.
+//!
+//! A harness takes a [`Snapshot`] of the room as it stood when the service received
+//! a request (from the service's public read API, [`Snapshot::of`]), hands the
+//! request to the service, classifies the answer ([`Answer`], e.g. with
+//! [`Answer::of_reply`]) and snapshots the room afterwards; [`judge`] then says
+//! which property, if any, the step broke ([`Violation`]). Real JIDs in presence are
+//! judged one stanza at a time by [`real_jid_shown`].
+//!
+//! The API (stable; the model checker and the swarm both call it):
+//! - [`Snapshot`] (`affiliations`, `occupants`, `flags`, `subject`, `locked`,
+//!   `full`), [`Snapshot::of`], [`Snapshot::affiliation`];
+//! - [`Request`], [`Answer`], [`Condition`];
+//! - [`judge`]`(before, actor, request, answer, after) -> Option<Violation>`;
+//! - [`real_jid_shown`]`(rooms, viewer, about_nick) -> Option<Violation>`;
+//! - [`Violation`] and [`Property`] (`Violation::property`, `Property::sentence`).
+//!
+//! JIDs are strings as the service writes them (`jid` crate normal form): bare JIDs
+//! for users and domains (`juliet@localhost`, `localhost`), full JIDs for sessions.
+
+use crate::spec::{self, Whois};
+use server::muc::Room;
+use server::{Affiliation, Outgoing, Role};
+
+/// The room configuration the rules read (XEP-0045 §10.2, `muc#roomconfig_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Flags {
+    pub members_only: bool,
+    pub moderated: bool,
+    pub whois: Whois,
+    pub password_protected: bool,
+    pub allow_invites: bool,
+    pub change_subject: bool,
+    pub persistent: bool,
+}
+
+/// One occupant as the room held it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Occupant {
+    pub nick: String,
+    /// The user's bare JID.
+    pub bare: String,
+    /// The full JIDs of its sessions (XEP-0045 §7.2.1: several may share a nick).
+    pub sessions: Vec<String>,
+    pub role: Role,
+    pub affiliation: Affiliation,
+}
+
+/// A room at one moment: what the rules need of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Stored affiliations (never `None`), by bare JID or bare domain.
+    pub affiliations: Vec<(String, Affiliation)>,
+    pub occupants: Vec<Occupant>,
+    pub flags: Flags,
+    /// The subject's text, if one is set.
+    pub subject: Option<String>,
+    /// Awaiting its initial configuration (XEP-0045 §10.1.1).
+    pub locked: bool,
+    /// Holds its configured maximum of occupants (XEP-0045 §7.2.9).
+    pub full: bool,
+}
+
+impl Snapshot {
+    /// The snapshot of a service room, through its public read API only.
+    pub fn of(room: &Room) -> Snapshot {
+        let c = room.config();
+        let occupants: Vec<Occupant> = room
+            .occupants()
+            .map(|o| Occupant {
+                nick: o.nick.clone(),
+                bare: o.bare.to_string(),
+                sessions: o.sessions.iter().map(|s| s.jid.to_string()).collect(),
+                role: o.role,
+                affiliation: room.affiliation(&o.bare),
+            })
+            .collect();
+        Snapshot {
+            affiliations: room.affiliations().map(|(j, a)| (j.to_string(), a)).collect(),
+            flags: Flags {
+                members_only: c.members_only,
+                moderated: c.moderated,
+                whois: match c.whois {
+                    server::muc::Whois::Anyone => Whois::Anyone,
+                    server::muc::Whois::Moderators => Whois::Moderators,
+                },
+                password_protected: c.password.is_some(),
+                allow_invites: c.allow_member_invites,
+                change_subject: c.change_subject,
+                persistent: c.persistent,
+            },
+            subject: room.subject().map(|s| s.text.clone()),
+            locked: room.is_locked(),
+            full: c.max_users.is_some_and(|m| occupants.len() >= m as usize),
+            occupants,
+        }
+    }
+
+    /// The affiliation stored for exactly `jid` (a user or a domain).
+    pub fn stored(&self, jid: &str) -> Affiliation {
+        self.affiliations
+            .iter()
+            .find(|(j, _)| j == jid)
+            .map_or(Affiliation::None, |(_, a)| *a)
+    }
+
+    /// A user's affiliation as the rules read it ([`spec::affiliation_of`]).
+    pub fn affiliation(&self, bare: &str) -> Affiliation {
+        let own = self.affiliations.iter().find(|(j, _)| j == bare).map(|(_, a)| *a);
+        let domain = bare
+            .split_once('@')
+            .and_then(|(_, d)| self.affiliations.iter().find(|(j, _)| j == d))
+            .map(|(_, a)| *a);
+        spec::affiliation_of(own, domain)
+    }
+
+    /// The occupant one of whose sessions is `full`.
+    pub fn occupant_of(&self, full: &str) -> Option<&Occupant> {
+        self.occupants
+            .iter()
+            .find(|o| o.sessions.iter().any(|s| s == full))
+    }
+
+    pub fn occupant_named(&self, nick: &str) -> Option<&Occupant> {
+        self.occupants.iter().find(|o| o.nick == nick)
+    }
+}
+
+/// A request to a room, as its sender made it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// A muc#admin set of affiliations: (bare JID or bare domain, the one asked for),
+    /// XEP-0045 §9, §10.3–§10.8.
+    Affiliation(Vec<(String, Affiliation)>),
+    /// A muc#admin set of one role by nick; `Role::None` is a kick (§8.2–§8.4,
+    /// §9.6–§9.7).
+    Role { nick: String, to: Role },
+    /// A muc#owner configuration submission: the flags it asks for (§10.2).
+    Config(Flags),
+    /// A subject change (§7.3, §8.1).
+    Subject,
+    /// A mediated invitation of a user (bare JID), §7.8.2.
+    Invite { invitee: String },
+    /// A room destruction (§10.9).
+    Destroy,
+    /// Presence to `room/nick` with the MUC element, `password_given` when it
+    /// carries the room's password (§7.2). A session already in the room is not
+    /// entering: its presence is no admission and is not judged.
+    Join { password_given: bool },
+}
+
+/// An error condition the service answered with (RFC 6120 §8.3.3), as far as the
+/// rules care.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Condition {
+    Forbidden,
+    NotAllowed,
+    NotAuthorized,
+    RegistrationRequired,
+    ServiceUnavailable,
+    Conflict,
+    ItemNotFound,
+    Other,
+}
+
+impl Condition {
+    /// The condition of an error stanza's element name.
+    pub fn from_name(name: &str) -> Condition {
+        match name {
+            "forbidden" => Condition::Forbidden,
+            "not-allowed" => Condition::NotAllowed,
+            "not-authorized" => Condition::NotAuthorized,
+            "registration-required" => Condition::RegistrationRequired,
+            "service-unavailable" => Condition::ServiceUnavailable,
+            "conflict" => Condition::Conflict,
+            "item-not-found" => Condition::ItemNotFound,
+            _ => Condition::Other,
+        }
+    }
+
+    /// A refusal on grounds of permission: what an allowed request must not get.
+    pub fn denies_permission(self) -> bool {
+        matches!(self, Condition::Forbidden | Condition::NotAllowed)
+    }
+}
+
+/// What the service answered the sender.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Answer {
+    /// An iq result, a join admitted, a message accepted (no error came back).
+    Accepted,
+    /// An error reply.
+    Refused(Condition),
+}
+
+impl Answer {
+    /// Classifies the service's output for one request from `sender`: the first
+    /// stanza to the sender of type `error` is a refusal with its condition;
+    /// otherwise, the request was accepted. (For a join the harness may know better:
+    /// admitted means its own presence with 110 came back.)
+    pub fn of_reply(sender: &str, out: &[Outgoing]) -> Answer {
+        for o in out {
+            if o.to.as_str() != sender || o.body.attr("type") != Some("error") {
+                continue;
+            }
+            let cond = o
+                .body
+                .child("error", server::ns::CLIENT)
+                .and_then(|e| e.elements().find(|c| c.ns == server::ns::STANZAS))
+                .map_or(Condition::Other, |c| Condition::from_name(&c.name));
+            return Answer::Refused(cond);
+        }
+        Answer::Accepted
+    }
+}
+
+/// The kind of a request, for naming what was judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Affiliation,
+    Role,
+    Config,
+    Subject,
+    Invite,
+    Destroy,
+    Admission,
+}
+
+/// A property a step broke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Violation {
+    /// A request the XEP forbids succeeded (or changed the room anyway).
+    ForbiddenSucceeded(Kind),
+    /// A request the XEP allows, in a room that permits it, was refused with
+    /// `forbidden` or `not-allowed` (for a join: with a bar's error though no bar held).
+    AllowedRefused(Kind),
+    /// A join without the room's password was admitted.
+    AdmittedWithoutPassword,
+    /// An outcast stopped being one other than by an allowed affiliation change.
+    OutcastLifted,
+    /// An occupant received another's real JID though whois does not let it.
+    RealJidShown,
+}
+
+/// The properties [`Violation`]s break, one sentence each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Property {
+    NoForbiddenSucceeds,
+    AllowedNotRefused,
+    RealJidOnlyByWhois,
+    PasswordEveryJoin,
+    OutcastOnlyByAllowedChange,
+}
+
+impl Property {
+    pub const ALL: [Property; 5] = [
+        Property::NoForbiddenSucceeds,
+        Property::AllowedNotRefused,
+        Property::RealJidOnlyByWhois,
+        Property::PasswordEveryJoin,
+        Property::OutcastOnlyByAllowedChange,
+    ];
+
+    /// The property as a sentence (what `mucsim check` prints after `always: `).
+    pub fn sentence(self) -> &'static str {
+        match self {
+            Property::NoForbiddenSucceeds => "no request the XEP forbids succeeds (affiliation, role, config, subject, invitation, destroy, admission; judged against the room when the service received it)",
+            Property::AllowedNotRefused => "a request the XEP allows, in a room that permits it, is not refused with forbidden or not-allowed",
+            Property::RealJidOnlyByWhois => "a real JID reaches an occupant only when the room's whois setting lets that occupant see it",
+            Property::PasswordEveryJoin => "nobody is admitted to a password-protected room without the password in that join, whichever session asks",
+            Property::OutcastOnlyByAllowedChange => "an outcast stops being an outcast only by an allowed affiliation change",
+        }
+    }
+}
+
+impl Violation {
+    pub fn property(self) -> Property {
+        match self {
+            Violation::ForbiddenSucceeded(_) => Property::NoForbiddenSucceeds,
+            Violation::AllowedRefused(_) => Property::AllowedNotRefused,
+            Violation::AdmittedWithoutPassword => Property::PasswordEveryJoin,
+            Violation::OutcastLifted => Property::OutcastOnlyByAllowedChange,
+            Violation::RealJidShown => Property::RealJidOnlyByWhois,
+        }
+    }
+}
+
+fn bare_of(full: &str) -> &str {
+    full.split_once('/').map_or(full, |(b, _)| b)
+}
+
+/// Whether `req` from `actor` (a full JID) is allowed in `before` by
+/// [`crate::spec`]; `None` when the rules do not decide it (a role change for a nick
+/// nobody holds, a presence from a session already inside).
+pub fn allowed(before: &Snapshot, actor: &str, req: &Request) -> Option<bool> {
+    let actor_aff = before.affiliation(bare_of(actor));
+    let actor_occ = before.occupant_of(actor);
+    Some(match req {
+        Request::Affiliation(items) => {
+            let mut after: Vec<(String, Affiliation)> = before.affiliations.clone();
+            for (jid, to) in items {
+                let from = if jid.contains('@') {
+                    before.affiliation(jid)
+                } else {
+                    before.stored(jid)
+                };
+                if !spec::may_request_affiliation(actor_aff, from, *to) {
+                    return Some(false);
+                }
+                after.retain(|(j, _)| j != jid);
+                if *to != Affiliation::None {
+                    after.push((jid.clone(), *to));
+                }
+            }
+            let owners = after.iter().filter(|(_, a)| *a == Affiliation::Owner).count();
+            if !spec::leaves_an_owner(owners) {
+                return Some(false);
+            }
+            true
+        }
+        Request::Role { nick, to } => {
+            let target = before.occupant_named(nick)?;
+            spec::may_set_role(&spec::RoleChange {
+                actor_role: actor_occ.map(|o| o.role),
+                actor_affiliation: actor_aff,
+                target_role: target.role,
+                target_affiliation: target.affiliation,
+                to: *to,
+            })
+        }
+        Request::Config(_) => spec::may_configure(actor_aff),
+        Request::Destroy => spec::may_destroy(actor_aff),
+        Request::Subject => {
+            actor_occ.is_some_and(|o| spec::may_change_subject(o.role, before.flags.change_subject))
+        }
+        Request::Invite { .. } => actor_occ.is_some_and(|o| {
+            spec::may_invite(
+                o.role,
+                actor_aff,
+                before.flags.members_only,
+                before.flags.allow_invites,
+            )
+        }),
+        Request::Join { password_given } => {
+            if actor_occ.is_some() {
+                return None;
+            }
+            spec::bars(&join_of(before, actor, *password_given)).is_empty()
+        }
+    })
+}
+
+fn join_of(before: &Snapshot, actor: &str, password_given: bool) -> spec::Join {
+    spec::Join {
+        affiliation: before.affiliation(bare_of(actor)),
+        members_only: before.flags.members_only,
+        password_protected: before.flags.password_protected,
+        password_given,
+        full: before.full,
+        locked: before.locked,
+    }
+}
+
+fn kind(req: &Request) -> Kind {
+    match req {
+        Request::Affiliation(_) => Kind::Affiliation,
+        Request::Role { .. } => Kind::Role,
+        Request::Config(_) => Kind::Config,
+        Request::Subject => Kind::Subject,
+        Request::Invite { .. } => Kind::Invite,
+        Request::Destroy => Kind::Destroy,
+        Request::Join { .. } => Kind::Admission,
+    }
+}
+
+/// Judges one step: `before` is the room when the service received `req` from
+/// `actor` (a full JID), `answer` what it told the sender, `after` the room once it
+/// had handled it (`None`: the room is gone). The first property broken, if any.
+///
+/// Besides the answer, the room itself is compared: a change to the stored
+/// affiliations, the configuration or the subject that no allowed, accepted request
+/// asked for is a forbidden change that succeeded, whatever the answer said; an
+/// outcast (by its own entry or its domain's, [`spec::affiliation_of`]) who is one no
+/// longer must have been named by an allowed, accepted affiliation change
+/// ([`spec::INVITE_RULES`]: an invitation never lifts a ban).
+pub fn judge(
+    before: &Snapshot,
+    actor: &str,
+    req: &Request,
+    answer: Answer,
+    after: Option<&Snapshot>,
+) -> Option<Violation> {
+    let k = kind(req);
+    let verdict = allowed(before, actor, req);
+    let accepted = answer == Answer::Accepted;
+    if let Request::Join { password_given } = req {
+        verdict?;
+        let bars = spec::bars(&join_of(before, actor, *password_given));
+        let admitted = accepted && after.is_some_and(|a| a.occupant_of(actor).is_some());
+        if admitted && bars.contains(&spec::Bar::WrongPassword) {
+            return Some(Violation::AdmittedWithoutPassword);
+        }
+        if admitted && !bars.is_empty() {
+            return Some(Violation::ForbiddenSucceeded(k));
+        }
+        if let Answer::Refused(c) = answer {
+            if bars.is_empty() && spec::bar_of_condition(c).is_some() {
+                return Some(Violation::AllowedRefused(k));
+            }
+        }
+    } else {
+        match (verdict, answer) {
+            (Some(false), Answer::Accepted) => return Some(Violation::ForbiddenSucceeded(k)),
+            (Some(true), Answer::Refused(c)) if c.denies_permission() => {
+                return Some(Violation::AllowedRefused(k))
+            }
+            _ => {}
+        }
+    }
+    let Some(after) = after else {
+        // Only a destroy may make the room vanish with a request (an emptied room
+        // vanishes on a leave, which is not a request judged here).
+        return match req {
+            Request::Destroy if !(verdict == Some(true) && accepted) => {
+                Some(Violation::ForbiddenSucceeded(k))
+            }
+            _ => None,
+        };
+    };
+    let asked = verdict == Some(true) && accepted;
+    // Stored affiliations: only an allowed affiliation change alters them, as asked;
+    // an accepted invitation into a members-only room may add the invitee as a member
+    // (§7.8.2).
+    let mut expected = before.affiliations.clone();
+    match req {
+        Request::Affiliation(items) if asked => {
+            for (jid, to) in items {
+                expected.retain(|(j, _)| j != jid);
+                if *to != Affiliation::None {
+                    expected.push((jid.clone(), *to));
+                }
+            }
+        }
+        Request::Invite { invitee }
+            if asked
+                && before.flags.members_only
+                && before.stored(invitee) == Affiliation::None
+                && before.affiliation(invitee) == Affiliation::None
+                && after.stored(invitee) == Affiliation::Member =>
+        {
+            expected.push((invitee.clone(), Affiliation::Member));
+        }
+        _ => {}
+    }
+    // Everyone the rules could have banned: the listed JIDs and domains, the
+    // occupants, the sender and an invitee.
+    let mut people: Vec<&str> = before
+        .affiliations
+        .iter()
+        .chain(&after.affiliations)
+        .map(|(j, _)| j.as_str())
+        .chain(
+            before
+                .occupants
+                .iter()
+                .chain(&after.occupants)
+                .map(|o| o.bare.as_str()),
+        )
+        .collect();
+    people.push(bare_of(actor));
+    if let Request::Invite { invitee } = req {
+        people.push(invitee);
+    }
+    let lifted_by_ask = |jid: &str| match req {
+        Request::Affiliation(items) if asked => items
+            .iter()
+            .any(|(j, _)| j == jid || jid.split_once('@').is_some_and(|(_, d)| d == j)),
+        _ => false,
+    };
+    let lifted = |j: &str| {
+        let then = if j.contains('@') {
+            before.affiliation(j)
+        } else {
+            before.stored(j)
+        };
+        let now = if j.contains('@') {
+            after.affiliation(j)
+        } else {
+            after.stored(j)
+        };
+        then == Affiliation::Outcast && now != Affiliation::Outcast
+    };
+    if people.iter().any(|p| lifted(p) && !lifted_by_ask(p)) {
+        return Some(Violation::OutcastLifted);
+    }
+    let sorted = |v: &[(String, Affiliation)]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v
+    };
+    if sorted(&expected) != sorted(&after.affiliations) {
+        return Some(Violation::ForbiddenSucceeded(if asked {
+            k
+        } else {
+            Kind::Affiliation
+        }));
+    }
+    if after.flags != before.flags && !(asked && matches!(req, Request::Config(_))) {
+        return Some(Violation::ForbiddenSucceeded(Kind::Config));
+    }
+    if after.subject != before.subject && !(asked && *req == Request::Subject) {
+        return Some(Violation::ForbiddenSucceeded(Kind::Subject));
+    }
+    None
+}
+
+/// The presences in `out` that carry an occupant's real JID (`<item jid=…/>` in
+/// the muc#user element, XEP-0045 §7.2.3): (recipient, room bare JID, the nick the
+/// presence is from).
+pub fn shown_real_jids(out: &[Outgoing]) -> Vec<(&str, &str, &str)> {
+    out.iter()
+        .filter(|o| o.body.name == "presence")
+        .filter(|o| {
+            o.body
+                .child("x", server::ns::MUC_USER)
+                .and_then(|x| x.child("item", server::ns::MUC_USER))
+                .is_some_and(|i| i.attr("jid").is_some())
+        })
+        .filter_map(|o| {
+            let (room, nick) = o.body.attr("from")?.split_once('/')?;
+            Some((o.to.as_str(), room, nick))
+        })
+        .collect()
+}
+
+/// Judges one presence that the service sent to `viewer` (a full JID) about the
+/// occupant `about_nick`, carrying that occupant's real JID: a violation unless one
+/// of `rooms` (the room before and after the input that caused it) lets the viewer
+/// see it ([`spec::may_see_real_jid`]). An occupant always sees its own.
+pub fn real_jid_shown(rooms: &[&Snapshot], viewer: &str, about_nick: &str) -> Option<Violation> {
+    let may = rooms.iter().any(|r| {
+        let me = r.occupant_of(viewer);
+        if me.is_some_and(|o| o.nick == about_nick) {
+            return true;
+        }
+        let about_me = r
+            .occupant_named(about_nick)
+            .is_some_and(|o| o.bare == bare_of(viewer));
+        about_me || spec::may_see_real_jid(r.flags.whois, me.map_or(Role::None, |o| o.role))
+    });
+    (!may).then_some(Violation::RealJidShown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Affiliation::{Admin, Member, None as Unaffiliated, Outcast, Owner};
+
+    const ROMEO: &str = "romeo@localhost/a";
+    const NURSE: &str = "nurse@localhost/a";
+    const JULIET: &str = "juliet@localhost/phone";
+    const JULIET2: &str = "juliet@localhost/laptop";
+    const TYBALT: &str = "tybalt@capulet.lit/a";
+
+    fn occ(nick: &str, full: &str, role: Role, affiliation: Affiliation) -> Occupant {
+        Occupant {
+            nick: nick.into(),
+            bare: bare_of(full).into(),
+            sessions: vec![full.into()],
+            role,
+            affiliation,
+        }
+    }
+
+    fn flags() -> Flags {
+        Flags {
+            members_only: false,
+            moderated: false,
+            whois: Whois::Moderators,
+            password_protected: false,
+            allow_invites: false,
+            change_subject: false,
+            persistent: false,
+        }
+    }
+
+    /// Romeo owner, Nurse admin, Juliet member (all in), Tybalt outcast (out).
+    fn room() -> Snapshot {
+        Snapshot {
+            affiliations: vec![
+                ("romeo@localhost".into(), Owner),
+                ("nurse@localhost".into(), Admin),
+                ("juliet@localhost".into(), Member),
+                ("tybalt@capulet.lit".into(), Outcast),
+            ],
+            occupants: vec![
+                occ("Romeo", ROMEO, Role::Moderator, Owner),
+                occ("Nurse", NURSE, Role::Moderator, Admin),
+                occ("Juliet", JULIET, Role::Participant, Member),
+            ],
+            flags: flags(),
+            subject: None,
+            locked: false,
+            full: false,
+        }
+    }
+
+    fn set(mut s: Snapshot, jid: &str, a: Affiliation) -> Snapshot {
+        s.affiliations.retain(|(j, _)| j != jid);
+        if a != Unaffiliated {
+            s.affiliations.push((jid.into(), a));
+        }
+        s
+    }
+
+    fn aff(jid: &str, a: Affiliation) -> Request {
+        Request::Affiliation(vec![(jid.into(), a)])
+    }
+
+    const NO: Answer = Answer::Refused(Condition::Forbidden);
+
+    #[test]
+    fn affiliation_changes_follow_the_chart() {
+        let r = room();
+        // An admin bans a member: allowed; done, nothing broken.
+        let after = set(r.clone(), "juliet@localhost", Outcast);
+        assert_eq!(
+            judge(
+                &r,
+                NURSE,
+                &aff("juliet@localhost", Outcast),
+                Answer::Accepted,
+                Some(&after)
+            ),
+            None
+        );
+        // Refused with forbidden: the converse.
+        assert_eq!(
+            judge(&r, NURSE, &aff("juliet@localhost", Outcast), NO, Some(&r)),
+            Some(Violation::AllowedRefused(Kind::Affiliation))
+        );
+        // Refused with conflict is not a permission refusal.
+        assert_eq!(
+            judge(
+                &r,
+                NURSE,
+                &aff("juliet@localhost", Outcast),
+                Answer::Refused(Condition::Conflict),
+                Some(&r)
+            ),
+            None
+        );
+        // An admin bans an owner or demotes another admin: forbidden.
+        let after = set(r.clone(), "romeo@localhost", Outcast);
+        assert_eq!(
+            judge(
+                &r,
+                NURSE,
+                &aff("romeo@localhost", Outcast),
+                Answer::Accepted,
+                Some(&after)
+            ),
+            Some(Violation::ForbiddenSucceeded(Kind::Affiliation))
+        );
+        assert_eq!(
+            judge(&r, NURSE, &aff("romeo@localhost", Outcast), NO, Some(&r)),
+            None
+        );
+        // A member changes nothing.
+        assert_eq!(
+            judge(
+                &r,
+                JULIET,
+                &aff("nurse@localhost", Member),
+                Answer::Accepted,
+                Some(&r)
+            ),
+            Some(Violation::ForbiddenSucceeded(Kind::Affiliation))
+        );
+        // The last owner may not go: refusing it is no violation.
+        assert_eq!(allowed(&r, ROMEO, &aff("romeo@localhost", Member)), Some(false));
+        // Refused, yet the room changed: the change succeeded anyway.
+        let after = set(r.clone(), "juliet@localhost", Unaffiliated);
+        assert_eq!(
+            judge(
+                &r,
+                JULIET,
+                &aff("juliet@localhost", Unaffiliated),
+                NO,
+                Some(&after)
+            ),
+            Some(Violation::ForbiddenSucceeded(Kind::Affiliation))
+        );
+    }
+
+    #[test]
+    fn an_outcast_is_lifted_only_by_an_allowed_change() {
+        let r = room();
+        let lifted = set(r.clone(), "tybalt@capulet.lit", Member);
+        assert_eq!(
+            judge(
+                &r,
+                NURSE,
+                &aff("tybalt@capulet.lit", Member),
+                Answer::Accepted,
+                Some(&lifted)
+            ),
+            None
+        );
+        // An invitation that lifts the ban.
+        let invite = Request::Invite {
+            invitee: "tybalt@capulet.lit".into(),
+        };
+        assert_eq!(
+            judge(&r, ROMEO, &invite, Answer::Accepted, Some(&lifted)),
+            Some(Violation::OutcastLifted)
+        );
+        // A domain ban lifted by a user's own entry is an allowed change for an admin…
+        let mut d = set(room(), "capulet.lit", Outcast);
+        d = set(d, "tybalt@capulet.lit", Unaffiliated);
+        assert_eq!(d.affiliation("tybalt@capulet.lit"), Outcast);
+        let own = set(d.clone(), "tybalt@capulet.lit", Member);
+        assert_eq!(
+            judge(
+                &d,
+                NURSE,
+                &aff("tybalt@capulet.lit", Member),
+                Answer::Accepted,
+                Some(&own)
+            ),
+            None
+        );
+        // …but lifting the domain by a member's request is not.
+        let gone = set(d.clone(), "capulet.lit", Unaffiliated);
+        assert_eq!(
+            judge(
+                &d,
+                JULIET,
+                &aff("capulet.lit", Unaffiliated),
+                Answer::Accepted,
+                Some(&gone)
+            ),
+            Some(Violation::ForbiddenSucceeded(Kind::Affiliation))
+        );
+        // An invitation into a members-only room may make an unaffiliated invitee a member.
+        let mut m = room();
+        m.flags.members_only = true;
+        let invite = Request::Invite {
+            invitee: "mercutio@localhost".into(),
+        };
+        let after = set(m.clone(), "mercutio@localhost", Member);
+        assert_eq!(judge(&m, NURSE, &invite, Answer::Accepted, Some(&after)), None);
+        // A member may not invite there unless allowinvites.
+        assert_eq!(
+            judge(&m, JULIET, &invite, Answer::Accepted, Some(&after)),
+            Some(Violation::ForbiddenSucceeded(Kind::Invite))
+        );
+        m.flags.allow_invites = true;
+        assert_eq!(
+            judge(&m, JULIET, &invite, NO, Some(&m)),
+            Some(Violation::AllowedRefused(Kind::Invite))
+        );
+    }
+
+    #[test]
+    fn roles_follow_sections_8_and_9() {
+        let r = room();
+        let kick = |nick: &str| Request::Role {
+            nick: nick.into(),
+            to: Role::None,
+        };
+        // An admin kicks a member; not the owner.
+        assert_eq!(allowed(&r, NURSE, &kick("Juliet")), Some(true));
+        assert_eq!(
+            judge(&r, NURSE, &kick("Romeo"), Answer::Accepted, Some(&r)),
+            Some(Violation::ForbiddenSucceeded(Kind::Role))
+        );
+        assert_eq!(
+            judge(
+                &r,
+                NURSE,
+                &kick("Juliet"),
+                Answer::Refused(Condition::NotAllowed),
+                Some(&r)
+            ),
+            Some(Violation::AllowedRefused(Kind::Role))
+        );
+        // A participant grants nothing; an outsider neither.
+        let voice = Request::Role {
+            nick: "Nurse".into(),
+            to: Role::Participant,
+        };
+        assert_eq!(allowed(&r, JULIET, &voice), Some(false));
+        assert_eq!(allowed(&r, TYBALT, &voice), Some(false));
+        // Nobody holds the nick: the rules do not decide.
+        assert_eq!(allowed(&r, ROMEO, &kick("Mercutio")), None);
+        assert_eq!(judge(&r, ROMEO, &kick("Mercutio"), NO, Some(&r)), None);
+    }
+
+    #[test]
+    fn config_destroy_and_subject() {
+        let r = room();
+        let mut f = flags();
+        f.whois = Whois::Anyone;
+        let mut after = r.clone();
+        after.flags = f;
+        assert_eq!(
+            judge(&r, ROMEO, &Request::Config(f), Answer::Accepted, Some(&after)),
+            None
+        );
+        assert_eq!(
+            judge(&r, NURSE, &Request::Config(f), Answer::Accepted, Some(&after)),
+            Some(Violation::ForbiddenSucceeded(Kind::Config))
+        );
+        assert_eq!(
+            judge(&r, ROMEO, &Request::Config(f), NO, Some(&r)),
+            Some(Violation::AllowedRefused(Kind::Config))
+        );
+        // A refused config that changed the room anyway.
+        assert_eq!(
+            judge(&r, NURSE, &Request::Config(f), NO, Some(&after)),
+            Some(Violation::ForbiddenSucceeded(Kind::Config))
+        );
+        assert_eq!(judge(&r, ROMEO, &Request::Destroy, Answer::Accepted, None), None);
+        assert_eq!(
+            judge(&r, NURSE, &Request::Destroy, Answer::Accepted, None),
+            Some(Violation::ForbiddenSucceeded(Kind::Destroy))
+        );
+        assert_eq!(
+            judge(&r, ROMEO, &Request::Destroy, NO, Some(&r)),
+            Some(Violation::AllowedRefused(Kind::Destroy))
+        );
+        let mut said = r.clone();
+        said.subject = Some("hi".into());
+        assert_eq!(
+            judge(&r, NURSE, &Request::Subject, Answer::Accepted, Some(&said)),
+            None
+        );
+        assert_eq!(
+            judge(&r, JULIET, &Request::Subject, Answer::Accepted, Some(&said)),
+            Some(Violation::ForbiddenSucceeded(Kind::Subject))
+        );
+        // Refused, and the subject did not change: fine.
+        assert_eq!(judge(&r, JULIET, &Request::Subject, NO, Some(&r)), None);
+        let mut open = r.clone();
+        open.flags.change_subject = true;
+        assert_eq!(
+            judge(&open, JULIET, &Request::Subject, NO, Some(&open)),
+            Some(Violation::AllowedRefused(Kind::Subject))
+        );
+    }
+
+    #[test]
+    fn admission_and_the_password() {
+        let mut r = room();
+        r.flags.password_protected = true;
+        let mut inside = r.clone();
+        inside.occupants[2].sessions.push(JULIET2.into());
+        // Juliet's second session without the password: admitted is a violation…
+        let bare = Request::Join {
+            password_given: false,
+        };
+        assert_eq!(
+            judge(&r, JULIET2, &bare, Answer::Accepted, Some(&inside)),
+            Some(Violation::AdmittedWithoutPassword)
+        );
+        // …refused is right; with the password, admitted is right and refused wrong.
+        let nope = Answer::Refused(Condition::NotAuthorized);
+        assert_eq!(judge(&r, JULIET2, &bare, nope, Some(&r)), None);
+        let pw = Request::Join { password_given: true };
+        assert_eq!(judge(&r, JULIET2, &pw, Answer::Accepted, Some(&inside)), None);
+        assert_eq!(
+            judge(&r, JULIET2, &pw, nope, Some(&r)),
+            Some(Violation::AllowedRefused(Kind::Admission))
+        );
+        // An outcast admitted.
+        let mut with_tybalt = r.clone();
+        with_tybalt
+            .occupants
+            .push(occ("Tybalt", TYBALT, Role::Participant, Outcast));
+        assert_eq!(
+            judge(&r, TYBALT, &pw, Answer::Accepted, Some(&with_tybalt)),
+            Some(Violation::ForbiddenSucceeded(Kind::Admission))
+        );
+        // Presence from a session already inside is not an admission.
+        assert_eq!(judge(&r, JULIET, &bare, Answer::Accepted, Some(&r)), None);
+        // A conflict (nick taken) is not a bar's refusal.
+        assert_eq!(
+            judge(&r, JULIET2, &pw, Answer::Refused(Condition::Conflict), Some(&r)),
+            None
+        );
+    }
+
+    #[test]
+    fn real_jids_follow_whois() {
+        let mut r = room();
+        // Semi-anonymous: Juliet (participant) may not see the Nurse's JID; the
+        // Nurse (moderator) may see Juliet's; Juliet sees her own.
+        assert_eq!(
+            real_jid_shown(&[&r], JULIET, "Nurse"),
+            Some(Violation::RealJidShown)
+        );
+        assert_eq!(real_jid_shown(&[&r], NURSE, "Juliet"), None);
+        assert_eq!(real_jid_shown(&[&r], JULIET, "Juliet"), None);
+        // A second session sees its user's occupant.
+        let mut two = r.clone();
+        two.occupants[2].sessions.push(JULIET2.into());
+        assert_eq!(real_jid_shown(&[&two], JULIET2, "Juliet"), None);
+        // Non-anonymous: everyone. Either side of a switch suffices.
+        let semi = r.clone();
+        r.flags.whois = Whois::Anyone;
+        assert_eq!(real_jid_shown(&[&semi, &r], JULIET, "Nurse"), None);
+        assert_eq!(Violation::RealJidShown.property(), Property::RealJidOnlyByWhois);
+    }
+
+    #[test]
+    fn a_reply_is_classified_by_its_error() {
+        use server::xml::Element;
+        use std::sync::Arc;
+        let err = Element::new("iq", server::ns::CLIENT)
+            .with_attr("type", "error")
+            .with_child(
+                Element::new("error", server::ns::CLIENT)
+                    .with_attr("type", "cancel")
+                    .with_child(Element::new("not-allowed", server::ns::STANZAS)),
+            );
+        let to = |j: &str| server::jids::Jid::new(j).expect("jid");
+        let out = vec![
+            Outgoing {
+                to: to(JULIET),
+                body: Arc::new(Element::new("iq", server::ns::CLIENT).with_attr("type", "result")),
+            },
+            Outgoing {
+                to: to(NURSE),
+                body: Arc::new(err),
+            },
+        ];
+        assert_eq!(Answer::of_reply(JULIET, &out), Answer::Accepted);
+        assert_eq!(
+            Answer::of_reply(NURSE, &out),
+            Answer::Refused(Condition::NotAllowed)
+        );
+    }
+}
