@@ -29,8 +29,8 @@
 
 mod codes;
 mod iqs;
-pub mod order;
 pub mod judge;
+pub mod order;
 mod side;
 pub mod spec;
 mod view;

@@ -465,13 +465,14 @@ fn apply_role(
 /// approved voice request does (XEP-0045 §8.6).
 pub(crate) fn set_role_as(
     room: &mut Room,
+    faults: Faults,
     actor: &FullJid,
     nick: &str,
     to: Role,
     reason: Option<&str>,
     out: &mut Outbox,
 ) -> Result<(), Refusal> {
-    may_set_role(room, actor, nick, to)?;
+    may_set_role(faults, room, actor, nick, to)?;
     apply_role(room, Some(actor), nick, to, reason, out);
     Ok(())
 }

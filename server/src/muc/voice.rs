@@ -57,7 +57,7 @@ pub(crate) fn handle(
 ) -> Result<(), Refusal> {
     let occ = room.occupant_by_session(from).ok_or(Refusal::NotInRoom)?;
     match occ.role {
-        Role::Moderator => approve(room, from, form, out),
+        Role::Moderator => approve(room, ctx.cfg.faults(), from, form, out),
         Role::Visitor => {
             let (bare, nick) = (occ.bare.clone(), occ.nick.clone());
             if !room.note_voice_request(&bare, ctx.now, ctx.cfg.voice_request_interval) {
@@ -119,7 +119,13 @@ fn forward(room: &Room, from: &FullJid, nick: &str, out: &mut Outbox) {
 /// session's occupant; a bare JID: that user's) or, without one, `muc#roomnick`.
 /// A form that does not allow, or names an occupant who has voice already, changes
 /// nothing and is not answered (Prosody and ejabberd alike).
-fn approve(room: &mut Room, from: &FullJid, form: &Element, out: &mut Outbox) -> Result<(), Refusal> {
+fn approve(
+    room: &mut Room,
+    faults: crate::config::Faults,
+    from: &FullJid,
+    form: &Element,
+    out: &mut Outbox,
+) -> Result<(), Refusal> {
     let allow = matches!(field(form, "muc#request_allow").as_deref(), Some("true" | "1"));
     if !allow {
         return Ok(());
@@ -140,5 +146,13 @@ fn approve(room: &mut Room, from: &FullJid, form: &Element, out: &mut Outbox) ->
     if target.role != Role::Visitor {
         return Ok(());
     }
-    super::admin::set_role_as(room, from, &nick, Role::Participant, Some(VOICE_GRANTED), out)
+    super::admin::set_role_as(
+        room,
+        faults,
+        from,
+        &nick,
+        Role::Participant,
+        Some(VOICE_GRANTED),
+        out,
+    )
 }
