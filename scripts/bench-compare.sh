@@ -55,8 +55,11 @@ if want model; then
   paxos_dir="target/stateright-paxos"
   if [ ! -x "$paxos_dir/target/release/examples/paxos" ]; then
     rm -rf "$paxos_dir"; mkdir -p target; cp -r "$src" "$paxos_dir"; chmod -R u+w "$paxos_dir"
+    # Its own workspace, not ours (the copy lives under our target/).
+    printf '\n[workspace]\n' >>"$paxos_dir/Cargo.toml"
   fi
-  (cd "$paxos_dir" && cargo build --quiet --release --example paxos)
+  (cd "$paxos_dir" && cargo build --quiet --release --example paxos 2>"$work/paxos-build") ||
+    { cat "$work/paxos-build" >&2; exit 1; }
   paxos="$paxos_dir/target/release/examples/paxos"
   cargo build --quiet --release
   [ "$threads" = "$(nproc)" ] || echo "note: THREADS=$threads but Paxos uses all $(nproc) cores: not the same thread count"
@@ -107,14 +110,14 @@ if want deliveries; then
   echo "== deliveries, 100 occupants, one core (criterion median; serialized = bytes as mucsim serve writes them)"
   cargo bench --quiet -p mucsim-live --bench deliveries --no-run 2>/dev/null
   cargo bench --quiet -p mucsim-live --bench deliveries -- --warm-up-time 1 --measurement-time 3 2>/dev/null |
-    awk '/^deliveries\// && !/thrpt|time/ { if ($0 ~ /bytes/) { print "  " $0; next } name = $1 }
-         /thrpt:/ { v = $(NF-2) + 0; u = $(NF-1); printf "  %-48s %8.2f %s\n", name, v, u }'
+    awk '/^deliveries\// { if ($0 ~ /bytes/) { print "  " $0; next } name = $1; fresh = 1 }
+         /thrpt:/ && fresh { printf "  %-48s %8.2f %s (elem = delivery)\n", name, $4, $5; fresh = 0 }'
 fi
 
 if want swarm; then
   echo "== swarm (one thread: simulated stanzas/s per core)"
   cargo build --quiet --release
-  ./target/release/mucsim sim --threads 1 --seeds "$swarm_seeds" 2>/dev/null | head -n1 | sed 's/^/  /'
+  ./target/release/mucsim sim --threads 1 --seeds "$swarm_seeds" 2>/dev/null | grep 'stanzas/s' | sed 's/^/  /'
 fi
 
 if want fuzz; then
