@@ -108,9 +108,15 @@ pub fn assert_refusal_names_a_limit(limit: StanzaLimit, limits: &Limits) {
 /// with one `policy-violation` of type `modify` to its sender, unless it is an
 /// error, an iq result or not a stanza; no room changes.
 pub fn assert_refusal_is_answered(r: &RefusedStanza) {
-    let service = MucService::new(ServiceConfig::new("conference.localhost", 1)).expect("a valid domain");
-    let sender: server::jids::Jid = "mallory@localhost/x".parse().expect("a JID");
-    let out = service.refuse_stanza(&sender, r);
+    // Built once per process: refusing reads the service and changes nothing.
+    static WORLD: std::sync::OnceLock<(MucService, server::jids::Jid)> = std::sync::OnceLock::new();
+    let (service, sender) = WORLD.get_or_init(|| {
+        (
+            MucService::new(ServiceConfig::new("conference.localhost", 1)).expect("a valid domain"),
+            "mallory@localhost/x".parse().expect("a JID"),
+        )
+    });
+    let out = service.refuse_stanza(sender, r);
     let ty = r.stanza_type.as_deref();
     let answerable = matches!(&*r.name, "message" | "presence" | "iq")
         && ty != Some("error")

@@ -159,6 +159,35 @@ pub fn assert_valid_error(e: &Element) {
     assert_eq!(conditions, 1, "one defined condition: {e}");
 }
 
+/// The world every input is sent into: a service whose room Romeo created and
+/// configured (an instant room, XEP-0045 §10.1.2), Romeo, and Juliet (a stranger).
+fn world() -> &'static (MucService, FullJid, FullJid) {
+    static WORLD: std::sync::OnceLock<(MucService, FullJid, FullJid)> = std::sync::OnceLock::new();
+    WORLD.get_or_init(|| {
+        let mut svc = MucService::new(ServiceConfig {
+            assert_invariants: false,
+            ..ServiceConfig::new("conference.localhost", 1)
+        })
+        .expect("valid configuration");
+        let romeo = FullJid::new("romeo@localhost/pda").expect("valid");
+        let create = Element::new("presence", ns::CLIENT)
+            .with_attr("to", "room@conference.localhost/Romeo")
+            .with_child(Element::new("x", ns::MUC));
+        let _ = svc.handle(Millis(0), romeo.clone(), create);
+        let instant = Element::new("iq", ns::CLIENT)
+            .with_attr("to", "room@conference.localhost")
+            .with_attr("type", "set")
+            .with_attr("id", "create")
+            .with_child(
+                Element::new("query", ns::MUC_OWNER)
+                    .with_child(Element::new("x", ns::DATA).with_attr("type", "submit")),
+            );
+        let _ = svc.handle(Millis(0), romeo.clone(), instant);
+        let juliet = FullJid::new("juliet@localhost/phone").expect("valid");
+        (svc, romeo, juliet)
+    })
+}
+
 pub fn check(data: &[u8]) {
     let mut u = Unstructured::new(data);
     let Ok(el) = arbitrary_stanza(&mut u) else { return };
@@ -176,30 +205,14 @@ pub fn check(data: &[u8]) {
             crate::assert_round_trip(&reply);
         }
     }
-    // Into a service with a room, from an occupant and from a stranger.
-    let mut svc = MucService::new(ServiceConfig {
-        assert_invariants: false,
-        ..ServiceConfig::new("conference.localhost", 1)
-    })
-    .expect("valid configuration");
-    let romeo = FullJid::new("romeo@localhost/pda").expect("valid");
-    let create = Element::new("presence", ns::CLIENT)
-        .with_attr("to", "room@conference.localhost/Romeo")
-        .with_child(Element::new("x", ns::MUC));
-    let _ = svc.handle(Millis(0), romeo.clone(), create);
-    let instant = Element::new("iq", ns::CLIENT)
-        .with_attr("to", "room@conference.localhost")
-        .with_attr("type", "set")
-        .with_attr("id", "create")
-        .with_child(
-            Element::new("query", ns::MUC_OWNER)
-                .with_child(Element::new("x", ns::DATA).with_attr("type", "submit")),
-        );
-    let _ = svc.handle(Millis(0), romeo.clone(), instant);
+    // Into a service with a room, from an occupant and from a stranger. The room is
+    // set up once per process and copied for each input (setting it up again each
+    // time cost more than the rest of the exec).
+    let (mut svc, romeo, juliet) = world().clone();
     let from = if u.arbitrary::<bool>().unwrap_or(false) {
         romeo
     } else {
-        FullJid::new("juliet@localhost/phone").expect("valid")
+        juliet
     };
     let iq_request = el.name == "iq"
         && el.ns == ns::CLIENT

@@ -12,7 +12,7 @@ use crate::wire::{
 };
 use jid::{FullJid, Jid};
 use server::refusal::Refusal;
-use server::xml::{Element, Limits, RefusedStanza, StreamEvent, StreamParser};
+use server::xml::{Addressable, Element, Limits, RefusedStanza, StreamEvent, StreamParser};
 use server::Outgoing;
 use sha1::{Digest, Sha1};
 
@@ -74,6 +74,9 @@ pub struct ComponentSession {
     state: State,
     /// The condition of the stream error the server ended the stream with, if it did.
     server_error: Option<String>,
+    /// The last broadcast body serialized, kept while the stanzas of one broadcast
+    /// go out (they share the body), so it is serialized once for all recipients.
+    last_body: Option<(std::sync::Arc<Element>, Addressable)>,
 }
 
 /// Hex SHA-1 of the stream id followed by the secret (XEP-0114 §3).
@@ -90,6 +93,7 @@ impl ComponentSession {
             parser: StreamParser::new(COMPONENT_LIMITS),
             state: State::AwaitHeader,
             server_error: None,
+            last_body: None,
         }
     }
 
@@ -115,8 +119,35 @@ impl ComponentSession {
     }
 
     /// One outgoing stanza of the service, serialized for the component stream.
-    pub fn encode(&self, out: &Outgoing) -> String {
-        encode_stanza(out.element())
+    pub fn encode(&mut self, out: &Outgoing) -> String {
+        let mut s = String::new();
+        self.encode_into(&mut s, out);
+        s
+    }
+
+    /// Appends one outgoing stanza of the service, serialized for the component
+    /// stream (`jabber:client` written as `jabber:component:accept`, `to` set), to
+    /// `buf`. The stanzas of one broadcast share their body: it is serialized once,
+    /// and each recipient costs its `to` and a copy of the bytes.
+    pub fn encode_into(&mut self, buf: &mut String, out: &Outgoing) {
+        const MAP: Option<(&str, &str)> = Some((server::ns::CLIENT, NS_COMPONENT));
+        let to = out.to.as_str();
+        if let Some((body, a)) = &self.last_body {
+            if std::sync::Arc::ptr_eq(body, &out.body) {
+                a.write_to(buf, to);
+                return;
+            }
+        }
+        match Addressable::new(&out.body, NS_COMPONENT, MAP) {
+            Some(a) => {
+                a.write_to(buf, to);
+                self.last_body = Some((out.body.clone(), a));
+            }
+            None => {
+                self.last_body = None;
+                out.write_xml(buf, NS_COMPONENT, MAP);
+            }
+        }
     }
 
     /// Feeds bytes read from the server.
@@ -495,7 +526,7 @@ mod tests {
 
     #[test]
     fn service_stanzas_leave_in_the_component_namespace() {
-        let s = ComponentSession::new("muc.localhost", "s3cret");
+        let mut s = ComponentSession::new("muc.localhost", "s3cret");
         let mut svc = server::MucService::new(server::ServiceConfig::new("muc.localhost", 1))
             .expect("valid configuration");
         let join = server::xml::parse_stanza(
@@ -509,5 +540,41 @@ mod tests {
         assert!(first.starts_with("<presence "), "{first}");
         assert!(!first.contains("jabber:client"), "{first}");
         assert!(first.contains("to='u@localhost/r'"), "{first}");
+    }
+
+    /// A broadcast's stanzas share one body, serialized once: each must still be the
+    /// body copied, addressed and mapped to the component namespace.
+    #[test]
+    fn a_broadcast_is_written_as_each_stanza_copied() {
+        let mut s = ComponentSession::new("muc.localhost", "s3cret");
+        let mut cfg = server::ServiceConfig::new("muc.localhost", 1);
+        cfg.lock_new_rooms = false;
+        let mut svc = server::MucService::new(cfg).expect("valid configuration");
+        let el = |xml: &str| {
+            server::xml::parse_stanza(xml.as_bytes(), server::ns::CLIENT, &Limits::default()).unwrap()
+        };
+        let mut written = Vec::new();
+        for i in 0..3 {
+            let join = el(&format!(
+                "<presence to='room@muc.localhost/N{i}'><x xmlns='http://jabber.org/protocol/muc'/></presence>"
+            ));
+            let out = svc.handle(
+                server::Millis(0),
+                format!("u{i}@localhost/r").parse().unwrap(),
+                join,
+            );
+            written.extend(out.into_vec());
+        }
+        let msg = el("<message to='room@muc.localhost' type='groupchat'><body>a &amp; b</body></message>");
+        written.extend(
+            svc.handle(server::Millis(0), "u0@localhost/r".parse().unwrap(), msg)
+                .into_vec(),
+        );
+        assert!(written.len() > 6);
+        for o in &written {
+            let mut copy = o.element();
+            map_ns(&mut copy, server::ns::CLIENT, NS_COMPONENT);
+            assert_eq!(s.encode(o), copy.to_xml_in(NS_COMPONENT));
+        }
     }
 }

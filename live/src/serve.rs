@@ -377,7 +377,7 @@ async fn session(
                     *last_now = now.0;
                     let (before, ops, after) = service.handle(now, from, stanza).into_parts();
                     for o in &before {
-                        out.push_str(&s.encode(o));
+                        s.encode_into(&mut out, o);
                     }
                     if !ops.is_empty() {
                         if let Err(why) = store.apply(&ops) {
@@ -387,7 +387,7 @@ async fn session(
                         }
                     }
                     for o in &after {
-                        out.push_str(&s.encode(o));
+                        s.encode_into(&mut out, o);
                     }
                     counters.stanzas_out += (before.len() + after.len()) as u64;
                 }
@@ -401,7 +401,7 @@ async fn session(
                         answered: (!answer.is_empty()).then_some("policy-violation"),
                     });
                     for o in answer.iter() {
-                        out.push_str(&s.encode(o));
+                        s.encode_into(&mut out, o);
                     }
                     counters.stanzas_out += answer.len() as u64;
                 }

@@ -44,21 +44,47 @@ fn channel(s: &S, src: usize, dst: usize) -> Vec<&Msg> {
     }
 }
 
-/// What a client is, for ordering alike clients: its state, then what is in flight
-/// to and from it. Two clients with equal keys are indistinguishable, so the order
-/// (and the representative) does not depend on how the state was reached.
+/// What the service holds of client `index`'s session, room by room (in JID order):
+/// the nick of the occupant it belongs to, its place among that occupant's sessions
+/// (the first is the primary one) and the presence it last sent. Renaming sessions
+/// moves this with the client, so it is part of what the client is.
+/// One room's part of [`session_key`]: occupant nick, place, presence id and payload.
+type SessionPlace<'a> = Option<(&'a str, usize, &'a Option<String>, &'a [server::xml::Element])>;
+
+fn session_key(s: &S, index: usize) -> Vec<SessionPlace<'_>> {
+    let server_state = server(s);
+    let jid = &server_state.cast.clients[index].jid;
+    server_state
+        .svc
+        .rooms()
+        .map(|room| {
+            let occ = room.occupant_by_session(jid)?;
+            let place = occ.sessions.iter().position(|x| &x.jid == jid)?;
+            let p = &occ.sessions[place].presence;
+            Some((occ.nick.as_str(), place, &p.id, p.payload.as_slice()))
+        })
+        .collect()
+}
+
+/// What a client is, for ordering alike clients: its state, what is in flight to and
+/// from it, and what the service holds of its session. The key must be canonical:
+/// two clients of a class with equal keys must be interchangeable (swapping them
+/// gives the same state), so the order of the sort, and the representative, do not
+/// depend on which member of the class the search met. Equal keys imply this: two
+/// distinct sessions never share an occupant's place, so clients with equal keys are
+/// both absent from every room, and everything else about them is in the key.
 fn key(s: &S, index: usize) -> impl Ord + '_ {
     (
         client(s, index),
         channel(s, 0, index + 1),
         channel(s, index + 1, 0),
+        session_key(s, index),
     )
 }
 
 /// The representative of `s`'s class under swapping alike clients.
 pub fn representative(s: &S) -> S {
-    let server_state = server(s);
-    let cast = server_state.cast.clone();
+    let cast = server(s).cast.clone();
     // perm[old actor id] = new actor id.
     let mut perm: Vec<usize> = (0..s.actor_states.len()).collect();
     let mut moved = false;
@@ -73,6 +99,15 @@ pub fn representative(s: &S) -> S {
     if !moved {
         return s.clone();
     }
+    permute(s, &perm)
+}
+
+/// `s` with its actors moved: the actor at id `i` goes to id `perm[i]` (`perm` is a
+/// permutation of the actor ids that moves clients only within their symmetry class),
+/// taking its channels and its session's name in the service with it.
+pub fn permute(s: &S, perm: &[usize]) -> S {
+    let server_state = server(s);
+    let cast = &server_state.cast;
     let map: DenseNatMap<Id, Id> = perm.iter().map(|&p| Id::from(p)).collect::<Vec<Id>>().into();
     let plan = RewritePlan::new(map, |x: &Id, m: &DenseNatMap<Id, Id>| m[*x]);
     let mut actor_states = plan.reindex(&s.actor_states);
@@ -100,5 +135,65 @@ pub fn representative(s: &S) -> S {
         crashed: plan.reindex(&s.crashed),
         history: (),
         actor_storages: plan.reindex(&s.actor_storages),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{OpKind, Scenario};
+    use stateright::Model;
+    use std::collections::{BTreeSet, VecDeque};
+    use std::hash::{DefaultHasher, Hash, Hasher};
+
+    /// Every state reached in a breadth-first walk of `scenario` (up to `limit`),
+    /// with every swap of two alike clients: the swapped state must have the same
+    /// representative. A key that leaves out part of a client (say, which of a
+    /// user's two sessions is the room's primary one) fails this, and makes a
+    /// multi-threaded search's state count depend on which state it met first.
+    fn assert_canonical(scenario: &Scenario, limit: usize) -> usize {
+        let model = crate::model(scenario).expect("valid scenario");
+        let mut seen = BTreeSet::new();
+        let mut queue: VecDeque<S> = model.init_states().into_iter().collect();
+        let mut checked = 0;
+        while let Some(s) = queue.pop_front() {
+            if seen.len() >= limit
+                || !seen.insert({
+                    let mut h = DefaultHasher::new();
+                    s.hash(&mut h);
+                    h.finish()
+                })
+            {
+                continue;
+            }
+            let cast = server(&s).cast.clone();
+            let rep = representative(&s);
+            for class in &cast.symmetry_classes {
+                for (a, &i) in class.iter().enumerate() {
+                    for &j in &class[a + 1..] {
+                        let mut perm: Vec<usize> = (0..s.actor_states.len()).collect();
+                        perm.swap(i + 1, j + 1);
+                        let swapped = permute(&s, &perm);
+                        assert_eq!(
+                            representative(&swapped),
+                            rep,
+                            "clients {i} and {j} swapped give another representative of {s:?}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+            let mut actions = Vec::new();
+            model.actions(&s, &mut actions);
+            queue.extend(actions.into_iter().filter_map(|a| model.next_state(&s, a)));
+        }
+        checked
+    }
+
+    #[test]
+    fn the_representative_is_canonical() {
+        use OpKind::*;
+        let s = Scenario::generate(3, 1, &[Join, MembersOnly, Grant, Revoke, Disconnect]).unwrap();
+        assert!(assert_canonical(&s, 20_000) > 10_000);
     }
 }

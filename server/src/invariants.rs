@@ -120,7 +120,10 @@ pub fn room_violations(room: &Room) -> Vec<Violation> {
             );
         }
         for s in &occ.sessions {
-            if s.jid.to_bare() != occ.bare {
+            // The bare part of a full JID is what precedes its first '/' (a bare JID
+            // holds none); compared as text, as `to_bare` would, without building one.
+            let bare = s.jid.as_str().split('/').next().unwrap_or_default();
+            if bare != occ.bare.as_str() {
                 v(
                     Invariant::OneBareJidPerNick,
                     format!(

@@ -28,7 +28,17 @@ impl Outgoing {
 
     /// Serializes the complete stanza with `jabber:client` as the default namespace.
     pub fn to_xml(&self) -> String {
-        self.element().to_xml_in(crate::ns::CLIENT)
+        let mut out = String::new();
+        self.write_xml(&mut out, crate::ns::CLIENT, None);
+        out
+    }
+
+    /// Appends the complete stanza, serialized with `default_ns` in scope and, when
+    /// `map` is `Some((from, to))`, namespace `from` written as `to` (a component
+    /// stream's mapping, XEP-0114 §3), without copying the body: the same bytes as
+    /// serializing [`Outgoing::element`] with that namespace renamed.
+    pub fn write_xml(&self, out: &mut String, default_ns: &str, map: Option<(&str, &str)>) {
+        crate::xml::write_addressed(out, &self.body, default_ns, self.to.as_str(), map);
     }
 }
 

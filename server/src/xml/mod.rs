@@ -14,7 +14,7 @@ mod serialize;
 pub use error::XmlError;
 pub use intern::name as intern_name;
 pub use parser::{parse_stanza, Limits, RefusedStanza, StanzaLimit, StreamEvent, StreamParser, NS_STREAMS};
-pub use serialize::{escape_attr, escape_text, write_element};
+pub use serialize::{escape_attr, escape_text, write_addressed, write_element, Addressable};
 
 /// The namespace of the `xml:` prefix (`xml:lang`), bound in every document.
 pub const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Every ratio docs/performance.md quotes, measured side by side in one run (same
+# machine, same minute, same mode, same thread count), each on one line:
+#
+#   model checking   mucsim check vs stateright's own Paxos example, DFS and BFS,
+#                    unique states/s; BFS bytes of peak RSS per unique state;
+#                    1 -> 2 threads speed-up of mucsim check (default scenario, DFS)
+#   parser           mucsim's stream parser vs roxmltree and vs quick-xml's NsReader
+#                    resolving every name and reading every attribute (same bytes)
+#   deliveries       fan-out and join storm, 100 occupants, serialized as `mucsim
+#                    serve` writes them, and the outbox-only figure, per second
+#   swarm            simulated stanzas/s per core (`mucsim sim --threads 1`)
+#   fuzzing          execs/s of each cargo-fuzz target with scripts/fuzz.sh's options
+#
+#   scripts/bench-compare.sh [SECTION...]    SECTION: model parser deliveries swarm fuzz
+#
+# Environment: THREADS (default: the number of cores; Paxos uses every core, so keep
+# it so for a like-with-like ratio), BFS_ARGS (mucsim's BFS scenario; default the
+# three-client generated one, whose frontier fits in ~1 GB: the default scenario's
+# takes ~6 GB), FUZZ_SECONDS (per target, default 20), SWARM_SEEDS (default 0..40).
+# Builds first (not timed); the measuring takes about 6 minutes on 2 cores.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$here"
+sections=("$@")
+[ ${#sections[@]} -eq 0 ] && sections=(model parser deliveries swarm fuzz)
+want() { local s; for s in "${sections[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+
+threads="${THREADS:-$(nproc)}"
+bfs_args="${BFS_ARGS:---clients 3 --ops join,members-only,grant,revoke,disconnect}"
+fuzz_secs="${FUZZ_SECONDS:-20}"
+swarm_seeds="${SWARM_SEEDS:-0..40}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+echo "bench-compare at $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!docs' ':!README.md' || echo ' (with uncommitted changes)'), $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC')"
+
+# What one run prints: unique states and wall seconds and peak RSS (KB), tab-separated.
+measure() { # out-file cmd...
+  local out="$1"; shift
+  /usr/bin/time -f '%e %M' -o "$work/time" "$@" >"$out" 2>"$work/stderr" || {
+    local rc=$?
+    # mucsim check exits 1 on a violated property: still a measurement, but say so.
+    [ "$rc" -eq 1 ] || { cat "$work/stderr" >&2; exit "$rc"; }
+  }
+  cat "$work/time"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+if want model; then
+  cargo fetch --quiet
+  src="$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -maxdepth 2 -type d -name 'stateright-0.31.0' | head -n1)"
+  [ -n "$src" ] || { echo "bench-compare: stateright 0.31.0 not in the cargo registry" >&2; exit 1; }
+  # Built once, kept beside our own build (never in the registry).
+  paxos_dir="target/stateright-paxos"
+  if [ ! -x "$paxos_dir/target/release/examples/paxos" ]; then
+    rm -rf "$paxos_dir"; mkdir -p target; cp -r "$src" "$paxos_dir"; chmod -R u+w "$paxos_dir"
+    # Its own workspace, not ours (the copy lives under our target/).
+    printf '\n[workspace]\n' >>"$paxos_dir/Cargo.toml"
+  fi
+  (cd "$paxos_dir" && cargo build --quiet --release --example paxos 2>"$work/paxos-build") ||
+    { cat "$work/paxos-build" >&2; exit 1; }
+  paxos="$paxos_dir/target/release/examples/paxos"
+  cargo build --quiet --release
+  [ "$threads" = "$(nproc)" ] || echo "note: THREADS=$threads but Paxos uses all $(nproc) cores: not the same thread count"
+
+  paxos_run() { # mode -> "unique secs rss_kb"
+    read -r secs kb < <(measure "$work/paxos" "$paxos" "check-$1" 3)
+    echo "$(sed -n 's/^Done\..*unique=\([0-9]*\).*/\1/p' "$work/paxos") $secs $kb"
+  }
+  muc_run() { # args... -> "unique secs rss_kb"
+    read -r secs kb < <(measure "$work/muc" ./target/release/mucsim check "$@")
+    echo "$(sed -n 's/^\([0-9]*\) unique states.*/\1/p' "$work/muc") $secs $kb"
+  }
+  line() { # label unique secs kb
+    awk -v l="$1" -v u="$2" -v s="$3" -v k="$4" \
+      'BEGIN { printf "  %-62s %10d unique %7.1f s %9.0f /s %7.0f MB %6.0f B/state\n", l, u, s, u / s, k / 1024, k * 1024 / u }'
+  }
+  echo "== model checking (unique states/s; same mode, $threads threads)"
+  read -r pu ps pk < <(paxos_run dfs)
+  line "stateright paxos check-dfs 3" "$pu" "$ps" "$pk"
+  read -r mu ms mk < <(muc_run --scenario default --threads "$threads")
+  line "mucsim check --scenario default --threads $threads (DFS)" "$mu" "$ms" "$mk"
+  echo "  ratio DFS: mucsim / paxos = $(ratio "$(ratio "$mu" "$ms")" "$(ratio "$pu" "$ps")")x"
+  read -r pu ps pk < <(paxos_run bfs)
+  line "stateright paxos check-bfs 3" "$pu" "$ps" "$pk"
+  # shellcheck disable=SC2086
+  read -r bu bs bk < <(muc_run $bfs_args --search bfs --threads "$threads")
+  line "mucsim check $bfs_args --search bfs --threads $threads" "$bu" "$bs" "$bk"
+  echo "  ratio BFS: mucsim / paxos = $(ratio "$(ratio "$bu" "$bs")" "$(ratio "$pu" "$ps")")x"
+  echo "  BFS memory: paxos $(awk -v k="$pk" -v u="$pu" 'BEGIN{printf "%.0f", k*1024/u}') B, mucsim $(awk -v k="$bk" -v u="$bu" 'BEGIN{printf "%.0f", k*1024/u}') B of peak RSS per unique state"
+  read -r u1 s1 k1 < <(muc_run --scenario default --threads 1)
+  line "mucsim check --scenario default --threads 1 (DFS)" "$u1" "$s1" "$k1"
+  if [ "$threads" = 2 ]; then
+    echo "  1 -> 2 threads: $(ratio "$s1" "$ms")x (wall time; unique states $u1 and $mu)"
+  else
+    read -r u2 s2 k2 < <(muc_run --scenario default --threads 2)
+    line "mucsim check --scenario default --threads 2 (DFS)" "$u2" "$s2" "$k2"
+    echo "  1 -> 2 threads: $(ratio "$s1" "$s2")x (wall time; unique states $u1 and $u2)"
+  fi
+fi
+
+if want parser; then
+  echo "== parser (same bytes, readers interleaved, best of 60 rounds each)"
+  cargo bench --quiet -p mucsim-server --bench parser --no-run 2>/dev/null
+  cargo bench --quiet -p mucsim-server --bench parser -- --ratio-only 2>/dev/null | sed -n 's/^parser\//  /p'
+fi
+
+if want deliveries; then
+  echo "== deliveries, 100 occupants, one core (criterion median; serialized = bytes as mucsim serve writes them)"
+  cargo bench --quiet -p mucsim-live --bench deliveries --no-run 2>/dev/null
+  cargo bench --quiet -p mucsim-live --bench deliveries -- --warm-up-time 1 --measurement-time 3 2>/dev/null |
+    awk '/^deliveries\// { if ($0 ~ /bytes/) { print "  " $0; next } name = $1; fresh = 1 }
+         /thrpt:/ && fresh { printf "  %-48s %8.2f %s (elem = delivery)\n", name, $4, $5; fresh = 0 }'
+fi
+
+if want swarm; then
+  echo "== swarm (one thread: simulated stanzas/s per core)"
+  cargo build --quiet --release
+  ./target/release/mucsim sim --threads 1 --seeds "$swarm_seeds" 2>/dev/null | grep 'stanzas/s' | sed 's/^/  /'
+fi
+
+if want fuzz; then
+  echo "== fuzzing (execs/s over ${fuzz_secs} s from the seed corpus; scripts/fuzz.sh's options)"
+  export RUSTC_BOOTSTRAP=1
+  cd fuzz
+  sanitizer=()
+  cargo fuzz build -O >/dev/null 2>&1 || { sanitizer=(-s none); cargo fuzz build -O "${sanitizer[@]}" >/dev/null 2>&1; }
+  for t in xml_stream stanza service_ops scansion_parse; do
+    mkdir -p "$work/corpus-$t"
+    cp corpus/"$t"/seed-* "$work/corpus-$t/"
+    cargo fuzz run -O "${sanitizer[@]}" "$t" "$work/corpus-$t" -- -dict=xml.dict -max_len=2048 -use_value_profile=1 \
+      -max_total_time="$fuzz_secs" -print_final_stats=1 >"$work/fuzz-$t.log" 2>&1 || echo "  $t: a finding (see fuzz/artifacts/$t)"
+    awk -v t="$t" '/stat::number_of_executed_units/ { n = $2 } /stat::average_exec_per_sec/ { r = $2 }
+      END { printf "  %-16s %8d execs/s (%d execs)\n", t, r, n }' "$work/fuzz-$t.log"
+  done
+fi
