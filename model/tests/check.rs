@@ -125,7 +125,7 @@ fn focused_scenarios_state_counts() {
         ("permissions-outsider", 698),
         ("permissions-outcast", 460),
         ("privacy", 30_799),
-        ("password", 7_055),
+        ("password", 7_036),
         ("invitations", 43_552),
         ("domain-bans", 11_880),
     ];
