@@ -184,6 +184,8 @@ cat <<'DEVIATIONS'
 - §5.2, §9.1: a user's own (bare-JID) affiliation takes precedence over a domain-wide ban, so a domain ban removes only the unaffiliated users of that domain; Prosody removes every occupant of the domain (owner included, who stays listed as owner).
 - §9.2: the outcast list gives each ban's reason (kept and persisted); Prosody 0.12.3 keeps none (Prosody 13.0 does).
 - §7.8.2: a decline is forwarded only to someone who invited the decliner into the room (or an occupant), as <decline from='bare JID'/>; otherwise cancel/item-not-found. Prosody forwards to whomever it names, with the decliner's full JID.
+- §7.13: a voice request from an occupant with voice gets cancel/not-allowed, and one within 30 minutes of the user's last wait/resource-constraint (ejabberd's rule and texts); Prosody sends no error for either (and no limit). The approval form to moderators follows the XEP's example 72 (Prosody's puts muc#jid first and adds descriptions and options).
+- §10.9: a destroyed persistent room's tombstone (Prosody's, 31 days) also counts against the room limit, and drops an alternate venue that is not a JID (Prosody keeps it as given).
 DEVIATIONS
 echo
 echo "| script | A: Prosody's MUC | B: mucsim serve | canonical transcripts |"

@@ -157,7 +157,8 @@ enum Command {
     /// Parse an XMPP stream or stanza file and report the first refusal, if any.
     ///
     /// A stream is read and printed stanza by stanza, so memory stays bounded by the
-    /// largest stanza, not the file.
+    /// largest stanza, not the file. Exit code 1 when a stanza is refused or the file
+    /// ends inside one (cut off); 2 when the file cannot be read.
     Parse {
         /// File holding a `<stream:stream>` stream or a single stanza.
         file: PathBuf,

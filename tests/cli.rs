@@ -61,10 +61,7 @@ fn max_states_zero_is_refused() {
 
 #[test]
 fn check_help_documents_exit_codes_and_the_default_set() {
-    mucsim()
-        .args(["check", "--help"])
-        .assert()
-        .success()
+    check_help()
         .stdout(contains("runs the default set"))
         .stdout(contains("permissions-outcast"))
         .stdout(contains("durability"))
@@ -95,7 +92,7 @@ fn crash_properties_without_crashes_are_not_exercised() {
 fn check_ends_with_a_summary_line_per_scenario() {
     mucsim().args(SMALL).assert().success().stdout(
         is_match(
-            r"summary:\n  '2 clients: join, leave': \d+ states, depth \d+, [\d.]+ s: every property holds; 5 not exercised",
+            r"summary:\n  '2 clients: join, leave': \d+ states, depth \d+, [\d.]+ s: every property holds; 6 not exercised",
         )
         .unwrap(),
     );
@@ -233,11 +230,12 @@ fn every_option_has_help_with_its_default() {
 #[cfg(not(feature = "mutants"))]
 #[test]
 fn a_build_without_mutants_says_how_to_get_them() {
-    mucsim()
-        .args(["check", "--help"])
-        .assert()
-        .success()
-        .stdout(contains("--features mutants"));
+    check_help().stdout(contains("--features mutants"));
+}
+
+/// `mucsim check --help`, which must succeed.
+fn check_help() -> assert_cmd::assert::Assert {
+    mucsim().args(["check", "--help"]).assert().success()
 }
 
 #[cfg(feature = "mutants")]
@@ -270,45 +268,34 @@ fn conformance_on_a_directory_without_scripts_fails() {
 
 #[test]
 fn scansion_errors_point_into_the_block_and_a_bom_is_accepted() {
-    let dir = tempfile::tempdir().unwrap();
-    let bad = dir.path().join("bad.scs");
-    std::fs::write(
-        &bad,
+    run_script(
         "# t\n[Client] A\n\tjid: a@localhost\n-----\nA connects\nA sends:\n\t<message to='x@y'>\n\t\t<body>hi</p\n",
     )
-    .unwrap();
-    mucsim()
-        .arg("run")
-        .arg(&bad)
-        .assert()
-        .code(1)
-        .stdout(contains("line 8:"))
-        .stdout(contains("</block>").not())
-        .stdout(contains("stream:stream").not());
-    let bom = dir.path().join("bom.scs");
-    std::fs::write(
-        &bom,
-        "\u{FEFF}# t\n[Client] A\n\tjid: a@localhost\n-----\nA connects\n",
-    )
-    .unwrap();
-    mucsim().arg("run").arg(&bom).assert().success();
+    .code(1)
+    .stdout(contains("line 8:"))
+    .stdout(contains("</block>").not())
+    .stdout(contains("stream:stream").not());
+    run_script("\u{FEFF}# t\n[Client] A\n\tjid: a@localhost\n-----\nA connects\n").success();
 }
 
 #[test]
 fn an_unterminated_variable_is_a_parse_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("var.scs");
-    std::fs::write(
-        &f,
-        "[Client] A\n\tjid: a@localhost\n-----\nA connects\nA sends:\n\t<message to='${A's JID'/>\n",
-    )
-    .unwrap();
-    mucsim()
-        .arg("run")
-        .arg(&f)
-        .assert()
+    run_script("[Client] A\n\tjid: a@localhost\n-----\nA connects\nA sends:\n\t<message to='${A's JID'/>\n")
         .code(1)
         .stdout(contains("line 6: unterminated '${'"));
+}
+
+/// `mucsim run` on a script file holding `text`.
+fn run_script(text: &str) -> assert_cmd::assert::Assert {
+    on_file("run", "script.scs", text)
+}
+
+/// `mucsim cmd FILE`, FILE named `name` holding `text`.
+fn on_file(cmd: &str, name: &str, text: impl AsRef<[u8]>) -> assert_cmd::assert::Assert {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join(name);
+    std::fs::write(&f, text).unwrap();
+    mucsim().arg(cmd).arg(&f).assert()
 }
 
 /// `parse` prints each stanza as it completes: with the stream still open (the
@@ -377,21 +364,15 @@ fn parse_streams_its_output() {
 /// A refused stream still prints the stanzas before the refusal, then the reason.
 #[test]
 fn parse_reports_the_refusal_after_the_good_stanzas() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("s.xml");
-    std::fs::write(
-        &f,
+    on_file(
+        "parse",
+        "s.xml",
         "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>\
          <message id='ok'/><message id='bad'><!-- c --></message>",
     )
-    .unwrap();
-    mucsim()
-        .arg("parse")
-        .arg(&f)
-        .assert()
-        .code(1)
-        .stdout(contains("id=\"ok\"").or(contains("id='ok'")))
-        .stderr(contains("refused"));
+    .code(1)
+    .stdout(contains("id=\"ok\"").or(contains("id='ok'")))
+    .stderr(contains("refused"));
 }
 
 /// Runs `mucsim args` with stdout (or stderr) a pipe whose reader is already gone:
@@ -614,21 +595,26 @@ fn explore_on_port_zero_prints_the_bound_port() {
     }
 }
 
+/// A stream cut off inside a stanza is not a clean parse: the stanzas before the cut
+/// are printed, then the reason, exit code 1. A stream merely not closed is clean.
+#[test]
+fn parse_reports_a_stream_cut_off_inside_a_stanza() {
+    let head = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><message id='ok'/>";
+    for cut in ["<message id='b'><body>hi", "<mess"] {
+        on_file("parse", "cut.xml", format!("{head}{cut}"))
+            .code(1)
+            .stdout(contains("id=\"ok\"").or(contains("id='ok'")))
+            .stderr(contains("ends inside a stanza"));
+    }
+    on_file("parse", "open.xml", format!("{head}\n")).success();
+}
+
 /// A single stanza over the parser's size limit is refused as too large (only the
 /// limit and one byte more are read), not truncated into something that parses.
 #[test]
 fn parse_refuses_a_single_stanza_over_the_limit() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("big.xml");
-    std::fs::write(
-        &f,
-        format!("<message><body>{}</body></message>", "a".repeat(1 << 20)),
-    )
-    .unwrap();
-    mucsim()
-        .arg("parse")
-        .arg(&f)
-        .assert()
+    let big = format!("<message><body>{}</body></message>", "a".repeat(1 << 20));
+    on_file("parse", "big.xml", big)
         .code(1)
         .stderr(contains("refused (policy-violation): stanza larger than"));
 }

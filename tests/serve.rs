@@ -19,25 +19,16 @@ fn mucsim() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mucsim"))
 }
 
-/// A fresh directory for one test, removed at the end.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("mucsim-serve-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
+/// A fresh directory for one test (tempfile's), removed when dropped.
+fn temp_dir(name: &str) -> tempfile::TempDir {
+    let prefix = format!("mucsim-serve-{name}-");
+    tempfile::Builder::new().prefix(&prefix).tempdir().unwrap()
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// `dir` and the path of a room store in it.
+fn store_in(dir: tempfile::TempDir) -> (tempfile::TempDir, PathBuf) {
+    let store = dir.path().join("rooms.sqlite");
+    (dir, store)
 }
 
 /// A `mucsim serve` child, killed if the test ends without waiting for it.
@@ -76,6 +67,13 @@ fn serve(connect: &str, extra: &[&str]) -> Serve {
         .spawn()
         .unwrap();
     Serve(Some(child))
+}
+
+/// A listener on a free loopback port, standing for the XMPP server, and its address.
+fn loopback() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    (listener, addr)
 }
 
 /// Waits for the child to exit within `limit`: its output and how long it took.
@@ -186,11 +184,9 @@ fn help_offers_no_seed_and_no_public_occupant_id_key() {
 
 #[test]
 fn a_second_serve_on_the_same_store_exits_at_once_and_the_first_keeps_serving() {
-    let dir = TempDir::new("lock");
-    let store = dir.file("rooms.sqlite");
+    let (_dir, store) = store_in(temp_dir("lock"));
     let store_arg = store.to_str().unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
+    let (listener, addr) = loopback();
     let first = serve(&addr, &["--store", store_arg]);
     let mut server = Acceptor::accept(&listener, Duration::from_secs(10));
     server.open();
@@ -219,18 +215,16 @@ fn a_second_serve_on_the_same_store_exits_at_once_and_the_first_keeps_serving() 
 
 #[test]
 fn a_store_whose_holder_was_killed_opens_again() {
-    let dir = TempDir::new("stale");
-    let store = dir.file("rooms.sqlite");
+    let (dir, store) = store_in(temp_dir("stale"));
     let store_arg = store.to_str().unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
+    let (listener, addr) = loopback();
     let mut first = serve(&addr, &["--store", store_arg]);
     let mut server = Acceptor::accept(&listener, Duration::from_secs(10));
     server.open();
     let pid = first.child().id();
     first.child().kill().unwrap(); // SIGKILL: the pid stays in FILE.lock
     first.child().wait().unwrap();
-    let lock = std::fs::read_to_string(dir.file("rooms.sqlite.lock")).unwrap();
+    let lock = std::fs::read_to_string(dir.path().join("rooms.sqlite.lock")).unwrap();
     assert_eq!(lock.trim(), pid.to_string());
     let _again = serve(&addr, &["--store", store_arg]);
     let mut server = Acceptor::accept(&listener, Duration::from_secs(10));
@@ -270,8 +264,7 @@ fn an_invalid_or_unresolvable_connect_address_ends_serve_at_once() {
 
 #[test]
 fn a_wrong_secret_ends_serve_at_once() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
+    let (listener, addr) = loopback();
     let s = serve(&addr, &["--no-store"]);
     let mut server = Acceptor::accept(&listener, Duration::from_secs(10));
     server.open();
@@ -283,51 +276,64 @@ fn a_wrong_secret_ends_serve_at_once() {
     assert!(!stderr(&out).contains("reconnecting"), "{}", stderr(&out));
 }
 
-#[test]
-fn a_conflict_is_retried_a_bounded_number_of_times_then_ends_serve() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
+/// Serves against an acceptor that answers each of five connections with a
+/// `conflict` stream error, after accepting the handshake when `after_handshake`;
+/// serve must end with exit code 3 naming the five conflicts. Its stderr.
+fn five_conflicts(after_handshake: bool) -> String {
+    let (listener, addr) = loopback();
     let s = serve(&addr, &["--no-store"]);
     for _ in 0..5 {
         let mut server = Acceptor::accept(&listener, Duration::from_secs(10));
         server.open();
+        if after_handshake {
+            server.write("<handshake/>");
+            server.answers("up"); // the handshake was accepted and the stream serves
+        }
         server.stream_error("conflict");
     }
-    let (out, _) = exits_within(s, Duration::from_secs(10));
+    let (out, _) = exits_within(s, Duration::from_secs(15));
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
         err.contains("conflict") && err.contains("5 times in a row"),
         "{err}"
     );
+    err
+}
+
+#[test]
+fn a_conflict_is_retried_a_bounded_number_of_times_then_ends_serve() {
+    let err = five_conflicts(false);
     assert_eq!(err.matches("reconnecting").count(), 4, "{err}");
 }
 
 #[test]
+fn a_conflict_after_the_handshake_counts_too_and_ends_serve() {
+    let err = five_conflicts(true);
+    assert_eq!(err.matches("connected to").count(), 5, "{err}");
+}
+
+/// Serve with `--occupant-id-key-file path` exits at start with code 2, saying `want`.
+fn key_file_refused(path: &str, want: &str) {
+    let args = ["--no-store", "--occupant-id-key-file", path];
+    refused_at_start("127.0.0.1:5347", &args, want, 2);
+}
+
+#[test]
 fn an_occupant_id_key_file_is_checked() {
-    let dir = TempDir::new("keyfile");
-    let key = dir.file("key");
+    let dir = temp_dir("keyfile");
+    let key = dir.path().join("key");
     std::fs::write(&key, "0123456789abcdef\n").unwrap();
     let key_arg = key.to_str().unwrap();
-    refused_at_start(
-        "127.0.0.1:5347",
-        &["--no-store", "--occupant-id-key-file", key_arg],
-        "expected 64 hexadecimal digits",
-        2,
-    );
-    let missing = dir.file("missing");
-    refused_at_start(
-        "127.0.0.1:5347",
-        &["--no-store", "--occupant-id-key-file", missing.to_str().unwrap()],
-        "--occupant-id-key-file",
-        2,
-    );
+    key_file_refused(key_arg, "expected 64 hexadecimal digits");
+    let missing = dir.path().join("missing");
+    key_file_refused(missing.to_str().unwrap(), "--occupant-id-key-file");
 }
 
 #[test]
 fn a_bad_domain_is_refused_before_the_store_is_touched() {
-    let dir = TempDir::new("domain");
-    let store = dir.file("rooms.sqlite");
+    let dir = temp_dir("domain");
+    let store = dir.path().join("rooms.sqlite");
     let out = mucsim()
         .args(["serve", "--domain", "room@conference.localhost", "--secret", "x"])
         .args(["--store", store.to_str().unwrap()])
@@ -384,44 +390,17 @@ fn an_endless_or_all_zero_key_file_is_refused_at_once() {
         );
     }
     // The all-zero key is public: anyone could compute every occupant id.
-    let dir = TempDir::new("zerokey");
-    let key = dir.file("key");
+    let dir = temp_dir("zerokey");
+    let key = dir.path().join("key");
     std::fs::write(&key, format!("{}\n", "0".repeat(64))).unwrap();
-    refused_at_start(
-        "127.0.0.1:5347",
-        &["--no-store", "--occupant-id-key-file", key.to_str().unwrap()],
-        "the all-zero key is public",
-        2,
-    );
-}
-
-#[test]
-fn a_conflict_after_the_handshake_counts_too_and_ends_serve() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let s = serve(&addr, &["--no-store"]);
-    for _ in 0..5 {
-        let mut server = Acceptor::accept(&listener, Duration::from_secs(10));
-        server.open();
-        server.write("<handshake/>");
-        server.answers("up"); // the handshake was accepted and the stream serves
-        server.stream_error("conflict");
-    }
-    let (out, _) = exits_within(s, Duration::from_secs(15));
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(
-        err.contains("conflict") && err.contains("5 times in a row"),
-        "{err}"
-    );
-    assert_eq!(err.matches("connected to").count(), 5, "{err}");
+    key_file_refused(key.to_str().unwrap(), "the all-zero key is public");
 }
 
 #[test]
 fn a_store_whose_records_are_refused_is_left_as_it_was() {
     use live::sqlite::SqliteStore;
-    let dir = TempDir::new("refusedstore");
-    let store = dir.file("rooms.sqlite");
+    let dir = temp_dir("refusedstore");
+    let store = dir.path().join("rooms.sqlite");
     {
         // A schema-1 store in which two users reserve one nick.
         let s = SqliteStore::open(&store).unwrap();

@@ -2,7 +2,7 @@
 //! to a server (`mucsim run --server HOST:PORT`), as with Prosody's own scansion.
 
 use crate::client::{Client, Incoming};
-use mucsim_scansion::Backend;
+use mucsim_scansion::{Backend, ClientDef};
 use mucsim_scansion::{ConnId, Event, Transcript};
 use server::xml::Element;
 use std::collections::VecDeque;
@@ -95,17 +95,11 @@ fn now() -> Instant {
 }
 
 impl Backend for LiveBackend {
-    fn connect(
-        &mut self,
-        label: &str,
-        jid: &str,
-        password: &str,
-        resource: Option<&str>,
-    ) -> Result<ConnId, String> {
-        let client = Client::connect(self.server, jid, password, resource)?;
+    fn connect(&mut self, def: &ClientDef) -> Result<ConnId, String> {
+        let client = Client::connect(self.server, &def.jid, &def.password, def.resource.as_deref())?;
         let full_jid = client.full_jid().to_string();
         self.conns.push(LiveConn {
-            label: label.to_string(),
+            label: def.name.clone(),
             client,
             inbox: VecDeque::new(),
         });

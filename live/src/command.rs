@@ -194,7 +194,8 @@ fn open_store(
 ) -> Result<(MucService, SqliteStore), String> {
     let (mut store, records) = SqliteStore::read(path).map_err(|e| e.to_string())?;
     cfg.occupant_id_key = OccupantIdKey::Secret(key.unwrap_or_else(|| store.occupant_id_key()));
-    let svc = MucService::restore(cfg, records).map_err(|e| match e {
+    let tombstones = store.load_tombstones().map_err(|e| e.to_string())?;
+    let svc = MucService::restore_with_tombstones(cfg, records, tombstones).map_err(|e| match e {
         server::RestoreError::Config(e) => format!("--domain {e}"),
         // Not damage: most likely the store of a service of another --domain.
         e @ server::RestoreError::WrongDomain(_) => format!(

@@ -27,24 +27,40 @@
 //! included), so a stale pid in `FILE.lock` never blocks a restart.
 //!
 //! The store also keeps the service's secret XEP-0421 occupant-id key (256 random
-//! bits, made when the store is created or upgraded from schema 1).
+//! bits, made when the store is created or upgraded from schema 1), and the
+//! tombstones of destroyed persistent rooms (schema 4, [`server::Tombstone`]).
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use server::jids::BareJid;
 use server::muc::{RoomConfig, Subject};
 use server::xml::{parse_stanza, Limits};
-use server::{Affiliation, RoomRecord, StoreOp};
+use server::{Affiliation, Millis, RoomRecord, StoreOp, Stored, Tombstone};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// `PRAGMA application_id` of a mucsim room store: "mucs".
 pub const APPLICATION_ID: i32 = 0x6d75_6373;
-/// The schema this build writes and reads. Schemas 1 (no `service` table) and 2 (no
-/// `affiliations.reason` column) are upgraded in place on open.
-pub const SCHEMA_VERSION: i32 = 3;
+/// The schema this build writes and reads. Schemas 1 (no `service` table), 2 (no
+/// `affiliations.reason` column) and 3 (no `tombstones` table) are upgraded in place
+/// on open.
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// Schema 3: the reason given with a ban (XEP-0045 §9.1), outcasts only.
 const REASON_COLUMN: &str = "ALTER TABLE affiliations ADD COLUMN reason TEXT;";
+
+/// Schema 4: what destroyed persistent rooms leave until they lapse (XEP-0045
+/// §10.9, Prosody's tombstones). A room address is in `rooms` or here, never both.
+const TOMBSTONES_TABLE: &str = "
+CREATE TABLE tombstones (
+    jid TEXT PRIMARY KEY NOT NULL,
+    -- the reason the owner gave with the destroy, if any
+    reason TEXT,
+    -- the alternate venue the owner named (a bare JID), if any
+    alternate TEXT,
+    -- when the tombstone lapses: milliseconds since the Unix epoch
+    expires INTEGER NOT NULL CHECK (expires >= 0)
+) STRICT;
+";
 
 /// The `service` table's row holding the XEP-0421 occupant-id key (a 32-byte BLOB).
 pub const OCCUPANT_ID_KEY: &str = "occupant_id_key";
@@ -74,6 +90,12 @@ CREATE TABLE affiliations (
     -- the reason given with a ban (XEP-0045 §9.1), outcasts only
     reason TEXT,
     PRIMARY KEY (room, jid)
+) STRICT;
+CREATE TABLE tombstones (
+    jid TEXT PRIMARY KEY NOT NULL,
+    reason TEXT,
+    alternate TEXT,
+    expires INTEGER NOT NULL CHECK (expires >= 0)
 ) STRICT;
 ";
 
@@ -160,15 +182,16 @@ pub struct SqliteStore {
     /// new key) and the switch to WAL. `None` once accepted.
     owed: Option<Owed>,
     /// Writes since the last sync, in order (`None`: a delete).
-    pending: Vec<(BareJid, Option<std::sync::Arc<RoomRecord>>)>,
+    pending: Vec<(BareJid, Option<Stored>)>,
     commits: u64,
 }
 
 /// What an existing store still needs written once it is accepted.
 struct Owed {
-    /// The schema the file holds: below 2, the `service` table with this key and the
-    /// `affiliations.reason` column are owed; at 2, the column; either way the version
-    /// is raised to [`SCHEMA_VERSION`].
+    /// The schema the file holds: below 2, the `service` table with this key, the
+    /// `affiliations.reason` column and the `tombstones` table are owed; at 2, the
+    /// column and the table; at 3, the table; in every case the version is raised to
+    /// [`SCHEMA_VERSION`].
     version: i32,
 }
 
@@ -295,6 +318,9 @@ impl SqliteStore {
         if version >= 2 {
             tables.push("service");
         }
+        if version >= 4 {
+            tables.push("tombstones");
+        }
         for table in tables {
             let found = conn
                 .query_row(
@@ -335,6 +361,7 @@ impl SqliteStore {
         // Every record must read back (naming the room and field of a damaged one)
         // before SQLite's own check, whose CHECK-constraint message names neither.
         let records = store.load()?;
+        store.load_tombstones()?;
         let check: String = store
             .conn
             .query_row("PRAGMA quick_check", [], |r| r.get(0))
@@ -347,7 +374,8 @@ impl SqliteStore {
 
     /// Accepts a store [`SqliteStore::read`] gave, once the caller has rebuilt its
     /// service from the records: writes what is owed (WAL mode; an older store's
-    /// upgrade to schema 3: the occupant-id key of schema 2, the ban reasons of 3) and commits it durably, so
+    /// upgrade to schema 4: the occupant-id key of schema 2, the ban reasons of 3,
+    /// the tombstones of 4) and commits it durably, so
     /// the key is on disk before any occupant id made with it is sent. Does nothing
     /// the second time.
     ///
@@ -370,16 +398,23 @@ impl SqliteStore {
                 format!("SQLite would not switch it to WAL mode (journal mode {wal})"),
             ));
         }
-        let upgraded = match owed.version {
-            ..=1 => write_schema(&self.conn, REASON_COLUMN, &self.occupant_id_key),
-            2 => self
-                .conn
+        let upgrade = |changes: String| {
+            self.conn
                 .execute_batch(&format!(
-                    "BEGIN; {REASON_COLUMN} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                    "BEGIN; {changes} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
                 ))
                 .inspect_err(|_| {
                     let _ = self.conn.execute_batch("ROLLBACK");
-                }),
+                })
+        };
+        let upgraded = match owed.version {
+            ..=1 => write_schema(
+                &self.conn,
+                &format!("{REASON_COLUMN} {TOMBSTONES_TABLE}"),
+                &self.occupant_id_key,
+            ),
+            2 => upgrade(format!("{REASON_COLUMN} {TOMBSTONES_TABLE}")),
+            3 => upgrade(TOMBSTONES_TABLE.to_string()),
             _ => Ok(()),
         };
         if let Err(e) = upgraded {
@@ -504,6 +539,56 @@ impl SqliteStore {
         Ok(out)
     }
 
+    /// Every tombstone, in JID order (none in a store below schema 4, which has no
+    /// table for them until it is accepted). A tombstone that does not read back is
+    /// [`StoreError::Corrupt`], naming its room and field.
+    pub fn load_tombstones(&self) -> Result<Vec<Tombstone>, StoreError> {
+        if self.owed.as_ref().is_some_and(|o| o.version < 4) {
+            return Ok(Vec::new());
+        }
+        let corrupt = |why: String| StoreError::Corrupt(self.path.clone(), why);
+        let sql = |e| StoreError::Sqlite(self.path.clone(), e);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT jid, reason, alternate, expires FROM tombstones ORDER BY jid")
+            .map_err(sql)?;
+        let mut rows = stmt.query([]).map_err(sql)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(sql)? {
+            let jid = text(&self.path, r, 0, "tombstones", "jid", "?")?.unwrap_or_default();
+            let reason = text(&self.path, r, 1, "tombstones", "reason", &jid)?;
+            let alternate = text(&self.path, r, 2, "tombstones", "alternate", &jid)?;
+            let room =
+                BareJid::new(&jid).map_err(|e| corrupt(format!("room '{jid}': tombstones.jid: {e}")))?;
+            if room.as_str() != jid {
+                return Err(corrupt(format!(
+                    "room '{jid}': tombstones.jid is not in its normal form ({room}); the service never writes that"
+                )));
+            }
+            let alternate = alternate
+                .map(|a| {
+                    BareJid::new(&a)
+                        .map_err(|e| corrupt(format!("room {jid}: tombstones.alternate '{a}': {e}")))
+                })
+                .transpose()?;
+            let expires = match r.get_ref(3).map_err(sql)? {
+                rusqlite::types::ValueRef::Integer(n) if n >= 0 => Millis(n as u64),
+                other => {
+                    return Err(corrupt(format!(
+                        "room {jid}: tombstones.expires: {other:?} is not a time in milliseconds"
+                    )))
+                }
+            };
+            out.push(Tombstone {
+                jid: room,
+                reason,
+                alternate,
+                expires,
+            });
+        }
+        Ok(out)
+    }
+
     /// Applies the service's storage effects in order: writes are buffered, and a
     /// `Sync` commits them in one transaction, durably, before it returns.
     /// A store not yet accepted is accepted first ([`SqliteStore::accept`]).
@@ -511,7 +596,10 @@ impl SqliteStore {
         self.accept()?;
         for op in ops {
             match op {
-                StoreOp::Put(r) => self.pending.push((r.jid.clone(), Some(r.clone()))),
+                StoreOp::Put(r) => self.pending.push((r.jid.clone(), Some(Stored::Room(r.clone())))),
+                StoreOp::Bury(t) => self
+                    .pending
+                    .push((t.jid.clone(), Some(Stored::Tombstone(t.clone())))),
                 StoreOp::Delete(j) => self.pending.push((j.clone(), None)),
                 StoreOp::Sync => self.sync()?,
             }
@@ -526,14 +614,33 @@ impl SqliteStore {
         let sql = |e| StoreError::Sqlite(self.path.clone(), e);
         let tx = self.conn.transaction().map_err(sql)?;
         for (jid, rec) in &self.pending {
+            // Each write replaces whatever the address held: a room or a tombstone.
             tx.execute("DELETE FROM affiliations WHERE room = ?1", params![jid.as_str()])
+                .map_err(sql)?;
+            tx.execute("DELETE FROM tombstones WHERE jid = ?1", params![jid.as_str()])
                 .map_err(sql)?;
             match rec {
                 None => {
                     tx.execute("DELETE FROM rooms WHERE jid = ?1", params![jid.as_str()])
                         .map_err(sql)?;
                 }
-                Some(r) => {
+                Some(Stored::Tombstone(t)) => {
+                    tx.execute("DELETE FROM rooms WHERE jid = ?1", params![jid.as_str()])
+                        .map_err(sql)?;
+                    // SQLite's INTEGER is signed: a time past i64::MAX is kept as the largest.
+                    let expires = i64::try_from(t.expires.0).unwrap_or(i64::MAX);
+                    tx.execute(
+                        "INSERT INTO tombstones (jid, reason, alternate, expires) VALUES (?1, ?2, ?3, ?4)",
+                        params![
+                            jid.as_str(),
+                            t.reason,
+                            t.alternate.as_ref().map(|a| a.as_str()),
+                            expires
+                        ],
+                    )
+                    .map_err(sql)?;
+                }
+                Some(Stored::Room(r)) => {
                     let config = r.config.to_submission().to_xml_in(server::ns::DATA);
                     let (by, text) = match &r.subject {
                         Some(s) => (s.by.clone(), Some(s.text.clone())),
@@ -571,6 +678,19 @@ impl SqliteStore {
     #[doc(hidden)]
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Whether a tombstone is stored at `jid` (for tests and tools).
+    pub fn has_tombstone(&self, jid: &str) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM tombstones WHERE jid = ?1",
+                params![jid],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|o| o.is_some())
+            .map_err(|e| StoreError::Sqlite(self.path.clone(), e))
     }
 
     /// Whether a room is stored (for tests and tools).
@@ -745,17 +865,21 @@ fn lock_database(path: &Path, _lock_file: &std::fs::File) -> Result<std::fs::Fil
 
 /// The pid holding a `flock` on `file`, from Linux's `/proc/locks` (lines such as
 /// `1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF`, the third field from the end
-/// being `MAJOR:MINOR:INODE`); `None` where that cannot be read.
+/// being `MAJOR:MINOR:INODE`); `None` where that cannot be read. The file is
+/// generated as it is read, so a line can be missed while other processes take and
+/// drop locks between two reads of it: it is read up to three times.
 fn flock_holder(file: &std::fs::File) -> Option<u32> {
     use std::os::unix::fs::MetadataExt;
     let ino = file.metadata().ok()?.ino();
-    let locks = std::fs::read_to_string("/proc/locks").ok()?;
-    locks.lines().find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let i = fields.iter().position(|f| *f == "FLOCK")?;
-        let pid = fields.get(i + 3)?.parse().ok()?;
-        let inode: u64 = fields.get(i + 4)?.rsplit(':').next()?.parse().ok()?;
-        (inode == ino).then_some(pid)
+    (0..3).find_map(|_| {
+        let locks = std::fs::read_to_string("/proc/locks").ok()?;
+        locks.lines().find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let i = fields.iter().position(|f| *f == "FLOCK")?;
+            let pid = fields.get(i + 3)?.parse().ok()?;
+            let inode: u64 = fields.get(i + 4)?.rsplit(':').next()?.parse().ok()?;
+            (inode == ino).then_some(pid)
+        })
     })
 }
 

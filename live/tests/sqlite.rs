@@ -12,25 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-/// A fresh directory for one test, removed at the end.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("mucsim-store-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A fresh directory for one test (tempfile's), removed when dropped.
+fn temp_dir(name: &str) -> tempfile::TempDir {
+    let prefix = format!("mucsim-store-{name}-");
+    tempfile::Builder::new().prefix(&prefix).tempdir().unwrap()
 }
 
 fn jid(s: &str) -> BareJid {
@@ -60,10 +45,44 @@ fn put_and_sync(store: &mut SqliteStore, r: RoomRecord) {
     store.apply(&[StoreOp::Put(Arc::new(r)), StoreOp::Sync]).unwrap();
 }
 
+/// A store in a fresh directory holding `room` with one member, closed, then edited
+/// by the SQL `batch` through a plain connection (what another program, an older
+/// build or a damaged disk leaves). The directory lives as long as the handle.
+fn store_edited_by(name: &str, room: &str, batch: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = temp_dir(name);
+    let path = dir.path().join("rooms.sqlite");
+    put_and_sync(&mut SqliteStore::open(&path).unwrap(), record(room, 1));
+    edit(&path, batch);
+    (dir, path)
+}
+
+/// Runs the SQL `batch` on the closed store at `path` through a plain connection.
+fn edit(path: &Path, batch: &str) {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute_batch(batch)
+        .unwrap();
+}
+
+/// The refusal of the store at `path`, which must name `what`.
+fn refused_naming(path: &Path, what: &str) -> String {
+    let e = refused(path).to_string();
+    assert!(e.contains(what), "{e}");
+    e
+}
+
+/// The store's schema version (`PRAGMA user_version`).
+fn user_version(store: &SqliteStore) -> i32 {
+    store
+        .connection()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap()
+}
+
 #[test]
 fn every_persisted_field_round_trips() {
-    let dir = TempDir::new("roundtrip");
-    let path = dir.file("rooms.sqlite");
+    let dir = temp_dir("roundtrip");
+    let path = dir.path().join("rooms.sqlite");
     let full = RoomRecord {
         jid: jid("capulet@conference.localhost"),
         config: RoomConfig::every_field_changed(),
@@ -112,8 +131,8 @@ fn every_persisted_field_round_trips() {
 
 #[test]
 fn writes_without_a_sync_are_not_on_disk() {
-    let dir = TempDir::new("nosync");
-    let path = dir.file("rooms.sqlite");
+    let dir = temp_dir("nosync");
+    let path = dir.path().join("rooms.sqlite");
     {
         let mut store = SqliteStore::open(&path).unwrap();
         put_and_sync(&mut store, record("a@conference.localhost", 1));
@@ -160,8 +179,8 @@ fn crash_child() {
 
 #[test]
 fn a_process_killed_inside_a_transaction_loses_nothing_acknowledged() {
-    let dir = TempDir::new("kill");
-    let path = dir.file("rooms.sqlite");
+    let dir = temp_dir("kill");
+    let path = dir.path().join("rooms.sqlite");
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "crash_child", "--nocapture", "--test-threads", "1"])
         .env("MUCSIM_CRASH_CHILD", &path)
@@ -206,8 +225,8 @@ fn refused(path: &Path) -> StoreError {
 
 #[test]
 fn garbage_is_refused_and_left_untouched() {
-    let dir = TempDir::new("garbage");
-    let path = dir.file("rooms.sqlite");
+    let dir = temp_dir("garbage");
+    let path = dir.path().join("rooms.sqlite");
     let garbage: Vec<u8> = (0..10_000u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
@@ -223,8 +242,8 @@ fn garbage_is_refused_and_left_untouched() {
 
 #[test]
 fn another_programs_database_is_refused_and_left_untouched() {
-    let dir = TempDir::new("foreign");
-    let path = dir.file("other.sqlite");
+    let dir = temp_dir("foreign");
+    let path = dir.path().join("other.sqlite");
     {
         let c = rusqlite::Connection::open(&path).unwrap();
         c.execute_batch("CREATE TABLE accounts (user TEXT); INSERT INTO accounts VALUES ('juliet');")
@@ -239,21 +258,11 @@ fn another_programs_database_is_refused_and_left_untouched() {
 
 #[test]
 fn a_newer_schema_is_refused_and_left_untouched() {
-    let dir = TempDir::new("newer");
-    let path = dir.file("rooms.sqlite");
-    {
-        let mut store = SqliteStore::open(&path).unwrap();
-        put_and_sync(&mut store, record("a@conference.localhost", 1));
-    }
-    {
-        let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch(&format!(
-            "PRAGMA user_version = {}; PRAGMA wal_checkpoint(TRUNCATE);",
-            SCHEMA_VERSION + 1
-        ))
-        .unwrap();
-        c.execute_batch("PRAGMA journal_mode = DELETE;").unwrap();
-    }
+    let newer = format!(
+        "PRAGMA user_version = {}; PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;",
+        SCHEMA_VERSION + 1
+    );
+    let (_dir, path) = store_edited_by("newer", "a@conference.localhost", &newer);
     let before = std::fs::read(&path).unwrap();
     let e = refused(&path);
     assert!(
@@ -266,19 +275,8 @@ fn a_newer_schema_is_refused_and_left_untouched() {
 
 #[test]
 fn a_damaged_record_is_refused_with_the_room_named() {
-    let dir = TempDir::new("damaged");
-    let path = dir.file("rooms.sqlite");
-    {
-        let mut store = SqliteStore::open(&path).unwrap();
-        put_and_sync(&mut store, record("a@conference.localhost", 1));
-        store
-            .connection()
-            .execute(
-                "UPDATE rooms SET config = '<x xmlns=''jabber:x:data''><field' ",
-                [],
-            )
-            .unwrap();
-    }
+    let torn = "UPDATE rooms SET config = '<x xmlns=''jabber:x:data''><field' ";
+    let (_dir, path) = store_edited_by("damaged", "a@conference.localhost", torn);
     let e = refused(&path);
     assert!(matches!(e, StoreError::Corrupt(..)), "{e}");
     assert!(e.to_string().contains("a@conference.localhost"), "{e}");
@@ -312,8 +310,8 @@ fn occupant_id(key: [u8; 32]) -> String {
 
 #[test]
 fn two_fresh_stores_give_different_occupant_ids_and_one_store_the_same_after_a_restart() {
-    let dir = TempDir::new("key");
-    let (a, b) = (dir.file("a.sqlite"), dir.file("b.sqlite"));
+    let dir = temp_dir("key");
+    let (a, b) = (dir.path().join("a.sqlite"), dir.path().join("b.sqlite"));
     let key_a = SqliteStore::open(&a).unwrap().occupant_id_key();
     let key_b = SqliteStore::open(&b).unwrap().occupant_id_key();
     assert_ne!(key_a, key_b);
@@ -328,27 +326,16 @@ fn two_fresh_stores_give_different_occupant_ids_and_one_store_the_same_after_a_r
 
 #[test]
 fn a_schema_1_store_is_upgraded_with_a_key_and_keeps_its_rooms() {
-    let dir = TempDir::new("upgrade");
-    let path = dir.file("rooms.sqlite");
-    {
-        let mut store = SqliteStore::open(&path).unwrap();
-        put_and_sync(&mut store, record("a@conference.localhost", 1));
-    }
-    {
-        // What a build of schema 1 left: no `service` table.
-        let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch(
-            "ALTER TABLE affiliations DROP COLUMN reason; DROP TABLE service; PRAGMA user_version = 1;",
-        )
-        .unwrap();
-    }
+    // What a build of schema 1 left: no `service` table.
+    let (_dir, path) = store_edited_by(
+        "upgrade",
+        "a@conference.localhost",
+        "ALTER TABLE affiliations DROP COLUMN reason; DROP TABLE tombstones; DROP TABLE service; PRAGMA user_version = 1;",
+    );
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.load().unwrap(), vec![record("a@conference.localhost", 1)]);
     let key = store.occupant_id_key();
-    let version: i32 = store
-        .connection()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
+    let version = user_version(&store);
     assert_eq!(version, SCHEMA_VERSION);
     drop(store);
     assert_eq!(SqliteStore::open(&path).unwrap().occupant_id_key(), key);
@@ -356,26 +343,25 @@ fn a_schema_1_store_is_upgraded_with_a_key_and_keeps_its_rooms() {
 
 #[test]
 fn a_schema_2_store_is_upgraded_with_ban_reasons_and_keeps_its_rooms_and_key() {
-    let dir = TempDir::new("upgrade2");
-    let path = dir.file("rooms.sqlite");
-    let key = {
-        let mut store = SqliteStore::open(&path).unwrap();
-        put_and_sync(&mut store, record("a@conference.localhost", 1));
-        store.occupant_id_key()
-    };
-    {
-        // What a build of schema 2 left: no `affiliations.reason`.
-        let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch("ALTER TABLE affiliations DROP COLUMN reason; PRAGMA user_version = 2;")
-            .unwrap();
-    }
+    // What a build of schema 2 left: no `affiliations.reason`.
+    let (_dir, path) = store_edited_by(
+        "upgrade2",
+        "a@conference.localhost",
+        "ALTER TABLE affiliations DROP COLUMN reason; DROP TABLE tombstones; PRAGMA user_version = 2;",
+    );
+    // The key the schema-2 file holds, read before the upgrade.
+    let key: Vec<u8> = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM service WHERE name = ?1",
+            [live::sqlite::OCCUPANT_ID_KEY],
+            |r| r.get(0),
+        )
+        .unwrap();
     let mut store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.load().unwrap(), vec![record("a@conference.localhost", 1)]);
-    assert_eq!(store.occupant_id_key(), key);
-    let version: i32 = store
-        .connection()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
+    assert_eq!(store.occupant_id_key().to_vec(), key);
+    let version = user_version(&store);
     assert_eq!(version, SCHEMA_VERSION);
     let mut banned = record("a@conference.localhost", 0);
     banned
@@ -391,8 +377,8 @@ fn a_schema_2_store_is_upgraded_with_ban_reasons_and_keeps_its_rooms_and_key() {
 
 #[test]
 fn a_held_store_is_refused_with_the_holders_pid_until_it_is_let_go() {
-    let dir = TempDir::new("held");
-    let path = dir.file("rooms.sqlite");
+    let dir = temp_dir("held");
+    let path = dir.path().join("rooms.sqlite");
     let first = SqliteStore::open(&path).unwrap();
     let e = refused(&path);
     assert!(
@@ -411,11 +397,11 @@ fn a_held_store_is_refused_with_the_holders_pid_until_it_is_let_go() {
 
 #[test]
 fn a_stale_pid_in_the_lock_file_does_not_block_an_open() {
-    let dir = TempDir::new("stale");
-    let path = dir.file("rooms.sqlite");
+    let dir = temp_dir("stale");
+    let path = dir.path().join("rooms.sqlite");
     drop(SqliteStore::open(&path).unwrap());
     let lock = SqliteStore::lock_path(&path);
-    assert_eq!(lock, dir.file("rooms.sqlite.lock"));
+    assert_eq!(lock, dir.path().join("rooms.sqlite.lock"));
     std::fs::write(&lock, "4194304\n").unwrap(); // a pid no process holds the lock for
     let _store = SqliteStore::open(&path).unwrap();
     assert_eq!(
@@ -426,49 +412,33 @@ fn a_stale_pid_in_the_lock_file_does_not_block_an_open() {
 
 #[test]
 fn an_empty_file_is_refused_and_left_empty() {
-    let dir = TempDir::new("empty");
-    let path = dir.file("rooms.sqlite");
+    let dir = temp_dir("empty");
+    let path = dir.path().join("rooms.sqlite");
     std::fs::write(&path, b"").unwrap();
     let e = refused(&path);
     assert!(matches!(e, StoreError::NotADatabase(..)), "{e}");
     assert!(e.to_string().contains("empty file"), "{e}");
     assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "never initialised");
     // A directory is refused too, without a lock file beside it.
-    let e = refused(&dir.0);
+    let e = refused(dir.path());
     assert!(e.to_string().contains("a directory"), "{e}");
-    assert!(!dir.0.with_extension("lock").exists());
+    assert!(!dir.path().with_extension("lock").exists());
 }
 
 #[test]
 fn a_record_that_is_not_text_names_its_room_and_field() {
-    let dir = TempDir::new("utf8");
-    let path = dir.file("rooms.sqlite");
-    {
-        let mut store = SqliteStore::open(&path).unwrap();
-        put_and_sync(&mut store, record("a@conference.localhost", 1));
-        store
-            .connection()
-            .execute("UPDATE rooms SET subject_text = CAST(x'c328' AS TEXT)", [])
-            .unwrap();
-    }
-    let e = refused(&path).to_string();
-    assert!(
-        e.contains("room a@conference.localhost: rooms.subject_text"),
-        "{e}"
+    let (_dir, path) = store_edited_by(
+        "utf8",
+        "a@conference.localhost",
+        "UPDATE rooms SET subject_text = CAST(x'c328' AS TEXT)",
     );
+    let e = refused_naming(&path, "room a@conference.localhost: rooms.subject_text");
     assert!(!e.contains("Conversion error"), "{e}");
-    {
-        let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch(
-            "UPDATE rooms SET subject_text = NULL; UPDATE affiliations SET nick = CAST(x'ff' AS TEXT);",
-        )
-        .unwrap();
-    }
-    let e = refused(&path).to_string();
-    assert!(
-        e.contains("room a@conference.localhost: affiliations.nick"),
-        "{e}"
+    edit(
+        &path,
+        "UPDATE rooms SET subject_text = NULL; UPDATE affiliations SET nick = CAST(x'ff' AS TEXT);",
     );
+    refused_naming(&path, "room a@conference.localhost: affiliations.nick");
 }
 
 /// The child side of the unwritable-store test: opens the store it is given and
@@ -518,13 +488,25 @@ fn open_unprivileged(path: &Path) -> Option<String> {
     line
 }
 
+/// Opens `path` unprivileged while its directory `dir` is read-only (mode 555); the
+/// refusal, which must say the store cannot be written.
+fn open_in_read_only_dir(dir: &Path, path: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let refusal = open_unprivileged(path).unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let want = format!("cannot write {}: permission denied", path.display());
+    assert!(refusal.starts_with(&want), "{refusal}");
+    refusal
+}
+
 #[test]
 fn an_unwritable_store_says_cannot_write_not_damaged() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = TempDir::new("unwritable");
+    let dir = temp_dir("unwritable");
     // A directory the unprivileged child may enter, holding a valid store.
-    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let path = dir.file("rooms.sqlite");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = dir.path().join("rooms.sqlite");
     {
         let mut store = SqliteStore::open(&path).unwrap();
         put_and_sync(&mut store, record("a@conference.localhost", 1));
@@ -535,16 +517,16 @@ fn an_unwritable_store_says_cannot_write_not_damaged() {
         "rooms.sqlite-wal",
         "rooms.sqlite-shm",
     ] {
-        if let Ok(m) = std::fs::metadata(dir.file(f)) {
+        if let Ok(m) = std::fs::metadata(dir.path().join(f)) {
             let mut p = m.permissions();
             p.set_mode(0o644);
-            std::fs::set_permissions(dir.file(f), p).unwrap();
+            std::fs::set_permissions(dir.path().join(f), p).unwrap();
         }
     }
     // Mode 444 on the store (the directory and the lock file stay writable for root
     // only, so the child meets the lock file first: make it writable by anyone).
     std::fs::set_permissions(
-        dir.file("rooms.sqlite.lock"),
+        dir.path().join("rooms.sqlite.lock"),
         std::fs::Permissions::from_mode(0o666),
     )
     .unwrap();
@@ -558,37 +540,25 @@ fn an_unwritable_store_says_cannot_write_not_damaged() {
     );
     // A read-only directory, with no lock file yet: the lock cannot be made.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
-    std::fs::remove_file(dir.file("rooms.sqlite.lock")).unwrap();
-    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o555)).unwrap();
-    let refusal = open_unprivileged(&path).unwrap();
-    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).unwrap();
-    assert!(
-        refusal.starts_with(&format!("cannot write {}: permission denied", path.display())),
-        "{refusal}"
-    );
+    std::fs::remove_file(dir.path().join("rooms.sqlite.lock")).unwrap();
+    let refusal = open_in_read_only_dir(dir.path(), &path);
     assert!(!refusal.contains("not an SQLite database"), "{refusal}");
     // A read-only directory where the lock file is already there (a store that was
     // served before): SQLite cannot make its WAL files.
-    std::fs::write(dir.file("rooms.sqlite.lock"), b"").unwrap();
+    std::fs::write(dir.path().join("rooms.sqlite.lock"), b"").unwrap();
     std::fs::set_permissions(
-        dir.file("rooms.sqlite.lock"),
+        dir.path().join("rooms.sqlite.lock"),
         std::fs::Permissions::from_mode(0o666),
     )
     .unwrap();
-    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o555)).unwrap();
-    let refusal = open_unprivileged(&path).unwrap();
-    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).unwrap();
-    assert!(
-        refusal.starts_with(&format!("cannot write {}: permission denied", path.display())),
-        "{refusal}"
-    );
+    open_in_read_only_dir(dir.path(), &path);
 }
 
 #[test]
 fn a_destroyed_kept_room_is_gone_from_the_file_before_anything_tells_of_it() {
     use server::{Millis, MucService, ServiceConfig};
-    let dir = TempDir::new("destroy");
-    let path = dir.file("rooms.sqlite");
+    let dir = temp_dir("destroy");
+    let path = dir.path().join("rooms.sqlite");
     let mut store = SqliteStore::open(&path).unwrap();
     let mut svc = MucService::restore(
         ServiceConfig::new("conference.localhost", 1),
@@ -656,35 +626,38 @@ fn assert_in_use(path: &Path) {
 
 #[test]
 fn a_held_store_is_refused_through_every_name_and_after_its_lock_file_is_deleted() {
-    let dir = TempDir::new("aliases");
-    let path = dir.file("rooms.sqlite");
+    let dir = temp_dir("aliases");
+    let path = dir.path().join("rooms.sqlite");
     let _held = SqliteStore::open(&path).unwrap();
     // A symlink to the store, and a path through a symlinked directory.
-    let link = dir.file("link.sqlite");
+    let link = dir.path().join("link.sqlite");
     std::os::unix::fs::symlink(&path, &link).unwrap();
     assert_in_use(&link);
-    std::os::unix::fs::symlink(&dir.0, dir.file("sub")).unwrap();
-    assert_in_use(&dir.file("sub").join("rooms.sqlite"));
-    assert_eq!(SqliteStore::lock_path(&link), dir.file("rooms.sqlite.lock"));
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("sub")).unwrap();
+    assert_in_use(&dir.path().join("sub").join("rooms.sqlite"));
+    assert_eq!(
+        SqliteStore::lock_path(&link),
+        dir.path().join("rooms.sqlite.lock")
+    );
     // A hard link: another name, another FILE.lock, the same file.
-    let hard = dir.file("hard.sqlite");
+    let hard = dir.path().join("hard.sqlite");
     std::fs::hard_link(&path, &hard).unwrap();
     assert_in_use(&hard);
     // The operator deletes FILE.lock while the store is held.
-    std::fs::remove_file(dir.file("rooms.sqlite.lock")).unwrap();
+    std::fs::remove_file(dir.path().join("rooms.sqlite.lock")).unwrap();
     assert_in_use(&path);
 }
 
 #[test]
 fn a_store_in_a_missing_directory_says_the_directory_does_not_exist() {
-    let dir = TempDir::new("nodir");
-    let path = dir.file("nodir").join("rooms.sqlite");
+    let dir = temp_dir("nodir");
+    let path = dir.path().join("nodir").join("rooms.sqlite");
     let e = refused(&path);
     assert!(matches!(e, StoreError::NoDirectory(..)), "{e}");
     assert!(
         e.to_string().contains(&format!(
             "the directory {} does not exist",
-            dir.file("nodir").display()
+            dir.path().join("nodir").display()
         )),
         "{e}"
     );
@@ -699,14 +672,14 @@ fn schema_1_store(path: &Path, room: RoomRecord) {
         put_and_sync(&mut store, room);
     }
     let c = rusqlite::Connection::open(path).unwrap();
-    c.execute_batch("ALTER TABLE affiliations DROP COLUMN reason; DROP TABLE service; PRAGMA user_version = 1; PRAGMA wal_checkpoint(TRUNCATE);")
+    c.execute_batch("ALTER TABLE affiliations DROP COLUMN reason; DROP TABLE tombstones; DROP TABLE service; PRAGMA user_version = 1; PRAGMA wal_checkpoint(TRUNCATE);")
         .unwrap();
 }
 
 #[test]
 fn a_damaged_schema_1_store_is_refused_without_being_written() {
-    let dir = TempDir::new("v1damaged");
-    let path = dir.file("rooms.sqlite");
+    let dir = temp_dir("v1damaged");
+    let path = dir.path().join("rooms.sqlite");
     schema_1_store(&path, record("a@conference.localhost", 1));
     {
         let c = rusqlite::Connection::open(&path).unwrap();
@@ -732,8 +705,8 @@ fn a_damaged_schema_1_store_is_refused_without_being_written() {
 #[test]
 fn a_schema_1_store_whose_records_the_service_refuses_is_not_written() {
     use server::{MucService, ServiceConfig};
-    let dir = TempDir::new("v1refused");
-    let path = dir.file("rooms.sqlite");
+    let dir = temp_dir("v1refused");
+    let path = dir.path().join("rooms.sqlite");
     let mut bad = record("a@conference.localhost", 2);
     // Two users reserving one nick: reads back, but no service could have written it.
     bad.reserved.insert(jid("member0@localhost"), "Jul".into());
@@ -752,10 +725,7 @@ fn a_schema_1_store_whose_records_the_service_refuses_is_not_written() {
     // Accepted, the upgrade commits before anything else is written.
     let (mut store, _) = SqliteStore::read(&path).unwrap();
     store.accept().unwrap();
-    let v: i32 = store
-        .connection()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
+    let v = user_version(&store);
     assert_eq!(v, SCHEMA_VERSION);
     let key = store.occupant_id_key();
     drop(store);
@@ -768,9 +738,9 @@ fn a_schema_1_store_whose_records_the_service_refuses_is_not_written() {
 
 #[test]
 fn a_file_carrying_our_application_id_without_our_tables_is_refused_clearly() {
-    let dir = TempDir::new("appid");
+    let dir = temp_dir("appid");
     for version in [1, SCHEMA_VERSION] {
-        let path = dir.file(&format!("v{version}.sqlite"));
+        let path = dir.path().join(format!("v{version}.sqlite"));
         {
             let c = rusqlite::Connection::open(&path).unwrap();
             c.execute_batch(&format!(
@@ -789,36 +759,24 @@ fn a_file_carrying_our_application_id_without_our_tables_is_refused_clearly() {
 
 #[test]
 fn rooms_differing_only_by_case_and_unknown_affiliations_name_room_and_field() {
-    let dir = TempDir::new("case");
-    let path = dir.file("rooms.sqlite");
-    {
-        let mut store = SqliteStore::open(&path).unwrap();
-        put_and_sync(&mut store, record("room@conference.localhost", 1));
-        store
-            .connection()
-            .execute_batch(
-                "INSERT INTO rooms SELECT 'ROOM@conference.localhost', config, subject_by, subject_text FROM rooms",
-            )
-            .unwrap();
-    }
-    let e = refused(&path).to_string();
-    assert!(
-        e.contains("room 'ROOM@conference.localhost': rooms.jid is not in its normal form"),
-        "{e}"
+    let (_dir, path) = store_edited_by(
+        "case",
+        "room@conference.localhost",
+        "INSERT INTO rooms SELECT 'ROOM@conference.localhost', config, subject_by, subject_text FROM rooms",
     );
-    {
-        let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch(
-            "DELETE FROM rooms WHERE jid = 'ROOM@conference.localhost';
-             PRAGMA ignore_check_constraints = 1;
-             UPDATE affiliations SET affiliation = 'king' WHERE jid = 'member0@localhost';",
-        )
-        .unwrap();
-    }
-    let e = refused(&path).to_string();
-    assert!(
-        e.contains("room room@conference.localhost: affiliations.affiliation 'king'"),
-        "{e}"
+    refused_naming(
+        &path,
+        "room 'ROOM@conference.localhost': rooms.jid is not in its normal form",
+    );
+    edit(
+        &path,
+        "DELETE FROM rooms WHERE jid = 'ROOM@conference.localhost';
+         PRAGMA ignore_check_constraints = 1;
+         UPDATE affiliations SET affiliation = 'king' WHERE jid = 'member0@localhost';",
+    );
+    let e = refused_naming(
+        &path,
+        "room room@conference.localhost: affiliations.affiliation 'king'",
     );
     assert!(!e.contains("CHECK constraint"), "{e}");
 }
@@ -828,8 +786,185 @@ fn a_device_or_a_path_ending_in_a_slash_is_refused_without_a_lock_file() {
     let e = refused(Path::new("/dev/null"));
     assert!(e.to_string().contains("not a regular file"), "{e}");
     assert!(!Path::new("/dev/null.lock").exists(), "no lock file made in /dev");
-    let dir = TempDir::new("slash");
-    let e = refused(Path::new(&format!("{}/rooms.sqlite/", dir.0.display())));
+    let dir = temp_dir("slash");
+    let e = refused(Path::new(&format!("{}/rooms.sqlite/", dir.path().display())));
     assert!(e.to_string().contains("a directory"), "{e}");
-    assert!(!dir.file("rooms.sqlite").exists() && !dir.file("rooms.sqlite.lock").exists());
+    assert!(!dir.path().join("rooms.sqlite").exists() && !dir.path().join("rooms.sqlite.lock").exists());
+}
+
+fn tombstone(room: &str, expires: u64) -> server::Tombstone {
+    server::Tombstone {
+        jid: jid(room),
+        reason: Some("Moved on".into()),
+        alternate: Some(jid("elsewhere@conference.localhost")),
+        expires: server::Millis(expires),
+    }
+}
+
+#[test]
+fn a_tombstone_replaces_its_room_survives_a_reopen_and_gives_way_to_a_new_room() {
+    let dir = temp_dir("tombstone");
+    let path = dir.path().join("rooms.sqlite");
+    let room = "a@conference.localhost";
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        put_and_sync(&mut store, record(room, 2));
+        // The room is destroyed: its record gives way to its tombstone, in one commit.
+        store
+            .apply(&[
+                StoreOp::Bury(Arc::new(tombstone(room, 1_800_000_000_000))),
+                StoreOp::Sync,
+            ])
+            .unwrap();
+        assert!(!store.has_room(room).unwrap());
+        assert!(store.has_tombstone(room).unwrap());
+        let affs: i64 = store
+            .connection()
+            .query_row("SELECT COUNT(*) FROM affiliations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(affs, 0, "the room's affiliations go with it");
+    }
+    {
+        let (store, records) = SqliteStore::read(&path).unwrap();
+        assert!(records.is_empty());
+        assert_eq!(
+            store.load_tombstones().unwrap(),
+            vec![tombstone(room, 1_800_000_000_000)]
+        );
+        // No reason, no alternate: both read back as none.
+        let mut bare = tombstone("b@conference.localhost", 5);
+        bare.reason = None;
+        bare.alternate = None;
+        let mut store = store;
+        store.accept().unwrap();
+        store
+            .apply(&[StoreOp::Bury(Arc::new(bare.clone())), StoreOp::Sync])
+            .unwrap();
+        assert_eq!(
+            store.load_tombstones().unwrap(),
+            vec![tombstone(room, 1_800_000_000_000), bare]
+        );
+        // A lapsed tombstone is deleted; a room created again replaces its tombstone.
+        store
+            .apply(&[StoreOp::Delete(jid("b@conference.localhost")), StoreOp::Sync])
+            .unwrap();
+        put_and_sync(&mut store, record(room, 1));
+        assert!(store.load_tombstones().unwrap().is_empty());
+        assert_eq!(store.load().unwrap(), vec![record(room, 1)]);
+    }
+}
+
+#[test]
+fn a_schema_3_store_is_upgraded_with_tombstones_and_keeps_its_rooms_and_key() {
+    let dir = temp_dir("upgrade3");
+    let path = dir.path().join("rooms.sqlite");
+    let key = {
+        let mut store = SqliteStore::open(&path).unwrap();
+        put_and_sync(&mut store, record("a@conference.localhost", 1));
+        store.occupant_id_key()
+    };
+    {
+        // What a build of schema 3 left: no `tombstones` table.
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("DROP TABLE tombstones; PRAGMA user_version = 3;")
+            .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    {
+        // Read without writing: no tombstones yet, nothing upgraded.
+        let (store, records) = SqliteStore::read(&path).unwrap();
+        assert_eq!(records, vec![record("a@conference.localhost", 1)]);
+        assert!(store.load_tombstones().unwrap().is_empty());
+    }
+    assert!(
+        std::fs::read(&path).unwrap() == before,
+        "not written before accept"
+    );
+    let mut store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.occupant_id_key(), key);
+    let version: i32 = store
+        .connection()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    store
+        .apply(&[
+            StoreOp::Bury(Arc::new(tombstone("a@conference.localhost", 7))),
+            StoreOp::Sync,
+        ])
+        .unwrap();
+    drop(store);
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        store.load_tombstones().unwrap(),
+        vec![tombstone("a@conference.localhost", 7)]
+    );
+}
+
+#[test]
+fn a_damaged_tombstone_names_room_and_field() {
+    let dir = temp_dir("badtomb");
+    let path = dir.path().join("rooms.sqlite");
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        store
+            .apply(&[
+                StoreOp::Bury(Arc::new(tombstone("a@conference.localhost", 7))),
+                StoreOp::Sync,
+            ])
+            .unwrap();
+        store
+            .connection()
+            .execute_batch("UPDATE tombstones SET alternate = '@@'; PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let e = refused(&path);
+    assert!(matches!(e, StoreError::Corrupt(..)), "{e}");
+    assert!(
+        e.to_string()
+            .contains("room a@conference.localhost: tombstones.alternate '@@'"),
+        "{e}"
+    );
+    assert!(std::fs::read(&path).unwrap() == before);
+}
+
+#[test]
+fn a_service_restarted_from_the_store_still_answers_gone() {
+    use server::xml::{parse_stanza, Limits};
+    use server::{MucService, ServiceConfig};
+    let dir = temp_dir("gone");
+    let path = dir.path().join("rooms.sqlite");
+    let cfg = || ServiceConfig::new("conference.localhost", 0);
+    let el = |x: &str| parse_stanza(x.as_bytes(), "jabber:client", &Limits::default()).unwrap();
+    let owner: server::jids::FullJid = "owner@localhost/a".parse().unwrap();
+    let mut store = SqliteStore::open(&path).unwrap();
+    let mut svc = MucService::new(cfg()).unwrap();
+    let now = server::Millis(1_795_000_000_000);
+    for stanza in [
+        "<presence to='a@conference.localhost/O'><x xmlns='http://jabber.org/protocol/muc'/></presence>",
+        "<iq id='c' type='set' to='a@conference.localhost'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field><field var='muc#roomconfig_persistentroom'><value>1</value></field></x></query></iq>",
+        "<iq id='d' type='set' to='a@conference.localhost'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy jid='b@conference.localhost'><reason>Moved on</reason></destroy></query></iq>",
+    ] {
+        let (_, ops, _) = svc.handle(now, owner.clone(), el(stanza)).into_parts();
+        store.apply(&ops).unwrap();
+    }
+    assert!(store.has_tombstone("a@conference.localhost").unwrap());
+    drop(store);
+    let (store, records) = SqliteStore::read(&path).unwrap();
+    let svc = MucService::restore_with_tombstones(cfg(), records, store.load_tombstones().unwrap()).unwrap();
+    let mut svc = svc;
+    let out: Vec<_> = svc
+        .handle(
+            now,
+            "juliet@localhost/j".parse().unwrap(),
+            el("<presence to='a@conference.localhost/J'><x xmlns='http://jabber.org/protocol/muc'/></presence>"),
+        )
+        .into_iter()
+        .map(|o| o.element().to_xml_in("jabber:client"))
+        .collect();
+    assert_eq!(
+        out,
+        vec!["<presence from='a@conference.localhost/J' type='error' to='juliet@localhost/j'><error type='cancel' by='conference.localhost'><gone xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>xmpp:b@conference.localhost?join</gone><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>Moved on</text></error></presence>"]
+    );
 }

@@ -583,6 +583,7 @@ impl Actor for MucActor {
                     let outbox = svc.handle(Millis(0), cast.clients[index].jid.clone(), el);
                     if cast.crashes > 0 {
                         durability.storage.absorb(outbox.store_ops());
+                        durability.storage.note_tombstones(&svc);
                     }
                     out.extend(outbox);
                 }

@@ -91,6 +91,8 @@ fn exercised(scenario: &Scenario, name: &str) -> bool {
         })
     };
     match name {
+        // A tombstone needs a destroy as well as a crash.
+        crate::properties::DURABLE_TOMBSTONES => scenario.crashes > 0 && has(&|o| matches!(o, Op::Destroy)),
         _ if NEED_CRASHES.contains(&name) => scenario.crashes > 0,
         crate::properties::SOMETIMES_CRASH_KEEPS_ROOM => scenario.crashes > 0,
         crate::properties::SOMETIMES_REVOKED_PRESENT | crate::properties::SOMETIMES_TWO_SESSIONS_REVOKED => {
@@ -114,6 +116,7 @@ pub fn why_not_exercised(name: &str) -> &'static str {
         crate::properties::SOMETIMES_JOIN_AFTER_MEMBERS_ONLY => {
             "the scenario has no join after a switch to members-only"
         }
+        crate::properties::DURABLE_TOMBSTONES => "the scenario has no service crash after a destroy",
         _ => "the scenario has no service crash",
     }
 }

@@ -43,6 +43,7 @@ pub const VIEWS_AGREE: &str = "always: at quiescence each client in the room see
 pub const DURABLE_AFFILIATIONS: &str = "always: after a crash and restart, every affiliation change the service answered is in force (a revoked member stays revoked)";
 pub const DURABLE_CONFIG: &str =
     "always: after a crash and restart, a kept room's configuration is the last one the service answered for";
+pub const DURABLE_TOMBSTONES: &str = "always: after a crash and restart, a destroyed kept room still answers gone (its tombstone is the one the service answered for)";
 /// The oracle's judge, one property each ([`oracle::judge::Property`]); the server
 /// actor records the judge's verdict on every request as the service receives it
 /// (`actor::Judged`), and these read it.
@@ -148,6 +149,11 @@ pub fn properties(model: Model) -> Model {
         })
         .property(Expectation::Always, DURABLE_CONFIG, |_, s| {
             kept_as_told(s, |a, b| a.config == b.config)
+        })
+        .property(Expectation::Always, DURABLE_TOMBSTONES, |_, s| {
+            // Vacuous until a crash, as the two above.
+            let server = server(s);
+            server.durability.storage.broken_tombstone(&server.svc).is_none()
         })
         .property(Expectation::Always, IQ_ONCE, |_, s| {
             let q = quiescent(s);

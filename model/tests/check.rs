@@ -69,11 +69,11 @@ fn revocation_scenario_reaches_every_interesting_state() {
     let s = Scenario::revocation();
     let checker = run(&s, &CheckOptions::default()).unwrap();
     let vs = verdicts(&*checker, &s);
-    // One `always` per service invariant, the model's own eight, and the oracle
+    // One `always` per service invariant, the model's own nine, and the oracle
     // judge's five.
     assert_eq!(
         vs.len(),
-        server::Invariant::ALL.len() + 8 + oracle::judge::Property::ALL.len()
+        server::Invariant::ALL.len() + 9 + oracle::judge::Property::ALL.len()
     );
     for v in &vs {
         assert!(v.holds, "{}", v.name);
@@ -102,7 +102,7 @@ fn durability_scenario_holds_every_property_across_a_crash() {
     let vs = mucsim_model::check::verdicts(&*checker, &s);
     assert_eq!(
         vs.len(),
-        server::Invariant::ALL.len() + 9 + oracle::judge::Property::ALL.len(),
+        server::Invariant::ALL.len() + 10 + oracle::judge::Property::ALL.len(),
         "the crash scenario adds its 'sometimes'"
     );
     for v in &vs {

@@ -8,6 +8,19 @@ fn explorable() -> Explorable {
     Explorable::new(mucsim_model::model(&Scenario::default_check()).unwrap()).unwrap()
 }
 
+/// The default scenario, its initial state and the actions open there.
+fn at_start() -> (
+    Explorable,
+    <Explorable as stateright::Model>::State,
+    Vec<<Explorable as stateright::Model>::Action>,
+) {
+    let m = explorable();
+    let state = m.init_states().remove(0);
+    let mut actions = Vec::new();
+    m.actions(&state, &mut actions);
+    (m, state, actions)
+}
+
 /// Walks `steps` by always taking the first action whose description contains
 /// `pick`, collecting every description seen on the way.
 fn walk(m: &Explorable, picks: &[&str]) -> Vec<String> {
@@ -83,10 +96,7 @@ fn property_names_carry_no_expectation_prefix() {
 
 #[test]
 fn steps_read_in_muc_terms_before_the_raw_states() {
-    let m = explorable();
-    let state = m.init_states().remove(0);
-    let mut actions = Vec::new();
-    m.actions(&state, &mut actions);
+    let (m, state, actions) = at_start();
     let join = actions
         .iter()
         .find(|a| m.format_action(a) == "Juliet's phone joins room")
@@ -104,10 +114,7 @@ fn steps_read_in_muc_terms_before_the_raw_states() {
 
 #[test]
 fn sequence_diagrams_name_the_actors() {
-    let m = explorable();
-    let state = m.init_states().remove(0);
-    let mut actions = Vec::new();
-    m.actions(&state, &mut actions);
+    let (m, state, actions) = at_start();
     let path = stateright::Path::from_actions(&m, state, actions.iter().take(1)).unwrap();
     let svg = m.as_svg(path).unwrap();
     for name in ["the service", "Romeo", "Juliet's phone", "Juliet's laptop"] {

@@ -206,3 +206,35 @@ fn an_invitation_lifting_a_ban() {
     let cx = v.counterexample.as_ref().expect("a counterexample");
     assert!(cx.transcript.contains("invite"), "{}", cx.transcript);
 }
+
+#[test]
+fn a_tombstone_answered_before_it_is_durable_is_caught() {
+    use mucsim_model::properties::DURABLE_TOMBSTONES;
+    use mucsim_model::scenario::OpKind;
+    // The owner destroys the (persistent) room while Juliet joins; one crash.
+    let mut s = Scenario::generate(2, 1, &[OpKind::Join, OpKind::Destroy]).unwrap();
+    s.crashes = 1;
+    s.mutant = Some(Mutant::AnswerBeforeDurable);
+    let opts = CheckOptions {
+        stop_at: vec![DURABLE_TOMBSTONES],
+        ..CheckOptions::default()
+    };
+    let checker = run(&s, &opts).unwrap();
+    let vs = verdicts(&*checker, &s);
+    let v = vs
+        .iter()
+        .find(|v| v.name == DURABLE_TOMBSTONES)
+        .expect("property exists");
+    assert!(!v.holds, "the lost tombstone was not caught");
+    let t = &v.counterexample.as_ref().expect("a counterexample").transcript;
+    let unsynced = t.find("writes the tombstone of room@conference.localhost (no sync: not yet durable)");
+    let crash = t.find("CRASHES");
+    assert!(matches!((unsynced, crash), (Some(w), Some(c)) if w < c), "{t}");
+    // Without the mutant the property holds in the same scenario.
+    s.mutant = None;
+    let checker = run(&s, &CheckOptions::default()).unwrap();
+    let vs = verdicts(&*checker, &s);
+    let always = |v: &&mucsim_model::check::Verdict| v.expectation == stateright::Expectation::Always;
+    assert!(vs.iter().filter(always).all(|v| v.holds));
+    assert!(vs.iter().any(|v| v.name == DURABLE_TOMBSTONES && v.exercised));
+}

@@ -2,6 +2,7 @@
 //! world (`mucsim-sim` implements [`Backend`] for its `World`), or real client
 //! connections to a live server (`mucsim-live-client`).
 
+use crate::parse::ClientDef;
 use server::xml::Element;
 
 /// A connection, valid for the life of the backend (a reconnect gets a new one).
@@ -10,14 +11,9 @@ pub struct ConnId(pub usize);
 
 /// A place scripts run. Connections are numbered by the backend.
 pub trait Backend {
-    /// Logs a client in as `jid` (binding `resource` if given) with `password`.
-    fn connect(
-        &mut self,
-        label: &str,
-        jid: &str,
-        password: &str,
-        resource: Option<&str>,
-    ) -> Result<ConnId, String>;
+    /// Logs the script's client `client` in: as `client.jid` (binding
+    /// `client.resource` if given) with `client.password`, labelled `client.name`.
+    fn connect(&mut self, client: &ClientDef) -> Result<ConnId, String>;
     /// Closes the client's stream.
     fn disconnect(&mut self, conn: ConnId) -> Result<(), String>;
     fn send(&mut self, conn: ConnId, stanza: Element) -> Result<(), String>;

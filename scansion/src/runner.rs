@@ -114,7 +114,7 @@ impl<B: Backend> Runner<'_, B> {
                         .ok_or_else(|| failure(line, format!("no client named '{}'", action.client)))?;
                     let conn = self
                         .backend
-                        .connect(&def.name, &def.jid, &def.password, def.resource.as_deref())
+                        .connect(def)
                         .map_err(|e| failure(line, format!("{} cannot connect: {e}", def.name)))?;
                     self.conns.insert(def.name.clone(), conn);
                 }

@@ -188,9 +188,26 @@ pub struct ServiceConfig {
     /// Service administrators (Prosody's `admins` on the MUC component): they may
     /// destroy any room by ad-hoc command.
     pub admins: Vec<BareJid>,
+    /// XEP-0045 §7.13: the least time between two voice requests of one user in one
+    /// room; a request sooner is refused `wait`/`resource-constraint`. Prosody 0.12.3
+    /// has no limit; the default, 30 minutes, is ejabberd's
+    /// `voice_request_min_interval` (`Millis(0)`: no limit).
+    pub voice_request_interval: Millis,
+    /// How long a destroyed persistent room's tombstone answers `gone` (XEP-0045
+    /// §10.9, RFC 6120 §8.3.3.5) before the room may be created again; `None` keeps
+    /// no tombstones. Prosody's `muc_tombstones`/`muc_tombstone_expiry`, whose
+    /// default, 31 days, this is.
+    pub tombstone_expiry: Option<Millis>,
     #[cfg(feature = "mutants")]
     pub mutant: Option<Mutant>,
 }
+
+/// [`ServiceConfig::voice_request_interval`]'s default: 30 minutes (ejabberd's).
+pub const DEFAULT_VOICE_REQUEST_INTERVAL: Millis = Millis(30 * 60 * 1000);
+
+/// [`ServiceConfig::tombstone_expiry`]'s default: 31 days (Prosody's
+/// `muc_tombstone_expiry`).
+pub const DEFAULT_TOMBSTONE_EXPIRY: Millis = Millis(31 * 86_400 * 1000);
 
 impl ServiceConfig {
     /// A configuration with the defaults and a seeded occupant-id key
@@ -205,6 +222,8 @@ impl ServiceConfig {
             lock_new_rooms: true,
             assert_invariants: true,
             admins: Vec::new(),
+            voice_request_interval: DEFAULT_VOICE_REQUEST_INTERVAL,
+            tombstone_expiry: Some(DEFAULT_TOMBSTONE_EXPIRY),
             #[cfg(feature = "mutants")]
             mutant: None,
         }

@@ -27,4 +27,4 @@ pub use outbox::{Outbox, Outgoing};
 pub use refusal::Refusal;
 pub use service::MucService;
 pub use status::StatusCode;
-pub use store::{RestoreError, RoomRecord, RoomStore, StoreError, StoreOp};
+pub use store::{RestoreError, RoomRecord, RoomStore, StoreError, StoreOp, Stored, Tombstone};

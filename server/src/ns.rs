@@ -7,6 +7,8 @@ pub const MUC_USER: &str = "http://jabber.org/protocol/muc#user";
 pub const MUC_ADMIN: &str = "http://jabber.org/protocol/muc#admin";
 pub const MUC_OWNER: &str = "http://jabber.org/protocol/muc#owner";
 pub const MUC_ROOMCONFIG: &str = "http://jabber.org/protocol/muc#roomconfig";
+/// XEP-0045 §7.13, §8.6: the voice request form.
+pub const MUC_REQUEST: &str = "http://jabber.org/protocol/muc#request";
 pub const MUC_ROOMINFO: &str = "http://jabber.org/protocol/muc#roominfo";
 pub const DATA: &str = "jabber:x:data";
 pub const DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";

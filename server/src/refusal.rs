@@ -3,7 +3,7 @@
 //! reason cannot be added without deciding its type and condition.
 
 use crate::ns;
-use crate::xml::{Element, StanzaLimit};
+use crate::xml::{Element, Node, StanzaLimit};
 
 /// RFC 6120 §8.3.2 error types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -27,6 +27,16 @@ impl ErrorType {
     }
 }
 
+/// What a `gone` error says of a destroyed room (boxed in [`Refusal::Gone`]: most
+/// refusals carry nothing, and every stanza error carries a refusal).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Gone {
+    /// The text: the reason the owner gave.
+    pub reason: Option<String>,
+    /// The content of `<gone/>`: the alternate venue as an XMPP URI.
+    pub new_address: Option<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Refusal {
     /// The stanza is structurally wrong (missing id on an iq, bad type, wrong payload count).
@@ -37,6 +47,10 @@ pub enum Refusal {
     WrongDomain,
     /// The room does not exist (iq or message to an unknown room).
     RoomNotFound,
+    /// The room was destroyed and its tombstone holds (XEP-0045 §10.9, Prosody's
+    /// tombstones): the owner's reason, and the alternate venue as an XMPP URI
+    /// (`xmpp:room@service?join`, RFC 6120 §8.3.3.5).
+    Gone(Box<Gone>),
     /// XEP-0045 §10.1.1: a new room is locked until its owner configures it.
     RoomLocked,
     /// Prosody: a presence to a room without `<x xmlns=muc>` from a non-occupant.
@@ -68,6 +82,15 @@ pub enum Refusal {
     /// XEP-0045 §7.8.2: a decline naming someone who neither invited the decliner
     /// here nor is in the room.
     UnknownInviter,
+    /// XEP-0045 §7.13: a voice request from an occupant who is not a visitor (it
+    /// has voice already).
+    VoiceRequestNotVisitor,
+    /// XEP-0045 §7.13: a voice request sooner than
+    /// `ServiceConfig::voice_request_interval` after the user's last one.
+    VoiceRequestTooSoon,
+    /// XEP-0045 §8.6: a voice approval that names no occupant (no `muc#jid`, no
+    /// `muc#roomnick`).
+    VoiceApprovalNamesNoOne,
     /// XEP-0045 §6.7: a disco request to `room/nick` from a non-occupant.
     NonOccupantDisco,
     /// XEP-0045 §10.1.3: a configuration that switches on password protection
@@ -122,6 +145,7 @@ impl Refusal {
             Refusal::JidMalformed(why) => (Modify, "jid-malformed", s(why)),
             Refusal::WrongDomain => (Cancel, "item-not-found", s("Not hosted by this service")),
             Refusal::RoomNotFound => (Cancel, "item-not-found", None),
+            Refusal::Gone(g) => (Cancel, "gone", g.reason.clone()),
             Refusal::RoomLocked => (Cancel, "item-not-found", None),
             Refusal::JoinWithoutMucX => (
                 Cancel,
@@ -150,6 +174,18 @@ impl Refusal {
                 "item-not-found",
                 s("No invitation from that user to decline"),
             ),
+            // Prosody 0.12.3 sends nothing for these three; the conditions and texts
+            // are ejabberd's (mod_muc_room's process_voice_request and
+            // process_voice_approval), see docs/conformance.md.
+            Refusal::VoiceRequestNotVisitor => (Cancel, "not-allowed", s("Only visitors can request voice")),
+            Refusal::VoiceRequestTooSoon => (
+                Wait,
+                "resource-constraint",
+                s("Please, wait for a while before sending new voice request"),
+            ),
+            Refusal::VoiceApprovalNamesNoOne => {
+                (Modify, "bad-request", s("The voice approval names no occupant"))
+            }
             Refusal::SelfBan => (Cancel, "conflict", s("You cannot ban yourself")),
             Refusal::NonOccupantDisco => (
                 Modify,
@@ -209,7 +245,14 @@ impl Refusal {
     /// The `<error/>` element for this refusal. `by` is the entity that refused (the room).
     pub fn error_element(&self, by: Option<&str>) -> Element {
         let (ty, cond, text) = self.wire();
-        error_element(ty, cond, text, by)
+        let mut err = error_element(ty, cond, text, by);
+        // RFC 6120 §8.3.3.5: <gone/> may carry the entity's new address.
+        if let Refusal::Gone(g) = self {
+            if let (Some(uri), Some(Node::Element(gone))) = (&g.new_address, err.children.first_mut()) {
+                gone.children.push(Node::Text(uri.clone()));
+            }
+        }
+        err
     }
 
     /// RFC 6120 §8.3.1: the error reply to `stanza` swaps from/to, keeps the id and

@@ -12,7 +12,7 @@ use crate::ns;
 use crate::outbox::Outbox;
 use crate::refusal::Refusal;
 use crate::stanza::{IqType, Kind, MessageType, PresenceType, Stanza, StanzaError};
-use crate::store::{RestoreError, RoomRecord, StoreOp};
+use crate::store::{RestoreError, RoomRecord, StoreOp, Tombstone};
 use crate::xml::Element;
 use jid::{BareJid, FullJid, Jid};
 use std::collections::BTreeMap;
@@ -31,29 +31,36 @@ fn may_change_kept(el: &Element) -> bool {
     }
 }
 
-/// The service's whole state is its rooms; the configuration is shared (cloning a
-/// service for the model checker copies rooms only) and fixed for the service's life.
+/// The service's whole state is its rooms and the tombstones of destroyed kept rooms;
+/// the configuration is shared (cloning a service for the model checker copies the
+/// state only) and fixed for the service's life.
 #[derive(Clone, Debug)]
 pub struct MucService {
     cfg: Arc<ServiceConfig>,
     /// `cfg.domain` as a JID (checked at construction): the `to` of an unaddressed stanza.
     domain: Arc<Jid>,
     rooms: BTreeMap<BareJid, Room>,
+    /// Destroyed kept rooms whose address answers `gone` until the tombstone lapses
+    /// (`ServiceConfig::tombstone_expiry`); never the address of a room.
+    tombstones: BTreeMap<BareJid, Tombstone>,
 }
 
 impl PartialEq for MucService {
     fn eq(&self, other: &Self) -> bool {
-        self.rooms == other.rooms && (Arc::ptr_eq(&self.cfg, &other.cfg) || self.cfg == other.cfg)
+        self.rooms == other.rooms
+            && self.tombstones == other.tombstones
+            && (Arc::ptr_eq(&self.cfg, &other.cfg) || self.cfg == other.cfg)
     }
 }
 
 impl Eq for MucService {}
 
-/// Hashes the rooms only: two services compared by a model checker share one
-/// configuration, and equal services hash equally either way.
+/// Hashes the rooms and tombstones only: two services compared by a model checker
+/// share one configuration, and equal services hash equally either way.
 impl std::hash::Hash for MucService {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.rooms.hash(state);
+        self.tombstones.hash(state);
     }
 }
 
@@ -79,6 +86,7 @@ impl MucService {
             cfg: Arc::new(cfg),
             domain: Arc::new(domain),
             rooms: BTreeMap::new(),
+            tombstones: BTreeMap::new(),
         })
     }
 
@@ -106,6 +114,16 @@ impl MucService {
 
     pub fn room(&self, jid: &BareJid) -> Option<&Room> {
         self.rooms.get(jid)
+    }
+
+    /// Every tombstone held (lapsed ones included until a stanza to their address,
+    /// or the room limit, clears them), in JID order.
+    pub fn tombstones(&self) -> impl Iterator<Item = &Tombstone> {
+        self.tombstones.values()
+    }
+
+    pub fn tombstone(&self, jid: &BareJid) -> Option<&Tombstone> {
+        self.tombstones.get(jid)
     }
 
     /// Handles one stanza sent by the real session `from` at `now` (milliseconds,
@@ -150,7 +168,8 @@ impl MucService {
                 let before = self.rooms.get(&room).and_then(Room::record);
                 (room, before)
             });
-        self.dispatch(now, &from, stanza, &mut out);
+        let mut unburied = Vec::new();
+        self.dispatch(now, &from, stanza, &mut out, &mut unburied);
         if let Some((room, before)) = unchecked {
             debug_assert!(
                 self.rooms.get(&room).and_then(Room::record) == before,
@@ -161,10 +180,22 @@ impl MucService {
         for (room, before) in kept {
             let after = self.rooms.get(&room).and_then(Room::record);
             if before != after {
-                ops.push(match after {
-                    Some(r) => StoreOp::Put(Arc::new(r)),
-                    None => StoreOp::Delete(room),
+                ops.push(match (after, self.tombstones.get(&room)) {
+                    (Some(r), _) => StoreOp::Put(Arc::new(r)),
+                    // A kept room destroyed by this input: its tombstone takes its place.
+                    (None, Some(t)) => StoreOp::Bury(Arc::new(t.clone())),
+                    (None, None) => StoreOp::Delete(room),
                 });
+            }
+        }
+        // Tombstones cleared by this input (lapsed, or an administrator re-creating
+        // the room): forgotten, unless a record written above replaces them.
+        for room in unburied {
+            let written = ops
+                .iter()
+                .any(|op| matches!(op, StoreOp::Put(r) if r.jid == room));
+            if !written {
+                ops.push(StoreOp::Delete(room));
             }
         }
         if !ops.is_empty() {
@@ -181,10 +212,24 @@ impl MucService {
                 panic!("invariant violated after a stanza from {from}: {v}");
             }
         }
+        // A room address holds a room or a tombstone, never both: routing answers a
+        // tombstone before it looks for a room, so a room there would be unreachable.
+        debug_assert!(
+            self.tombstones.keys().all(|j| !self.rooms.contains_key(j)),
+            "a room and a tombstone at one address after a stanza from {from}"
+        );
         out
     }
 
-    fn dispatch(&mut self, now: Millis, from: &FullJid, el: Element, out: &mut Outbox) {
+    /// Routes one stanza; the tombstones it clears are pushed onto `unburied`.
+    fn dispatch(
+        &mut self,
+        now: Millis,
+        from: &FullJid,
+        el: Element,
+        out: &mut Outbox,
+        unburied: &mut Vec<BareJid>,
+    ) {
         let st = match Stanza::parse(el) {
             Ok(st) => st,
             Err((_, StanzaError::NotAStanza)) => return,
@@ -219,6 +264,29 @@ impl MucService {
             // The service sends no iq requests, so a result answers nothing.
             return;
         }
+        if to.node().is_some() {
+            let room_jid = to.to_bare();
+            if let Some(t) = self.tombstones.get(&room_jid) {
+                // Prosody: a lapsed tombstone, or a service administrator's join,
+                // clears it and the room may be created again.
+                let admin_joins = st.kind == Kind::Presence(PresenceType::Available)
+                    && self.cfg.admins.contains(&from.to_bare());
+                if t.lapsed(now) || admin_joins {
+                    self.tombstones.remove(&room_jid);
+                    unburied.push(room_jid);
+                } else {
+                    // XEP-0045 §10.9, RFC 6120 §8.3.3.5: the room is gone; Prosody
+                    // answers every stanza to it so, by the service's domain.
+                    let gone = Refusal::Gone(Box::new(crate::refusal::Gone {
+                        reason: t.reason.clone(),
+                        new_address: t.alternate.as_ref().map(|j| format!("xmpp:{j}?join")),
+                    }));
+                    let by = self.cfg.domain.clone();
+                    self.refuse(from, &st, gone, Some(&by), out);
+                    return;
+                }
+            }
+        }
         if to.node().is_none() {
             let command = match st.kind {
                 Kind::Iq(IqType::Set) => st.payload().filter(|p| p.is("command", ns::COMMANDS)).cloned(),
@@ -226,7 +294,11 @@ impl MucService {
             };
             let answered = match command {
                 Some(cmd) => {
-                    muc::adhoc::execute(&self.cfg, &mut self.rooms, from, &st, &cmd, out).map(|_| ())
+                    muc::adhoc::execute(&self.cfg, &mut self.rooms, from, &st, &cmd, out).map(|destroyed| {
+                        for room in destroyed {
+                            self.bury(&room, None, now);
+                        }
+                    })
                 }
                 None => muc::disco::service_stanza(&self.cfg.domain, self.rooms.values(), from, &st, out),
             };
@@ -242,7 +314,17 @@ impl MucService {
             Some(room) => route_to_room(room, &ctx, from, &st, nick.as_deref(), out),
             None => match (st.kind, nick.as_deref()) {
                 (Kind::Presence(PresenceType::Available), Some(nick)) => {
-                    if self.rooms.len() >= self.cfg.limits.max_rooms {
+                    if self.rooms.len() + self.tombstones.len() >= self.cfg.limits.max_rooms {
+                        // Tombstones count against the room limit; lapsed ones go first.
+                        self.tombstones.retain(|jid, t| {
+                            let lapsed = t.lapsed(now);
+                            if lapsed {
+                                unburied.push(jid.clone());
+                            }
+                            !lapsed
+                        });
+                    }
+                    if self.rooms.len() + self.tombstones.len() >= self.cfg.limits.max_rooms {
                         Err(Refusal::PolicyLimit("too many rooms"))
                     } else {
                         muc::join::create_room(&ctx, from, &st, room_jid.clone(), nick, out).map(|room| {
@@ -260,7 +342,10 @@ impl MucService {
             Ok(fate) => {
                 if let Some(room) = self.rooms.get(&room_jid) {
                     if fate == RoomFate::Destroyed || room.vanishes() {
-                        self.rooms.remove(&room_jid);
+                        let room = self.rooms.remove(&room_jid).expect("present");
+                        if fate == RoomFate::Destroyed {
+                            self.bury(&room, muc::owner::destroy_request(&st), now);
+                        }
                     }
                 }
             }
@@ -268,6 +353,18 @@ impl MucService {
                 let by = room_jid.as_str().to_string();
                 self.refuse(from, &st, r, Some(&by), out);
             }
+        }
+    }
+
+    /// Leaves the tombstone of `room`, just destroyed at `now` by `destroy_req` (none
+    /// for an administrator's ad-hoc destroy), if it was kept and tombstones are on.
+    fn bury(&mut self, room: &Room, destroy_req: Option<&Element>, now: Millis) {
+        let Some(expiry) = self.cfg.tombstone_expiry else {
+            return;
+        };
+        let expires = Millis(now.0.saturating_add(expiry.0));
+        if let Some(t) = muc::owner::tombstone(room, destroy_req, expires) {
+            self.tombstones.insert(t.jid.clone(), t);
         }
     }
 
@@ -315,16 +412,29 @@ impl MucService {
         self.rooms().filter_map(Room::record).collect()
     }
 
-    /// A service whose rooms are `records`, empty and unlocked, as after a restart.
+    /// A service whose rooms are `records` and which holds no tombstones; see
+    /// [`MucService::restore_with_tombstones`].
+    pub fn restore(
+        cfg: ServiceConfig,
+        records: impl IntoIterator<Item = RoomRecord>,
+    ) -> Result<MucService, RestoreError> {
+        MucService::restore_with_tombstones(cfg, records, [])
+    }
+
+    /// A service whose rooms are `records`, empty and unlocked, as after a restart,
+    /// holding `tombstones` (lapsed ones too: the first stanza to their address
+    /// clears them). A tombstone outside the domain or at the address of a record or
+    /// another tombstone is refused like a record.
     /// Errors ([`RestoreError`], each naming the room): a record outside the domain,
     /// without an owner, stored twice, with a reservation for an unaffiliated user, a
     /// reserved nick or subject author that is not a valid nickname (XEP-0045 §7.10,
     /// RFC 7622 §3.4), or any other record that would break one of the service's
     /// invariants ([`MucService::check_invariants`], run on every rebuilt room): a
     /// record set is accepted only if the service could have written it.
-    pub fn restore(
+    pub fn restore_with_tombstones(
         cfg: ServiceConfig,
         records: impl IntoIterator<Item = RoomRecord>,
+        tombstones: impl IntoIterator<Item = Tombstone>,
     ) -> Result<MucService, RestoreError> {
         let mut svc = MucService::new(cfg).map_err(RestoreError::Config)?;
         for r in records {
@@ -357,6 +467,15 @@ impl MucService {
             if svc.rooms.insert(jid.clone(), room).is_some() {
                 return Err(RestoreError::Duplicate(jid.to_string()));
             }
+        }
+        for t in tombstones {
+            if t.jid.domain().as_str() != svc.domain() || t.jid.node().is_none() {
+                return Err(RestoreError::WrongDomain(t.jid.to_string()));
+            }
+            if svc.rooms.contains_key(&t.jid) || svc.tombstones.contains_key(&t.jid) {
+                return Err(RestoreError::Duplicate(t.jid.to_string()));
+            }
+            svc.tombstones.insert(t.jid.clone(), t);
         }
         Ok(svc)
     }
@@ -391,9 +510,7 @@ fn route_to_room(
         (Kind::Message(MessageType::Groupchat), None) => {
             muc::message::groupchat(room, ctx, from, st, out).map(|_| RoomFate::Keep)
         }
-        (Kind::Message(_), None) => {
-            muc::message::to_room(room, ctx.cfg.faults(), from, st, out).map(|_| RoomFate::Keep)
-        }
+        (Kind::Message(_), None) => muc::message::to_room(room, ctx, from, st, out).map(|_| RoomFate::Keep),
         (Kind::Message(_), Some(nick)) => {
             muc::message::private(room, from, st, nick, out).map(|_| RoomFate::Keep)
         }

@@ -7,9 +7,13 @@
 //! barrier — placed *before* every stanza of that outbox, so a driver that applies
 //! them in order has made the change durable before the iq result or any presence
 //! leaves. [`crate::MucService::restore`] rebuilds a service from what is durable.
+//!
+//! A kept room that is destroyed leaves a [`Tombstone`] in its place (Prosody's
+//! tombstones, XEP-0045 §10.9): for a room address the store holds a record, a
+//! tombstone, or nothing.
 
 use crate::muc::room::Subject;
-use crate::muc::{Affiliation, RoomConfig};
+use crate::muc::{Affiliation, Millis, RoomConfig};
 use crate::xml::Element;
 use jid::BareJid;
 use std::collections::BTreeMap;
@@ -29,12 +33,56 @@ pub struct RoomRecord {
     pub subject: Option<Subject>,
 }
 
-/// One storage effect of one input, applied by the driver in outbox order.
+/// What a destroyed kept room leaves at its address until `expires` (Prosody's
+/// tombstone, `muc_tombstone_expiry`): a stanza to the room, or to one of its
+/// occupant addresses, is answered `cancel`/`gone` (RFC 6120 §8.3.3.5) with the
+/// reason the owner gave and the alternate venue (XEP-0045 §10.9), and the room
+/// cannot be created again until then (except by a service administrator).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Tombstone {
+    pub jid: BareJid,
+    /// The `<reason/>` of the owner's `<destroy/>`, if any.
+    pub reason: Option<String>,
+    /// The `jid` of the owner's `<destroy/>` (the alternate venue), if it was a JID.
+    pub alternate: Option<BareJid>,
+    /// When the tombstone lapses, on the service's clock (the `now` of
+    /// [`crate::MucService::handle`]: milliseconds since the Unix epoch).
+    pub expires: Millis,
+}
+
+impl Tombstone {
+    /// Whether the tombstone has lapsed at `now` (it holds up to `expires`
+    /// itself, as Prosody's `locked < os.time()` test).
+    pub fn lapsed(&self, now: Millis) -> bool {
+        self.expires < now
+    }
+}
+
+/// What a store holds for one room address.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Stored {
+    Room(Arc<RoomRecord>),
+    Tombstone(Arc<Tombstone>),
+}
+
+impl Stored {
+    pub fn jid(&self) -> &BareJid {
+        match self {
+            Stored::Room(r) => &r.jid,
+            Stored::Tombstone(t) => &t.jid,
+        }
+    }
+}
+
+/// One storage effect of one input, applied by the driver in outbox order. Each
+/// of `Put`, `Bury` and `Delete` replaces whatever the store held for the address.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum StoreOp {
     /// Write (replace) a room's record.
     Put(Arc<RoomRecord>),
-    /// The room is gone, or no longer persistent.
+    /// The kept room was destroyed: its record gives way to its tombstone.
+    Bury(Arc<Tombstone>),
+    /// The room is gone (or no longer persistent), or its tombstone lapsed.
     Delete(BareJid),
     /// Everything written so far must be durable before anything after this.
     Sync,
@@ -45,8 +93,9 @@ pub enum StoreOp {
 /// A driver applies each outbox's [`StoreOp`]s, in order, before the stanzas that
 /// follow them are sent ("durable before told", ARCHITECTURE.md).
 pub trait RoomStore {
-    /// Applies `ops` in order: `Put` writes a room's record, `Delete` forgets a room,
-    /// and `Sync` returns only once everything written before it is durable.
+    /// Applies `ops` in order: `Put` writes a room's record, `Bury` replaces it with
+    /// its tombstone, `Delete` forgets a room or tombstone, and `Sync` returns only
+    /// once everything written before it is durable.
     /// Errors: [`StoreError`] — the store could not keep a promise; the driver must
     /// not send anything that tells of the change.
     fn apply(&mut self, ops: &[StoreOp]) -> Result<(), StoreError>;
@@ -87,7 +136,7 @@ pub enum RestoreError {
     WrongDomain(String),
     /// A room without an owner (a service never writes one).
     NoOwner(String),
-    /// Two records for one room.
+    /// Two records for one room (or a record and a tombstone).
     Duplicate(String),
     /// A nickname reserved by a user with no affiliation.
     StrayReservation(String),

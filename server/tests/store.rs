@@ -87,7 +87,7 @@ fn a_change_to_a_kept_room_is_written_and_synced_before_anything_is_sent() {
 }
 
 #[test]
-fn temporary_rooms_are_never_written_and_destroying_a_kept_room_deletes_it() {
+fn temporary_rooms_are_never_written_and_destroying_a_kept_room_buries_it() {
     let mut h = H::default();
     h.create(A, "t", "Owner", "");
     let out = handle(
@@ -104,7 +104,7 @@ fn temporary_rooms_are_never_written_and_destroying_a_kept_room_deletes_it() {
         "<iq id='d' to='r@{MUC}' type='set'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy/></query></iq>"
     ));
     assert!(
-        matches!(out.store_ops(), [StoreOp::Delete(j), StoreOp::Sync] if j.as_str() == format!("r@{MUC}"))
+        matches!(out.store_ops(), [StoreOp::Bury(t), StoreOp::Sync] if t.jid.as_str() == format!("r@{MUC}"))
     );
 }
 
@@ -248,7 +248,7 @@ fn records_that_break_an_invariant_or_hold_a_bad_nick_are_refused_naming_the_roo
 }
 
 #[test]
-fn an_administrator_destroying_kept_rooms_deletes_them_before_answering() {
+fn an_administrator_destroying_kept_rooms_buries_them_before_answering() {
     let mut cfg = ServiceConfig::new(MUC, 42);
     cfg.admins.push("admin@localhost".parse().unwrap());
     let mut h = H::new(cfg);
@@ -264,12 +264,12 @@ fn an_administrator_destroying_kept_rooms_deletes_them_before_answering() {
     );
     assert_eq!(out.store_position(), 0);
     assert!(
-        matches!(out.store_ops(), [StoreOp::Delete(j), StoreOp::Sync] if j.as_str() == format!("r@{MUC}"))
+        matches!(out.store_ops(), [StoreOp::Bury(t), StoreOp::Sync] if t.jid.as_str() == format!("r@{MUC}"))
     );
 }
 
 #[test]
-fn a_destroyed_kept_room_is_deleted_and_synced_before_its_occupants_are_told() {
+fn a_destroyed_kept_room_is_buried_and_synced_before_its_occupants_are_told() {
     let mut h = H::default();
     h.create(A, "r", "Owner", &field("muc#roomconfig_persistentroom", "1"));
     let _ = h.join(B, "r", "Bob");
@@ -277,16 +277,17 @@ fn a_destroyed_kept_room_is_deleted_and_synced_before_its_occupants_are_told() {
         "<iq id='d' to='r@{MUC}' type='set'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy/></query></iq>"
     ));
     assert!(
-        matches!(out.store_ops(), [StoreOp::Delete(j), StoreOp::Sync] if j.as_str() == format!("r@{MUC}"))
+        matches!(out.store_ops(), [StoreOp::Bury(t), StoreOp::Sync] if t.jid.as_str() == format!("r@{MUC}"))
     );
-    assert_eq!(out.store_position(), 0, "the delete comes before every stanza");
+    // Its tombstone replaces its record (docs/conformance.md, tombstones).
+    assert_eq!(out.store_position(), 0, "the tombstone comes before every stanza");
     let (before, _, after) = out.into_parts();
     assert!(before.is_empty());
     assert!(
         after
             .iter()
             .any(|o| o.to.as_str() == B && o.to_xml().contains("<destroy")),
-        "Bob is told, after the delete: {after:?}"
+        "Bob is told, after the tombstone is durable: {after:?}"
     );
 }
 

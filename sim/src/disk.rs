@@ -1,17 +1,18 @@
 //! A simulated disk for the service's [`StoreOp`]s: writes land in a volatile cache
 //! and become durable only at a `Sync`; a crash loses whatever was not yet durable;
-//! a restart rebuilds the service from what is durable.
+//! a restart rebuilds the service from what is durable. For each room address the
+//! disk holds a room's record, a destroyed room's tombstone, or nothing.
 
 use server::jids::BareJid;
-use server::{MucService, RestoreError, RoomRecord, ServiceConfig, StoreOp};
+use server::{MucService, RestoreError, RoomRecord, ServiceConfig, StoreOp, Stored, Tombstone};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct SimDisk {
-    durable: BTreeMap<BareJid, Arc<RoomRecord>>,
+    durable: BTreeMap<BareJid, Stored>,
     /// Writes since the last sync, in order (`None`: a delete).
-    volatile: Vec<(BareJid, Option<Arc<RoomRecord>>)>,
+    volatile: Vec<(BareJid, Option<Stored>)>,
 }
 
 /// What a crash cost.
@@ -40,6 +41,9 @@ impl std::fmt::Display for CrashReport {
 pub struct Storage {
     pub disk: SimDisk,
     told: BTreeMap<BareJid, Option<Arc<RoomRecord>>>,
+    /// The tombstones the service held after its last input ([`Storage::note_tombstones`]):
+    /// the addresses it answers `gone` for, as the destroy's iq result told its owner.
+    told_tombstones: BTreeMap<BareJid, Arc<Tombstone>>,
 }
 
 /// A kept room whose record differs from what the service told of: the room, its
@@ -55,6 +59,7 @@ impl Storage {
                 .map(|r| (r.jid.clone(), Some(Arc::new(r.clone()))))
                 .collect(),
             disk: SimDisk::with_records(records),
+            told_tombstones: BTreeMap::new(),
         }
     }
 
@@ -65,6 +70,9 @@ impl Storage {
                 StoreOp::Put(r) => {
                     self.told.insert(r.jid.clone(), Some(r.clone()));
                 }
+                StoreOp::Bury(t) => {
+                    self.told.insert(t.jid.clone(), None);
+                }
                 StoreOp::Delete(j) => {
                     self.told.insert(j.clone(), None);
                 }
@@ -72,6 +80,40 @@ impl Storage {
             }
         }
         self.disk.apply_all(store);
+    }
+
+    /// Notes the tombstones `svc` holds after an input (call it after each input,
+    /// with [`Storage::absorb`]). Taken from the service's state rather than from its
+    /// storage effects, so that a tombstone the service never wrote is missed after a
+    /// crash as surely as one it wrote too late.
+    pub fn note_tombstones(&mut self, svc: &MucService) {
+        let same = self.told_tombstones.len() == svc.tombstones().count()
+            && svc
+                .tombstones()
+                .all(|t| self.told_tombstones.get(&t.jid).is_some_and(|k| **k == *t));
+        if !same {
+            self.told_tombstones = svc
+                .tombstones()
+                .map(|t| (t.jid.clone(), Arc::new(t.clone())))
+                .collect();
+        }
+    }
+
+    /// The first address whose tombstone `svc` holds differently from what was told
+    /// of: the address, the tombstone `svc` holds, and the one told of (`None`: none).
+    pub fn broken_tombstone<'a>(
+        &'a self,
+        svc: &'a MucService,
+    ) -> Option<(&'a BareJid, Option<&'a Tombstone>, Option<&'a Tombstone>)> {
+        let told = self.told_tombstones.iter().find_map(|(room, told)| {
+            let now = svc.tombstone(room);
+            (now != Some(&**told)).then_some((room, now, Some(&**told)))
+        });
+        told.or_else(|| {
+            svc.tombstones()
+                .find(|t| !self.told_tombstones.contains_key(&t.jid))
+                .map(|t| (&t.jid, Some(t), None))
+        })
     }
 
     /// The first kept room `svc` holds differently from what was told of, compared
@@ -96,7 +138,10 @@ impl Storage {
 impl SimDisk {
     pub fn apply(&mut self, op: &StoreOp) {
         match op {
-            StoreOp::Put(r) => self.volatile.push((r.jid.clone(), Some(r.clone()))),
+            StoreOp::Put(r) => self.volatile.push((r.jid.clone(), Some(Stored::Room(r.clone())))),
+            StoreOp::Bury(t) => self
+                .volatile
+                .push((t.jid.clone(), Some(Stored::Tombstone(t.clone())))),
             StoreOp::Delete(j) => self.volatile.push((j.clone(), None)),
             StoreOp::Sync => {
                 for (jid, rec) in self.volatile.drain(..) {
@@ -126,11 +171,32 @@ impl SimDisk {
 
     /// The durable record of `room`, if any.
     pub fn durable(&self, room: &BareJid) -> Option<&RoomRecord> {
-        self.durable.get(room).map(|r| &**r)
+        match self.durable.get(room) {
+            Some(Stored::Room(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The durable tombstone at `room`, if any.
+    pub fn durable_tombstone(&self, room: &BareJid) -> Option<&Tombstone> {
+        match self.durable.get(room) {
+            Some(Stored::Tombstone(t)) => Some(t),
+            _ => None,
+        }
     }
 
     pub fn durable_records(&self) -> impl Iterator<Item = RoomRecord> + '_ {
-        self.durable.values().map(|r| (**r).clone())
+        self.durable.values().filter_map(|s| match s {
+            Stored::Room(r) => Some((**r).clone()),
+            Stored::Tombstone(_) => None,
+        })
+    }
+
+    pub fn durable_tombstones(&self) -> impl Iterator<Item = Tombstone> + '_ {
+        self.durable.values().filter_map(|s| match s {
+            Stored::Tombstone(t) => Some((**t).clone()),
+            Stored::Room(_) => None,
+        })
     }
 
     /// The power goes: unsynced writes are lost. Then a fresh service is built from
@@ -141,7 +207,8 @@ impl SimDisk {
     ) -> Result<(MucService, CrashReport), RestoreError> {
         let lost_writes = self.volatile.len();
         self.volatile.clear();
-        let svc = MucService::restore(cfg, self.durable_records())?;
+        let svc =
+            MucService::restore_with_tombstones(cfg, self.durable_records(), self.durable_tombstones())?;
         let rooms = svc.rooms().count();
         Ok((svc, CrashReport { lost_writes, rooms }))
     }
@@ -154,6 +221,7 @@ pub fn describe_effects(store: &[StoreOp], before: usize, after: usize) -> Strin
         .iter()
         .map(|op| match op {
             StoreOp::Put(r) => format!("writes {}", r.jid),
+            StoreOp::Bury(t) => format!("writes the tombstone of {}", t.jid),
             StoreOp::Delete(j) => format!("deletes {j}"),
             StoreOp::Sync => "syncs".to_string(),
         })
@@ -196,7 +264,7 @@ impl SimDisk {
         SimDisk {
             durable: records
                 .into_iter()
-                .map(|r| (r.jid.clone(), Arc::new(r)))
+                .map(|r| (r.jid.clone(), Stored::Room(Arc::new(r))))
                 .collect(),
             volatile: Vec::new(),
         }
@@ -268,5 +336,75 @@ mod tests {
         ]);
         let (svc, _) = d.crash_and_restart(cfg).unwrap();
         assert_eq!(svc.rooms().count(), 0);
+    }
+
+    fn tomb(room: &str) -> Arc<Tombstone> {
+        Arc::new(Tombstone {
+            jid: room.parse().unwrap(),
+            reason: Some("gone fishing".into()),
+            alternate: None,
+            expires: server::Millis(10_000),
+        })
+    }
+
+    #[test]
+    fn a_synced_tombstone_survives_a_crash_and_an_unsynced_one_does_not() {
+        let cfg = ServiceConfig::new("conference.localhost", 1);
+        let a: BareJid = "a@conference.localhost".parse().unwrap();
+        let b: BareJid = "b@conference.localhost".parse().unwrap();
+        // The service as it was before the crash: a and b destroyed.
+        let before = MucService::restore_with_tombstones(
+            cfg.clone(),
+            [],
+            [
+                (*tomb("a@conference.localhost")).clone(),
+                (*tomb("b@conference.localhost")).clone(),
+            ],
+        )
+        .unwrap();
+        let mut storage = Storage::with_records(vec![(*rec("a@conference.localhost", true)).clone()]);
+        storage.absorb(&[StoreOp::Bury(tomb("a@conference.localhost")), StoreOp::Sync]);
+        assert!(
+            storage.disk.durable(&a).is_none(),
+            "the tombstone replaced the record"
+        );
+        assert_eq!(
+            storage.disk.durable_tombstone(&a),
+            Some(&*tomb("a@conference.localhost"))
+        );
+        // b's tombstone is written without a sync: lost in the crash.
+        storage.absorb(&[StoreOp::Bury(tomb("b@conference.localhost"))]);
+        storage.note_tombstones(&before);
+        let (svc, report) = storage.disk.crash_and_restart(cfg.clone()).unwrap();
+        assert_eq!(
+            report,
+            CrashReport {
+                lost_writes: 1,
+                rooms: 0
+            }
+        );
+        assert_eq!(svc.tombstone(&a), Some(&*tomb("a@conference.localhost")));
+        assert!(svc.tombstone(&b).is_none());
+        assert_eq!(
+            storage.broken_tombstone(&svc),
+            Some((&b, None, Some(&*tomb("b@conference.localhost"))))
+        );
+        // A tombstone the service never wrote is missed just the same.
+        let mut storage = Storage::default();
+        storage.note_tombstones(&before);
+        let (svc, _) = storage.disk.crash_and_restart(cfg.clone()).unwrap();
+        assert_eq!(
+            storage.broken_tombstone(&svc),
+            Some((&a, None, Some(&*tomb("a@conference.localhost"))))
+        );
+        // And one that comes back from the disk though the service had dropped it.
+        let mut storage = Storage::default();
+        storage.absorb(&[StoreOp::Bury(tomb("a@conference.localhost")), StoreOp::Sync]);
+        storage.note_tombstones(&MucService::new(cfg.clone()).unwrap());
+        let (svc, _) = storage.disk.crash_and_restart(cfg).unwrap();
+        assert_eq!(
+            storage.broken_tombstone(&svc),
+            Some((&a, Some(&*tomb("a@conference.localhost")), None))
+        );
     }
 }

@@ -48,14 +48,9 @@ pub fn run_in(mut world: World, script: &Script, opts: &RunOptions) -> Outcome {
 }
 
 impl Backend for World {
-    fn connect(
-        &mut self,
-        label: &str,
-        jid: &str,
-        _password: &str,
-        resource: Option<&str>,
-    ) -> Result<ConnId, String> {
-        World::connect(self, label, jid, resource).map_err(|e| e.to_string())
+    /// The simulated home server takes any password.
+    fn connect(&mut self, client: &ClientDef) -> Result<ConnId, String> {
+        World::connect(self, &client.name, &client.jid, client.resource.as_deref()).map_err(|e| e.to_string())
     }
 
     fn disconnect(&mut self, conn: ConnId) -> Result<(), String> {

@@ -236,6 +236,19 @@ impl World {
                 ));
             }
         }
+        if self.lost.is_none() {
+            if let Some((room, now, told)) = self.storage.broken_tombstone(&self.service) {
+                let show = |t: Option<&server::Tombstone>| match t {
+                    Some(t) => format!("a tombstone until {}", t.expires.to_xep0082()),
+                    None => "no tombstone".to_string(),
+                };
+                self.lost = Some(format!(
+                    "after a crash {room} has {} but the service had told of {}",
+                    show(now),
+                    show(told)
+                ));
+            }
+        }
     }
 
     pub fn now(&self) -> Millis {
@@ -554,6 +567,7 @@ impl World {
                         queue.extend(self.home.deliver(&o.to, o.element()));
                     }
                     self.storage.absorb(&store);
+                    self.storage.note_tombstones(&self.service);
                     for o in after {
                         queue.extend(self.home.deliver(&o.to, o.element()));
                     }

@@ -14,13 +14,16 @@ const CHUNK: usize = 64 * 1024;
 enum Stop {
     Read(std::io::Error),
     Refused(XmlError),
+    /// The file ends inside a stanza (a cut-off capture, say).
+    Truncated,
     /// stdout went away (closed pipe without SIGPIPE, full disk): nothing more to say.
     Write,
 }
 
 /// `mucsim parse FILE`: prints each event of a stream (or the one stanza) as the
 /// service's serializer writes it. Exit codes: 0 parsed, 1 refused (RFC 6120 §4.9.3
-/// stream error condition and reason on stderr) or stdout gone, 2 unreadable file.
+/// stream error condition and reason on stderr), cut off inside a stanza, or stdout
+/// gone, 2 unreadable file.
 pub fn parse(file: &Path) -> ExitCode {
     let mut input = match std::fs::File::open(file) {
         Ok(f) => f,
@@ -54,6 +57,13 @@ pub fn parse(file: &Path) -> ExitCode {
         Err(Stop::Read(e)) => {
             eprintln!("mucsim parse: cannot read {}: {e}", file.display());
             ExitCode::from(2)
+        }
+        Err(Stop::Truncated) => {
+            eprintln!(
+                "mucsim parse: {}: the file ends inside a stanza (cut off; the stanzas before it are printed)",
+                file.display()
+            );
+            ExitCode::from(1)
         }
         Err(Stop::Refused(e)) => {
             eprintln!(
@@ -120,7 +130,10 @@ fn stream(head: &[u8], input: &mut impl Read, out: &mut impl Write) -> Result<()
         out.flush().map_err(|_| Stop::Write)?;
         let n = input.read(&mut chunk).map_err(Stop::Read)?;
         if n == 0 {
-            return Ok(());
+            return match p.inside_stanza() {
+                true => Err(Stop::Truncated),
+                false => Ok(()),
+            };
         }
         bytes = &chunk[..n];
     }

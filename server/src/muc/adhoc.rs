@@ -25,7 +25,7 @@ fn command(node: &str, status: &str, session: &str) -> Element {
 }
 
 /// An ad-hoc command to the service (configured by `cfg`, holding `rooms`). Returns
-/// the rooms it destroyed, which it has taken out of `rooms`. Errors:
+/// the rooms it destroyed (emptied), which it has taken out of `rooms`. Errors:
 /// `ServiceUnavailable` (an unknown node), `Forbidden` (not in `cfg.admins`),
 /// `JidMalformed` (a room in the form is not a JID).
 pub(crate) fn execute(
@@ -35,7 +35,7 @@ pub(crate) fn execute(
     st: &Stanza,
     cmd: &Element,
     out: &mut Outbox,
-) -> Result<Vec<BareJid>, Refusal> {
+) -> Result<Vec<Room>, Refusal> {
     if cmd.attr("node") != Some(NODE_DESTROY) {
         return Err(Refusal::ServiceUnavailable);
     }
@@ -80,10 +80,10 @@ pub(crate) fn execute(
     for jid in wanted {
         if let Some(mut room) = rooms.remove(&jid) {
             destroy(&mut room, &Element::new("destroy", ns::MUC_OWNER), out);
-            destroyed.push(jid);
+            destroyed.push(room);
         }
     }
-    let list: Vec<&str> = destroyed.iter().map(|j| j.as_str()).collect();
+    let list: Vec<&str> = destroyed.iter().map(|r| r.jid().as_str()).collect();
     let note = Element::new("note", ns::COMMANDS)
         .with_attr("type", "info")
         .with_text(format!(

@@ -368,6 +368,23 @@ fn apply_role(
     }
 }
 
+/// `actor` gives `nick` the role `to`, as a muc#admin item would (the same
+/// permission checks, [`may_set_role`], and the same presence broadcast): what an
+/// approved voice request does (XEP-0045 §8.6).
+pub(crate) fn set_role_as(
+    room: &mut Room,
+    actor: &FullJid,
+    nick: &str,
+    to: Role,
+    reason: Option<&str>,
+    out: &mut Outbox,
+) -> Result<(), Refusal> {
+    // The role mutants are planted on the muc#admin path only.
+    may_set_role(Faults::NONE, room, actor, nick, to)?;
+    apply_role(room, Some(actor), nick, to, reason, out);
+    Ok(())
+}
+
 /// Retrieving a list (XEP-0045 §9.5, §8.5), with Prosody's permissions.
 pub(crate) fn get(room: &Room, from: &FullJid, query: &Element) -> Result<Element, Refusal> {
     let item = query.child("item", ns::MUC_ADMIN).ok_or(Refusal::BadAdminItem)?;

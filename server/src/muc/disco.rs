@@ -90,6 +90,8 @@ pub(crate) fn room_info(room: &Room, query: &Element) -> Element {
         ns::MUC,
         ns::OCCUPANT_ID,
         super::register::NS_REGISTER,
+        // XEP-0045 §7.13: voice requests (advertised as Prosody does).
+        ns::MUC_REQUEST,
         if c.members_only {
             "muc_membersonly"
         } else {

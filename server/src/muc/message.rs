@@ -92,11 +92,14 @@ fn is_historic(el: &Element) -> bool {
 /// (XEP-0045 §7.8.2), or nothing we accept (`WrongMessageType`).
 pub(crate) fn to_room(
     room: &mut Room,
-    faults: Faults,
+    ctx: &Ctx,
     from: &FullJid,
     st: &Stanza,
     out: &mut Outbox,
 ) -> Result<(), Refusal> {
+    if let Some(form) = super::voice::request_form(st) {
+        return super::voice::handle(room, ctx, from, form, out);
+    }
     let x = st.el.child("x", ns::MUC_USER);
     if let Some(decline) = x.and_then(|x| x.child("decline", ns::MUC_USER)) {
         return forward_decline(room, from, st, decline, out);
@@ -135,22 +138,17 @@ pub(crate) fn to_room(
     if let Some(pw) = &room.config().password {
         x.push(Element::new("password", ns::MUC_USER).with_text(pw.as_str()));
     }
-    let body = with_reason(
-        format!("{display} invited you to the room {}", room.jid()),
-        &reason,
-    );
-    let msg = Element::new("message", ns::CLIENT)
-        .with_attr("from", room.jid().as_str())
-        .with_opt_attr("id", st.el.attr("id"))
+    let body = format!("{display} invited you to the room {}", room.jid());
+    let msg = from_room(room, st)
         .with_child(x)
         // Prosody's order (XEP-0249's element before the body), as recorded by e2e.sh.
         .with_child(Element::new("x", "jabber:x:conference").with_attr("jid", room.jid().as_str()))
-        .with_child(Element::new("body", ns::CLIENT).with_text(body));
+        .with_child(body_with_reason(body, &reason));
     // XEP-0045 §9.3 / Prosody: inviting into a members-only room grants membership.
     let invitee = to.to_bare();
     let grantable = match room.affiliation(&invitee) {
         Affiliation::None => true,
-        Affiliation::Outcast => faults.on(Mutant::InviteLiftsBan),
+        Affiliation::Outcast => ctx.cfg.mutant(Mutant::InviteLiftsBan),
         _ => false,
     };
     if room.config().members_only && grantable {
@@ -213,13 +211,8 @@ fn forward_decline(
         None
     };
     let reason = decline.child_text("reason", ns::MUC_USER).unwrap_or_default();
-    let body = with_reason(
-        format!("{decliner} declined your invite to the room {}", room.jid()),
-        &reason,
-    );
-    let msg = Element::new("message", ns::CLIENT)
-        .with_attr("from", room.jid().as_str())
-        .with_opt_attr("id", st.el.attr("id"))
+    let body = format!("{decliner} declined your invite to the room {}", room.jid());
+    let msg = from_room(room, st)
         .with_child(
             Element::new("x", ns::MUC_USER).with_child(
                 Element::new("decline", ns::MUC_USER)
@@ -227,7 +220,7 @@ fn forward_decline(
                     .with_child(Element::new("reason", ns::MUC_USER).with_text(reason.as_str())),
             ),
         )
-        .with_child(Element::new("body", ns::CLIENT).with_text(body));
+        .with_child(body_with_reason(body, &reason));
     match occupant_sessions {
         Some(sessions) => {
             let msg = Arc::new(msg);
@@ -268,9 +261,17 @@ pub(crate) fn private(
 
 /// The human-readable body of an invitation or a decline: `text`, then ` (reason)`
 /// when a reason was given (as Prosody words them).
-fn with_reason(mut text: String, reason: &str) -> String {
+fn body_with_reason(mut text: String, reason: &str) -> Element {
     if !reason.is_empty() {
         text.push_str(&format!(" ({reason})"));
     }
-    text
+    Element::new("body", ns::CLIENT).with_text(text)
+}
+
+/// A message the room itself sends about `st` (an invitation or a decline it
+/// mediates, XEP-0045 §7.8): from the room's bare JID, with `st`'s id.
+fn from_room(room: &Room, st: &Stanza) -> Element {
+    Element::new("message", ns::CLIENT)
+        .with_attr("from", room.jid().as_str())
+        .with_opt_attr("id", st.el.attr("id"))
 }

@@ -13,6 +13,7 @@ pub(crate) mod register;
 pub mod room;
 pub(crate) use room::presence;
 pub(crate) mod room_iq;
+pub(crate) mod voice;
 
 pub use config::{AllowPm, RoomConfig, Whois};
 pub use form::submitted_field;

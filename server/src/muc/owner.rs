@@ -4,12 +4,14 @@ use super::presence::Removal;
 use super::room::Room;
 use super::RoomFate;
 use crate::config::{Ctx, Mutant};
+use crate::muc::Millis;
 use crate::ns;
 use crate::outbox::Outbox;
 use crate::refusal::Refusal;
 use crate::stanza::{iq_result, Stanza};
+use crate::store::Tombstone;
 use crate::xml::Element;
-use jid::FullJid;
+use jid::{BareJid, FullJid};
 
 /// An owner's muc#owner set: destroy, cancel or submit the configuration form.
 pub(crate) fn owner_set(
@@ -93,4 +95,31 @@ pub(crate) fn destroy(room: &mut Room, destroy_req: &Element, out: &mut Outbox) 
         d.push(Element::new("password", ns::MUC_USER).with_text(p));
     }
     room.evict_all(&d, out);
+}
+
+/// The `<destroy/>` of an owner's muc#owner set, if that is what `st` is.
+pub(crate) fn destroy_request(st: &Stanza) -> Option<&Element> {
+    st.payload()
+        .filter(|q| q.is("query", ns::MUC_OWNER))
+        .and_then(|q| q.child("destroy", ns::MUC_OWNER))
+}
+
+/// What a destroyed room leaves behind until `expires`: a tombstone if it was kept
+/// (persistent and configured; Prosody tombstones persistent rooms only), with the
+/// reason and alternate venue of `destroy_req` (XEP-0045 §10.9). An alternate venue
+/// that is not a JID is left out (Prosody keeps whatever it was given).
+pub(crate) fn tombstone(room: &Room, destroy_req: Option<&Element>, expires: Millis) -> Option<Tombstone> {
+    if !room.is_kept() {
+        return None;
+    }
+    Some(Tombstone {
+        jid: room.jid().clone(),
+        reason: destroy_req
+            .and_then(|d| d.child_text("reason", ns::MUC_OWNER))
+            .filter(|r| !r.is_empty()),
+        alternate: destroy_req
+            .and_then(|d| d.attr("jid"))
+            .and_then(|j| BareJid::new(j.trim()).ok()),
+        expires,
+    })
 }

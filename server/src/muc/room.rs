@@ -93,11 +93,19 @@ pub struct Room {
     /// bare JIDs (XEP-0045 §7.8.2): whom a decline may go to. At most
     /// [`MAX_PENDING_INVITATIONS`]; not kept across a restart.
     invitations: VecDeque<(BareJid, BareJid)>,
+    /// When each user last requested voice (XEP-0045 §7.13), by bare JID: the rate
+    /// limit of [`Room::note_voice_request`]. At most [`MAX_VOICE_REQUESTERS`]
+    /// entries; not kept across a restart.
+    voice_requests: BTreeMap<BareJid, Millis>,
 }
 
 /// How many mediated invitations a room remembers for declines; the oldest is
 /// forgotten first.
 pub const MAX_PENDING_INVITATIONS: usize = 64;
+
+/// How many users' last voice requests a room remembers; past it, the oldest
+/// request is forgotten first.
+pub const MAX_VOICE_REQUESTERS: usize = 256;
 
 impl Room {
     /// An empty room with no affiliations; `locked` until its owner configures it
@@ -116,6 +124,7 @@ impl Room {
             by_session: BTreeMap::new(),
             history: VecDeque::new(),
             invitations: VecDeque::new(),
+            voice_requests: BTreeMap::new(),
         }
     }
 
@@ -320,6 +329,30 @@ impl Room {
                 self.invitations.pop_front();
             }
         }
+    }
+
+    /// Records a voice request (XEP-0045 §7.13) by `bare` at `now`, if its last one
+    /// is at least `interval` ago (or forgotten); whether it was recorded. Requests
+    /// older than `interval` are forgotten first, then the oldest past
+    /// [`MAX_VOICE_REQUESTERS`].
+    pub(crate) fn note_voice_request(&mut self, bare: &BareJid, now: Millis, interval: Millis) -> bool {
+        let recent = |at: &Millis| now.0.saturating_sub(at.0) < interval.0;
+        self.voice_requests.retain(|_, at| recent(at));
+        if self.voice_requests.contains_key(bare) {
+            return false;
+        }
+        if self.voice_requests.len() >= MAX_VOICE_REQUESTERS {
+            let oldest = self
+                .voice_requests
+                .iter()
+                .min_by_key(|(_, at)| **at)
+                .map(|(j, _)| j.clone());
+            if let Some(j) = oldest {
+                self.voice_requests.remove(&j);
+            }
+        }
+        self.voice_requests.insert(bare.clone(), now);
+        true
     }
 
     /// Forgets `inviter`'s invitation of `invitee`; whether there was one.

@@ -242,6 +242,13 @@ impl StreamParser {
         self.buf.len()
     }
 
+    /// Whether the input so far ends inside a top-level stanza: one has begun (or is
+    /// being skipped over a limit) and not ended, or an unfinished token other than
+    /// whitespace waits. At the end of a file or connection, the stanza was cut off.
+    pub fn inside_stanza(&self) -> bool {
+        !self.stack.is_empty() || self.skip.is_some() || self.buf.iter().any(|b| !b.is_ascii_whitespace())
+    }
+
     /// Feeds bytes; returns the events they complete. After an error every later call
     /// returns the same error. On an error, events this call completed before it are
     /// dropped; a server that must act on them uses [`StreamParser::feed_into`].

@@ -44,6 +44,26 @@ pub fn assert_stanza(got: &Element, expected: &str) {
     );
 }
 
+/// `got` is a discussion-history message (XEP-0045 §7.2.15): `expected` (without its
+/// end tag) followed by the room's `<delay/>` (XEP-0203), whose stamp is taken from
+/// `got` (the time is not what these tests read).
+#[track_caller]
+pub fn assert_history(got: &Element, expected: &str) {
+    let stamp = got
+        .child("delay", "urn:xmpp:delay")
+        .and_then(|d| d.attr("stamp"))
+        .expect("a history message carries a delay stamp");
+    let room = expected
+        .split("from='")
+        .nth(1)
+        .and_then(|f| f.split('/').next())
+        .expect("the expected message is from an occupant");
+    assert_stanza(
+        got,
+        &format!("{expected}<delay xmlns='urn:xmpp:delay' from='{room}' stamp='{stamp}'/></message>"),
+    );
+}
+
 /// One stanza as its recipient gets it: `to` written in.
 #[derive(Debug)]
 pub struct Sent {
