@@ -37,7 +37,7 @@ fn condition<const I: usize>(m: &Explorable, s: &State) -> bool {
     (m.props[I].condition)(&m.inner, s)
 }
 
-const CONDITIONS: [fn(&Explorable, &State) -> bool; 24] = [
+const CONDITIONS: [fn(&Explorable, &State) -> bool; 32] = [
     condition::<0>,
     condition::<1>,
     condition::<2>,
@@ -62,6 +62,14 @@ const CONDITIONS: [fn(&Explorable, &State) -> bool; 24] = [
     condition::<21>,
     condition::<22>,
     condition::<23>,
+    condition::<24>,
+    condition::<25>,
+    condition::<26>,
+    condition::<27>,
+    condition::<28>,
+    condition::<29>,
+    condition::<30>,
+    condition::<31>,
 ];
 
 /// A property's name without its `always: ` / `sometimes: ` prefix.
@@ -74,7 +82,7 @@ pub fn bare_property_name(name: &str) -> &str {
 
 impl Explorable {
     /// Wraps `model`. Errors when it has more properties than this wrapper has
-    /// conditions for (24).
+    /// conditions for (32).
     pub fn new(model: Model) -> Result<Explorable, String> {
         let cast = match model.actors.first() {
             Some(MucActor::Server(cast)) => cast.clone(),
