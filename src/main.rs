@@ -107,6 +107,11 @@ enum Command {
         /// servers) to DIR/<script>.txt. Default: none written.
         #[arg(long, requires = "server")]
         canonical_dir: Option<PathBuf>,
+        /// Accept the children of a muc#user <x/> (status codes, item) in any order:
+        /// XEP-0045's schema (§19.2) fixes none, and servers other than Prosody order
+        /// them differently. Default: the order the script gives (Prosody's rule).
+        #[arg(long)]
+        unordered_children: bool,
     },
     /// Host the MUC service on a real XMPP server as an XEP-0114 external component.
     Serve {
@@ -255,11 +260,16 @@ fn main() -> ExitCode {
             server,
             timeout_ms,
             canonical_dir,
+            unordered_children,
         } => {
             let opts = RunOptions {
                 timeout_ms,
+                unordered_children,
                 ..options(seed, strict)
             };
+            if unordered_children {
+                println!("matching: the children of a muc#user <x/> in any order (--unordered-children)");
+            }
             match server {
                 Some(server) => {
                     commands::live::run_scripts(&server, &files, &opts, transcript, canonical_dir.as_deref())

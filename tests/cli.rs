@@ -92,7 +92,7 @@ fn crash_properties_without_crashes_are_not_exercised() {
 fn check_ends_with_a_summary_line_per_scenario() {
     mucsim().args(SMALL).assert().success().stdout(
         is_match(
-            r"summary:\n  '2 clients: join, leave': \d+ states, depth \d+, [\d.]+ s: every property holds; 6 not exercised",
+            r"summary:\n  '2 clients: join, leave': \d+ states, depth \d+, [\d.]+ s: every property holds; 7 not exercised",
         )
         .unwrap(),
     );
@@ -501,6 +501,34 @@ fn counterexamples_go_under_target_not_the_checkout_root() {
         .args(["sim", "--help"])
         .assert()
         .stdout(contains("[default: target/mucsim/counterexamples]"));
+}
+
+/// The reply-order mutant is caught in the default scenario of `mucsim check` (it
+/// bans), under the order property's name. (The whole default run, both scenarios,
+/// takes minutes; the budget keeps the test short, and the violation comes early.)
+#[cfg(feature = "mutants")]
+#[test]
+fn the_default_scenario_catches_an_answer_on_the_wrong_side_of_a_removal() {
+    let dir = tempfile::tempdir().unwrap();
+    mucsim()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "--mutant",
+            "removal-answer-swapped",
+            "--scenario",
+            "default",
+            "--max-states",
+            "20000",
+        ])
+        .assert()
+        .code(1)
+        .stdout(
+            is_match(
+                r"(?m)^\s*VIOLATED  always: where XEP-0045 fixes the order of a reply, the service keeps it",
+            )
+            .unwrap(),
+        );
 }
 
 #[cfg(feature = "mutants")]

@@ -3,7 +3,9 @@
 //! (bound resources, occupant-ids, stanza ids nobody sent, delay stamps, ad-hoc
 //! session ids) masked; whitespace
 //! between elements and the routing server's `xml:lang` stamp dropped; a stanza's
-//! own children sorted.
+//! own children sorted, and so are a `muc#user` `<x/>`'s (XEP-0045 §19.2's schema
+//! fixes no order there; Prosody and ejabberd differ). The runs themselves still
+//! check that order unless told not to (`--unordered-children`).
 
 use mucsim_scansion::{Event, Transcript};
 use server::xml::{Element, Node};
@@ -106,6 +108,12 @@ fn mask(el: &mut Element, jids: &BTreeMap<String, String>, sent_ids: &BTreeSet<S
             }
         }
     }
+    if el.is("x", server::ns::MUC_USER) {
+        el.children.sort_by_cached_key(|c| match c {
+            Node::Element(e) => e.to_xml_in(server::ns::MUC_USER),
+            Node::Text(t) => t.clone(),
+        });
+    }
 }
 
 #[cfg(test)]
@@ -140,6 +148,7 @@ mod tests {
             Event::Receive(el(
                 "<message xml:lang='en' type='groupchat' to='user@localhost/abc' id='srv-42' from='r@muc/Romeo'>\n  \
                  <x xmlns='urn:x'><status code='2'/><status code='1'/></x>\
+                 <x xmlns='http://jabber.org/protocol/muc#user'><status code='110'/><item role='none'/></x>\
                  <occupant-id xmlns='urn:xmpp:occupant-id:0' id='secret'/><body>hi</body></message>",
             )),
         );
@@ -149,6 +158,7 @@ mod tests {
         assert_eq!(
             lines[2],
             "Romeo receives: <message from='r@muc/Romeo' id='GENERATED-ID' to='user@localhost/RESOURCE(Romeo)' type='groupchat'>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/><status code='110'/></x>\
              <body>hi</body><x xmlns='urn:x'><status code='2'/><status code='1'/></x>\
              <occupant-id xmlns='urn:xmpp:occupant-id:0' id='OCCUPANT-ID'/></message>"
         );

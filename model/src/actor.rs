@@ -356,6 +356,11 @@ pub struct ServerState {
     pub svc: MucService,
     pub durability: Durability,
     pub judged: Judged,
+    /// A ghost, for the order property: the first XEP-0045 order rule a reply of
+    /// the service broke on this path (`oracle::order`, judged on each outbox before
+    /// it is split into notices, which cannot show order across clients), by its
+    /// citation. `None` on every path of a correct service, so it adds no states.
+    pub order_fault: Option<&'static str>,
     pub cast: Arc<Cast>,
 }
 
@@ -365,15 +370,31 @@ impl ServerState {
     }
 
     pub fn with(svc: MucService, durability: Durability, judged: Judged, cast: Arc<Cast>) -> ServerState {
+        ServerState::judged(svc, durability, judged, None, cast)
+    }
+
+    /// A state carrying the oracle's verdicts and an order fault (see
+    /// [`ServerState::order_fault`]).
+    pub fn judged(
+        svc: MucService,
+        durability: Durability,
+        judged: Judged,
+        order_fault: Option<&'static str>,
+        cast: Arc<Cast>,
+    ) -> ServerState {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         svc.hash(&mut h);
         durability.hash(&mut h);
         judged.hash(&mut h);
+        if order_fault.is_some() {
+            order_fault.hash(&mut h);
+        }
         ServerState {
             hash: h.finish(),
             svc,
             durability,
             judged,
+            order_fault,
             cast,
         }
     }
@@ -398,6 +419,7 @@ impl PartialEq for ServerState {
             && self.svc == other.svc
             && self.durability == other.durability
             && self.judged == other.judged
+            && self.order_fault == other.order_fault
     }
 }
 
@@ -419,7 +441,12 @@ impl Ord for ServerState {
             if self == other {
                 std::cmp::Ordering::Equal
             } else {
-                let show = |s: &ServerState| format!("{:?} {:?} {:?}", s.svc, s.durability, s.judged);
+                let show = |s: &ServerState| {
+                    format!(
+                        "{:?} {:?} {:?} {:?}",
+                        s.svc, s.durability, s.judged, s.order_fault
+                    )
+                };
                 show(self).cmp(&show(other))
             }
         })
@@ -526,11 +553,11 @@ impl Actor for MucActor {
                 if durability.crashes < cast.crashes {
                     o.choose_random("crash", vec![CRASH]);
                 }
-                let judged = server.judged;
-                *state = Cow::Owned(State::Server(ServerState::with(
+                *state = Cow::Owned(State::Server(ServerState::judged(
                     svc,
                     durability,
-                    judged,
+                    server.judged,
+                    server.order_fault,
                     cast.clone(),
                 )));
                 return;
@@ -579,8 +606,15 @@ impl Actor for MucActor {
                 let mut judged = server.judged;
                 let before = snapshots(cast, &svc);
                 let mut out = Vec::new();
+                let mut order_fault = server.order_fault;
                 for el in inputs {
+                    // Only requests the order rules speak of are kept to judge by.
+                    let request = oracle::order::use_case(&el).map(|_| el.clone());
                     let outbox = svc.handle(Millis(0), cast.clients[index].jid.clone(), el);
+                    if let (Some(req), None) = (&request, order_fault) {
+                        let broken = oracle::order::violations(req, outbox.iter().map(|o| &*o.body));
+                        order_fault = broken.first().map(|r| r.cites);
+                    }
                     if cast.crashes > 0 {
                         durability.storage.absorb(outbox.store_ops());
                         durability.storage.note_tombstones(&svc);
@@ -605,10 +639,11 @@ impl Actor for MucActor {
                         o.send(Id::from(to + 1), Msg::Notices(batch));
                     }
                 }
-                *state = Cow::Owned(State::Server(ServerState::with(
+                *state = Cow::Owned(State::Server(ServerState::judged(
                     svc,
                     durability,
                     judged,
+                    order_fault,
                     cast.clone(),
                 )));
             }

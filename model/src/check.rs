@@ -1,10 +1,9 @@
 //! Running the checker over a scenario and reporting each property's verdict, with a
 //! counterexample as a stanza transcript and a `.scs` script.
 
-use crate::replay::{replay, scs};
+use crate::replay::{replay, requirement, scs};
 use crate::scenario::Scenario;
 use crate::{model, Model};
-use mucsim_sim::WorldConfig;
 use stateright::{Checker, Expectation, HasDiscoveries, Model as _};
 
 #[derive(Clone, Debug)]
@@ -39,7 +38,8 @@ impl Default for CheckOptions {
 pub struct Counterexample {
     /// Who sent and received what, step by step, with full stanzas.
     pub transcript: String,
-    /// A scansion script replaying the interleaving against the real service.
+    /// A scansion script replaying the interleaving and expecting what the violated
+    /// property requires (see [`crate::replay::scs`]).
     pub scs: Result<String, String>,
 }
 
@@ -102,6 +102,19 @@ fn exercised(scenario: &Scenario, name: &str) -> bool {
             has(&|o| matches!(o, Op::MembersOnly(true)))
                 && has(&|o| matches!(o, Op::Join | Op::JoinWithPassword))
         }
+        // The order rules the service keeps speak of kicks, bans and destroys
+        // (`oracle::order::RULES`); the model's other requests have none.
+        crate::properties::REPLY_ORDER => has(&|o| {
+            matches!(
+                o,
+                Op::Kick { .. }
+                    | Op::Destroy
+                    | Op::Affiliate {
+                        affiliation: "outcast",
+                        ..
+                    }
+            )
+        }),
         _ => true,
     }
 }
@@ -117,6 +130,7 @@ pub fn why_not_exercised(name: &str) -> &'static str {
             "the scenario has no join after a switch to members-only"
         }
         crate::properties::DURABLE_TOMBSTONES => "the scenario has no service crash after a destroy",
+        crate::properties::REPLY_ORDER => "the scenario neither kicks, bans nor destroys",
         _ => "the scenario has no service crash",
     }
 }
@@ -167,7 +181,10 @@ pub fn verdicts(checker: &dyn Checker<Model>, scenario: &Scenario) -> Vec<Verdic
                         let (transcript, arrivals) = replay(m, path);
                         let title =
                             format!("{} (scenario: {}), found by mucsim check", p.name, scenario.name);
-                        let scs = scs(cast, &arrivals, &title, WorldConfig::new(0));
+                        // The script is written from the checked service alone (it may
+                        // be the bug) and expects what the property requires.
+                        let requires = requirement(p.name);
+                        let scs = scs(cast, &arrivals, &title, cast.cfg.clone(), p.name, &requires);
                         Counterexample { transcript, scs }
                     });
                     (cx.is_none(), cx)

@@ -102,6 +102,21 @@ fn kept_as_told(s: &S, same: impl Fn(&server::RoomRecord, &server::RoomRecord) -
         .is_none()
 }
 
+// ---- the order of a reply (issue 21, kind 6) --------------------------------
+
+/// The order property: every reply the service sent on the path kept the order
+/// rules of `oracle::order` that it keeps (the server actor judges each outbox as
+/// one sequence, before it is split into per-client notices).
+pub const REPLY_ORDER: &str = "always: where XEP-0045 fixes the order of a reply, the service keeps it";
+
+fn reply_order(model: Model) -> Model {
+    model.property(Expectation::Always, REPLY_ORDER, |_, s| {
+        server(s).order_fault.is_none()
+    })
+}
+
+// ------------------------------------------------------------------------------
+
 pub fn properties(model: Model) -> Model {
     // One check per invariant; the length is `Invariant::ALL`'s, so an invariant
     // added without its check here fails to compile instead of panicking at run time.
@@ -143,6 +158,7 @@ pub fn properties(model: Model) -> Model {
             server.durability.crashes > 0 && server.svc.rooms().next().is_some()
         });
     }
+    let model = reply_order(model);
     model
         .property(Expectation::Always, DURABLE_AFFILIATIONS, |_, s| {
             kept_as_told(s, |a, b| a.affiliations == b.affiliations)

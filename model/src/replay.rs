@@ -8,15 +8,18 @@
 //!
 //! [`scs`] writes the same interleaving as a scansion script: the stanzas in the order
 //! they reached the service, played in the simulator (whose home server adds what a
-//! real one adds), with every stanza the *real* service sends in answer as an
-//! expectation. Run against a service with the bug, the script fails where the
-//! service first differs, or where it breaks an invariant.
+//! real one adds) against the service that was checked, expecting only what the
+//! violated property requires ([`Requires`]) — never what that service answered,
+//! which for a bug in the code is the bug. Run against the buggy service the script
+//! fails where the property does (or where the service breaks an invariant); run
+//! against the fixed one it passes.
 
 use crate::actor::{service_input, Cast, Msg, MucActor, State};
 use crate::properties::S;
 use crate::Model;
 use mucsim_sim::disk::describe_effects;
-use mucsim_sim::scansion::to_scs;
+use mucsim_sim::scansion::{to_judging_scs, Judgement};
+use mucsim_sim::swarm::judge::Judge;
 use mucsim_sim::SimDisk;
 use mucsim_sim::{World, WorldConfig};
 use server::xml::Element;
@@ -182,10 +185,78 @@ fn label(cast: &Cast, i: usize) -> String {
     }
 }
 
-/// The arrivals as a scansion script, with the real service's answers (a service
-/// built from `world`; pass [`WorldConfig::new`] for the real one).
-pub fn scs(cast: &Cast, arrivals: &[Arrival], title: &str, world: WorldConfig) -> Result<String, String> {
-    let mut w = World::new(world);
+/// What a violated property requires at the end of a path, for its script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Requires {
+    /// A service invariant: the script runner checks it after every action.
+    Invariant,
+    /// Client `client` must receive a stanza matching `stanza` from arrival
+    /// `arrival` (an index into the path's arrivals: the violating request) on.
+    Receives {
+        arrival: usize,
+        client: usize,
+        stanza: Element,
+    },
+    /// One of the oracle judge's properties: the replay is judged by the same
+    /// oracle code on every input (`mucsim_sim::swarm::judge::Judge`, the world's
+    /// tap), and the first finding of this property says which input violated it
+    /// and what stanza it requires instead.
+    Judged(oracle::judge::Property),
+    /// No stanza states it; says what it requires, in words.
+    Unstated(&'static str),
+}
+
+/// What the property `name` requires where the path violates it. The service
+/// invariants are checked by the script runner; the client properties read an
+/// absence or a whole history, which no expectation states.
+pub fn requirement(name: &str) -> Requires {
+    use crate::properties::{DURABLE_AFFILIATIONS, DURABLE_CONFIG, IQ_ONCE, REMOVAL_TOLD_ONCE, VIEWS_AGREE};
+    if server::Invariant::ALL
+        .iter()
+        .any(|i| crate::properties::invariant_property(*i) == name)
+    {
+        return Requires::Invariant;
+    }
+    if let Some(p) = oracle::judge::Property::ALL
+        .into_iter()
+        .find(|p| crate::properties::judged_property(*p) == name)
+    {
+        return Requires::Judged(p);
+    }
+    match name {
+        DURABLE_AFFILIATIONS | DURABLE_CONFIG => Requires::Unstated("a crash, which a script cannot cause"),
+        IQ_ONCE => Requires::Unstated("that an iq is answered exactly once, over the whole path"),
+        REMOVAL_TOLD_ONCE => Requires::Unstated(
+            "that a removal without a cause, or a second one, does not come, which no expectation states",
+        ),
+        VIEWS_AGREE => {
+            Requires::Unstated("that the presences a client received add up to the room, over the whole path")
+        }
+        _ => Requires::Unstated("nothing this writer knows how to state"),
+    }
+}
+
+/// The arrivals as a scansion script that judges the service (issue 20): played in
+/// the simulator against `service` — the service that was checked, possibly buggy;
+/// the writer consults no other — every send is an action, what the service
+/// answered is only a comment, and the script ends with what the violated
+/// `property` requires there ([`Requires`], via
+/// [`mucsim_sim::scansion::to_judging_scs`]). So it fails on the bug and passes
+/// once it is fixed, whether the bug is a `--mutant` or in the code itself.
+///
+/// Errors: a path that crashes the service (a script cannot), or a client that
+/// cannot connect.
+pub fn scs(
+    cast: &Cast,
+    arrivals: &[Arrival],
+    title: &str,
+    service: server::ServiceConfig,
+    property: &str,
+    requires: &Requires,
+) -> Result<String, String> {
+    let mut wc = WorldConfig::new(0);
+    wc.service = service;
+    let mut w = World::new(wc);
     let mut conns = Vec::new();
     for (i, c) in cast.clients.iter().enumerate() {
         let conn = w
@@ -207,13 +278,94 @@ pub fn scs(cast: &Cast, arrivals: &[Arrival], title: &str, world: WorldConfig) -
                 .into(),
         );
     }
-    for a in arrivals {
+    let mut at = None;
+    let mut judged: Option<(String, Element, Option<Element>)> = None;
+    if let Requires::Judged(_) = requires {
+        w.set_tap(Box::new(Judge::default()));
+    }
+    for (k, a) in arrivals.iter().enumerate() {
+        let before = w.transcript().len();
+        if matches!(requires, Requires::Receives { arrival, .. } if *arrival == k) {
+            at = Some(before);
+        }
         match a {
             Arrival::Stanza(i, el) => w.send(conns[*i], el.clone()).map_err(|e| e.to_string())?,
             Arrival::Disconnect(i) => w.disconnect(conns[*i]).map_err(|e| e.to_string())?,
             Arrival::Crash => unreachable!("refused above"),
         }
         w.run_until_quiet();
+        if let Requires::Judged(p) = requires {
+            let found = w
+                .tap()
+                .and_then(|t| t.as_any().downcast_mut::<Judge>())
+                .and_then(|j| j.found.iter().find(|f| f.violation.property() == *p).cloned());
+            if let Some(f) = found {
+                let to = match (f.expect, f.probe) {
+                    (Some((full, el)), _) => cast
+                        .clients
+                        .iter()
+                        .position(|c| c.jid.as_str() == full)
+                        .map(|i| (label(cast, i), el, None)),
+                    // A lifted outcast's join must be refused: asked from one of
+                    // its sessions.
+                    (None, Some((user, room))) => cast
+                        .clients
+                        .iter()
+                        .position(|c| c.jid.to_bare().as_str() == user)
+                        .map(|i| {
+                            let (join, refused) = mucsim_sim::swarm::judge::probe_join(&room);
+                            (label(cast, i), refused, Some(join))
+                        }),
+                    (None, None) => None,
+                };
+                if let Some(to) = to {
+                    at = Some(before);
+                    judged = Some(to);
+                }
+                break;
+            }
+        }
     }
-    Ok(to_scs(title, w.transcript()))
+    let end = w.transcript().len();
+    let judgement = match requires {
+        Requires::Invariant => Judgement {
+            property: property.to_string(),
+            requires: "the script runner checks the service's invariants after every action".into(),
+            at: end,
+            expect: Vec::new(),
+            probes: Vec::new(),
+        },
+        Requires::Unstated(why) => Judgement {
+            property: property.to_string(),
+            requires: format!("{why}; this script states no expectation"),
+            at: end,
+            expect: Vec::new(),
+            probes: Vec::new(),
+        },
+        Requires::Judged(_) => match judged {
+            Some((client, el, probe)) => Judgement {
+                property: property.to_string(),
+                requires: format!("{client} receives the stanza below, answering the last input"),
+                at: at.unwrap_or(end),
+                probes: probe.into_iter().map(|p| (client.clone(), p)).collect(),
+                expect: vec![(client, el)],
+            },
+            None => Judgement {
+                property: property.to_string(),
+                requires: "what the judge found, which no stanza states; this script states no expectation"
+                    .into(),
+                at: end,
+                expect: Vec::new(),
+                probes: Vec::new(),
+            },
+        },
+        Requires::Receives { client, stanza, .. } => Judgement {
+            property: property.to_string(),
+            requires: format!("{} receives the stanza below", label(cast, *client)),
+            at: at.unwrap_or(end),
+            expect: vec![(label(cast, *client), stanza.clone())],
+            probes: Vec::new(),
+        },
+    };
+    Ok(to_judging_scs(title, w.transcript(), &judgement))
 }

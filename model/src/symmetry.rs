@@ -85,10 +85,11 @@ pub fn representative(s: &S) -> S {
     };
     let mut svc = server_state.svc.clone();
     svc.rename_sessions(&rename);
-    actor_states[0] = Arc::new(State::Server(ServerState::with(
+    actor_states[0] = Arc::new(State::Server(ServerState::judged(
         svc,
         server_state.durability.clone(),
         server_state.judged,
+        server_state.order_fault,
         cast.clone(),
     )));
     S {

@@ -69,11 +69,11 @@ fn revocation_scenario_reaches_every_interesting_state() {
     let s = Scenario::revocation();
     let checker = run(&s, &CheckOptions::default()).unwrap();
     let vs = verdicts(&*checker, &s);
-    // One `always` per service invariant, the model's own nine, and the oracle
-    // judge's five.
+    // One `always` per service invariant, the model's own ten (the durable
+    // tombstones' and the reply order's included), and the oracle judge's five.
     assert_eq!(
         vs.len(),
-        server::Invariant::ALL.len() + 9 + oracle::judge::Property::ALL.len()
+        server::Invariant::ALL.len() + 10 + oracle::judge::Property::ALL.len()
     );
     for v in &vs {
         assert!(v.holds, "{}", v.name);
@@ -102,7 +102,7 @@ fn durability_scenario_holds_every_property_across_a_crash() {
     let vs = mucsim_model::check::verdicts(&*checker, &s);
     assert_eq!(
         vs.len(),
-        server::Invariant::ALL.len() + 10 + oracle::judge::Property::ALL.len(),
+        server::Invariant::ALL.len() + 11 + oracle::judge::Property::ALL.len(),
         "the crash scenario adds its 'sometimes'"
     );
     for v in &vs {
@@ -133,5 +133,25 @@ fn focused_scenarios_state_counts() {
         assert!(Scenario::DEFAULT_SET.contains(&name), "{name}");
         let s = Scenario::named(name).expect("a named scenario");
         assert_eq!(unique_states(&s, &opts(true, true)), count, "{name}");
+    }
+}
+
+/// The real service keeps XEP-0045's reply order on every path of a kick, a voice
+/// and moderator-free role scenario, and a destroy (the default scenario covers the
+/// ban; `unique_states` asserts every `always` property).
+#[test]
+fn kicks_and_destroys_keep_the_reply_order() {
+    use mucsim_model::scenario::OpKind;
+    for kinds in [
+        &[OpKind::Join, OpKind::Kick][..],
+        &[OpKind::Join, OpKind::Ban, OpKind::Destroy][..],
+    ] {
+        let s = Scenario::generate(3, 1, kinds).unwrap();
+        let checker = run(&s, &CheckOptions::default()).unwrap();
+        let v = verdicts(&*checker, &s)
+            .into_iter()
+            .find(|v| v.name == mucsim_model::properties::REPLY_ORDER)
+            .expect("the order property");
+        assert!(v.holds, "{kinds:?}: {:?}", v.counterexample.map(|c| c.transcript));
     }
 }

@@ -6,7 +6,7 @@
 use mucsim_model::check::{run, verdicts, CheckOptions};
 use mucsim_model::properties::{
     invariant_property, ALLOWED_NOT_REFUSED, DURABLE_AFFILIATIONS, NO_FORBIDDEN_SUCCEEDS,
-    OUTCAST_BY_ALLOWED_CHANGE, PASSWORD_EVERY_JOIN, REAL_JID_BY_WHOIS, VIEWS_AGREE,
+    OUTCAST_BY_ALLOWED_CHANGE, PASSWORD_EVERY_JOIN, REAL_JID_BY_WHOIS, REPLY_ORDER, VIEWS_AGREE,
 };
 use mucsim_model::scenario::Scenario;
 use mucsim_sim::scansion::{parse, run_in, RunOptions};
@@ -237,4 +237,39 @@ fn a_tombstone_answered_before_it_is_durable_is_caught() {
     let always = |v: &&mucsim_model::check::Verdict| v.expectation == stateright::Expectation::Always;
     assert!(vs.iter().filter(always).all(|v| v.holds));
     assert!(vs.iter().any(|v| v.name == DURABLE_TOMBSTONES && v.exercised));
+}
+
+/// A muc#admin set answered on the wrong side of its removal (a ban's answer after
+/// the banned occupant is told, §9.2; a kick's before the kicked one is, §8.2) is
+/// caught by the order property, in the default scenario (its ban) and in a kick
+/// scenario. No client can see it (each sees its own stanzas in the same order
+/// either way: the requester gets the answer before its copy of the removal), so
+/// the counterexample's script passes against the mutant too; the server actor
+/// judges the whole reply.
+#[test]
+fn answering_on_the_wrong_side_of_the_removal() {
+    use mucsim_model::scenario::OpKind;
+    for (s, request) in [
+        (Scenario::default_check(), "affiliation='outcast'"),
+        (
+            Scenario::generate(3, 1, &[OpKind::Join, OpKind::Kick]).unwrap(),
+            "role='none'",
+        ),
+    ] {
+        let mut s = s;
+        s.mutant = Some(Mutant::RemovalAnswerSwapped);
+        let opts = CheckOptions {
+            stop_at: vec![REPLY_ORDER],
+            ..CheckOptions::default()
+        };
+        let checker = run(&s, &opts).unwrap();
+        let vs = verdicts(&*checker, &s);
+        let v = vs
+            .iter()
+            .find(|v| v.name == REPLY_ORDER)
+            .expect("property exists");
+        assert!(!v.holds, "{}: the swapped answer was not caught", s.name);
+        let cx = v.counterexample.as_ref().expect("a counterexample");
+        assert!(cx.transcript.contains(request), "{}", cx.transcript);
+    }
 }

@@ -13,6 +13,9 @@
 //!   ([`IqLedger`]);
 //! - [`spec`]: XEP-0045's permission rules as data, the independent statement the
 //!   service is checked against (the service never imports them);
+//! - [`order`]: XEP-0045's order rules as data (which part of one reply comes
+//!   before which, e.g. §8.2: the kicked occupant, then the answer, then the
+//!   others) and the check of one reply against them.
 //! - [`judge`]: whether the service's answer to one request (affiliation, role,
 //!   config, subject, invitation, destroy, join) and the room it left are ones the
 //!   spec allows, and whether a real JID in presence reached someone whois lets see
@@ -27,6 +30,7 @@
 mod codes;
 mod iqs;
 pub mod judge;
+pub mod order;
 mod side;
 pub mod spec;
 mod view;

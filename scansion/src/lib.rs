@@ -19,4 +19,4 @@ pub use backend::{Backend, ConnId};
 pub use parse::{parse, Action, ActionKind, ClientDef, ParseError, Script, NS_SCANSION};
 pub use runner::{run_on, Failure, Played, RunOptions};
 pub use transcript::{Event, Transcript};
-pub use write::to_scs;
+pub use write::{to_judging_scs, to_scs, Judgement};

@@ -8,6 +8,15 @@
 //!   the same children in the same order, the same text;
 //! - `{scansion:any}` matches any value, `{scansion:capture:NAME}` binds NAME the first
 //!   time and must equal it afterwards.
+//!
+//! One deliberate widening, off by default ([`MatchOptions::unordered_children`]): the
+//! children of a `muc#user` `<x/>` in any order, still strict otherwise (the same
+//! number of children, each matched strictly by a distinct one). XEP-0045's schema
+//! for that element (§19.2, `http://jabber.org/protocol/muc#user`) is an
+//! `xs:choice` with `maxOccurs='unbounded'`: it fixes no order, and servers differ
+//! (Prosody sends `<status/>` before `<item/>`, ejabberd `<item/>` first). Scripts
+//! written against Prosody rely on its order; with the option they hold for a
+//! server that orders them otherwise.
 
 use super::NS_SCANSION;
 use server::ns;
@@ -17,6 +26,14 @@ use std::fmt;
 
 const ANY: &str = "{scansion:any}";
 const CAPTURE: &str = "{scansion:capture:";
+
+/// How far matching departs from Prosody's rules. The default is Prosody's rules.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MatchOptions {
+    /// Accept the children of a `muc#user` `<x/>` in any order (XEP-0045 §19.2's
+    /// schema fixes none); count, attributes and text stay strict.
+    pub unordered_children: bool,
+}
 
 /// Values bound by `{scansion:capture:NAME}` so far in a script.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -41,13 +58,29 @@ impl fmt::Display for Mismatch {
     }
 }
 
-/// Matches `got` against `expected`. Captures are bound only when the whole stanza
-/// matches.
+/// Matches `got` against `expected` by Prosody's rules. Captures are bound only when
+/// the whole stanza matches.
 pub fn matches(expected: &Element, got: &Element, caps: &mut Captures) -> Result<(), Mismatch> {
+    matches_with(expected, got, caps, MatchOptions::default())
+}
+
+/// [`matches`], with the departures `opts` allows.
+pub fn matches_with(
+    expected: &Element,
+    got: &Element,
+    caps: &mut Captures,
+    opts: MatchOptions,
+) -> Result<(), Mismatch> {
     let mut trial = caps.clone();
-    match_element(expected, got, &mut trial, &expected.name)?;
+    Matcher { opts }.element(expected, got, &mut trial, &expected.name)?;
     *caps = trial;
     Ok(())
+}
+
+/// Whether the children of `e` carry no order (XEP-0045 §19.2: the `muc#user`
+/// `<x/>`'s content is an unbounded `xs:choice`).
+fn order_free(e: &Element) -> bool {
+    e.is("x", ns::MUC_USER)
 }
 
 fn is_strict(e: &Element) -> bool {
@@ -68,98 +101,176 @@ fn fail(path: &str, reason: String) -> Result<(), Mismatch> {
     })
 }
 
-fn match_element(exp: &Element, got: &Element, caps: &mut Captures, path: &str) -> Result<(), Mismatch> {
-    if exp.name != got.name || exp.ns != got.ns {
-        return fail(
-            path,
-            format!(
-                "expected <{}/> in {}, got <{}/> in {}",
-                exp.name, exp.ns, got.name, got.ns
-            ),
-        );
-    }
-    let strict = is_strict(exp);
-    for a in expected_attrs(exp) {
-        let Some(v) = got.attr_ns(&a.ns, &a.name) else {
-            return fail(path, format!("attribute '{}' missing", a.name));
-        };
-        match_value(&a.value, v, caps).or_else(|why| fail(path, format!("attribute '{}': {why}", a.name)))?;
-    }
-    if strict {
-        if let Some(extra) = got
-            .attrs
-            .iter()
-            .find(|g| !expected_attrs(exp).any(|a| a.ns == g.ns && a.name == g.name))
-        {
-            return fail(path, format!("unexpected attribute '{}' (strict)", extra.name));
-        }
-    }
-    let exp_text = text_of(exp);
-    let got_text = text_of(got);
-    if strict {
-        if exp_text != got_text {
-            return fail(
-                path,
-                format!("text expected {exp_text:?}, got {got_text:?} (strict)"),
-            );
-        }
-    } else if !exp_text.trim().is_empty() && exp_text.trim() != got_text.trim() {
-        return fail(
-            path,
-            format!("text expected {:?}, got {:?}", exp_text.trim(), got_text.trim()),
-        );
-    }
-    let exp_children: Vec<&Element> = exp.elements().collect();
-    let got_children: Vec<&Element> = got.elements().collect();
-    if strict {
-        if exp_children.len() != got_children.len() {
+struct Matcher {
+    opts: MatchOptions,
+}
+
+impl Matcher {
+    fn element(&self, exp: &Element, got: &Element, caps: &mut Captures, path: &str) -> Result<(), Mismatch> {
+        if exp.name != got.name || exp.ns != got.ns {
             return fail(
                 path,
                 format!(
-                    "expected {} child elements, got {} (strict)",
-                    exp_children.len(),
-                    got_children.len()
+                    "expected <{}/> in {}, got <{}/> in {}",
+                    exp.name, exp.ns, got.name, got.ns
                 ),
             );
         }
-        for (e, g) in exp_children.iter().zip(&got_children) {
-            match_element(e, g, caps, &format!("{path}/{}", e.name))?;
+        let strict = is_strict(exp);
+        for a in expected_attrs(exp) {
+            let Some(v) = got.attr_ns(&a.ns, &a.name) else {
+                return fail(path, format!("attribute '{}' missing", a.name));
+            };
+            match_value(&a.value, v, caps)
+                .or_else(|why| fail(path, format!("attribute '{}': {why}", a.name)))?;
         }
-        return Ok(());
+        if strict {
+            if let Some(extra) = got
+                .attrs
+                .iter()
+                .find(|g| !expected_attrs(exp).any(|a| a.ns == g.ns && a.name == g.name))
+            {
+                return fail(path, format!("unexpected attribute '{}' (strict)", extra.name));
+            }
+        }
+        let exp_text = text_of(exp);
+        let got_text = text_of(got);
+        if strict {
+            if exp_text != got_text {
+                return fail(
+                    path,
+                    format!("text expected {exp_text:?}, got {got_text:?} (strict)"),
+                );
+            }
+        } else if !exp_text.trim().is_empty() && exp_text.trim() != got_text.trim() {
+            return fail(
+                path,
+                format!("text expected {:?}, got {:?}", exp_text.trim(), got_text.trim()),
+            );
+        }
+        let exp_children: Vec<&Element> = exp.elements().collect();
+        let got_children: Vec<&Element> = got.elements().collect();
+        if strict {
+            if exp_children.len() != got_children.len() {
+                return fail(
+                    path,
+                    format!(
+                        "expected {} child elements, got {} (strict)",
+                        exp_children.len(),
+                        got_children.len()
+                    ),
+                );
+            }
+            if self.opts.unordered_children && order_free(exp) {
+                return self.any_order(&exp_children, &got_children, caps, path);
+            }
+            for (e, g) in exp_children.iter().zip(&got_children) {
+                self.element(e, g, caps, &format!("{path}/{}", e.name))?;
+            }
+            return Ok(());
+        }
+        // Non-strict: each expected child matches a distinct received child, in any order.
+        let mut used = vec![false; got_children.len()];
+        for e in exp_children {
+            let child_path = format!("{path}/{}", e.name);
+            let mut first_miss = None;
+            let mut found = false;
+            for (i, g) in got_children.iter().enumerate() {
+                if used[i] {
+                    continue;
+                }
+                let mut trial = caps.clone();
+                match self.element(e, g, &mut trial, &child_path) {
+                    Ok(()) => {
+                        *caps = trial;
+                        used[i] = true;
+                        found = true;
+                        break;
+                    }
+                    Err(m) => {
+                        if first_miss.is_none() && g.name == e.name && g.ns == e.ns {
+                            first_miss = Some(m);
+                        }
+                    }
+                }
+            }
+            if !found {
+                return Err(first_miss.unwrap_or(Mismatch {
+                    path: child_path,
+                    reason: format!("no child <{}/> in {}", e.name, e.ns),
+                }));
+            }
+        }
+        Ok(())
     }
-    // Non-strict: each expected child matches a distinct received child, in any order.
-    let mut used = vec![false; got_children.len()];
-    for e in exp_children {
-        let child_path = format!("{path}/{}", e.name);
+
+    /// Strict children in any order: as many received as expected, each expected child
+    /// matched (strictly) by a distinct received one. Searches every assignment (the
+    /// lists are a handful long), so a `{scansion:any}` child cannot take the one a
+    /// later expected child needed.
+    fn any_order(
+        &self,
+        exp: &[&Element],
+        got: &[&Element],
+        caps: &mut Captures,
+        path: &str,
+    ) -> Result<(), Mismatch> {
+        let mut used = vec![false; got.len()];
         let mut first_miss = None;
-        let mut found = false;
-        for (i, g) in got_children.iter().enumerate() {
+        if self.assign(exp, got, &mut used, caps, path, &mut first_miss) {
+            return Ok(());
+        }
+        Err(first_miss.unwrap_or_else(|| Mismatch {
+            path: path.to_string(),
+            reason: "no order of the received children matches (unordered children)".into(),
+        }))
+    }
+
+    fn assign(
+        &self,
+        exp: &[&Element],
+        got: &[&Element],
+        used: &mut [bool],
+        caps: &mut Captures,
+        path: &str,
+        first_miss: &mut Option<Mismatch>,
+    ) -> bool {
+        let Some((e, rest)) = exp.split_first() else {
+            return true;
+        };
+        let child_path = format!("{path}/{}", e.name);
+        for (i, g) in got.iter().enumerate() {
             if used[i] {
                 continue;
             }
             let mut trial = caps.clone();
-            match match_element(e, g, &mut trial, &child_path) {
+            match self.element(e, g, &mut trial, &child_path) {
                 Ok(()) => {
-                    *caps = trial;
                     used[i] = true;
-                    found = true;
-                    break;
+                    if self.assign(rest, got, used, &mut trial, path, first_miss) {
+                        *caps = trial;
+                        return true;
+                    }
+                    used[i] = false;
                 }
                 Err(m) => {
                     if first_miss.is_none() && g.name == e.name && g.ns == e.ns {
-                        first_miss = Some(m);
+                        *first_miss = Some(m);
                     }
                 }
             }
         }
-        if !found {
-            return Err(first_miss.unwrap_or(Mismatch {
+        if first_miss.is_none() {
+            *first_miss = Some(Mismatch {
                 path: child_path,
-                reason: format!("no child <{}/> in {}", e.name, e.ns),
-            }));
+                reason: format!(
+                    "no child <{}/> in {} left to match (unordered children)",
+                    e.name, e.ns
+                ),
+            });
         }
+        false
     }
-    Ok(())
 }
 
 /// The text children, with whitespace-only text (indentation) counted as none.
@@ -344,6 +455,93 @@ mod tests {
     fn namespaces_compare_by_uri_not_prefix() {
         assert!(ok("<x xmlns='urn:x'/>", "<p:x xmlns:p='urn:x'/>"));
         assert!(!ok("<x xmlns='urn:x'/>", "<x xmlns='urn:y'/>"));
+    }
+
+    fn ok_unordered(exp: &str, got: &str) -> bool {
+        let opts = MatchOptions {
+            unordered_children: true,
+        };
+        matches_with(&el(exp), &el(got), &mut Captures::default(), opts).is_ok()
+    }
+
+    const PROSODY_ORDER: &str = "<presence><x xmlns='http://jabber.org/protocol/muc#user'>\
+        <status code='201'/><item affiliation='owner' role='moderator'/><status code='110'/></x></presence>";
+    const EJABBERD_ORDER: &str = "<presence><x xmlns='http://jabber.org/protocol/muc#user'>\
+        <item affiliation='owner' role='moderator'/><status code='110'/><status code='201'/></x></presence>";
+
+    #[test]
+    fn muc_user_children_keep_their_order_by_default() {
+        assert!(ok(PROSODY_ORDER, PROSODY_ORDER));
+        assert!(!ok(PROSODY_ORDER, EJABBERD_ORDER));
+        assert!(!ok(EJABBERD_ORDER, PROSODY_ORDER));
+    }
+
+    #[test]
+    fn unordered_children_accepts_any_order_of_muc_user_children() {
+        assert!(ok_unordered(PROSODY_ORDER, EJABBERD_ORDER));
+        assert!(ok_unordered(EJABBERD_ORDER, PROSODY_ORDER));
+        assert!(ok_unordered(PROSODY_ORDER, PROSODY_ORDER));
+    }
+
+    #[test]
+    fn unordered_children_stays_strict_otherwise() {
+        let x = |inner: &str| {
+            format!("<presence><x xmlns='http://jabber.org/protocol/muc#user'>{inner}</x></presence>")
+        };
+        let exp = x("<status code='110'/><item role='moderator'/>");
+        // A missing child, an extra child, a wrong value, an extra attribute: all fail.
+        assert!(!ok_unordered(&exp, &x("<item role='moderator'/>")));
+        assert!(!ok_unordered(
+            &exp,
+            &x("<item role='moderator'/><status code='110'/><status code='100'/>")
+        ));
+        assert!(!ok_unordered(
+            &exp,
+            &x("<item role='participant'/><status code='110'/>")
+        ));
+        assert!(!ok_unordered(
+            &exp,
+            &x("<item role='moderator' nick='n'/><status code='110'/>")
+        ));
+        // Two expected children never share one received child.
+        assert!(!ok_unordered(
+            &x("<status code='110'/><status code='110'/>"),
+            &x("<status code='110'/><status code='201'/>")
+        ));
+        // Only the muc#user <x/> is order-free: other strict elements keep their order.
+        assert!(!ok_unordered(
+            "<x xmlns='urn:x'><a/><b/></x>",
+            "<x xmlns='urn:x'><b/><a/></x>"
+        ));
+        assert!(!ok_unordered(
+            "<iq><query xmlns='http://jabber.org/protocol/muc#admin'><item nick='a'/><item nick='b'/></query></iq>",
+            "<iq><query xmlns='http://jabber.org/protocol/muc#admin'><item nick='b'/><item nick='a'/></query></iq>"
+        ));
+    }
+
+    #[test]
+    fn unordered_children_searches_past_a_greedy_choice() {
+        // {scansion:any} first would take 201 greedily and leave nothing for 201.
+        let x = |inner: &str| {
+            format!("<presence><x xmlns='http://jabber.org/protocol/muc#user'>{inner}</x></presence>")
+        };
+        assert!(ok_unordered(
+            &x("<status code='{scansion:any}'/><status code='201'/>"),
+            &x("<status code='201'/><status code='110'/>")
+        ));
+        // Captures bind only along the assignment that matched.
+        let mut caps = Captures::default();
+        let opts = MatchOptions {
+            unordered_children: true,
+        };
+        assert!(matches_with(
+            &el(&x("<status code='{scansion:capture:C}'/><status code='201'/>")),
+            &el(&x("<status code='201'/><status code='110'/>")),
+            &mut caps,
+            opts
+        )
+        .is_ok());
+        assert_eq!(caps.get("C"), Some("110"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! (the seed still changes generated resources and timings).
 
 use super::backend::{Backend, ConnId};
-use super::matcher::{matches, Captures, Mismatch};
+use super::matcher::{matches_with, Captures, MatchOptions, Mismatch};
 use super::{ActionKind, Script};
 use server::ns;
 use server::xml::{Element, Node};
@@ -18,6 +18,10 @@ pub struct RunOptions {
     pub strict: bool,
     /// Virtual milliseconds a `receives` waits for its stanza.
     pub timeout_ms: u64,
+    /// Accept the children of a `muc#user` `<x/>` in any order
+    /// ([`MatchOptions::unordered_children`]); default off: Prosody's rule, the order
+    /// the script gives.
+    pub unordered_children: bool,
 }
 
 impl Default for RunOptions {
@@ -26,6 +30,7 @@ impl Default for RunOptions {
             seed: 0,
             strict: false,
             timeout_ms: 5_000,
+            unordered_children: false,
         }
     }
 }
@@ -124,6 +129,19 @@ impl<B: Backend> Runner<'_, B> {
                     self.backend.settle();
                 }
                 ActionKind::Sends(stanzas) => {
+                    // As scansion does: what a client that has disconnected would
+                    // send is skipped, and said so (Prosody's own trunk scripts
+                    // end that way, a `sends` after the client's `disconnects`).
+                    if let Some(conn) = self.disconnected(&action.client) {
+                        self.backend.note(
+                            conn,
+                            format!(
+                                "skipped what {} sends at line {line}: it has disconnected",
+                                action.client
+                            ),
+                        );
+                        continue;
+                    }
                     let conn = self.conn(&action.client, line)?;
                     for s in stanzas {
                         let s = self.substitute(s, line)?;
@@ -157,6 +175,16 @@ impl<B: Backend> Runner<'_, B> {
         Ok(())
     }
 
+    /// The connection of `name` if it connected and has since disconnected (by its
+    /// own `disconnects`, or closed by the server); `None` if it never connected or
+    /// is still open.
+    fn disconnected(&self, name: &str) -> Option<ConnId> {
+        self.conns
+            .get(name)
+            .copied()
+            .filter(|&c| !self.backend.is_open(c))
+    }
+
     fn conn(&self, name: &str, line: usize) -> Result<ConnId, Failure> {
         match self.conns.get(name) {
             Some(&c) if self.backend.is_open(c) => Ok(c),
@@ -185,7 +213,10 @@ impl<B: Backend> Runner<'_, B> {
                     got,
                 });
             };
-            match matches(exp, &got, &mut self.caps) {
+            let mo = MatchOptions {
+                unordered_children: self.opts.unordered_children,
+            };
+            match matches_with(exp, &got, &mut self.caps, mo) {
                 Ok(()) => return Ok(()),
                 Err(m) if self.opts.strict => {
                     return Err(Failure {

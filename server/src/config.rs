@@ -49,6 +49,10 @@ pub enum Mutant {
     /// Answers (the iq result, the presences) before the change is durable: the write
     /// comes after the stanzas, without a sync, and lands on disk with a later sync.
     AnswerBeforeDurable,
+    /// A muc#admin set is answered on the wrong side of the removal it makes: a
+    /// kick's answer before the kicked occupant is told (XEP-0045 §8.2 puts it
+    /// after), a ban's after the banned occupant is told (§9.2 puts it before).
+    RemovalAnswerSwapped,
     /// An admin may change another admin's or an owner's affiliation (the check
     /// reads only the affiliation asked for, not the target's current one).
     AdminMayChangeAdmins,
@@ -70,7 +74,7 @@ pub enum Mutant {
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 13] = [
+    pub const ALL: [Mutant; 14] = [
         Mutant::RevokeOneSession,
         Mutant::MembersOnlyKeepsNonMembers,
         Mutant::StaleJoinCheck,
@@ -78,6 +82,7 @@ impl Mutant {
         Mutant::LastOwnerMayLeave,
         Mutant::NickChangeSkipsUniqueness,
         Mutant::AnswerBeforeDurable,
+        Mutant::RemovalAnswerSwapped,
         Mutant::AdminMayChangeAdmins,
         Mutant::ModeratorOutranksAffiliation,
         Mutant::RoleCheckRefusesEqual,
@@ -96,6 +101,7 @@ impl Mutant {
             Mutant::LastOwnerMayLeave => "last-owner-may-leave",
             Mutant::NickChangeSkipsUniqueness => "nick-change-skips-uniqueness",
             Mutant::AnswerBeforeDurable => "answer-before-durable",
+            Mutant::RemovalAnswerSwapped => "removal-answer-swapped",
             Mutant::AdminMayChangeAdmins => "admin-may-change-admins",
             Mutant::ModeratorOutranksAffiliation => "moderator-outranks-affiliation",
             Mutant::RoleCheckRefusesEqual => "role-check-refuses-equal",

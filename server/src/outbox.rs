@@ -59,6 +59,13 @@ impl Outbox {
         });
     }
 
+    /// Sends stanzas another outbox collected, in their order (a rule that places
+    /// its answer among the stanzas of the change it made; storage effects are the
+    /// service's, placed later).
+    pub(crate) fn extend(&mut self, items: impl IntoIterator<Item = Outgoing>) {
+        self.items.extend(items);
+    }
+
     pub(crate) fn send_to_jid(&mut self, to: &Jid, stanza: Element) {
         self.items.push(Outgoing {
             to: to.clone(),

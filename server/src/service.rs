@@ -309,6 +309,17 @@ impl MucService {
         }
         let room_jid = to.to_bare();
         let nick = to.resource().map(|r| r.as_str().to_string());
+        // XEP-0045 §7.2.9 → RFC 8266: a nick the PRECIS Nickname profile refuses
+        // (empty once its rules apply, e.g. only spaces) cannot be taken: not by a
+        // join, a room's creation or a nick change. Prosody 0.12.3 applies
+        // resourceprep only, and lets such a nick in.
+        if let (Kind::Presence(PresenceType::Available), Some(n)) = (st.kind, nick.as_deref()) {
+            if let Err(e) = crate::jids::nick_key(n) {
+                let by = room_jid.as_str().to_string();
+                self.refuse(from, &st, Refusal::JidMalformed(e.reason()), Some(&by), out);
+                return;
+            }
+        }
         let ctx = Ctx { now, cfg: &self.cfg };
         let result = match self.rooms.get_mut(&room_jid) {
             Some(room) => route_to_room(room, &ctx, from, &st, nick.as_deref(), out),

@@ -150,6 +150,104 @@ fn nick_conflict_is_refused() {
     assert_error(&h.join(C, "r", "Bob"), C, "cancel", "conflict");
 }
 
+/// XEP-0045 §7.2.9 points to RFC 8266: a nick that is empty under the PRECIS
+/// Nickname profile (here, only spaces) is refused with `jid-malformed`, on a join,
+/// a room's creation and a nick change; a nick the profile accepts, spaces inside
+/// included, gets in.
+#[test]
+fn a_nick_empty_under_the_precis_nickname_profile_is_refused() {
+    let mut h = H::default();
+    // Creating a room under such a nick: refused, and no room is made.
+    let out = h.join(A, "r", "   ");
+    assert_eq!(out.len(), 1);
+    assert_stanza(
+        &out[0].stanza,
+        "<presence type='error' from='r@conference.localhost/   ' to='owner@localhost/a'>\
+         <error type='modify' by='r@conference.localhost'><jid-malformed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
+         <text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>Nickname is empty under the PRECIS Nickname profile (RFC 8266)</text></error></presence>",
+    );
+    assert!(h.room("r").is_none());
+    room_with(&mut h, "");
+    // Joining under it: refused; a nick with spaces inside is fine.
+    assert_error(&h.join(B, "r", " "), B, "modify", "jid-malformed");
+    assert!(h.room("r").unwrap().occupant(" ").is_none());
+    let out = h.join(B, "r", "Bob Smith");
+    let own = out
+        .iter()
+        .find(|o| o.to.as_str() == B && o.stanza.attr("from") == Some("r@conference.localhost/Bob Smith"))
+        .expect("own presence");
+    assert_stanza(
+        &own.stanza,
+        &format!(
+            "<presence from='r@conference.localhost/Bob Smith' to='{B}'>\
+             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{}'/>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' jid='{B}' role='participant'/><status code='110'/></x></presence>",
+            h.occupant_id("r", "Bob Smith")
+        ),
+    );
+    // Changing to it: refused, the occupant keeps its nick.
+    assert_error(&h.join(B, "r", "  "), B, "modify", "jid-malformed");
+    assert!(h.room("r").unwrap().occupant("Bob Smith").is_some());
+    h.svc.check_invariants().unwrap();
+}
+
+/// RFC 8266 §2.4: nicknames are compared after the profile's rules and case mapping,
+/// so `bob`, `BOB`, `Bob ` and a fullwidth `Ｂob` are the nickname `Bob` (Prosody
+/// 0.12.3 compares after resourceprep only, and lets them in as other occupants).
+#[test]
+fn nick_conflicts_use_the_precis_nickname_comparison() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    for spelling in ["bob", "BOB", "Bob ", "\u{FF22}ob"] {
+        let out = h.join(C, "r", spelling);
+        assert_eq!(out.len(), 1, "{spelling:?}: {out:?}");
+        assert_stanza(
+            &out[0].stanza,
+            &format!(
+                "<presence type='error' from='r@conference.localhost/{spelling}' to='{C}'>\
+                 <error type='cancel' by='r@conference.localhost'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>"
+            ),
+        );
+    }
+    // The holder's own other session must join under the nick as held.
+    assert_error(&h.join(B2, "r", "bob"), B2, "cancel", "conflict");
+    // An occupant may not take another's nick by respelling it ...
+    let _ = h.join(C, "r", "Carol");
+    assert_error(&h.join(C, "r", "BOB"), C, "cancel", "conflict");
+    // ... but may respell its own: a nick change, 303 and all.
+    let out = h.join(C, "r", "carol");
+    let to_c: Vec<&Sent> = out.iter().filter(|o| o.to.as_str() == C).collect();
+    assert_eq!(to_c.len(), 2, "{out:?}");
+    assert_eq!(statuses(&to_c[0].stanza), vec!["303", "110"]);
+    assert_eq!(to_c[1].stanza.attr("from"), Some("r@conference.localhost/carol"));
+    // A nick that differs under the comparison is no conflict.
+    let out = h.join("dave@localhost/d", "r", "Bobby");
+    assert!(out.iter().all(|o| error_of(&o.stanza).is_none()), "{out:?}");
+    // Reserving another spelling of a held nick evicts its holder (307), and the
+    // reservation then keeps every spelling for its user.
+    let out = h.send(
+        A,
+        "<iq id='res' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+         <item affiliation='member' jid='erin@localhost' nick='BOBBY'/></query></iq>",
+    );
+    let evicted = out
+        .iter()
+        .find(|o| o.to.as_str() == "dave@localhost/d")
+        .expect("the holder is told");
+    assert_eq!(statuses(&evicted.stanza), vec!["307", "110"]);
+    assert!(h.room("r").unwrap().occupant("Bobby").is_none());
+    assert_error(
+        &h.join("dave@localhost/d", "r", "bobby"),
+        "dave@localhost/d",
+        "cancel",
+        "conflict",
+    );
+    let out = h.join("erin@localhost/e", "r", "Bobby");
+    assert!(out.iter().all(|o| error_of(&o.stanza).is_none()), "{out:?}");
+    h.svc.check_invariants().unwrap();
+}
+
 #[test]
 fn second_session_of_same_user_shares_the_nick() {
     let mut h = room_with_bob();
@@ -211,7 +309,10 @@ fn moderated_room_needs_voice() {
     let msg = "<message to='r@conference.localhost' type='groupchat'><body>hi</body></message>";
     assert_error(&h.send(B, msg), B, "auth", "forbidden");
     let out = h.set_role(A, "r", "Bob", "participant");
-    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
+    assert!(
+        out.iter().any(|o| o.stanza.attr("type") == Some("result")),
+        "{out:?}"
+    );
     assert_eq!(h.send(B, msg).len(), 2);
 }
 
@@ -359,7 +460,10 @@ fn kick_sends_307_and_only_moderators_may_kick() {
     let out = h.set_role(A, "r", "Bob", "none");
     let to_b = out.iter().find(|o| o.to.as_str() == B).unwrap();
     assert_eq!(statuses(&to_b.stanza), vec!["307", "110"]);
-    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
+    assert!(
+        out.iter().any(|o| o.stanza.attr("type") == Some("result")),
+        "{out:?}"
+    );
     assert!(h.room("r").unwrap().occupant("Bob").is_none());
     assert_error(
         &h.set_role(A, "r", "Nobody", "none"),
@@ -374,7 +478,10 @@ fn moderator_grant_needs_admin_or_owner() {
     let mut h = room_with_bob();
     let _ = h.join(C, "r", "Carol");
     let out = h.set_role(A, "r", "Bob", "moderator");
-    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
+    assert!(
+        out.iter().any(|o| o.stanza.attr("type") == Some("result")),
+        "{out:?}"
+    );
     // Bob moderates but is no admin: he may not make Carol a moderator (§9.6).
     assert_error(&h.set_role(B, "r", "Carol", "moderator"), B, "auth", "forbidden");
 }
@@ -454,7 +561,10 @@ fn banning_oneself_is_a_conflict_for_owners_and_admins() {
     );
     // The success path beside it: an owner bans another user.
     let out = h.set_aff(A, "r", "dan@localhost", "outcast");
-    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
+    assert!(
+        out.iter().any(|o| o.stanza.attr("type") == Some("result")),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -489,7 +599,10 @@ fn a_participant_may_not_kick() {
     assert!(h.room("r").unwrap().occupant("Bob").is_some());
     // The moderator may.
     let out = h.set_role(A, "r", "Bob", "none");
-    assert_eq!(out.last().unwrap().stanza.attr("type"), Some("result"));
+    assert!(
+        out.iter().any(|o| o.stanza.attr("type") == Some("result")),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -715,9 +828,10 @@ fn a_bare_jid_affiliation_takes_precedence_over_a_domain_ban() {
     // owner and Carol keep their own affiliations and stay.
     let out = h.set_aff(A, "r", "localhost", "outcast");
     let to: Vec<&str> = out.iter().map(|o| o.to.as_str()).collect();
-    assert_eq!(to, vec![C, A, B, A], "{out:#?}");
+    // XEP-0045 §9.2: the answer, then the banned occupant, then the others.
+    assert_eq!(to, vec![A, B, C, A], "{out:#?}");
     assert_stanza(
-        &out[2].stanza,
+        &out[1].stanza,
         &format!(
             "<presence from='r@conference.localhost/Bob' to='{B}' type='unavailable'>\
              <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{bob_id}'/>\
@@ -726,7 +840,7 @@ fn a_bare_jid_affiliation_takes_precedence_over_a_domain_ban() {
         ),
     );
     assert_stanza(
-        &out[1].stanza,
+        &out[3].stanza,
         &format!(
             "<presence from='r@conference.localhost/Bob' to='{A}' type='unavailable'>\
              <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{bob_id}'/>\
@@ -735,7 +849,7 @@ fn a_bare_jid_affiliation_takes_precedence_over_a_domain_ban() {
         ),
     );
     assert_stanza(
-        &out[3].stanza,
+        &out[0].stanza,
         &format!("<iq type='result' id='aff' from='r@conference.localhost' to='{A}'/>"),
     );
     let room = h.room("r").unwrap();
@@ -1604,4 +1718,196 @@ fn a_service_administrator_destroys_rooms_by_ad_hoc_command() {
         "{done}"
     );
     assert!(h.svc.room(&"r@conference.localhost".parse().unwrap()).is_none());
+}
+
+// --- the order of a reply, where XEP-0045 fixes it ---
+
+/// One line per stanza of a reply, in the order the service sent them: recipient,
+/// kind, `from`'s nick and the status codes.
+fn order_of(out: &[Sent]) -> Vec<String> {
+    let who = |to: &str| match to {
+        A => "Owner",
+        B => "Bob",
+        C => "Carol",
+        _ => "?",
+    };
+    out.iter()
+        .map(|o| {
+            let s = &o.stanza;
+            let nick = s
+                .attr("from")
+                .and_then(|f| f.split_once('/'))
+                .map_or("", |(_, n)| n);
+            let what = match (&*s.name, s.attr("type")) {
+                ("iq", Some(t)) => format!("iq {t}"),
+                ("presence", Some("unavailable")) => format!("unavailable {nick} {}", statuses(s).join(" ")),
+                ("presence", _) => format!("presence {nick} {}", statuses(s).join(" ")),
+                (n, _) => n.to_string(),
+            };
+            format!("{}: {}", who(o.to.as_str()), what.trim_end())
+        })
+        .collect()
+}
+
+/// XEP-0045 §8.2: the kicked occupant is told first, then the moderator is answered,
+/// then the remaining occupants are told (Prosody 0.12.3 tells the others first and
+/// answers last). Whole stanzas, in order.
+#[test]
+fn a_kick_tells_the_kicked_then_answers_then_tells_the_others() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let _ = h.join(C, "r", "Carol");
+    let bob = h.occupant_id("r", "Bob");
+    let out = h.send(
+        A,
+        "<iq id='k1' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#admin'>\
+         <item nick='Bob' role='none'><reason>Be nice</reason></item></query></iq>",
+    );
+    assert_eq!(
+        order_of(&out),
+        vec![
+            "Bob: unavailable Bob 307 110",
+            "Owner: iq result",
+            "Carol: unavailable Bob 307",
+            "Owner: unavailable Bob 307",
+        ]
+    );
+    assert_stanza(
+        &out[0].stanza,
+        &format!(
+            "<presence from='r@conference.localhost/Bob' to='{B}' type='unavailable'>\
+             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{bob}'/>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><status code='307'/>\
+             <item affiliation='none' role='none' jid='{B}'><actor nick='Owner'/><reason>Be nice</reason></item><status code='110'/></x></presence>"
+        ),
+    );
+    assert_stanza(
+        &out[1].stanza,
+        &format!("<iq type='result' id='k1' from='r@conference.localhost' to='{A}'/>"),
+    );
+    assert_stanza(
+        &out[2].stanza,
+        &format!(
+            "<presence from='r@conference.localhost/Bob' to='{C}' type='unavailable'>\
+             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{bob}'/>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><status code='307'/>\
+             <item affiliation='none' role='none'><actor nick='Owner'/><reason>Be nice</reason></item></x></presence>"
+        ),
+    );
+    // Refused, nothing is told but the error.
+    let out = h.set_role(C, "r", "Owner", "none");
+    assert_eq!(order_of(&out), vec!["Carol: iq error"]);
+}
+
+/// XEP-0045 §8.3, §8.4 (voice) and §9.6, §9.7 (moderator): the answer, then the
+/// updated presence to every occupant (Prosody 0.12.3 answers last).
+#[test]
+fn a_role_change_answers_then_tells_everyone() {
+    let mut h = H::default();
+    room_with(&mut h, &bool_field("moderatedroom", true));
+    let _ = h.join(B, "r", "Bob");
+    let _ = h.join(C, "r", "Carol");
+    let told = |h: &mut H, nick: &str, role: &str| order_of(&h.set_role(A, "r", nick, role));
+    // Voice granted (§8.3) and revoked (§8.4).
+    assert_eq!(
+        told(&mut h, "Bob", "participant"),
+        vec![
+            "Owner: iq result",
+            "Carol: presence Bob",
+            "Owner: presence Bob",
+            "Bob: presence Bob 110"
+        ]
+    );
+    assert_eq!(
+        told(&mut h, "Bob", "visitor"),
+        vec![
+            "Owner: iq result",
+            "Carol: presence Bob",
+            "Owner: presence Bob",
+            "Bob: presence Bob 110"
+        ]
+    );
+    // Moderator granted (§9.6) and revoked (§9.7).
+    assert_eq!(told(&mut h, "Carol", "moderator")[0], "Owner: iq result");
+    let revoked = told(&mut h, "Carol", "participant");
+    assert_eq!(revoked[0], "Owner: iq result");
+    assert!(revoked[1..].iter().all(|l| l.contains("presence")), "{revoked:?}");
+    // Refused: the error alone.
+    assert_eq!(told(&mut h, "Nobody", "participant"), vec!["Owner: iq error"]);
+}
+
+/// XEP-0045 §9.1, §9.2: the admin is answered, then the banned occupant is removed,
+/// then the remaining occupants are told (Prosody 0.12.3: the others, the banned,
+/// then the answer).
+#[test]
+fn a_ban_answers_then_removes_then_tells_the_others() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let _ = h.join(C, "r", "Carol");
+    let out = h.set_aff(A, "r", "bob@localhost", "outcast");
+    assert_eq!(
+        order_of(&out),
+        vec![
+            "Owner: iq result",
+            "Bob: unavailable Bob 301 110",
+            "Carol: unavailable Bob 301",
+            "Owner: unavailable Bob 301",
+        ]
+    );
+    // A ban of someone absent: the answer, then the moderators' notice.
+    let out = h.set_aff(A, "r", "dan@localhost", "outcast");
+    assert_eq!(order_of(&out), vec!["Owner: iq result", "Owner: message"]);
+    // Refused (§9.1: banning oneself): the error alone.
+    assert_eq!(
+        order_of(&h.set_aff(A, "r", "owner@localhost", "outcast")),
+        vec!["Owner: iq error"]
+    );
+}
+
+/// Affiliation changes other than bans (§9.3, §9.4, §10.3–§10.8) are answered after
+/// the presence they send, as Prosody 0.12.3 does and its corpus scripts read
+/// (`muc_members_only_change.scs`: the 321 removal, then the result); XEP-0045 says
+/// "then inform the admin of success … then send updated presence". A recorded
+/// deviation (docs/conformance.md).
+#[test]
+fn other_affiliation_changes_answer_last_as_prosody() {
+    let mut h = H::default();
+    room_with(&mut h, &bool_field("membersonly", true));
+    let _ = h.set_aff(A, "r", "bob@localhost", "member");
+    let _ = h.set_aff(A, "r", "carol@localhost", "member");
+    let _ = h.join(B, "r", "Bob");
+    let _ = h.join(C, "r", "Carol");
+    // Granting admin to an occupant (§10.5).
+    let out = h.set_aff(A, "r", "carol@localhost", "admin");
+    assert_eq!(order_of(&out).last().unwrap(), "Owner: iq result");
+    // Revoking membership in a members-only room (§9.4): removed with 321.
+    let out = h.set_aff(A, "r", "bob@localhost", "none");
+    assert_eq!(
+        order_of(&out),
+        vec![
+            "Carol: unavailable Bob 321",
+            "Owner: unavailable Bob 321",
+            "Bob: unavailable Bob 321 110",
+            "Owner: iq result",
+        ]
+    );
+}
+
+/// XEP-0045 §10.9: every occupant is removed, then the owner is answered.
+#[test]
+fn a_destroy_removes_everyone_then_answers() {
+    let mut h = H::default();
+    room_with(&mut h, "");
+    let _ = h.join(B, "r", "Bob");
+    let out = h.send(A, "<iq id='d' to='r@conference.localhost' type='set'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy/></query></iq>");
+    assert_eq!(
+        order_of(&out),
+        vec![
+            "Bob: unavailable Bob 110",
+            "Owner: unavailable Owner 110",
+            "Owner: iq result"
+        ]
+    );
 }

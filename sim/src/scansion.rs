@@ -8,8 +8,8 @@ use server::xml::Element;
 
 use mucsim_scansion::Transcript;
 pub use mucsim_scansion::{
-    matcher, parse, run_on, runner, to_scs, Action, ActionKind, Backend, ClientDef, Failure, ParseError,
-    Played, RunOptions, Script, NS_SCANSION,
+    matcher, parse, run_on, runner, to_judging_scs, to_scs, Action, ActionKind, Backend, ClientDef, Failure,
+    Judgement, ParseError, Played, RunOptions, Script, NS_SCANSION,
 };
 
 /// A script played in the simulated world: its verdict, transcript, and the world

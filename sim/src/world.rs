@@ -129,8 +129,22 @@ impl std::fmt::Display for WorldError {
 
 impl std::error::Error for WorldError {}
 
+/// Watches every input the service handles, as the service receives it: the swarm's
+/// judge (`sim::swarm::judge`) snapshots the addressed room before and judges the
+/// request after. It only reads; the world's behaviour does not depend on it.
+pub trait ServiceTap: Send {
+    /// The service as it stands when `el` from `from` reaches it.
+    fn before(&mut self, svc: &MucService, from: &FullJid, el: &Element);
+    /// The service once it handled `el`, and what it sent, in order.
+    fn after(&mut self, svc: &MucService, from: &FullJid, el: &Element, out: &[server::Outgoing]);
+    /// For the tap's owner to read what it found.
+    fn as_any(&mut self) -> &mut dyn std::any::Any;
+}
+
 pub struct World {
     cfg: WorldConfig,
+    /// Watches the service's inputs, if set ([`World::set_tap`]).
+    tap: Option<Box<dyn ServiceTap>>,
     now: u64,
     rng: WorldRng,
     service: MucService,
@@ -188,6 +202,7 @@ impl World {
             stats: Stats::default(),
             violation: None,
             arrivals: Vec::new(),
+            tap: None,
             storage: Storage::default(),
             lost: None,
             crashes: 0,
@@ -265,6 +280,16 @@ impl World {
 
     /// Everything that reached the server, in arrival order (when the transcript is
     /// kept): played one at a time, it gives the service the same inputs.
+    /// Sets the tap that watches every input the service handles.
+    pub fn set_tap(&mut self, tap: Box<dyn ServiceTap>) {
+        self.tap = Some(tap);
+    }
+
+    /// The tap, if one is set.
+    pub fn tap(&mut self) -> Option<&mut (dyn ServiceTap + 'static)> {
+        self.tap.as_deref_mut()
+    }
+
     pub fn arrivals(&self) -> &[Arrival] {
         &self.arrivals
     }
@@ -553,7 +578,15 @@ impl World {
                 }
                 Route::ToService(from, el) => {
                     self.stats.service_inputs += 1;
+                    let watched = self.tap.as_mut().map(|tap| {
+                        tap.before(&self.service, &from, &el);
+                        (from.clone(), el.clone())
+                    });
                     let out = self.service.handle(self.now(), from, el);
+                    if let (Some(tap), Some((from, el))) = (self.tap.as_mut(), watched) {
+                        let sent: Vec<server::Outgoing> = out.iter().cloned().collect();
+                        tap.after(&self.service, &from, &el, &sent);
+                    }
                     if self.violation.is_none() {
                         self.violation = self.service.check_invariants().err();
                     }

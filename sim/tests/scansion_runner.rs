@@ -198,3 +198,39 @@ fn a_missing_corpus_skips_with_a_line_or_fails_when_required() {
     assert!(!required.status.success(), "{stdout}");
     assert!(stdout.contains(missing), "the failure names no path: {stdout}");
 }
+
+/// A `sends` by a client that has disconnected is skipped and noted in the
+/// transcript, as scansion does (one of Prosody's trunk scripts ends that way); a
+/// client that never connected still fails at its line.
+#[test]
+fn a_send_after_disconnecting_is_skipped_and_noted() {
+    let head = "# after disconnect\n[Client] Romeo\n\tjid: user@localhost\n\tpassword: x\n\n\
+                [Client] Juliet\n\tjid: juliet@localhost\n\tpassword: x\n-----\n";
+    let join = "Romeo connects\nRomeo sends:\n\t<presence to='r@conference.localhost/Romeo'><x xmlns='http://jabber.org/protocol/muc'/></presence>\n\
+                Romeo receives:\n\t<presence from='r@conference.localhost/Romeo'/>\n";
+    let ending = "Romeo disconnects\n\nRomeo sends:\n\t<message type='groupchat' to='r@conference.localhost'><body>late</body></message>\n";
+    let script = format!("{head}{join}{ending}");
+    for strict in [false, true] {
+        let o = run(
+            &parse(&script).unwrap(),
+            &RunOptions {
+                strict,
+                ..RunOptions::default()
+            },
+        );
+        assert!(o.failure.is_none(), "strict {strict}: {}", o.failure.unwrap());
+        let t = o.transcript.to_string();
+        assert!(
+            t.contains("Romeo -- skipped what Romeo sends at line 17: it has disconnected"),
+            "{t}"
+        );
+        // Nothing was sent: the message never reached the room.
+        assert!(!t.contains("late"), "{t}");
+    }
+
+    // Refusal: a client that never connected cannot send.
+    let never = format!("{head}{join}Juliet sends:\n\t<message to='r@conference.localhost'/>\n");
+    let f = run(&parse(&never).unwrap(), &opts(0)).failure.expect("must fail");
+    assert_eq!(f.line, 15);
+    assert!(f.reason.contains("Juliet is not connected"), "{f}");
+}

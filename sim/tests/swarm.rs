@@ -76,13 +76,96 @@ fn a_second_session_of_the_creator_cannot_enter_a_locked_room() {
     assert!(r.failure.is_none(), "{:?}", r.failure);
 }
 
+#[test]
+fn revoking_a_user_under_a_domain_ban_bans_the_user() {
+    // Found by `mucsim sim` (seed 3) once non-owners acted and domains were
+    // affiliated: `localhost` banned, Tybalt an admin in the room; Romeo sets
+    // Tybalt's own affiliation to none, so the domain's ban is Tybalt's, and the
+    // service left him in the room as an outcast.
+    let cfg = SwarmConfig::new(8, 3, 6);
+    let mut p = plan(&cfg, 3);
+    let affiliate = |target, affiliation| {
+        Step::Op(Op::Affiliate {
+            client: 1,
+            room: 0,
+            target,
+            affiliation,
+        })
+    };
+    p.steps = vec![
+        affiliate(6, 1),
+        Step::Op(Op::AffiliateDomain {
+            client: 1,
+            room: 0,
+            affiliation: 4,
+        }),
+        Step::Quiesce,
+        Step::Op(Op::Join {
+            client: 7,
+            room: 0,
+            nick: 7,
+            password: false,
+        }),
+        Step::Quiesce,
+        affiliate(6, 3),
+        Step::Quiesce,
+    ];
+    let r = execute(&cfg, &p, &p.steps, false);
+    assert!(r.failure.is_none(), "{:?}", r.failure);
+    let room = server::jids::BareJid::new("room@conference.localhost").unwrap();
+    let room = r.world.service().room(&room).expect("the room");
+    assert!(
+        room.occupants().all(|o| o.nick != "Tybalt2"),
+        "the banned user is out"
+    );
+}
+
+#[test]
+fn an_owner_who_gave_up_moderation_sees_no_real_jids() {
+    // Found by `mucsim sim` (seed 6) once the swarm judged whois: Romeo made himself
+    // a participant in the semi-anonymous room; his second session, joining, was
+    // sent Juliet's real JID (the service let owners and admins see them whatever
+    // their role; XEP-0045 §7.2.5 reads the role).
+    let cfg = SwarmConfig::new(8, 3, 3);
+    let mut p = plan(&cfg, 6);
+    p.steps = vec![
+        Step::Op(Op::Join {
+            client: 2,
+            room: 0,
+            nick: 2,
+            password: false,
+        }),
+        Step::Quiesce,
+        Step::Op(Op::Role {
+            client: 0,
+            room: 0,
+            nick: 0,
+            role: 1,
+        }),
+        Step::Quiesce,
+        Step::Op(Op::Join {
+            client: 1,
+            room: 0,
+            nick: 0,
+            password: false,
+        }),
+        Step::Quiesce,
+    ];
+    let r = execute(&cfg, &p, &p.steps, false);
+    assert!(r.failure.is_none(), "{:?}", r.failure);
+}
+
 /// The check each deliberate bug trips first, and whether its script can fail on its
 /// own (a script cannot crash the service, so a failure that needs a crash cannot).
-/// `None` for the permission and privacy mutants, which the model checker's judge
-/// catches (`model/tests/mutants.rs`); the swarm's use of the same judge is the
-/// swarm half of issue 20.
+/// The permission and privacy mutants leave every room consistent: the oracle's
+/// judge names them, by the same property as the model checker
+/// (`model/tests/mutants.rs`). `None` for a bug the swarm cannot see:
+/// `RemovalAnswerSwapped` changes only the order of one reply across recipients,
+/// while each client still gets its own stanzas in the same order; the model's
+/// order property judges whole replies (`model/tests/mutants.rs`).
 #[cfg(feature = "mutants")]
 fn expected(m: server::Mutant) -> Option<(Check, bool)> {
+    use oracle::judge::Property as P;
     use server::{Invariant as I, Mutant as M};
     Some(match m {
         M::RevokeOneSession | M::MembersOnlyKeepsNonMembers | M::StaleJoinCheck => {
@@ -92,12 +175,14 @@ fn expected(m: server::Mutant) -> Option<(Check, bool)> {
         M::LastOwnerMayLeave => (Check::Invariant(I::EveryRoomHasAnOwner), true),
         M::NickChangeSkipsUniqueness => (Check::Invariant(I::SessionIndexAgrees), true),
         M::AnswerBeforeDurable => (Check::DurableBeforeTold, false),
-        M::AdminMayChangeAdmins
-        | M::ModeratorOutranksAffiliation
-        | M::RoleCheckRefusesEqual
-        | M::SecondSessionSkipsPassword
-        | M::JoinerSeesRealJids
-        | M::InviteLiftsBan => return None,
+        M::RemovalAnswerSwapped => return None,
+        M::AdminMayChangeAdmins | M::ModeratorOutranksAffiliation => {
+            (Check::Judged(P::NoForbiddenSucceeds), true)
+        }
+        M::RoleCheckRefusesEqual => (Check::Judged(P::AllowedNotRefused), true),
+        M::SecondSessionSkipsPassword => (Check::Judged(P::PasswordEveryJoin), true),
+        M::JoinerSeesRealJids => (Check::Judged(P::RealJidOnlyByWhois), true),
+        M::InviteLiftsBan => (Check::Judged(P::OutcastOnlyByAllowedChange), true),
     })
 }
 
@@ -137,6 +222,19 @@ fn each_mutant_trips_its_check_and_its_script_reproduces() {
                     "{m:?}: the script fails otherwise: {reason}"
                 );
             }
+            // A judged property's script expects what the property requires (an
+            // error, a result, a presence without the jid, a lifted outcast's join
+            // refused) and fails without it.
+            (Check::Judged(p), Reproduction::Fails { reason, .. }) if script_fails => {
+                assert!(
+                    inv.script.contains(p.sentence()),
+                    "{m:?}: the script names the property"
+                );
+                assert!(
+                    reason.contains("received nothing matching"),
+                    "{m:?}: the script fails at its expectation: {reason}"
+                );
+            }
             (Check::DurableBeforeTold, Reproduction::PassesWithoutTheCrash) if !script_fails => {}
             (_, other) => panic!("{m:?}: the script does not reproduce as expected: {other:?}"),
         }
@@ -149,4 +247,95 @@ fn each_mutant_trips_its_check_and_its_script_reproduces() {
             "{m:?}: the script fails against the real service"
         );
     }
+}
+
+/// The judging writer (issue 20): what the service answered is only a comment; a
+/// marker each judged client sends itself drains what it received before the
+/// violating input, so an expectation matches only what came from there on.
+#[test]
+fn a_judging_script_expects_only_what_it_is_told_from_the_violating_input_on() {
+    use mucsim_sim::scansion::{parse, run_in, to_judging_scs, Judgement, RunOptions, NS_SCANSION};
+    use mucsim_sim::{World, WorldConfig};
+    use server::{ns, xml::Element};
+    let mut w = World::new(WorldConfig::new(0));
+    let juliet = w.connect("Juliet", "juliet@localhost", Some("a")).unwrap();
+    let join = Element::new("presence", ns::CLIENT)
+        .with_attr("to", "room@conference.localhost/Juliet")
+        .with_child(Element::new("x", ns::MUC));
+    w.send(juliet, join).unwrap();
+    w.run_until_quiet();
+    let second = w.transcript().len();
+    let hello = Element::new("message", ns::CLIENT)
+        .with_attr("to", "room@conference.localhost")
+        .with_attr("type", "groupchat")
+        .with_child(Element::new("body", ns::CLIENT).with_text("hi"));
+    w.send(juliet, hello).unwrap();
+    w.run_until_quiet();
+    let mut entered = Element::new("x", ns::MUC_USER)
+        .with_child(Element::new("status", ns::MUC_USER).with_attr("code", "110"));
+    entered.set_attr_ns(NS_SCANSION, "strict", "false");
+    let entered = Element::new("presence", ns::CLIENT).with_child(entered);
+    let plays = |at: usize, expect: &Element| {
+        let j = Judgement {
+            property: "a property".into(),
+            requires: "a stanza".into(),
+            at,
+            expect: vec![("Juliet".into(), expect.clone())],
+            probes: Vec::new(),
+        };
+        let text = to_judging_scs("t", w.transcript(), &j);
+        assert!(
+            !text.contains("receives:\n\t<presence from"),
+            "answers are comments:\n{text}"
+        );
+        let script = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        run_in(World::new(WorldConfig::new(0)), &script, &RunOptions::default()).passed()
+    };
+    // Her entering answers the join…
+    assert!(plays(1, &entered));
+    // …but not the groupchat message: the marker drained it.
+    assert!(!plays(second, &entered));
+    // And the message is reflected to her from there on.
+    let reflected = Element::new("message", ns::CLIENT).with_attr("type", "groupchat");
+    assert!(plays(second, &reflected));
+}
+
+/// Issue 20, item 6, both ways, for a bug the judge names: the script is written
+/// from the buggy service alone (`investigate` is given only the mutant's
+/// configuration, as it would be given a service with the bug in its code), it
+/// fails there and passes on the fixed service; a script that echoed the buggy
+/// service's answers (`to_scs`, the old writer) would pass on the bug and fail on
+/// the fix.
+#[cfg(feature = "mutants")]
+#[test]
+fn a_script_written_from_the_buggy_service_judges_it() {
+    use mucsim_sim::scansion::{parse, run_in, to_scs, RunOptions};
+    use mucsim_sim::swarm::campaign::{investigate, reproduces, sweep, Reproduction};
+    use mucsim_sim::{World, WorldConfig};
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("swarm-judging");
+    let mut buggy = SwarmConfig::new(8, 3, 1000);
+    buggy.service.mutant = Some(server::Mutant::AdminMayChangeAdmins);
+    let seeds: Vec<u64> = (0..100).collect();
+    let found = sweep(&buggy, &seeds, 2, |_| {});
+    let first = found.failed.first().expect("the swarm finds the bug");
+    let inv = investigate(&buggy, first, &dir, 500);
+    let fixed = SwarmConfig::new(8, 3, 1000);
+    assert!(matches!(
+        reproduces(&buggy, &inv.script, false),
+        Reproduction::Fails { .. }
+    ));
+    assert_eq!(
+        reproduces(&fixed, &inv.script, false),
+        Reproduction::PassesSequentially
+    );
+    // The echo of the buggy service, for contrast.
+    let echo = to_scs("echo", inv.shrunk_run.world.transcript());
+    let echo = parse(&echo).expect("the echo parses");
+    let play = |cfg: &SwarmConfig| {
+        let mut wc = WorldConfig::new(0);
+        wc.service = cfg.service.clone();
+        run_in(World::new(wc), &echo, &RunOptions::default()).passed()
+    };
+    assert!(play(&buggy), "an echo passes on the bug");
+    assert!(!play(&fixed), "and fails on the fix");
 }

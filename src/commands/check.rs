@@ -254,7 +254,7 @@ fn check_one(
                     let wrote = std::fs::create_dir_all(scs_dir).and_then(|()| std::fs::write(&path, script));
                     match wrote {
                         Ok(()) => println!(
-                            "wrote {}\nreplay: mucsim run {} (the script expects the real service's answers)\n",
+                            "wrote {}\nreplay: mucsim run {} (the script expects what the property requires, not this service's answers)\n",
                             path.display(),
                             path.display()
                         ),

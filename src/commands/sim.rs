@@ -206,12 +206,12 @@ fn report(a: &SimArgs, cfg: &SwarmConfig, f: &FailedSeed) {
     );
     match (&inv.written, &inv.reproduced) {
         (Ok(path), Some(r)) => println!(
-            "script: {} (the real service's answers, one step at a time){}",
+            "script: {} (the sends one step at a time; it expects what the check requires){}",
             path.display(),
             reproduction(r, path)
         ),
         (Ok(path), None) => println!(
-            "script: {} (the real service's answers, one step at a time)",
+            "script: {} (the sends one step at a time; it expects what the check requires)",
             path.display()
         ),
         (Err(e), _) => eprintln!("mucsim sim: {e}"),

@@ -145,11 +145,35 @@ fn may_set_role(faults: Faults, room: &Room, actor: &FullJid, nick: &str, to: Ro
     Ok(())
 }
 
+/// Where the answer to a muc#admin set goes among the stanzas its changes send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AnswerAt {
+    /// Role changes (XEP-0045 §8.2–§8.5, §9.6–§9.8): a removed (kicked) occupant
+    /// is told first, then the requester is answered, then everyone else is told
+    /// ("after removing the kicked occupant(s), the service MUST then inform the
+    /// moderator of success"; "the service MUST then send updated presence").
+    AfterRemoved,
+    /// A ban (§9.1, §9.2): the requester is answered first ("after updating the ban
+    /// list, the service MUST inform the admin of success. The service MUST then
+    /// remove the affected occupants"), then the removed occupant, then the others.
+    First,
+    /// Any other affiliation change (§9.3–§9.5, §10.3–§10.8): answered after every
+    /// stanza it sends, as Prosody 0.12.3 does and its own scripts expect
+    /// (`issue1224.scs`, `muc_register.scs`, `muc_members_only_change.scs` read the
+    /// presence before the result). The XEP says "then inform the admin of success
+    /// ... then send updated presence": a recorded deviation (docs/conformance.md).
+    Last,
+}
+
+/// Applies a muc#admin set and answers it with `answer`, placed where XEP-0045 puts
+/// it ([`AnswerAt`]). Errors: the whole batch is refused (nothing sent, nothing
+/// changed) with the first item's refusal, or `LastOwner` (§10.6).
 pub(crate) fn set(
     room: &mut Room,
     ctx: &Ctx,
     from: &FullJid,
     query: &Element,
+    answer: Element,
     out: &mut Outbox,
 ) -> Result<(), Refusal> {
     let items: Vec<&Element> = query.elements().filter(|e| e.is("item", ns::MUC_ADMIN)).collect();
@@ -195,7 +219,29 @@ pub(crate) fn set(
     if !planned.values().any(|a| *a == Affiliation::Owner) && !ctx.cfg.mutant(Mutant::LastOwnerMayLeave) {
         return Err(Refusal::LastOwner);
     }
+    let at = if changes.iter().any(|c| {
+        matches!(
+            c,
+            Change::Affiliation {
+                to: Affiliation::Outcast,
+                ..
+            }
+        )
+    }) {
+        AnswerAt::First
+    } else if changes.iter().all(|c| matches!(c, Change::Role { .. })) {
+        AnswerAt::AfterRemoved
+    } else {
+        AnswerAt::Last
+    };
+    let sessions_before: Vec<FullJid> = room
+        .occupants()
+        .flat_map(|o| o.sessions.iter().map(|s| s.jid.clone()))
+        .collect();
+    // What the changes send, in the order they send it; placed with the answer below.
+    let mut told = Outbox::default();
     for c in changes {
+        let out = &mut told;
         match c {
             Change::Affiliation {
                 jid,
@@ -221,6 +267,35 @@ pub(crate) fn set(
             }
         }
     }
+    let told = told.into_vec();
+    let at = match at {
+        // A deliberate bug: the answer on the wrong side of the removal.
+        AnswerAt::AfterRemoved if ctx.cfg.mutant(Mutant::RemovalAnswerSwapped) => AnswerAt::First,
+        AnswerAt::First if ctx.cfg.mutant(Mutant::RemovalAnswerSwapped) => AnswerAt::AfterRemoved,
+        at => at,
+    };
+    if at == AnswerAt::Last {
+        out.extend(told);
+        out.send(from, answer);
+        return Ok(());
+    }
+    // The removed: sessions that were in the room and are not any more. What they
+    // are sent is what tells them of their removal.
+    let removed_sessions: Vec<Jid> = sessions_before
+        .into_iter()
+        .filter(|s| room.nick_of(s).is_none())
+        .map(Jid::from)
+        .collect();
+    let (removed, others): (Vec<_>, Vec<_>) =
+        told.into_iter().partition(|o| removed_sessions.contains(&o.to));
+    if at == AnswerAt::AfterRemoved {
+        out.extend(removed);
+        out.send(from, answer);
+    } else {
+        out.send(from, answer);
+        out.extend(removed);
+    }
+    out.extend(others);
     Ok(())
 }
 
@@ -243,7 +318,16 @@ pub(crate) fn apply_affiliation(
     if let Some(r) = reason {
         room.set_ban_reason(jid, r);
     }
-    let role = room.default_role(to);
+    // The affiliation now in force: a user's own affiliation set to none leaves a
+    // domain-wide ban in force (`Room::affiliation`), and the user is then banned
+    // (found by `mucsim sim` seed 3: an admin revoked while `localhost` was banned
+    // stayed in the room as an outcast).
+    let effective = if jid.node().is_some() {
+        room.affiliation(jid)
+    } else {
+        to
+    };
+    let role = room.default_role(effective);
     let domain_ban = jid.node().is_none() && to == Affiliation::Outcast;
     // A domain-wide ban reaches the users of that domain whose affiliation it now
     // is: a user's own (bare-JID) affiliation takes precedence over it
@@ -258,7 +342,7 @@ pub(crate) fn apply_affiliation(
         })
         .map(|o| o.nick.clone())
         .collect();
-    let removal = if to == Affiliation::Outcast {
+    let removal = if effective == Affiliation::Outcast {
         Removal::Banned
     } else {
         Removal::AffiliationChanged
@@ -298,7 +382,10 @@ pub(crate) fn apply_affiliation(
             if to == Affiliation::Outcast && faults.on(Mutant::BanKeepsOccupant) {
                 continue;
             }
-            if to != Affiliation::Outcast && occ.sessions.len() > 1 && faults.on(Mutant::RevokeOneSession) {
+            if effective != Affiliation::Outcast
+                && occ.sessions.len() > 1
+                && faults.on(Mutant::RevokeOneSession)
+            {
                 // Removes the first session only; the others stay, with role none.
                 let first = occ.sessions[0].jid.clone();
                 room.set_role(&nick, Role::None);
@@ -331,11 +418,16 @@ pub(crate) fn apply_affiliation(
 /// under that nick is kicked first (307, "This nickname is reserved", no actor).
 /// The reservation lasts while the user has an affiliation.
 pub(crate) fn reserve_nick(room: &mut Room, jid: &BareJid, nick: String, out: &mut Outbox) {
-    if room.occupant(&nick).is_some_and(|o| &o.bare != jid) {
+    // The holder under RFC 8266's comparison: reserving `romeo` evicts a `Romeo`.
+    let holder = room
+        .nick_holder(&nick)
+        .filter(|o| &o.bare != jid)
+        .map(|o| o.nick.clone());
+    if let Some(held) = holder {
         apply_role(
             room,
             None,
-            &nick,
+            &held,
             Role::None,
             Some("This nickname is reserved"),
             out,

@@ -144,8 +144,13 @@ fn join(
     if room.reserved_by(nick).is_some_and(|j| j != &bare) {
         return Err(Refusal::NickConflict);
     }
-    match room.occupant(nick) {
-        Some(existing) if existing.bare != bare => return Err(Refusal::NickConflict),
+    // XEP-0045 §7.2.9 with RFC 8266's comparison: another spelling of a held nick
+    // conflicts, even for its holder's other session (which joins under the nick
+    // as held).
+    match room.nick_holder(nick) {
+        Some(existing) if existing.bare != bare || existing.nick != nick => {
+            return Err(Refusal::NickConflict)
+        }
         Some(existing) if existing.sessions.len() >= ctx.cfg.limits.max_sessions_per_occupant => {
             return Err(Refusal::PolicyLimit("too many sessions share this nickname"))
         }
@@ -226,7 +231,9 @@ fn change_nick(
         return Err(Refusal::NickConflict);
     }
     if !ctx.cfg.mutant(Mutant::NickChangeSkipsUniqueness) {
-        if let Some(holder) = room.occupant(new) {
+        // RFC 8266's comparison: respelling one's own nick (`Romeo` to `romeo`) is a
+        // nick change; taking another's spelling is a conflict.
+        if let Some(holder) = room.nick_holder(new).filter(|h| h.nick != cur) {
             return Err(if holder.bare != bare {
                 Refusal::NickConflict
             } else {

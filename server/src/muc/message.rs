@@ -100,6 +100,7 @@ pub(crate) fn to_room(
     if let Some(form) = super::voice::request_form(st) {
         return super::voice::handle(room, ctx, from, form, out);
     }
+    let faults = ctx.cfg.faults();
     let x = st.el.child("x", ns::MUC_USER);
     if let Some(decline) = x.and_then(|x| x.child("decline", ns::MUC_USER)) {
         return forward_decline(room, from, st, decline, out);
@@ -148,7 +149,7 @@ pub(crate) fn to_room(
     let invitee = to.to_bare();
     let grantable = match room.affiliation(&invitee) {
         Affiliation::None => true,
-        Affiliation::Outcast => ctx.cfg.mutant(Mutant::InviteLiftsBan),
+        Affiliation::Outcast => faults.on(Mutant::InviteLiftsBan),
         _ => false,
     };
     if room.config().members_only && grantable {

@@ -85,12 +85,12 @@ pub(crate) fn iq(
     let wanted = field_value(form, NICK_FIELD).ok_or(Refusal::BadStanza(
         "Error in form: muc#register_roomnick: Required value missing",
     ))?;
-    // Strict resourceprep, as for a nickname in a join.
+    // Strict resourceprep and the PRECIS Nickname profile, as for a join's nick.
     if !crate::jids::is_strict_nick(room.jid(), &wanted) {
         return Err(Refusal::BadStanza("Invalid Nickname"));
     }
     let nick = wanted;
-    if room.occupant(&nick).is_some_and(|o| o.bare != user) {
+    if room.nick_holder(&nick).is_some_and(|o| o.bare != user) {
         return Err(Refusal::NickConflict);
     }
     if room.reserved_by(&nick).is_some_and(|j| j != &user) {

@@ -86,8 +86,7 @@ pub(crate) fn iq_to_room(
             Ok(RoomFate::Keep)
         }
         (IqType::Set, "query", ns::MUC_ADMIN) => {
-            super::admin::set(room, ctx, from, query, out)?;
-            out.send(from, result(None));
+            super::admin::set(room, ctx, from, query, result(None), out)?;
             Ok(RoomFate::Keep)
         }
         (IqType::Get, "query", ns::DISCO_INFO) => {

@@ -1,7 +1,8 @@
 //! A swarm campaign: many seeds run in parallel; the smallest failing seed is shrunk
-//! by delta debugging, its shrunk run is written as a `.scs` script (the real
-//! service's answers to the failing run's arrival order), and the script is played
-//! against the configured service to see whether it reproduces the failure.
+//! by delta debugging, its shrunk run is written as a `.scs` script (the failing
+//! run's arrival order, expecting what the tripped check requires, written from the
+//! configured service alone: [`super::scs`]), and the script is played against the
+//! configured service to see whether it reproduces the failure.
 //!
 //! [`sweep`] runs the seeds, [`investigate`] takes one failing seed from there to a
 //! script; [`campaign`] does both. `mucsim sim` calls the two halves itself so it

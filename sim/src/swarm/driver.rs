@@ -2,8 +2,10 @@
 //! answered exactly once; a client removed from a room is told once, with 110 and a
 //! cause unless it left; at quiescence every connected client's view of every room it
 //! is in equals the room. The service's own invariants are checked by the world after
-//! every input.
+//! every input, and every request is judged as the service receives it by the
+//! oracle's judge ([`super::judge`], the world's tap).
 
+use super::judge::Judge;
 use super::ops::{Cast, Op};
 use super::{Check, Tripped};
 use crate::world::{ConnId, World};
@@ -67,6 +69,7 @@ impl Driver {
                 .map_err(|e| Tripped::new(Check::Setup, e.to_string()))?;
             clients.push(Client::new(conn, &cast, i));
         }
+        world.set_tap(Box::new(Judge::default()));
         Ok(Driver {
             cast,
             clients,
@@ -237,6 +240,42 @@ impl Driver {
                 format!("a change the service had told of did not survive a crash: {lost}"),
             ));
         }
+        // After the service's own invariants, so that a bug which breaks one is
+        // named by it; the judge names the bugs that leave a room consistent.
+        let judged = world
+            .tap()
+            .and_then(|t| t.as_any().downcast_mut::<Judge>())
+            .and_then(|j| (!j.found.is_empty()).then(|| j.found.remove(0)));
+        if let Some(f) = judged {
+            let t = Tripped::new(Check::Judged(f.violation.property()), f.what);
+            // A lifted outcast's join must be refused: asked from one of its
+            // sessions still connected.
+            let probe = f.probe.and_then(|(user, room)| {
+                let c = (0..self.clients.len())
+                    .find(|&c| self.cast.bare(c as u8) == user && world.is_open(self.clients[c].conn))?;
+                let (join, refused) = super::judge::probe_join(&room);
+                Some((self.cast.clients[c].clone(), join, refused))
+            });
+            return Err(match (f.expect, f.id, probe) {
+                (Some((client, stanza)), Some(id), _) => {
+                    t.requiring(super::Requires::Receives(Box::new(super::Expectation {
+                        request: (f.sender, id),
+                        client,
+                        stanza,
+                        probe: None,
+                    })))
+                }
+                (None, Some(id), Some((client, join, refused))) => {
+                    t.requiring(super::Requires::Receives(Box::new(super::Expectation {
+                        request: (f.sender, id),
+                        client,
+                        stanza: refused,
+                        probe: Some(join),
+                    })))
+                }
+                _ => t,
+            });
+        }
         if quiescent {
             self.resync(world);
             self.check_quiescent(world)?;
@@ -278,10 +317,17 @@ impl Driver {
                 continue;
             }
             if let Some(id) = client.iqs.first_unanswered() {
+                let answer = Element::new("iq", ns::CLIENT).with_attr("id", id);
                 return Err(Tripped::new(
                     Check::IqNeverAnswered,
                     format!("{}: iq {id} never answered", world.label(client.conn)),
-                ));
+                )
+                .requiring(super::Requires::Receives(Box::new(super::Expectation {
+                    request: (self.cast.clients[c].clone(), id.to_string()),
+                    client: self.cast.clients[c].clone(),
+                    stanza: answer,
+                    probe: None,
+                }))));
             }
             for (r, side) in client.rooms.iter().enumerate() {
                 let side = &side.oracle;

@@ -6,6 +6,7 @@
 //!
 //! - [`ops`]: operations and the stanzas they are (shared with the fuzzers);
 //! - [`driver`]: applying operations and checking what the clients see;
+//! - [`judge`]: the oracle's judge of every request, as the service receives it;
 //! - [`plan`]: seed → plan;
 //! - [`shrink`]: delta debugging;
 //! - [`campaign`]: many seeds in parallel, the smallest failing one shrunk, written
@@ -13,6 +14,7 @@
 
 pub mod campaign;
 pub mod driver;
+pub mod judge;
 pub mod ops;
 pub mod plan;
 pub mod shrink;
@@ -20,6 +22,7 @@ pub mod shrink;
 use crate::world::{World, WorldConfig};
 use driver::Driver;
 use ops::{Cast, Kind, Op};
+use server::xml::Element;
 use std::collections::BTreeMap;
 
 /// The shape of the worlds a swarm run explores.
@@ -90,6 +93,66 @@ pub enum Check {
     /// Durable before told: a change to a kept room the service had told of did not
     /// survive a crash (or the service could not restart from its disk).
     DurableBeforeTold,
+    /// One of the oracle judge's properties (`oracle::judge::Property`, the same the
+    /// model checks): judged on every request against the room as the service
+    /// received it ([`judge`]).
+    Judged(oracle::judge::Property),
+}
+
+impl Check {
+    /// The property the check holds, as a sentence (a counterexample script's
+    /// closing comment names it).
+    pub fn property(self) -> String {
+        match self {
+            Check::Setup => "the swarm can be set up".into(),
+            Check::IqAnsweredTwice => "every iq is answered at most once (RFC 6120 §8.2.3)".into(),
+            Check::IqNeverAnswered => "every iq get/set is answered (RFC 6120 §8.2.3)".into(),
+            Check::RemovedWhileAbsent => {
+                "a client is told it left a room only while it is in it (XEP-0045 §7.14)".into()
+            }
+            Check::RemovedWithoutCause => {
+                "a client is removed with a status code saying why, unless it left (XEP-0045 §9.1.2, §9.2, §10.9)"
+                    .into()
+            }
+            Check::ViewDiffers => {
+                "at quiescence each client in a room sees the room's occupant list (XEP-0045 §7.2.3)".into()
+            }
+            Check::Invariant(i) => i.sentence().to_string(),
+            Check::DurableBeforeTold => "a change the service told of survives a crash".into(),
+            Check::Judged(p) => p.sentence().to_string(),
+        }
+    }
+}
+
+/// What a tripped check requires where it tripped: the one thing a counterexample
+/// script expects of the service (issue 20: the script judges the code, it does not
+/// echo it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Requires {
+    /// The service keeps its own invariant: the script runner checks it after every
+    /// action, so the script needs no expectation.
+    Invariant,
+    /// A client must receive a stanza ([`Expectation`]).
+    Receives(Box<Expectation>),
+    /// No stanza can state it (the check reads an absence, a whole history or a
+    /// crash); says what it requires, in words.
+    Unstated(&'static str),
+}
+
+/// A stanza a client must receive where a check tripped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expectation {
+    /// The violating input: the stanza with id `request.1` sent by `request.0` (a
+    /// connection's label; the swarm's are full JIDs). The expectation is matched
+    /// from its arrival on.
+    pub request: (String, String),
+    /// Who must receive it (a label).
+    pub client: String,
+    /// What it must receive, matched by scansion's rules.
+    pub stanza: Element,
+    /// A stanza `client` sends first, after everything else, whose answer is the
+    /// expectation (a lifted outcast's join, [`judge::probe_join`]).
+    pub probe: Option<Element>,
 }
 
 /// A check that tripped, with the sentence saying how (the one `mucsim sim` prints).
@@ -98,15 +161,41 @@ pub struct Tripped {
     pub check: Check,
     /// What happened, in words: who saw what.
     pub what: String,
+    /// What the check requires there, for the counterexample script.
+    pub requires: Requires,
 }
 
 impl Tripped {
-    /// `check` tripped; `what` says how.
+    /// `check` tripped; `what` says how. What it requires is the invariant for an
+    /// invariant, unstated otherwise until [`Tripped::requiring`] says.
     pub fn new(check: Check, what: impl Into<String>) -> Tripped {
+        let requires = match check {
+            Check::Invariant(_) => Requires::Invariant,
+            Check::DurableBeforeTold => Requires::Unstated("a crash, which a script cannot cause"),
+            Check::IqAnsweredTwice => {
+                Requires::Unstated("that an answer does not come a second time, which no expectation states")
+            }
+            Check::RemovedWhileAbsent | Check::RemovedWithoutCause => Requires::Unstated(
+                "that a removal without a cause does not come, which no expectation states",
+            ),
+            Check::ViewDiffers => Requires::Unstated(
+                "that the presences a client received add up to the room, over the whole run",
+            ),
+            Check::Judged(_) => {
+                Requires::Unstated("that the request be judged otherwise, which no stanza states")
+            }
+            Check::Setup | Check::IqNeverAnswered => Requires::Unstated("nothing of the service"),
+        };
         Tripped {
             check,
             what: what.into(),
+            requires,
         }
+    }
+
+    /// The same, requiring `r`.
+    pub fn requiring(self, r: Requires) -> Tripped {
+        Tripped { requires: r, ..self }
     }
 }
 
@@ -128,6 +217,8 @@ pub struct Failure {
     pub check: Check,
     /// What happened, in words.
     pub what: String,
+    /// What the check requires there, for the counterexample script.
+    pub requires: Requires,
 }
 
 /// Counters for the summary.
@@ -190,6 +281,8 @@ fn setup(cfg: &SwarmConfig) -> Vec<Op> {
                 password: None,
                 persistent: None,
                 public_jids: None,
+                change_subject: None,
+                allow_invites: None,
                 max_users: None,
                 junk: None,
                 cancel: false,
@@ -277,6 +370,7 @@ fn failed(world: World, stats: Stats, step: usize, t: Tripped) -> RunResult {
             step,
             check: t.check,
             what: t.what,
+            requires: t.requires,
         }),
         stats,
         world,
@@ -289,19 +383,19 @@ pub fn shard(range: std::ops::Range<u64>, i: u64, n: u64) -> impl Iterator<Item 
     range.filter(move |s| n > 0 && s % n == i)
 }
 
-/// The steps as a scansion script. The steps run concurrently (as in the failing run)
-/// against the configured service, recording the order in which stanzas reached the
-/// server; that order is then played one stanza at a time against the *real*
-/// service, whose answers become the expectations. So the service under test gets
-/// the same inputs, in the same order, as in the failing run.
+/// The steps as a scansion script that judges the service (issue 20). The steps run
+/// concurrently (as in the failing run) against the configured service — the one
+/// under test, which may be buggy; no other service is consulted — recording the
+/// order in which stanzas reached it; that order is played one stanza at a time
+/// against the same service, and written with [`crate::scansion::to_judging_scs`]:
+/// every send as an action, what the service answered only as comments, and at
+/// the end what the check that tripped requires ([`Requires`]). So the script fails
+/// on the bug and passes once it is fixed, whether the bug is a `--mutant` or in
+/// the code. A run that passes when re-run gets a script that expects nothing.
 pub fn scs(cfg: &SwarmConfig, plan: &Plan, steps: &[Step], title: &str) -> String {
     let run = execute(cfg, plan, steps, true);
     let arrivals = run.world.arrivals().to_vec();
-    let real = SwarmConfig {
-        service: WorldConfig::new(0).service,
-        ..cfg.clone()
-    };
-    let mut world = world_for(&real, plan, true);
+    let mut world = world_for(cfg, plan, true);
     let mut conns: BTreeMap<String, crate::world::ConnId> = BTreeMap::new();
     for a in arrivals {
         match a {
@@ -323,5 +417,57 @@ pub fn scs(cfg: &SwarmConfig, plan: &Plan, steps: &[Step], title: &str) -> Strin
         }
         world.run_until_quiet();
     }
-    crate::scansion::to_scs(title, world.transcript())
+    let transcript = world.transcript();
+    let judgement = match &run.failure {
+        None => crate::scansion::Judgement {
+            property: "(none: the steps pass when re-run)".into(),
+            requires: "nothing".into(),
+            at: transcript.len(),
+            expect: Vec::new(),
+            probes: Vec::new(),
+        },
+        Some(f) => {
+            let property = f.check.property();
+            match &f.requires {
+                Requires::Invariant => crate::scansion::Judgement {
+                    property,
+                    requires: "the script runner checks the service's invariants after every action".into(),
+                    at: transcript.len(),
+                    expect: Vec::new(),
+                    probes: Vec::new(),
+                },
+                Requires::Unstated(why) => crate::scansion::Judgement {
+                    property,
+                    requires: format!("{why}; this script states no expectation"),
+                    at: transcript.len(),
+                    expect: Vec::new(),
+                    probes: Vec::new(),
+                },
+                Requires::Receives(e) => {
+                    let Expectation {
+                        request: (from, id),
+                        client,
+                        stanza,
+                        probe,
+                    } = &**e;
+                    let at = transcript
+                        .entries()
+                        .iter()
+                        .position(|e| {
+                            &e.client == from
+                                && matches!(&e.event, crate::transcript::Event::Send(el) if el.attr("id") == Some(id))
+                        })
+                        .unwrap_or(transcript.len());
+                    crate::scansion::Judgement {
+                        property,
+                        requires: format!("after {from}'s stanza {id}, {client} receives the stanza below"),
+                        at,
+                        expect: vec![(client.clone(), stanza.clone())],
+                        probes: probe.iter().map(|p| (client.clone(), p.clone())).collect(),
+                    }
+                }
+            }
+        }
+    };
+    crate::scansion::to_judging_scs(title, transcript, &judgement)
 }

@@ -141,6 +141,20 @@ pub enum Op {
         room: u8,
         target: u8,
     },
+    /// XEP-0045 §7.8.2: declining an invitation, to the room, naming client `target`
+    /// as the inviter.
+    Decline {
+        client: u8,
+        room: u8,
+        target: u8,
+    },
+    /// A domain-wide affiliation (XEP-0045 §9.1, §10.3: an item naming a bare
+    /// domain, here `localhost`, every user's), e.g. the whole domain banned.
+    AffiliateDomain {
+        client: u8,
+        room: u8,
+        affiliation: u8,
+    },
     Destroy {
         client: u8,
         room: u8,
@@ -197,6 +211,10 @@ pub struct ConfigForm {
     pub password: Option<bool>,
     pub persistent: Option<bool>,
     pub public_jids: Option<bool>,
+    /// `muc#roomconfig_changesubject`: occupants may change the subject.
+    pub change_subject: Option<bool>,
+    /// Prosody's `roomconfig_allowmemberinvites` (XEP-0045 §10.2's `allowinvites`).
+    pub allow_invites: Option<bool>,
     pub max_users: Option<u8>,
     /// A field the service does not know (even), or a wrong type (odd).
     pub junk: Option<u8>,
@@ -268,9 +286,12 @@ impl Op {
             Op::Configure { .. } => Kind::Configure,
             Op::Affiliate { .. } => Kind::Affiliate,
             Op::Role { .. } => Kind::Role,
-            Op::Groupchat { .. } | Op::Private { .. } | Op::Subject { .. } | Op::Invite { .. } => {
-                Kind::Message
-            }
+            Op::Groupchat { .. }
+            | Op::Private { .. }
+            | Op::Subject { .. }
+            | Op::Invite { .. }
+            | Op::Decline { .. } => Kind::Message,
+            Op::AffiliateDomain { .. } => Kind::Affiliate,
             Op::Destroy { .. } => Kind::Destroy,
             Op::AdminList { .. } | Op::Disco { .. } => Kind::Query,
             Op::Disconnect { .. } | Op::Reconnect { .. } => Kind::Disconnect,
@@ -294,6 +315,8 @@ impl Op {
             | Op::Private { client, .. }
             | Op::Subject { client, .. }
             | Op::Invite { client, .. }
+            | Op::Decline { client, .. }
+            | Op::AffiliateDomain { client, .. }
             | Op::Destroy { client, .. }
             | Op::AdminList { client, .. }
             | Op::Disco { client, .. }
@@ -318,9 +341,12 @@ impl Op {
                 .with_attr("id", iq_id)
                 .with_child(q)
         };
+        // Presences carry the id too, so that an error answering one can be told
+        // apart (a counterexample script expects it by id).
         let presence = |room: u8, nick: u8| {
             Element::new("presence", ns::CLIENT)
                 .with_attr("to", format!("{}/{}", cast.room(room), cast.nick(nick)))
+                .with_attr("id", iq_id)
         };
         let admin_item = |attr: &str, value: &str, key: &str, who: &str| {
             Element::new("query", ns::MUC_ADMIN).with_child(
@@ -363,6 +389,7 @@ impl Op {
                 admin_item("role", ROLES[usize::from(*role) % 5], "nick", cast.nick(*nick)),
             ),
             Op::Groupchat { room, .. } => Element::new("message", ns::CLIENT)
+                .with_attr("id", iq_id)
                 .with_attr("to", cast.room(*room))
                 .with_attr("type", "groupchat")
                 .with_child(Element::new("body", ns::CLIENT).with_text("hi")),
@@ -371,15 +398,36 @@ impl Op {
                 .with_attr("type", "chat")
                 .with_child(Element::new("body", ns::CLIENT).with_text("psst")),
             Op::Subject { room, .. } => Element::new("message", ns::CLIENT)
+                .with_attr("id", iq_id)
                 .with_attr("to", cast.room(*room))
                 .with_attr("type", "groupchat")
                 .with_child(Element::new("subject", ns::CLIENT).with_text("news")),
             Op::Invite { room, target, .. } => Element::new("message", ns::CLIENT)
+                .with_attr("id", iq_id)
                 .with_attr("to", cast.room(*room))
                 .with_child(
                     Element::new("x", ns::MUC_USER)
                         .with_child(Element::new("invite", ns::MUC_USER).with_attr("to", cast.bare(*target))),
                 ),
+            Op::Decline { room, target, .. } => {
+                Element::new("message", ns::CLIENT)
+                    .with_attr("to", cast.room(*room))
+                    .with_child(Element::new("x", ns::MUC_USER).with_child(
+                        Element::new("decline", ns::MUC_USER).with_attr("to", cast.bare(*target)),
+                    ))
+            }
+            Op::AffiliateDomain {
+                room, affiliation, ..
+            } => iq(
+                *room,
+                "set",
+                admin_item(
+                    "affiliation",
+                    AFFILIATIONS[usize::from(*affiliation) % 6],
+                    "jid",
+                    "localhost",
+                ),
+            ),
             Op::Destroy { room, .. } => iq(
                 *room,
                 "set",
@@ -440,6 +488,8 @@ impl Op {
             | Op::Private { room, .. }
             | Op::Subject { room, .. }
             | Op::Invite { room, .. }
+            | Op::Decline { room, .. }
+            | Op::AffiliateDomain { room, .. }
             | Op::Destroy { room, .. }
             | Op::AdminList { room, .. }
             | Op::Disco { room, .. }
@@ -463,6 +513,11 @@ impl ConfigForm {
             ("muc#roomconfig_moderatedroom", self.moderated),
             ("muc#roomconfig_passwordprotectedroom", self.password),
             ("muc#roomconfig_persistentroom", self.persistent),
+            ("muc#roomconfig_changesubject", self.change_subject),
+            (
+                "{http://prosody.im/protocol/muc}roomconfig_allowmemberinvites",
+                self.allow_invites,
+            ),
         ];
         for (var, v) in flags {
             if let Some(b) = v {

@@ -86,9 +86,12 @@ pub fn plan(cfg: &SwarmConfig, seed: u64) -> Plan {
 fn op(d: &mut Dice, cfg: &SwarmConfig, kind: Kind) -> Op {
     let clients = cfg.clients;
     let room = d.u8_below(cfg.rooms);
-    // Owner-only requests come mostly from Romeo's sessions (clients 0 and 1).
+    // Requests that need a privilege come from Romeo's sessions (clients 0 and 1,
+    // the owner of every room he created) a third of the time, else from anyone:
+    // admins, members, moderators, visitors, outsiders and outcasts all try them
+    // (issue 20: every actor acts), and Romeo's grants make them so.
     let privileged = |d: &mut Dice| {
-        if d.chance(70) {
+        if d.chance(35) {
             d.u8_below(clients.min(2))
         } else {
             d.u8_below(clients)
@@ -123,13 +126,20 @@ fn op(d: &mut Dice, cfg: &SwarmConfig, kind: Kind) -> Op {
             form: ConfigForm {
                 members_only: d.maybe_bool(),
                 moderated: d.maybe_bool(),
-                password: if d.chance(20) { d.maybe_bool() } else { None },
+                password: if d.chance(40) { d.maybe_bool() } else { None },
                 persistent: d.maybe_bool(),
                 public_jids: d.maybe_bool(),
+                change_subject: d.maybe_bool(),
+                allow_invites: d.maybe_bool(),
                 max_users: if d.chance(10) { Some(d.u8_below(8)) } else { None },
                 junk: if d.chance(5) { Some(d.u8_below(256)) } else { None },
                 cancel: d.chance(5),
             },
+        },
+        Kind::Affiliate if d.chance(8) => Op::AffiliateDomain {
+            client: privileged(d),
+            room,
+            affiliation: d.u8_below(5),
         },
         Kind::Affiliate => {
             let client = privileged(d);
@@ -153,7 +163,7 @@ fn op(d: &mut Dice, cfg: &SwarmConfig, kind: Kind) -> Op {
                 role: d.u8_below(choices),
             }
         }
-        Kind::Message => match d.below(4) {
+        Kind::Message => match d.below(5) {
             0 => Op::Groupchat { client, room },
             1 => Op::Private {
                 client,
@@ -161,7 +171,12 @@ fn op(d: &mut Dice, cfg: &SwarmConfig, kind: Kind) -> Op {
                 nick: d.u8_below(16),
             },
             2 => Op::Subject { client, room },
-            _ => Op::Invite {
+            3 => Op::Invite {
+                client,
+                room,
+                target: d.u8_below(clients),
+            },
+            _ => Op::Decline {
                 client,
                 room,
                 target: d.u8_below(clients),
