@@ -943,3 +943,68 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod snapshot_tests {
+    use super::*;
+    use server::jids::{BareJid, FullJid};
+    use server::xml::Element;
+    use server::{Millis, MucService, ServiceConfig};
+
+    fn full(s: &str) -> FullJid {
+        FullJid::new(s).expect("a full JID")
+    }
+
+    /// `Snapshot::of` reads a real room through the service's public API: who is in
+    /// it, with which role and affiliation, the stored and domain affiliations, the
+    /// configuration flags.
+    #[test]
+    fn a_snapshot_of_a_service_room() {
+        let mut svc = MucService::new(ServiceConfig::new("conference.localhost", 0)).expect("a service");
+        let romeo = full("romeo@localhost/pda");
+        let room = "room@conference.localhost";
+        let presence = |nick: &str| {
+            Element::new("presence", server::ns::CLIENT)
+                .with_attr("to", format!("{room}/{nick}"))
+                .with_child(Element::new("x", server::ns::MUC))
+        };
+        let iq = |ns: &'static str, child: Element| {
+            Element::new("iq", server::ns::CLIENT)
+                .with_attr("to", room)
+                .with_attr("type", "set")
+                .with_attr("id", "i")
+                .with_child(Element::new("query", ns).with_child(child))
+        };
+        let _ = svc.handle(Millis(0), romeo.clone(), presence("Romeo"));
+        let form = Element::new("x", server::ns::DATA)
+            .with_attr("type", "submit")
+            .with_child(server::muc::submitted_field(
+                "FORM_TYPE",
+                server::ns::MUC_ROOMCONFIG,
+            ))
+            .with_child(server::muc::submitted_field("muc#roomconfig_whois", "anyone"))
+            .with_child(server::muc::submitted_field("muc#roomconfig_changesubject", "1"));
+        let _ = svc.handle(Millis(0), romeo.clone(), iq(server::ns::MUC_OWNER, form));
+        let ban = Element::new("item", server::ns::MUC_ADMIN)
+            .with_attr("affiliation", "outcast")
+            .with_attr("jid", "capulet.lit");
+        let _ = svc.handle(Millis(0), romeo.clone(), iq(server::ns::MUC_ADMIN, ban));
+        let _ = svc.handle(Millis(0), full("juliet@localhost/phone"), presence("Juliet"));
+        let s = Snapshot::of(svc.room(&BareJid::new(room).expect("a room")).expect("the room"));
+        assert_eq!(s.flags.whois, Whois::Anyone);
+        assert!(s.flags.change_subject && !s.flags.members_only && !s.flags.password_protected);
+        assert_eq!(s.affiliation("romeo@localhost"), Affiliation::Owner);
+        assert_eq!(s.affiliation("tybalt@capulet.lit"), Affiliation::Outcast);
+        assert_eq!(s.stored("capulet.lit"), Affiliation::Outcast);
+        let juliet = s.occupant_of("juliet@localhost/phone").expect("Juliet is in");
+        assert_eq!((juliet.nick.as_str(), juliet.role), ("Juliet", Role::Participant));
+        assert_eq!(s.occupant_named("Romeo").map(|o| o.role), Some(Role::Moderator));
+        assert!(!s.locked && !s.full);
+        // A join of a capulet is barred; the judge says the service was right to refuse.
+        let answer = Answer::Refused(Condition::Forbidden);
+        let req = Request::Join {
+            password_given: false,
+        };
+        assert_eq!(judge(&s, "tybalt@capulet.lit/a", &req, answer, Some(&s)), None);
+    }
+}
