@@ -35,6 +35,8 @@
 # Nothing under /etc is read for the instance or changed (the package's own
 # /etc/ejabberd stays as installed and unused).
 set -euo pipefail
+# shellcheck source=instance-lib.sh
+. "$(cd "$(dirname "$0")" && pwd)/instance-lib.sh"
 
 log() { echo "[ejabberd-instance] $*" >&2; }
 
@@ -262,14 +264,7 @@ accounts() {  # SPOOL C2S DIST USER... [-- USER...]
 }
 
 stop() {  # PID
-    local pid="$1"
-    is_ours "$pid" || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 200); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.05
-    done
-    kill -KILL "$pid" 2>/dev/null || true
+    stop_by_pid "$1" is_ours 10
 }
 
 cmd="${1:-}"; shift || true

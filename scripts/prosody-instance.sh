@@ -16,6 +16,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=instance-lib.sh
+. "$here/instance-lib.sh"
 corpus_cfg="${CORPUS_CFG:-${MUCSIM_CORPUS:-$here/../../shared/conformance/prosody}/prosody.cfg.lua}"
 
 log() { echo "[prosody-instance] $*" >&2; }
@@ -139,14 +141,7 @@ start() {  # DIR MODE C2S [COMPONENT_PORT SECRET]
 }
 
 stop() {  # PID
-    local pid="$1"
-    is_prosody "$pid" || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.05
-    done
-    kill -KILL "$pid" 2>/dev/null || true
+    stop_by_pid "$1" is_prosody 5
 }
 
 cmd="${1:-}"; shift || true

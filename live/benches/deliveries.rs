@@ -8,59 +8,45 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use live::ComponentSession;
-use server::xml::{parse_stanza, Element, Limits};
-use server::{Millis, MucService, ServiceConfig};
+use server::xml::Element;
+use server::{Millis, MucService};
 use std::hint::black_box;
 
 const OCCUPANTS: usize = 100;
 
-fn el(xml: &str) -> Element {
-    parse_stanza(xml.as_bytes(), "jabber:client", &Limits::default()).unwrap()
-}
+#[path = "../../server/benches/support/workload.rs"]
+mod workload;
+use workload::{el, jid, joins, service};
 
-fn jid(s: &str) -> jid::FullJid {
-    jid::FullJid::new(s).unwrap()
-}
-
-fn service() -> MucService {
-    let mut cfg = ServiceConfig::new("conference.localhost", 7);
-    cfg.lock_new_rooms = false;
-    cfg.assert_invariants = false;
-    MucService::new(cfg).expect("valid configuration")
-}
-
-fn joins(n: usize) -> Vec<(jid::FullJid, Element)> {
-    (0..n)
-        .map(|i| {
-            (
-                jid(&format!("user{i}@localhost/res")),
-                el(&format!(
-                    "<presence to='room@conference.localhost/nick{i}'><x xmlns='http://jabber.org/protocol/muc'/></presence>"
-                )),
-            )
-        })
-        .collect()
-}
-
-/// Handles each stanza and writes its outbox as `mucsim serve` does; the number of
-/// deliveries (stanzas written) and of bytes.
-fn serve_all(
+/// Handles each stanza and writes each stanza of its outbox into `buf` with
+/// `write`; the number of deliveries (stanzas written) and of bytes.
+fn handle_and_write(
     svc: &mut MucService,
-    session: &mut ComponentSession,
     input: &[(jid::FullJid, Element)],
     buf: &mut String,
+    mut write: impl FnMut(&mut String, &server::Outgoing),
 ) -> (usize, usize) {
     let (mut n, mut bytes) = (0, 0);
     for (from, stanza) in input {
         buf.clear();
         let out = svc.handle(Millis(0), from.clone(), stanza.clone());
         for o in out.iter() {
-            session.encode_into(buf, o);
+            write(buf, o);
         }
         n += out.len();
         bytes += buf.len();
     }
     (n, bytes)
+}
+
+/// Handles each stanza and writes its outbox as `mucsim serve` does.
+fn serve_all(
+    svc: &mut MucService,
+    session: &mut ComponentSession,
+    input: &[(jid::FullJid, Element)],
+    buf: &mut String,
+) -> (usize, usize) {
+    handle_and_write(svc, input, buf, |buf, o| session.encode_into(buf, o))
 }
 
 /// The same bytes as `serve_all`, written as `mucsim serve` did before it
@@ -70,19 +56,11 @@ fn serve_all_by_copy(
     input: &[(jid::FullJid, Element)],
     buf: &mut String,
 ) -> (usize, usize) {
-    let (mut n, mut bytes) = (0, 0);
-    for (from, stanza) in input {
-        buf.clear();
-        let out = svc.handle(Millis(0), from.clone(), stanza.clone());
-        for o in out.iter() {
-            let mut e = o.element();
-            live::wire::map_ns(&mut e, server::ns::CLIENT, live::wire::NS_COMPONENT);
-            buf.push_str(&e.to_xml_in(live::wire::NS_COMPONENT));
-        }
-        n += out.len();
-        bytes += buf.len();
-    }
-    (n, bytes)
+    handle_and_write(svc, input, buf, |buf, o| {
+        let mut e = o.element();
+        live::wire::map_ns(&mut e, server::ns::CLIENT, live::wire::NS_COMPONENT);
+        buf.push_str(&e.to_xml_in(live::wire::NS_COMPONENT));
+    })
 }
 
 fn outbox_only(svc: &mut MucService, input: &[(jid::FullJid, Element)]) -> usize {

@@ -1,35 +1,13 @@
 //! Stanzas/s through `MucService::handle`: join storm, groupchat fan-out, affiliation churn.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use server::xml::{parse_stanza, Element, Limits};
-use server::{Millis, MucService, ServiceConfig};
+use server::xml::Element;
+use server::{Millis, MucService};
 use std::hint::black_box;
 
-fn el(xml: &str) -> Element {
-    parse_stanza(xml.as_bytes(), "jabber:client", &Limits::default()).unwrap()
-}
-
-fn jid(s: &str) -> jid::FullJid {
-    jid::FullJid::new(s).unwrap()
-}
-
-fn service() -> MucService {
-    let mut cfg = ServiceConfig::new("conference.localhost", 7);
-    cfg.lock_new_rooms = false;
-    cfg.assert_invariants = false;
-    MucService::new(cfg).expect("valid configuration")
-}
-
-fn joins(n: usize) -> Vec<(jid::FullJid, Element)> {
-    (0..n)
-        .map(|i| {
-            (
-                jid(&format!("user{i}@localhost/res")),
-                el(&format!("<presence to='room@conference.localhost/nick{i}'><x xmlns='http://jabber.org/protocol/muc'/></presence>")),
-            )
-        })
-        .collect()
-}
+#[path = "support/workload.rs"]
+mod workload;
+use workload::{el, jid, joins, service};
 
 fn run_joins(svc: &mut MucService, joins: &[(jid::FullJid, Element)]) -> usize {
     let mut delivered = 0;

@@ -309,10 +309,7 @@ fn moderated_room_needs_voice() {
     let msg = "<message to='r@conference.localhost' type='groupchat'><body>hi</body></message>";
     assert_error(&h.send(B, msg), B, "auth", "forbidden");
     let out = h.set_role(A, "r", "Bob", "participant");
-    assert!(
-        out.iter().any(|o| o.stanza.attr("type") == Some("result")),
-        "{out:?}"
-    );
+    assert_has_result(&out);
     assert_eq!(h.send(B, msg).len(), 2);
 }
 
@@ -460,10 +457,7 @@ fn kick_sends_307_and_only_moderators_may_kick() {
     let out = h.set_role(A, "r", "Bob", "none");
     let to_b = out.iter().find(|o| o.to.as_str() == B).unwrap();
     assert_eq!(statuses(&to_b.stanza), vec!["307", "110"]);
-    assert!(
-        out.iter().any(|o| o.stanza.attr("type") == Some("result")),
-        "{out:?}"
-    );
+    assert_has_result(&out);
     assert!(h.room("r").unwrap().occupant("Bob").is_none());
     assert_error(
         &h.set_role(A, "r", "Nobody", "none"),
@@ -478,10 +472,7 @@ fn moderator_grant_needs_admin_or_owner() {
     let mut h = room_with_bob();
     let _ = h.join(C, "r", "Carol");
     let out = h.set_role(A, "r", "Bob", "moderator");
-    assert!(
-        out.iter().any(|o| o.stanza.attr("type") == Some("result")),
-        "{out:?}"
-    );
+    assert_has_result(&out);
     // Bob moderates but is no admin: he may not make Carol a moderator (§9.6).
     assert_error(&h.set_role(B, "r", "Carol", "moderator"), B, "auth", "forbidden");
 }
@@ -542,9 +533,8 @@ fn banning_oneself_is_a_conflict_for_owners_and_admins() {
     let _ = h.set_aff(A, "r", "carol@localhost", "admin");
     for (who, bare) in [(A, "owner@localhost"), (C, "carol@localhost")] {
         let out = h.set_aff(who, "r", bare, "outcast");
-        assert_eq!(out.len(), 1, "{out:#?}");
-        assert_stanza(
-            &out[0].stanza,
+        assert_only(
+            &out,
             &room_error("aff", who, "cancel", "conflict", Some("You cannot ban yourself")),
         );
     }
@@ -561,10 +551,7 @@ fn banning_oneself_is_a_conflict_for_owners_and_admins() {
     );
     // The success path beside it: an owner bans another user.
     let out = h.set_aff(A, "r", "dan@localhost", "outcast");
-    assert!(
-        out.iter().any(|o| o.stanza.attr("type") == Some("result")),
-        "{out:?}"
-    );
+    assert_has_result(&out);
 }
 
 #[test]
@@ -580,8 +567,7 @@ fn admins_may_not_grant_or_revoke_owner_or_admin() {
         ("carol@localhost", "none"),
     ] {
         let out = h.set_aff(B, "r", jid, aff);
-        assert_eq!(out.len(), 1, "{out:#?}");
-        assert_stanza(&out[0].stanza, &room_error("aff", B, "auth", "forbidden", None));
+        assert_only(&out, &room_error("aff", B, "auth", "forbidden", None));
     }
     // The owner may.
     let out = h.set_aff(A, "r", "carol@localhost", "none");
@@ -594,15 +580,11 @@ fn a_participant_may_not_kick() {
     let mut h = room_with_bob();
     let _ = h.join(C, "r", "Carol");
     let out = h.set_role(C, "r", "Bob", "none");
-    assert_eq!(out.len(), 1, "{out:#?}");
-    assert_stanza(&out[0].stanza, &room_error("role", C, "auth", "forbidden", None));
+    assert_only(&out, &room_error("role", C, "auth", "forbidden", None));
     assert!(h.room("r").unwrap().occupant("Bob").is_some());
     // The moderator may.
     let out = h.set_role(A, "r", "Bob", "none");
-    assert!(
-        out.iter().any(|o| o.stanza.attr("type") == Some("result")),
-        "{out:?}"
-    );
+    assert_has_result(&out);
 }
 
 #[test]
@@ -616,9 +598,8 @@ fn disco_to_an_occupant_from_a_non_occupant_is_a_bad_request() {
             dan,
             &format!("<iq id='d' to='r@conference.localhost/Bob' type='get'>{q}</iq>"),
         );
-        assert_eq!(out.len(), 1, "{out:#?}");
-        assert_stanza(
-            &out[0].stanza,
+        assert_only(
+            &out,
             &format!(
                 "<iq type='error' id='d' from='r@conference.localhost/Bob' to='{dan}'>\
                  <error type='modify' by='r@conference.localhost'><bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
@@ -1444,9 +1425,8 @@ fn a_decline_is_forwarded_to_the_inviter() {
         "<message to='r@conference.localhost' id='dec'><x xmlns='http://jabber.org/protocol/muc#user'>\
          <decline to='r@conference.localhost/Owner'><reason>Too busy</reason></decline></x></message>",
     );
-    assert_eq!(out.len(), 1, "{out:#?}");
-    assert_stanza(
-        &out[0].stanza,
+    assert_only(
+        &out,
         &format!(
             "<message from='r@conference.localhost' to='{A}' id='dec'><x xmlns='http://jabber.org/protocol/muc#user'>\
              <decline from='bob@localhost'><reason>Too busy</reason></decline></x>\
@@ -1463,9 +1443,8 @@ fn a_decline_is_forwarded_to_the_inviter() {
     let decline = "<message to='r@conference.localhost'><x xmlns='http://jabber.org/protocol/muc#user'>\
                    <decline to='bob@localhost'/></x></message>";
     let out = h.send(C, decline);
-    assert_eq!(out.len(), 1, "{out:#?}");
-    assert_stanza(
-        &out[0].stanza,
+    assert_only(
+        &out,
         "<message from='r@conference.localhost' to='bob@localhost'><x xmlns='http://jabber.org/protocol/muc#user'>\
          <decline from='carol@localhost'><reason/></decline></x>\
          <body>carol@localhost declined your invite to the room r@conference.localhost</body></message>",

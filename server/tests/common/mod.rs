@@ -64,6 +64,22 @@ pub fn assert_history(got: &Element, expected: &str) {
     );
 }
 
+/// `out` is the one stanza `expected` (whole-stanza comparison).
+#[track_caller]
+pub fn assert_only(out: &[Sent], expected: &str) {
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_stanza(&out[0].stanza, expected);
+}
+
+/// `out` holds an iq result (the request succeeded).
+#[track_caller]
+pub fn assert_has_result(out: &[Sent]) {
+    assert!(
+        out.iter().any(|o| o.stanza.attr("type") == Some("result")),
+        "{out:?}"
+    );
+}
+
 /// One stanza as its recipient gets it: `to` written in.
 #[derive(Debug)]
 pub struct Sent {

@@ -1,0 +1,41 @@
+//! The workload the service benches share (`server/benches/service.rs`, and
+//! `live/benches/deliveries.rs` through a `#[path]` module): an unlocked service and
+//! a storm of joins to one room. Not a bench target itself (a subdirectory of
+//! `benches/` is not discovered).
+#![allow(dead_code)]
+
+use server::xml::{parse_stanza, Element, Limits};
+use server::{MucService, ServiceConfig};
+
+/// `xml` parsed as a client stanza; panics on a bench's own bad input.
+pub fn el(xml: &str) -> Element {
+    parse_stanza(xml.as_bytes(), "jabber:client", &Limits::default()).unwrap()
+}
+
+/// `s` as a full JID; panics on a bench's own bad input.
+pub fn jid(s: &str) -> jid::FullJid {
+    jid::FullJid::new(s).unwrap()
+}
+
+/// A service on `conference.localhost` whose new rooms are open at once and which
+/// does not check its invariants after each stanza (measured separately).
+pub fn service() -> MucService {
+    let mut cfg = ServiceConfig::new("conference.localhost", 7);
+    cfg.lock_new_rooms = false;
+    cfg.assert_invariants = false;
+    MucService::new(cfg).expect("valid configuration")
+}
+
+/// `n` users joining `room@conference.localhost`, each with its own nick.
+pub fn joins(n: usize) -> Vec<(jid::FullJid, Element)> {
+    (0..n)
+        .map(|i| {
+            (
+                jid(&format!("user{i}@localhost/res")),
+                el(&format!(
+                    "<presence to='room@conference.localhost/nick{i}'><x xmlns='http://jabber.org/protocol/muc'/></presence>"
+                )),
+            )
+        })
+        .collect()
+}
