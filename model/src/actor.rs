@@ -146,24 +146,16 @@ impl ClientState {
                 self.room_mut(room).side.refused();
                 self.saw_registration_required |= registration_required;
             }
-            Notice::Presence {
-                room,
-                from,
-                unavailable,
-                codes,
-                destroyed,
-                affiliation,
-                role,
-                new_nick,
-            } => {
+            Notice::Presence { room, presence: p } => {
+                let (unavailable, codes) = (p.unavailable, p.codes);
                 let r = self.room_mut(room);
                 let (fault, own) = r.side.observe(&oracle::Presence {
-                    from: from.0,
+                    from: p.from.0,
                     unavailable,
                     codes,
-                    destroyed,
-                    seat: (affiliation, role),
-                    new_nick: new_nick.map(|n| n.0),
+                    destroyed: p.destroyed,
+                    seat: p.seat,
+                    new_nick: p.new_nick.map(|n| n.0),
                 });
                 if let Some(n) = own {
                     r.nick = Nick(n);

@@ -215,31 +215,23 @@ fn op_phrase(cast: &Cast, i: usize, op: usize) -> String {
 /// What client `i` reads of one stanza, in words.
 fn notice_phrase(cast: &Cast, i: usize, n: &Notice) -> String {
     match n {
-        Notice::Presence {
-            room,
-            from,
-            unavailable,
-            codes,
-            destroyed,
-            affiliation,
-            role,
-            new_nick,
-        } => {
+        Notice::Presence { room, presence: p } => {
+            let (affiliation, role) = p.seat;
             let mut s = format!(
                 "{}presence of {} in {} ({}, {})",
-                if *unavailable { "unavailable " } else { "" },
-                cast.nicks.name(*from),
+                if p.unavailable { "unavailable " } else { "" },
+                cast.nicks.name(p.from),
                 room_name(*room),
                 affiliation.as_str(),
                 role.as_str()
             );
-            if *codes != Default::default() {
-                s.push_str(&format!(", status {codes}"));
+            if p.codes != Default::default() {
+                s.push_str(&format!(", status {}", p.codes));
             }
-            if let Some(new) = new_nick {
-                s.push_str(&format!(", now {}", cast.nicks.name(*new)));
+            if let Some(new) = p.new_nick {
+                s.push_str(&format!(", now {}", cast.nicks.name(new)));
             }
-            if *destroyed {
+            if p.destroyed {
                 s.push_str(", the room is destroyed");
             }
             s

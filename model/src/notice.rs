@@ -77,18 +77,11 @@ pub use oracle::Codes;
 /// One stanza, as much of it as the model's clients read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Notice {
-    /// Occupant presence from `room/from` (`room` indexes [`crate::ops::ROOMS`]).
+    /// Occupant presence in `room` (which indexes [`crate::ops::ROOMS`]), as the
+    /// client oracle reads it: its nicks are [`Nick`]s.
     Presence {
         room: u8,
-        from: Nick,
-        unavailable: bool,
-        codes: Codes,
-        /// Carries `<destroy/>`: the room was destroyed.
-        destroyed: bool,
-        affiliation: Affiliation,
-        role: Role,
-        /// The new nick of a 303 nick change.
-        new_nick: Option<Nick>,
+        presence: oracle::Presence<Nick>,
     },
     /// A presence error from room `room` (a refused join or nick change).
     PresenceError { room: u8, registration_required: bool },
@@ -130,17 +123,20 @@ impl Notice {
         }
         let item = x.child("item", ns::MUC_USER);
         let attr = |name| item.and_then(|i| i.attr(name));
+        let affiliation = attr("affiliation")
+            .and_then(Affiliation::parse)
+            .unwrap_or(Affiliation::None);
+        let role = attr("role").and_then(Role::parse).unwrap_or(Role::None);
         Some(Notice::Presence {
             room,
-            from: nicks.get(from),
-            unavailable: el.attr("type") == Some("unavailable"),
-            codes,
-            destroyed: x.child("destroy", ns::MUC_USER).is_some(),
-            affiliation: attr("affiliation")
-                .and_then(Affiliation::parse)
-                .unwrap_or(Affiliation::None),
-            role: attr("role").and_then(Role::parse).unwrap_or(Role::None),
-            new_nick: attr("nick").map(|n| nicks.get(n)),
+            presence: oracle::Presence {
+                from: nicks.get(from),
+                unavailable: el.attr("type") == Some("unavailable"),
+                codes,
+                destroyed: x.child("destroy", ns::MUC_USER).is_some(),
+                seat: (affiliation, role),
+                new_nick: attr("nick").map(|n| nicks.get(n)),
+            },
         })
     }
 }
@@ -189,11 +185,14 @@ mod tests {
             br#"<presence xmlns="jabber:client" from="room@conference.localhost/Juliet" type="unavailable"><x xmlns="http://jabber.org/protocol/muc#user"><item affiliation="none" role="none"/><status code="110"/><status code="321"/></x></presence>"#,
         );
         let Some(Notice::Presence {
-            from,
-            unavailable,
-            codes,
-            affiliation,
-            role,
+            presence:
+                oracle::Presence {
+                    from,
+                    unavailable,
+                    codes,
+                    seat: (affiliation, role),
+                    ..
+                },
             ..
         }) = Notice::of(&el, &nicks())
         else {
