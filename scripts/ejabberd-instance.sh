@@ -40,25 +40,15 @@ set -euo pipefail
 
 log() { echo "[ejabberd-instance] $*" >&2; }
 
-port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
-
 install() {
     if command -v ejabberdctl >/dev/null 2>&1 || [ -x /usr/sbin/ejabberdctl ]; then
         return 0
     fi
     log "installing Debian's ejabberd"
+    # Keep the package from starting the system-wide service.
+    apt_install_unstarted ejabberd
     local sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    # Keep the package from starting the system-wide service (5222, 5269, 5280...).
-    local policy=""
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
-        $sudo chmod +x /usr/sbin/policy-rc.d
-        policy=1
-    fi
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq ejabberd >/dev/null
-    [ -n "$policy" ] && $sudo rm -f /usr/sbin/policy-rc.d
     # The package's own service may still have been started by something else: stop
     # only that, by its pidfile, never anything of ours.
     if [ -s /run/ejabberd/ejabberd.pid ]; then

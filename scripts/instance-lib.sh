@@ -14,3 +14,24 @@ stop_by_pid() {
     done
     kill -KILL "$pid" 2>/dev/null || true
 }
+
+# port_busy PORT: something listens on TCP PORT.
+port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+
+# apt_install_unstarted PACKAGE...: installs Debian packages without letting them
+# start their system-wide services (a policy-rc.d that refuses, removed after, when
+# none was there before). Uses sudo when not root.
+apt_install_unstarted() {
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    local policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+        $sudo chmod +x /usr/sbin/policy-rc.d
+        policy=1
+    fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+    [ -n "$policy" ] && $sudo rm -f /usr/sbin/policy-rc.d
+    return 0
+}

@@ -22,25 +22,15 @@ corpus_cfg="${CORPUS_CFG:-${MUCSIM_CORPUS:-$here/../../shared/conformance/prosod
 
 log() { echo "[prosody-instance] $*" >&2; }
 
-port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
-
 install() {
     if command -v prosody >/dev/null 2>&1; then
         return 0
     fi
     log "installing Debian's prosody"
+    # Keep the package from starting the system-wide service.
+    apt_install_unstarted prosody lua-unbound
     local sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    # Keep the package from starting the system-wide service (0.0.0.0:5222/5269).
-    local policy=""
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
-        $sudo chmod +x /usr/sbin/policy-rc.d
-        policy=1
-    fi
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq prosody lua-unbound >/dev/null
-    [ -n "$policy" ] && $sudo rm -f /usr/sbin/policy-rc.d
     # The package's own service may still have been started by something else: stop
     # only that, by its pidfile, never anything of ours.
     if [ -s /run/prosody/prosody.pid ]; then

@@ -420,6 +420,16 @@ mod tests {
         <x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='none'/>\
         <status code='307'/><status code='110'/></x></presence>";
 
+    /// Client `client` joins room 0 with its own nick, without a password.
+    fn own_join(d: &Driver, client: u8) -> Op {
+        Op::Join {
+            client,
+            room: 0,
+            nick: d.cast.own_nick(usize::from(client)),
+            password: false,
+        }
+    }
+
     /// The leave-in-flight case of issue 20, the same sequence as the model's test
     /// `actor::tests::a_kick_overtaking_a_leave_cancels_it` and the oracle's
     /// `a_caused_removal_cancels_the_leaves_it_overtook`: Juliet leaves, a kick
@@ -429,12 +439,7 @@ mod tests {
     #[test]
     fn a_kick_overtaking_a_leave_cancels_it() {
         let (mut d, mut world) = driver();
-        let join = Op::Join {
-            client: 2,
-            room: 0,
-            nick: d.cast.own_nick(2),
-            password: false,
-        };
+        let join = own_join(&d, 2);
         d.apply(&mut world, &join);
         assert_eq!(d.observe(2, &el(ENTERED)), Ok(()));
         d.apply(&mut world, &Op::Leave { client: 2, room: 0 });
@@ -458,12 +463,7 @@ mod tests {
     #[test]
     fn an_error_for_a_malformed_presence_answers_no_join() {
         let (mut d, mut world) = driver();
-        let join = Op::Join {
-            client: 2,
-            room: 0,
-            nick: d.cast.own_nick(2),
-            password: false,
-        };
+        let join = own_join(&d, 2);
         d.apply(&mut world, &join);
         d.apply(&mut world, &join);
         d.apply(&mut world, &Op::Leave { client: 2, room: 0 });

@@ -355,6 +355,15 @@ impl Op {
                     .with_attr(key, who),
             )
         };
+        // An affiliation (by its index) for `jid`, a bare JID or a domain.
+        let affiliation_item = |affiliation: u8, jid: &str| {
+            admin_item(
+                "affiliation",
+                AFFILIATIONS[usize::from(affiliation) % 6],
+                "jid",
+                jid,
+            )
+        };
         Some(match self {
             Op::Join {
                 room, nick, password, ..
@@ -373,16 +382,7 @@ impl Op {
                 target,
                 affiliation,
                 ..
-            } => iq(
-                *room,
-                "set",
-                admin_item(
-                    "affiliation",
-                    AFFILIATIONS[usize::from(*affiliation) % 6],
-                    "jid",
-                    cast.bare(*target),
-                ),
-            ),
+            } => iq(*room, "set", affiliation_item(*affiliation, cast.bare(*target))),
             Op::Role { room, nick, role, .. } => iq(
                 *room,
                 "set",
@@ -418,16 +418,7 @@ impl Op {
             }
             Op::AffiliateDomain {
                 room, affiliation, ..
-            } => iq(
-                *room,
-                "set",
-                admin_item(
-                    "affiliation",
-                    AFFILIATIONS[usize::from(*affiliation) % 6],
-                    "jid",
-                    "localhost",
-                ),
-            ),
+            } => iq(*room, "set", affiliation_item(*affiliation, "localhost")),
             Op::Destroy { room, .. } => iq(
                 *room,
                 "set",
