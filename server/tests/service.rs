@@ -1845,6 +1845,38 @@ fn a_ban_answers_then_removes_then_tells_the_others() {
     );
 }
 
+/// A ban reaching one user under two nicks (two sessions, each its own occupant):
+/// both removed occupants are told before anyone is told of either removal (§9.1:
+/// "the banned user" is removed, "then" the remaining occupants are informed). Found
+/// by `mucsim sim` seed 6: Bob's second session was told of his first nick's removal
+/// before it was told of its own. (Bob's first session, already out, is not told of
+/// Bobby's.)
+#[test]
+fn a_ban_of_a_user_under_two_nicks_tells_both_before_the_others() {
+    let mut h = room_with_bob();
+    let _ = h.join(B2, "r", "Bobby");
+    let out = h.set_aff(A, "r", "bob@localhost", "outcast");
+    let lines: Vec<String> = out
+        .iter()
+        .zip(order_of(&out))
+        .map(|(o, line)| match o.to.as_str() {
+            B2 => line.replacen("?:", "Bob's phone:", 1),
+            _ => line,
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            "Owner: iq result",
+            "Bob: unavailable Bob 301 110",
+            "Bob's phone: unavailable Bobby 301 110",
+            "Bob's phone: unavailable Bob 301",
+            "Owner: unavailable Bob 301",
+            "Owner: unavailable Bobby 301",
+        ]
+    );
+}
+
 /// Affiliation changes other than bans (§9.3, §9.4, §10.3–§10.8) are answered after
 /// the presence they send, as Prosody 0.12.3 does and its corpus scripts read
 /// (`muc_members_only_change.scs`: the 321 removal, then the result); XEP-0045 says

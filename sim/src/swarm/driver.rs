@@ -242,10 +242,14 @@ impl Driver {
         }
         // After the service's own invariants, so that a bug which breaks one is
         // named by it; the judge names the bugs that leave a room consistent.
-        let judged = world
-            .tap()
-            .and_then(|t| t.as_any().downcast_mut::<Judge>())
-            .and_then(|j| (!j.found.is_empty()).then(|| j.found.remove(0)));
+        let judge = world.tap().and_then(|t| t.as_any().downcast_mut::<Judge>());
+        let (judged, order) = match judge {
+            Some(j) => ((!j.found.is_empty()).then(|| j.found.remove(0)), j.order.take()),
+            None => (None, None),
+        };
+        if let (None, Some(what)) = (&judged, order) {
+            return Err(Tripped::new(Check::ReplyOrder, what));
+        }
         if let Some(f) = judged {
             let t = Tripped::new(Check::Judged(f.violation.property()), f.what);
             // A lifted outcast's join must be refused: asked from one of its

@@ -10,7 +10,8 @@
 //! shape only, never a MUC rule), classifies the answer ([`Answer::of_reply`]) and
 //! asks [`judge::judge`] and [`judge::real_jid_shown`]. What they find, with the
 //! stanza a counterexample script must expect instead, waits in [`Judge::found`]
-//! for the driver.
+//! for the driver. It also reads each reply whole against `oracle::order` (XEP-0045's
+//! "then"s, the model's reply-order property): [`Judge::order`].
 
 use crate::world::ServiceTap;
 use oracle::judge::{self, Answer, Request, Snapshot, Violation};
@@ -60,6 +61,9 @@ pub struct Judge {
     before: Option<(String, Option<Snapshot>, Option<String>)>,
     /// The violations found so far, oldest first (the driver takes them).
     pub found: Vec<Finding>,
+    /// The first reply that broke one of XEP-0045's order rules (`oracle::order`,
+    /// the model's reply-order property), in words; the driver takes it.
+    pub order: Option<String>,
 }
 
 fn room_of(el: &Element) -> Option<BareJid> {
@@ -213,6 +217,17 @@ impl ServiceTap for Judge {
     }
 
     fn after(&mut self, svc: &MucService, from: &FullJid, el: &Element, out: &[Outgoing]) {
+        // The reply as a whole, in the order the service sent it: what no client's
+        // own stanzas show (each reads only its part of it).
+        if self.order.is_none() {
+            if let Some(rule) = oracle::order::violations(el, out.iter().map(|o| &*o.body)).first() {
+                self.order = Some(format!(
+                    "{from}'s {} was answered out of order: {}",
+                    el.to_xml_in(ns::CLIENT),
+                    rule.cites
+                ));
+            }
+        }
         let Some((room, before, password)) = self.before.take() else {
             return;
         };

@@ -97,6 +97,10 @@ pub enum Check {
     /// model checks): judged on every request against the room as the service
     /// received it ([`judge`]).
     Judged(oracle::judge::Property),
+    /// XEP-0045 fixes the order of some replies (§8.2: the kicked occupant, then the
+    /// answer, then the others; `oracle::order`): one reply broke it. Read from the
+    /// whole reply, which no one client sees.
+    ReplyOrder,
 }
 
 impl Check {
@@ -120,6 +124,7 @@ impl Check {
             Check::Invariant(i) => i.sentence().to_string(),
             Check::DurableBeforeTold => "a change the service told of survives a crash".into(),
             Check::Judged(p) => p.sentence().to_string(),
+            Check::ReplyOrder => "where XEP-0045 fixes the order of a reply, the service keeps it".into(),
         }
     }
 }
@@ -184,6 +189,9 @@ impl Tripped {
             Check::Judged(_) => {
                 Requires::Unstated("that the request be judged otherwise, which no stanza states")
             }
+            Check::ReplyOrder => Requires::Unstated(
+                "an order across the recipients of one reply, which no client's own stanzas show",
+            ),
             Check::Setup | Check::IqNeverAnswered => Requires::Unstated("nothing of the service"),
         };
         Tripped {
