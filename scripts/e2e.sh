@@ -170,27 +170,18 @@ fi
 
 # ------------------------------------------------------------------ 1. the corpus
 # Scripts C (ejabberd's own MUC) and D (mucsim serve behind ejabberd) are known to
-# fail, each with the first difference that fails it and its class (docs/interop.md
-# has the full list: allowed both ways, the XEP favours one side, or one side breaks
-# a MUST). A failure not listed here fails this check; a listed script that passes
-# is reported.
-declare -A known_c=(
-    [issue1224]="the message telling occupants of a non-occupant's new affiliation has role='none' in its <item/> (XEP allows both: §9.3 says nothing of it; §10.3's MAY message names the affiliation only)"
-    [issue978]="an occupant who sent an error presence is removed with ejabberd's own status text and no status 333 (XEP allows both: §18.1.2 SHOULD remove, the text is free, 333 is a MAY, §11.1)"
-    [muc_affiliation_notify]="role='none' in the affiliation-change message, as issue1224 (XEP allows both, §9.3)"
-    [muc_create_destroy]="the destroyed room's self-presence has no status 110 and no jid in its <item/> (XEP favours ejabberd: §10.9's example has neither; §7.14's 110 is for leaving)"
-    [muc_mediated_invite]="the forwarded invitation drops the inviter's stanza id (XEP favours Prosody: §7.8.2's example keeps it, the text does not require it)"
-    [muc_members_only_change]="role='none' in the affiliation-change message, as issue1224 (XEP allows both, §9.3)"
-    [muc_nickname_change]="an unaffiliated user enters a moderated room as participant (XEP favours Prosody: §5.1.2 SHOULD visitor; ejabberd's members_by_default room option)"
-    [muc_nickname_robotface]="ejabberd's c2s refuses the nick with U+FE0F (bad-request) before routing; Prosody's c2s maps it away and its MUC answers jid-malformed (routing server: RFC 7622, outside XEP-0045)"
-    [muc_password]="a room secret without muc#roomconfig_passwordprotectedroom leaves the room open (XEP allows both: §10.2 has two fields and says nothing of a secret alone)"
-    [muc_presence_probe]="no answer to a presence probe to one's own occupant JID (XEP allows both: §17.3, a service MAY handle probes)"
-    [muc_register]="role='none' in the affiliation-change message, as issue1224 (XEP allows both, §9.3)"
-    [muc_show_offline]="muc#roomconfig_presencebroadcast 'none' (Prosody's extra option) refused with bad-request (the options are the service's; §10.1.3 MUST not-acceptable for a refused configuration: ejabberd)"
-)
-declare -A known_d=(
-    [muc_nickname_robotface]="ejabberd's c2s refuses the nick with U+FE0F (bad-request) before routing it to the component (routing server: RFC 7622, outside XEP-0045)"
-)
+# fail, each with the first difference that fails it and its class, as listed in
+# scripts/e2e-known.tsv. A failure not listed there fails this check; a listed
+# script that passes is reported.
+declare -A known_c=() known_d=()
+while IFS=$'\t' read -r side name why; do
+    case "$side" in
+        C) known_c[$name]="$why" ;;
+        D) known_d[$name]="$why" ;;
+        '#'*|'') ;;
+        *) log "scripts/e2e-known.tsv: side '$side' is neither C nor D"; exit 2 ;;
+    esac
+done < "$root/scripts/e2e-known.tsv"
 pass_a=0; pass_b=0; pass_c=0; pass_d=0; total=0; differ=0
 declare -a rows=() unexpected=() fixed=()
 run_side() {  # SIDE C2S NAME SCS [OPTIONS...] -> pass or FAIL

@@ -182,6 +182,11 @@ beam_of() {  # DIR -> the PID of the beam.smp running DIR's spool, if any
     return 1
 }
 
+beam_up() {  # DIR MODE C2S COMPONENT_PORT: finds the beam (sets start's beam) and it listens
+    [ -z "$beam" ] && beam="$(beam_of "$1" || true)"
+    [ -n "$beam" ] && listening "$2" "$3" "$4"
+}
+
 start() {  # DIR MODE C2S DIST [COMPONENT_PORT SECRET]
     local dir="$1" mode="$2" c2s="$3" dist="$4" comp="${5:-}" secret="${6:-}"
     if [ "$(id -u)" -ne 0 ] && [ "$(id -un)" != ejabberd ]; then
@@ -211,15 +216,10 @@ start() {  # DIR MODE C2S DIST [COMPONENT_PORT SECRET]
     setsid nohup ejabberdctl --config-dir "$dir" --logs "$dir/logs" --spool "$dir/spool" \
         foreground >> "$dir/console.log" 2>&1 < /dev/null &
     local launcher=$! beam=""
-    for _ in $(seq 1 400); do
-        [ -z "$beam" ] && beam="$(beam_of "$dir" || true)"
-        if [ -n "$beam" ] && port_busy "$c2s" && { [ "$mode" = muc ] || port_busy "$comp"; }; then
-            echo "$beam"
-            return 0
-        fi
-        if ! kill -0 "$launcher" 2>/dev/null; then break; fi
-        sleep 0.05
-    done
+    if wait_up "$launcher" 400 beam_up "$dir" "$mode" "$c2s" "$comp"; then
+        echo "$beam"
+        return 0
+    fi
     log "ejabberd did not come up; its console and log:"
     cat "$dir/console.log" "$dir/logs/ejabberd.log" >&2 2>/dev/null || true
     [ -n "$beam" ] && kill -KILL "$beam" 2>/dev/null

@@ -1,5 +1,6 @@
 # Shared by scripts/prosody-instance.sh and scripts/ejabberd-instance.sh (sourced,
-# not run): stopping a server this project started, by its PID only.
+# not run): waiting for a server this project started to come up, and stopping it
+# by its PID only.
 
 # stop_by_pid PID IS_OURS SECONDS: if `IS_OURS PID` says the process is one this
 # project started, send it TERM, wait up to SECONDS for it to go, then KILL it.
@@ -17,6 +18,23 @@ stop_by_pid() {
 
 # port_busy PORT: something listens on TCP PORT.
 port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+
+# listening MODE C2S COMPONENT_PORT: the server listens on C2S and, in mode ext, on
+# COMPONENT_PORT too.
+listening() { port_busy "$2" && { [ "$1" = muc ] || port_busy "$3"; }; }
+
+# wait_up LAUNCHER TRIES READY...: runs READY... (in this shell, so it may set
+# variables) every 50 ms, up to TRIES times, until it succeeds (status 0) or the
+# process LAUNCHER has gone (status 1).
+wait_up() {
+    local launcher="$1" tries="$2"; shift 2
+    for _ in $(seq 1 "$tries"); do
+        "$@" && return 0
+        kill -0 "$launcher" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
 
 # apt_install_unstarted PACKAGE...: installs Debian packages without letting them
 # start their system-wide services (a policy-rc.d that refuses, removed after, when

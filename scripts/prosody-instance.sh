@@ -116,14 +116,10 @@ start() {  # DIR MODE C2S [COMPONENT_PORT SECRET]
     rm -f "$dir/prosody.pid"
     setsid nohup prosody --config "$dir/prosody.cfg.lua" -F >> "$dir/console.log" 2>&1 < /dev/null &
     local launcher=$!
-    for _ in $(seq 1 200); do
-        if port_busy "$c2s" && { [ "$mode" = muc ] || port_busy "$comp"; }; then
-            echo "$launcher"
-            return 0
-        fi
-        if ! kill -0 "$launcher" 2>/dev/null; then break; fi
-        sleep 0.05
-    done
+    if wait_up "$launcher" 200 listening "$mode" "$c2s" "$comp"; then
+        echo "$launcher"
+        return 0
+    fi
     log "prosody did not come up; its console:"
     cat "$dir/console.log" >&2 || true
     kill "$launcher" 2>/dev/null || true
