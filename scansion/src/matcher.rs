@@ -162,70 +162,48 @@ impl Matcher {
                 );
             }
             if self.opts.unordered_children && order_free(exp) {
-                return self.any_order(&exp_children, &got_children, caps, path);
+                // Strict children in any order: each expected child matched
+                // (strictly) by a distinct received one (the counts agree).
+                return self.children(&exp_children, &got_children, caps, path, Search::Backtrack);
             }
             for (e, g) in exp_children.iter().zip(&got_children) {
                 self.element(e, g, caps, &format!("{path}/{}", e.name))?;
             }
             return Ok(());
         }
-        // Non-strict: each expected child matches a distinct received child, in any order.
-        let mut used = vec![false; got_children.len()];
-        for e in exp_children {
-            let child_path = format!("{path}/{}", e.name);
-            let mut first_miss = None;
-            let mut found = false;
-            for (i, g) in got_children.iter().enumerate() {
-                if used[i] {
-                    continue;
-                }
-                let mut trial = caps.clone();
-                match self.element(e, g, &mut trial, &child_path) {
-                    Ok(()) => {
-                        *caps = trial;
-                        used[i] = true;
-                        found = true;
-                        break;
-                    }
-                    Err(m) => {
-                        if first_miss.is_none() && g.name == e.name && g.ns == e.ns {
-                            first_miss = Some(m);
-                        }
-                    }
-                }
-            }
-            if !found {
-                return Err(first_miss.unwrap_or(Mismatch {
-                    path: child_path,
-                    reason: format!("no child <{}/> in {}", e.name, e.ns),
-                }));
-            }
-        }
-        Ok(())
+        // Non-strict: each expected child matches a distinct received child, in any
+        // order; each takes the first that fits and keeps it (Prosody's rule).
+        self.children(&exp_children, &got_children, caps, path, Search::Greedy)
     }
 
-    /// Strict children in any order: as many received as expected, each expected child
-    /// matched (strictly) by a distinct received one. Searches every assignment (the
-    /// lists are a handful long), so a `{scansion:any}` child cannot take the one a
-    /// later expected child needed.
-    fn any_order(
+    /// Matches each of `exp` to a distinct one of `got`, in any order, binding
+    /// captures only when every expected child has its match. The error is the first
+    /// mismatch against a received child of the expected one's name (see
+    /// [`Search`] for which), else "no child".
+    fn children(
         &self,
         exp: &[&Element],
         got: &[&Element],
         caps: &mut Captures,
         path: &str,
+        search: Search,
     ) -> Result<(), Mismatch> {
         let mut used = vec![false; got.len()];
         let mut first_miss = None;
-        if self.assign(exp, got, &mut used, caps, path, &mut first_miss) {
+        let mut trial = caps.clone();
+        if self.assign(exp, got, &mut used, &mut trial, path, search, &mut first_miss) {
+            *caps = trial;
             return Ok(());
         }
         Err(first_miss.unwrap_or_else(|| Mismatch {
             path: path.to_string(),
-            reason: "no order of the received children matches (unordered children)".into(),
+            reason: "no assignment of the received children matches".into(),
         }))
     }
 
+    /// Matches `exp[0]` to an unused received child, then the rest; on failure leaves
+    /// the reason in `first_miss` (if none is there yet).
+    #[allow(clippy::too_many_arguments)]
     fn assign(
         &self,
         exp: &[&Element],
@@ -233,6 +211,7 @@ impl Matcher {
         used: &mut [bool],
         caps: &mut Captures,
         path: &str,
+        search: Search,
         first_miss: &mut Option<Mismatch>,
     ) -> bool {
         let Some((e, rest)) = exp.split_first() else {
@@ -247,9 +226,16 @@ impl Matcher {
             match self.element(e, g, &mut trial, &child_path) {
                 Ok(()) => {
                     used[i] = true;
-                    if self.assign(rest, got, used, &mut trial, path, first_miss) {
+                    if search == Search::Greedy {
+                        // The misses before this child's match do not count.
+                        *first_miss = None;
+                    }
+                    if self.assign(rest, got, used, &mut trial, path, search, first_miss) {
                         *caps = trial;
                         return true;
+                    }
+                    if search == Search::Greedy {
+                        return false;
                     }
                     used[i] = false;
                 }
@@ -263,14 +249,31 @@ impl Matcher {
         if first_miss.is_none() {
             *first_miss = Some(Mismatch {
                 path: child_path,
-                reason: format!(
-                    "no child <{}/> in {} left to match (unordered children)",
-                    e.name, e.ns
-                ),
+                reason: match search {
+                    Search::Greedy => format!("no child <{}/> in {}", e.name, e.ns),
+                    Search::Backtrack => format!(
+                        "no child <{}/> in {} left to match (unordered children)",
+                        e.name, e.ns
+                    ),
+                },
             });
         }
         false
     }
+}
+
+/// How children in any order find their matches.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Search {
+    /// Prosody's non-strict rule: each expected child, in turn, takes the first unused
+    /// received child that matches and keeps it, even when a later expected child
+    /// needed it. The error is the first mismatch met while looking for the expected
+    /// child that found none.
+    Greedy,
+    /// [`MatchOptions::unordered_children`]: every assignment is tried (the lists are
+    /// a handful long), so a `{scansion:any}` child cannot take the one a later
+    /// expected child needed. The error is the first mismatch met in the whole search.
+    Backtrack,
 }
 
 /// The text children, with whitespace-only text (indentation) counted as none.
@@ -321,147 +324,203 @@ mod tests {
         first
     }
 
-    fn ok(exp: &str, got: &str) -> bool {
-        matches(&el(exp), &el(got), &mut Captures::default()).is_ok()
+    const PROSODY: MatchOptions = MatchOptions {
+        unordered_children: false,
+    };
+    const UNORDERED: MatchOptions = MatchOptions {
+        unordered_children: true,
+    };
+
+    /// Each row `(expected, received, matches)` comes out as it says under `opts`.
+    #[track_caller]
+    fn check(opts: MatchOptions, rows: &[(&str, &str, bool)]) {
+        for (i, &(exp, got, want)) in rows.iter().enumerate() {
+            let got_ok = matches_with(&el(exp), &el(got), &mut Captures::default(), opts).is_ok();
+            assert_eq!(got_ok, want, "row {i}: {exp} against {got}");
+        }
     }
 
     #[test]
     fn non_strict_ignores_extra_attributes_and_children() {
-        assert!(ok(
-            "<presence from='a@b/c'/>",
-            "<presence from='a@b/c' id='x'><occupant-id xmlns='urn:xmpp:occupant-id:0' id='1'/></presence>"
-        ));
-        assert!(!ok("<presence from='a@b/c'/>", "<presence from='a@b/d'/>"));
-        assert!(!ok(
-            "<presence from='a@b/c' type='unavailable'/>",
-            "<presence from='a@b/c'/>"
-        ));
-        assert!(!ok("<presence/>", "<message/>"));
+        let extra =
+            "<presence from='a@b/c' id='x'><occupant-id xmlns='urn:xmpp:occupant-id:0' id='1'/></presence>";
+        check(
+            PROSODY,
+            &[
+                ("<presence from='a@b/c'/>", extra, true),
+                ("<presence from='a@b/c'/>", "<presence from='a@b/d'/>", false),
+                (
+                    "<presence from='a@b/c' type='unavailable'/>",
+                    "<presence from='a@b/c'/>",
+                    false,
+                ),
+                ("<presence/>", "<message/>", false),
+            ],
+        );
     }
 
     #[test]
     fn non_strict_children_in_any_order_each_distinct() {
-        assert!(ok(
-            "<message><body>hi</body><subject/></message>",
-            "<message><subject/><body>hi</body></message>"
-        ));
-        assert!(!ok(
-            "<message><body/><body/></message>",
-            "<message><body/></message>"
-        ));
-        assert!(!ok("<message><thread/></message>", "<message><body/></message>"));
+        check(
+            PROSODY,
+            &[
+                (
+                    "<message><body>hi</body><subject/></message>",
+                    "<message><subject/><body>hi</body></message>",
+                    true,
+                ),
+                (
+                    "<message><body/><body/></message>",
+                    "<message><body/></message>",
+                    false,
+                ),
+                (
+                    "<message><thread/></message>",
+                    "<message><body/></message>",
+                    false,
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn non_strict_children_match_greedily() {
+        // Prosody's rule: the first expected <thread/> (any text) takes the first
+        // received one and keeps it, though the second needed it; the unordered
+        // search is only for the muc#user <x/>.
+        let exp = "<message><thread/><thread>b</thread></message>";
+        let got = "<message><thread>b</thread><thread>c</thread></message>";
+        check(
+            PROSODY,
+            &[
+                (exp, got, false),
+                (
+                    exp,
+                    "<message><thread>c</thread><thread>b</thread></message>",
+                    true,
+                ),
+            ],
+        );
+        check(UNORDERED, &[(exp, got, false)]);
+        // The error names the expected child that found no match, and its first miss.
+        let m = matches(&el(exp), &el(got), &mut Captures::default()).unwrap_err();
+        assert_eq!(m.path, "message/thread");
+        assert_eq!(m.reason, "text expected \"b\", got \"c\"");
+        let m = matches(
+            &el("<message><body/></message>"),
+            &el("<message/>"),
+            &mut Captures::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (m.path.as_str(), m.reason.as_str()),
+            ("message/body", "no child <body/> in jabber:client")
+        );
     }
 
     #[test]
     fn non_strict_text_is_trimmed() {
-        assert!(ok(
-            "<message><body>\n hi \n</body></message>",
-            "<message><body>hi</body></message>"
-        ));
-        assert!(!ok(
-            "<message><body>hi</body></message>",
-            "<message><body>ho</body></message>"
-        ));
-        // No expected text: any text matches.
-        assert!(ok(
-            "<message><body/></message>",
-            "<message><body>ho</body></message>"
-        ));
+        check(
+            PROSODY,
+            &[
+                (
+                    "<message><body>\n hi \n</body></message>",
+                    "<message><body>hi</body></message>",
+                    true,
+                ),
+                (
+                    "<message><body>hi</body></message>",
+                    "<message><body>ho</body></message>",
+                    false,
+                ),
+                // No expected text: any text matches.
+                (
+                    "<message><body/></message>",
+                    "<message><body>ho</body></message>",
+                    true,
+                ),
+            ],
+        );
     }
 
     #[test]
     fn namespaced_elements_are_strict() {
-        let exp =
-            "<presence><x xmlns='http://jabber.org/protocol/muc#user'><status code='110'/></x></presence>";
-        assert!(ok(exp, exp));
-        // An extra child of a strict element fails.
-        assert!(!ok(
-            exp,
-            "<presence><x xmlns='http://jabber.org/protocol/muc#user'><status code='110'/><status code='100'/></x></presence>"
-        ));
-        // An extra attribute on a strict element fails.
-        assert!(!ok(
-            exp,
-            "<presence><x xmlns='http://jabber.org/protocol/muc#user'><status code='110' x='1'/></x></presence>"
-        ));
-        // Order matters in strict mode.
+        let x = |inner: &str| {
+            format!("<presence><x xmlns='http://jabber.org/protocol/muc#user'>{inner}</x></presence>")
+        };
+        let exp = x("<status code='110'/>");
         let two = "<x xmlns='urn:x'><a/><b/></x>";
-        assert!(ok(two, two));
-        assert!(!ok(two, "<x xmlns='urn:x'><b/><a/></x>"));
-        // Strict text is exact.
-        assert!(!ok("<x xmlns='urn:x'>a</x>", "<x xmlns='urn:x'> a</x>"));
+        check(
+            PROSODY,
+            &[
+                (&exp, &exp, true),
+                // An extra child of a strict element fails.
+                (&exp, &x("<status code='110'/><status code='100'/>"), false),
+                // An extra attribute on a strict element fails.
+                (&exp, &x("<status code='110' x='1'/>"), false),
+                // Order matters in strict mode.
+                (two, two, true),
+                (two, "<x xmlns='urn:x'><b/><a/></x>", false),
+                // Strict text is exact.
+                ("<x xmlns='urn:x'>a</x>", "<x xmlns='urn:x'> a</x>", false),
+            ],
+        );
     }
 
     #[test]
     fn scansion_strict_overrides_the_default() {
-        assert!(ok(
-            "<x xmlns='urn:x' scansion:strict='false'><a/></x>",
-            "<x xmlns='urn:x' y='1'><b/><a/></x>"
-        ));
-        assert!(!ok(
-            "<x xmlns='urn:x'><a/></x>",
-            "<x xmlns='urn:x' y='1'><b/><a/></x>"
-        ));
-        assert!(ok(
-            "<message scansion:strict='true'><body>x</body></message>",
-            "<message><body>x</body></message>"
-        ));
-        assert!(!ok(
-            "<message scansion:strict='true'><body>x</body></message>",
-            "<message id='1'><body>x</body></message>"
-        ));
+        let got = "<x xmlns='urn:x' y='1'><b/><a/></x>";
+        let strict_message = "<message scansion:strict='true'><body>x</body></message>";
+        check(
+            PROSODY,
+            &[
+                ("<x xmlns='urn:x' scansion:strict='false'><a/></x>", got, true),
+                ("<x xmlns='urn:x'><a/></x>", got, false),
+                (strict_message, "<message><body>x</body></message>", true),
+                (strict_message, "<message id='1'><body>x</body></message>", false),
+            ],
+        );
     }
 
     #[test]
     fn any_matches_any_present_value() {
-        assert!(ok("<iq id='{scansion:any}'/>", "<iq id='42'/>"));
-        assert!(!ok("<iq id='{scansion:any}'/>", "<iq/>"));
+        let any = "<iq id='{scansion:any}'/>";
+        check(PROSODY, &[(any, "<iq id='42'/>", true), (any, "<iq/>", false)]);
     }
 
     #[test]
     fn captures_bind_once_and_must_agree() {
+        // In turn against one set of captures: (expected, received, matches, X after).
+        let x = "<iq id='{scansion:capture:X}'/>";
         let mut caps = Captures::default();
-        assert!(matches(
-            &el("<iq id='{scansion:capture:X}'/>"),
-            &el("<iq id='7'/>"),
-            &mut caps
-        )
-        .is_ok());
-        assert_eq!(caps.get("X"), Some("7"));
-        assert!(matches(
-            &el("<iq id='{scansion:capture:X}'/>"),
-            &el("<iq id='7'/>"),
-            &mut caps
-        )
-        .is_ok());
-        assert!(matches(
-            &el("<iq id='{scansion:capture:X}'/>"),
-            &el("<iq id='8'/>"),
-            &mut caps
-        )
-        .is_err());
+        for (i, (got, ok, bound)) in [
+            ("<iq id='7'/>", true, "7"),
+            ("<iq id='7'/>", true, "7"),
+            ("<iq id='8'/>", false, "7"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            assert_eq!(matches(&el(x), &el(got), &mut caps).is_ok(), ok, "step {i}");
+            assert_eq!(caps.get("X"), Some(bound), "step {i}");
+        }
         // A failed match binds nothing.
         let mut caps = Captures::default();
-        assert!(matches(
-            &el("<iq id='{scansion:capture:Y}' type='get'/>"),
-            &el("<iq id='1' type='set'/>"),
-            &mut caps
-        )
-        .is_err());
+        let y = el("<iq id='{scansion:capture:Y}' type='get'/>");
+        assert!(matches(&y, &el("<iq id='1' type='set'/>"), &mut caps).is_err());
         assert_eq!(caps.get("Y"), None);
     }
 
     #[test]
     fn namespaces_compare_by_uri_not_prefix() {
-        assert!(ok("<x xmlns='urn:x'/>", "<p:x xmlns:p='urn:x'/>"));
-        assert!(!ok("<x xmlns='urn:x'/>", "<x xmlns='urn:y'/>"));
-    }
-
-    fn ok_unordered(exp: &str, got: &str) -> bool {
-        let opts = MatchOptions {
-            unordered_children: true,
-        };
-        matches_with(&el(exp), &el(got), &mut Captures::default(), opts).is_ok()
+        let x = "<x xmlns='urn:x'/>";
+        check(
+            PROSODY,
+            &[
+                (x, "<p:x xmlns:p='urn:x'/>", true),
+                (x, "<x xmlns='urn:y'/>", false),
+            ],
+        );
     }
 
     const PROSODY_ORDER: &str = "<presence><x xmlns='http://jabber.org/protocol/muc#user'>\
@@ -470,77 +529,55 @@ mod tests {
         <item affiliation='owner' role='moderator'/><status code='110'/><status code='201'/></x></presence>";
 
     #[test]
-    fn muc_user_children_keep_their_order_by_default() {
-        assert!(ok(PROSODY_ORDER, PROSODY_ORDER));
-        assert!(!ok(PROSODY_ORDER, EJABBERD_ORDER));
-        assert!(!ok(EJABBERD_ORDER, PROSODY_ORDER));
+    fn muc_user_children_keep_their_order_unless_unordered() {
+        let (p, e) = (PROSODY_ORDER, EJABBERD_ORDER);
+        for (exp, got) in [(p, p), (p, e), (e, p)] {
+            // By default only the same order matches; with the option, any order.
+            check(PROSODY, &[(exp, got, exp == got)]);
+            check(UNORDERED, &[(exp, got, true)]);
+        }
     }
 
-    #[test]
-    fn unordered_children_accepts_any_order_of_muc_user_children() {
-        assert!(ok_unordered(PROSODY_ORDER, EJABBERD_ORDER));
-        assert!(ok_unordered(EJABBERD_ORDER, PROSODY_ORDER));
-        assert!(ok_unordered(PROSODY_ORDER, PROSODY_ORDER));
+    fn muc_user(inner: &str) -> String {
+        format!("<presence><x xmlns='http://jabber.org/protocol/muc#user'>{inner}</x></presence>")
     }
 
     #[test]
     fn unordered_children_stays_strict_otherwise() {
-        let x = |inner: &str| {
-            format!("<presence><x xmlns='http://jabber.org/protocol/muc#user'>{inner}</x></presence>")
-        };
+        let x = muc_user;
         let exp = x("<status code='110'/><item role='moderator'/>");
-        // A missing child, an extra child, a wrong value, an extra attribute: all fail.
-        assert!(!ok_unordered(&exp, &x("<item role='moderator'/>")));
-        assert!(!ok_unordered(
-            &exp,
-            &x("<item role='moderator'/><status code='110'/><status code='100'/>")
-        ));
-        assert!(!ok_unordered(
-            &exp,
-            &x("<item role='participant'/><status code='110'/>")
-        ));
-        assert!(!ok_unordered(
-            &exp,
-            &x("<item role='moderator' nick='n'/><status code='110'/>")
-        ));
-        // Two expected children never share one received child.
-        assert!(!ok_unordered(
-            &x("<status code='110'/><status code='110'/>"),
-            &x("<status code='110'/><status code='201'/>")
-        ));
-        // Only the muc#user <x/> is order-free: other strict elements keep their order.
-        assert!(!ok_unordered(
-            "<x xmlns='urn:x'><a/><b/></x>",
-            "<x xmlns='urn:x'><b/><a/></x>"
-        ));
-        assert!(!ok_unordered(
-            "<iq><query xmlns='http://jabber.org/protocol/muc#admin'><item nick='a'/><item nick='b'/></query></iq>",
-            "<iq><query xmlns='http://jabber.org/protocol/muc#admin'><item nick='b'/><item nick='a'/></query></iq>"
-        ));
+        check(
+            UNORDERED,
+            &[
+                // A missing child, an extra child, a wrong value, an extra attribute: all fail.
+                (&exp, &x("<item role='moderator'/>"), false),
+                (&exp, &x("<item role='moderator'/><status code='110'/><status code='100'/>"), false),
+                (&exp, &x("<item role='participant'/><status code='110'/>"), false),
+                (&exp, &x("<item role='moderator' nick='n'/><status code='110'/>"), false),
+                // Two expected children never share one received child.
+                (&x("<status code='110'/><status code='110'/>"), &x("<status code='110'/><status code='201'/>"), false),
+                // Only the muc#user <x/> is order-free: other strict elements keep their order.
+                ("<x xmlns='urn:x'><a/><b/></x>", "<x xmlns='urn:x'><b/><a/></x>", false),
+                (
+                    "<iq><query xmlns='http://jabber.org/protocol/muc#admin'><item nick='a'/><item nick='b'/></query></iq>",
+                    "<iq><query xmlns='http://jabber.org/protocol/muc#admin'><item nick='b'/><item nick='a'/></query></iq>",
+                    false,
+                ),
+            ],
+        );
     }
 
     #[test]
     fn unordered_children_searches_past_a_greedy_choice() {
         // {scansion:any} first would take 201 greedily and leave nothing for 201.
-        let x = |inner: &str| {
-            format!("<presence><x xmlns='http://jabber.org/protocol/muc#user'>{inner}</x></presence>")
-        };
-        assert!(ok_unordered(
-            &x("<status code='{scansion:any}'/><status code='201'/>"),
-            &x("<status code='201'/><status code='110'/>")
-        ));
+        let x = muc_user;
+        let got = x("<status code='201'/><status code='110'/>");
+        let any_first = el(&x("<status code='{scansion:any}'/><status code='201'/>"));
+        assert!(matches_with(&any_first, &el(&got), &mut Captures::default(), UNORDERED).is_ok());
         // Captures bind only along the assignment that matched.
         let mut caps = Captures::default();
-        let opts = MatchOptions {
-            unordered_children: true,
-        };
-        assert!(matches_with(
-            &el(&x("<status code='{scansion:capture:C}'/><status code='201'/>")),
-            &el(&x("<status code='201'/><status code='110'/>")),
-            &mut caps,
-            opts
-        )
-        .is_ok());
+        let exp = el(&x("<status code='{scansion:capture:C}'/><status code='201'/>"));
+        assert!(matches_with(&exp, &el(&got), &mut caps, UNORDERED).is_ok());
         assert_eq!(caps.get("C"), Some("110"));
     }
 
