@@ -21,6 +21,14 @@ fn room_with_bob() -> H {
     h
 }
 
+/// Room `r` configured with `fields`, the owner A (Owner), B (Bob) and C (Carol) in it.
+fn room_of_three(fields: &str) -> H {
+    let mut h = room(fields);
+    let _ = h.join(B, "r", "Bob");
+    let _ = h.join(C, "r", "Carol");
+    h
+}
+
 /// A fresh service with room `r` created by the owner A (nick Owner) with the
 /// configuration `fields` submitted.
 fn room(fields: &str) -> H {
@@ -538,16 +546,9 @@ fn banning_oneself_is_a_conflict_for_owners_and_admins() {
             &room_error("aff", who, "cancel", "conflict", Some("You cannot ban yourself")),
         );
     }
-    let room = h.room("r").unwrap();
-    assert_eq!(
-        room.affiliation(&jid::BareJid::new("owner@localhost").unwrap())
-            .as_str(),
-        "owner"
-    );
-    assert_eq!(
-        room.affiliation(&jid::BareJid::new("carol@localhost").unwrap())
-            .as_str(),
-        "admin"
+    assert_affiliations(
+        h.room("r").unwrap(),
+        &[("owner@localhost", "owner"), ("carol@localhost", "admin")],
     );
     // The success path beside it: an owner bans another user.
     let out = h.set_aff(A, "r", "dan@localhost", "outcast");
@@ -808,25 +809,27 @@ fn a_bare_jid_affiliation_takes_precedence_over_a_domain_ban() {
     // The owner bans his own domain: Bob (unaffiliated) is removed with 301; the
     // owner and Carol keep their own affiliations and stay.
     let out = h.set_aff(A, "r", "localhost", "outcast");
-    let to: Vec<&str> = out.iter().map(|o| o.to.as_str()).collect();
     // XEP-0045 §9.2: the answer, then the banned occupant, then the others.
-    assert_eq!(to, vec![A, B, C, A], "{out:#?}");
+    assert_recipients(&out, &[A, B, C, A]);
+    let item = format!("<status code='301'/><item affiliation='outcast' role='none' jid='{B}'>");
     assert_stanza(
         &out[1].stanza,
-        &format!(
-            "<presence from='r@conference.localhost/Bob' to='{B}' type='unavailable'>\
-             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{bob_id}'/>\
-             <x xmlns='http://jabber.org/protocol/muc#user'><status code='301'/>\
-             <item affiliation='outcast' role='none' jid='{B}'><actor nick='Owner'/></item><status code='110'/></x></presence>"
+        &unavailable(
+            "r",
+            "Bob",
+            B,
+            &bob_id,
+            &format!("{item}<actor nick='Owner'/></item><status code='110'/>"),
         ),
     );
     assert_stanza(
         &out[3].stanza,
-        &format!(
-            "<presence from='r@conference.localhost/Bob' to='{A}' type='unavailable'>\
-             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{bob_id}'/>\
-             <x xmlns='http://jabber.org/protocol/muc#user'><status code='301'/>\
-             <item affiliation='outcast' role='none' jid='{B}'><actor nick='Owner' jid='{A}'/></item></x></presence>"
+        &unavailable(
+            "r",
+            "Bob",
+            A,
+            &bob_id,
+            &format!("{item}<actor nick='Owner' jid='{A}'/></item>"),
         ),
     );
     assert_stanza(
@@ -836,20 +839,13 @@ fn a_bare_jid_affiliation_takes_precedence_over_a_domain_ban() {
     let room = h.room("r").unwrap();
     assert!(room.occupant("Owner").is_some() && room.occupant("Carol").is_some());
     assert!(room.occupant("Bob").is_none());
-    assert_eq!(
-        room.affiliation(&jid::BareJid::new("owner@localhost").unwrap())
-            .as_str(),
-        "owner"
-    );
-    assert_eq!(
-        room.affiliation(&jid::BareJid::new("carol@localhost").unwrap())
-            .as_str(),
-        "member"
-    );
-    assert_eq!(
-        room.affiliation(&jid::BareJid::new("bob@localhost").unwrap())
-            .as_str(),
-        "outcast"
+    assert_affiliations(
+        room,
+        &[
+            ("owner@localhost", "owner"),
+            ("carol@localhost", "member"),
+            ("bob@localhost", "outcast"),
+        ],
     );
     // The refusal: the ban keeps the rest of the domain out, and the room (not
     // persistent, still occupied) keeps its ban list.
@@ -1733,10 +1729,7 @@ fn order_of(out: &[Sent]) -> Vec<String> {
 /// answers last). Whole stanzas, in order.
 #[test]
 fn a_kick_tells_the_kicked_then_answers_then_tells_the_others() {
-    let mut h = H::default();
-    room_with(&mut h, "");
-    let _ = h.join(B, "r", "Bob");
-    let _ = h.join(C, "r", "Carol");
+    let mut h = room_of_three("");
     let bob = h.occupant_id("r", "Bob");
     let out = h.send(
         A,
@@ -1752,28 +1745,17 @@ fn a_kick_tells_the_kicked_then_answers_then_tells_the_others() {
             "Owner: unavailable Bob 307",
         ]
     );
-    assert_stanza(
-        &out[0].stanza,
-        &format!(
-            "<presence from='r@conference.localhost/Bob' to='{B}' type='unavailable'>\
-             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{bob}'/>\
-             <x xmlns='http://jabber.org/protocol/muc#user'><status code='307'/>\
-             <item affiliation='none' role='none' jid='{B}'><actor nick='Owner'/><reason>Be nice</reason></item><status code='110'/></x></presence>"
-        ),
+    let why = "<actor nick='Owner'/><reason>Be nice</reason>";
+    let to_bob = format!(
+        "<status code='307'/><item affiliation='none' role='none' jid='{B}'>{why}</item><status code='110'/>"
     );
+    assert_stanza(&out[0].stanza, &unavailable("r", "Bob", B, &bob, &to_bob));
     assert_stanza(
         &out[1].stanza,
         &format!("<iq type='result' id='k1' from='r@conference.localhost' to='{A}'/>"),
     );
-    assert_stanza(
-        &out[2].stanza,
-        &format!(
-            "<presence from='r@conference.localhost/Bob' to='{C}' type='unavailable'>\
-             <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{bob}'/>\
-             <x xmlns='http://jabber.org/protocol/muc#user'><status code='307'/>\
-             <item affiliation='none' role='none'><actor nick='Owner'/><reason>Be nice</reason></item></x></presence>"
-        ),
-    );
+    let to_carol = format!("<status code='307'/><item affiliation='none' role='none'>{why}</item>");
+    assert_stanza(&out[2].stanza, &unavailable("r", "Bob", C, &bob, &to_carol));
     // Refused, nothing is told but the error.
     let out = h.set_role(C, "r", "Owner", "none");
     assert_eq!(order_of(&out), vec!["Carol: iq error"]);
@@ -1783,30 +1765,21 @@ fn a_kick_tells_the_kicked_then_answers_then_tells_the_others() {
 /// updated presence to every occupant (Prosody 0.12.3 answers last).
 #[test]
 fn a_role_change_answers_then_tells_everyone() {
-    let mut h = H::default();
-    room_with(&mut h, &bool_field("moderatedroom", true));
-    let _ = h.join(B, "r", "Bob");
-    let _ = h.join(C, "r", "Carol");
+    let mut h = room_of_three(&bool_field("moderatedroom", true));
     let told = |h: &mut H, nick: &str, role: &str| order_of(&h.set_role(A, "r", nick, role));
     // Voice granted (§8.3) and revoked (§8.4).
-    assert_eq!(
-        told(&mut h, "Bob", "participant"),
-        vec![
-            "Owner: iq result",
-            "Carol: presence Bob",
-            "Owner: presence Bob",
-            "Bob: presence Bob 110"
-        ]
-    );
-    assert_eq!(
-        told(&mut h, "Bob", "visitor"),
-        vec![
-            "Owner: iq result",
-            "Carol: presence Bob",
-            "Owner: presence Bob",
-            "Bob: presence Bob 110"
-        ]
-    );
+    for role in ["participant", "visitor"] {
+        assert_eq!(
+            told(&mut h, "Bob", role),
+            vec![
+                "Owner: iq result",
+                "Carol: presence Bob",
+                "Owner: presence Bob",
+                "Bob: presence Bob 110"
+            ],
+            "Bob made {role}"
+        );
+    }
     // Moderator granted (§9.6) and revoked (§9.7).
     assert_eq!(told(&mut h, "Carol", "moderator")[0], "Owner: iq result");
     let revoked = told(&mut h, "Carol", "participant");
@@ -1821,10 +1794,7 @@ fn a_role_change_answers_then_tells_everyone() {
 /// then the answer).
 #[test]
 fn a_ban_answers_then_removes_then_tells_the_others() {
-    let mut h = H::default();
-    room_with(&mut h, "");
-    let _ = h.join(B, "r", "Bob");
-    let _ = h.join(C, "r", "Carol");
+    let mut h = room_of_three("");
     let out = h.set_aff(A, "r", "bob@localhost", "outcast");
     assert_eq!(
         order_of(&out),

@@ -6,7 +6,7 @@
 mod common;
 use common::*;
 use server::config::DEFAULT_TOMBSTONE_EXPIRY;
-use server::{Millis, MucService, ServiceConfig, StoreOp, Tombstone};
+use server::{Millis, MucService, Outbox, ServiceConfig, StoreOp, Tombstone};
 
 const A: &str = "owner@localhost/a";
 const B: &str = "bob@localhost/b";
@@ -17,6 +17,11 @@ const DESTROY: &str = "<iq id='d' to='r@conference.localhost' type='set'>\
     <query xmlns='http://jabber.org/protocol/muc#owner'>\
       <destroy jid='new@conference.localhost'><reason>Moved to a new room</reason></destroy>\
     </query></iq>";
+
+/// A service whose administrator is ADMIN (Prosody's `admins`).
+fn admin_service() -> H {
+    H::configured(|c| c.admins = vec!["admin@localhost".parse().unwrap()])
+}
 
 fn persistent(h: &mut H) {
     h.create(A, "r", "Owner", &bool_field("persistentroom", true));
@@ -121,11 +126,8 @@ fn a_temporary_room_leaves_no_tombstone() {
     // Prosody tombstones persistent rooms only: a temporary one is created again.
     let mut h = H::default();
     h.create(A, "r", "Owner", "");
-    let out = h.svc.handle(Millis(h.now), full(A), el(DESTROY));
+    let out = destroy_leaving_no_tombstone(&mut h);
     assert!(out.store_ops().is_empty());
-    assert_eq!(h.svc.tombstones().count(), 0);
-    let out = h.join(B, "r", "Bob");
-    assert_eq!(statuses(&out[0].stanza), vec!["201", "110"]);
 }
 
 #[test]
@@ -139,32 +141,17 @@ fn after_the_period_the_room_can_be_created_again_and_the_tombstone_is_forgotten
     assert_eq!(error_of(&out[0].stanza), Some(("cancel".into(), "gone".into())));
     // …then lapsed: Bob creates the room and owns it, and the store forgets the
     // tombstone before he is told.
-    h.now = expires.0;
-    let out = h.svc.handle(
-        Millis(expires.0 + 1),
-        full(B),
-        el(&format!(
-            "<presence to='{ROOM}/Bob'><x xmlns='http://jabber.org/protocol/muc'/></presence>"
-        )),
-    );
-    match out.store_ops() {
-        [StoreOp::Delete(j), StoreOp::Sync] => assert_eq!(j.as_str(), ROOM),
-        other => panic!("expected the tombstone's deletion: {other:?}"),
-    }
+    let out = h.handle_at(expires.0 + 1, B, &join_stanza("r", "Bob"));
+    assert_forgotten(&h, &out, "r");
     assert_eq!(out.store_position(), 0);
     let own = out.iter().next().unwrap().element();
     assert_eq!(statuses(&own), vec!["201", "110"]);
-    assert_eq!(h.svc.tombstones().count(), 0);
-    assert!(h.room("r").is_some());
 }
 
 #[test]
 fn a_service_administrator_may_create_the_room_again_at_once() {
     // Prosody: an admin's join clears the tombstone.
-    let mut h = H::new(ServiceConfig {
-        admins: vec!["admin@localhost".parse().unwrap()],
-        ..ServiceConfig::new(MUC, 42)
-    });
+    let mut h = admin_service();
     destroyed(&mut h);
     // Not by a message or an iq, only by joining.
     let out = h.send(
@@ -172,32 +159,19 @@ fn a_service_administrator_may_create_the_room_again_at_once() {
         "<message id='m' to='r@conference.localhost'><body>x</body></message>",
     );
     assert_eq!(error_of(&out[0].stanza), Some(("cancel".into(), "gone".into())));
-    h.now += 10;
-    let out = h.svc.handle(
-        Millis(h.now),
-        full(ADMIN),
-        el(&format!(
-            "<presence to='{ROOM}/Admin'><x xmlns='http://jabber.org/protocol/muc'/></presence>"
-        )),
-    );
-    assert!(matches!(out.store_ops(), [StoreOp::Delete(_), StoreOp::Sync]));
-    assert_eq!(h.svc.tombstones().count(), 0);
-    assert!(h.room("r").is_some());
+    let out = h.handle_at(h.now + 10, ADMIN, &join_stanza("r", "Admin"));
+    assert_forgotten(&h, &out, "r");
 }
 
 #[test]
 fn an_administrators_ad_hoc_destroy_leaves_a_tombstone_too() {
-    let mut h = H::new(ServiceConfig {
-        admins: vec!["admin@localhost".parse().unwrap()],
-        ..ServiceConfig::new(MUC, 42)
-    });
+    let mut h = admin_service();
     persistent(&mut h);
-    h.now += 10;
-    let out = h.svc.handle(
-        Millis(h.now),
-        full(ADMIN),
-        el("<iq id='x' to='conference.localhost' type='set'><command xmlns='http://jabber.org/protocol/commands' node='http://prosody.im/protocol/muc#destroy'>\
-            <x xmlns='jabber:x:data' type='submit'><field var='rooms'><value>r@conference.localhost</value></field></x></command></iq>"),
+    let out = h.handle_at(
+        h.now + 10,
+        ADMIN,
+        "<iq id='x' to='conference.localhost' type='set'><command xmlns='http://jabber.org/protocol/commands' node='http://prosody.im/protocol/muc#destroy'>\
+            <x xmlns='jabber:x:data' type='submit'><field var='rooms'><value>r@conference.localhost</value></field></x></command></iq>",
     );
     assert!(matches!(out.store_ops(), [StoreOp::Bury(_), StoreOp::Sync]));
     assert_bare_gone(&h.join(B, "r", "Bob"));
@@ -205,15 +179,10 @@ fn an_administrators_ad_hoc_destroy_leaves_a_tombstone_too() {
 
 #[test]
 fn tombstones_can_be_switched_off() {
-    let mut h = H::new(ServiceConfig {
-        tombstone_expiry: None,
-        ..ServiceConfig::new(MUC, 42)
-    });
+    let mut h = H::configured(|c| c.tombstone_expiry = None);
     persistent(&mut h);
-    let out = h.svc.handle(Millis(h.now), full(A), el(DESTROY));
+    let out = destroy_leaving_no_tombstone(&mut h);
     assert!(matches!(out.store_ops(), [StoreOp::Delete(_), StoreOp::Sync]));
-    let out = h.join(B, "r", "Bob");
-    assert_eq!(statuses(&out[0].stanza), vec!["201", "110"]);
 }
 
 #[test]
@@ -224,13 +193,7 @@ fn a_restored_service_keeps_its_tombstones_and_refuses_a_tombstone_over_a_room()
     let cfg = || ServiceConfig::new(MUC, 42);
     let tombstones: Vec<Tombstone> = h.svc.tombstones().cloned().collect();
     let mut svc = MucService::restore_with_tombstones(cfg(), h.svc.records(), tombstones.clone()).unwrap();
-    let out = svc.handle(
-        Millis(h.now + 10),
-        full(B),
-        el(&format!(
-            "<presence to='{ROOM}/Bob'><x xmlns='http://jabber.org/protocol/muc'/></presence>"
-        )),
-    );
+    let out = svc.handle(Millis(h.now + 10), full(B), el(&join_stanza("r", "Bob")));
     let sent: Vec<_> = out.iter().map(|o| o.element()).collect();
     assert_eq!(sent.len(), 1);
     assert_stanza(&sent[0], &gone("presence", &format!("{ROOM}/Bob"), B, None));
@@ -261,14 +224,31 @@ fn tombstones_count_against_the_room_limit_until_they_lapse() {
     );
     // Once lapsed, the tombstone gives way to a new room elsewhere (and is forgotten).
     let expires = h.svc.tombstones().next().unwrap().expires;
-    h.now = expires.0 + 1;
-    let out = h.svc.handle(
-        Millis(h.now),
-        full(B),
-        el("<presence to='s@conference.localhost/Bob'><x xmlns='http://jabber.org/protocol/muc'/></presence>"),
-    );
-    assert!(matches!(out.store_ops(), [StoreOp::Delete(j), StoreOp::Sync] if j.as_str() == ROOM));
-    assert!(h.room("s").is_some());
+    let out = h.handle_at(expires.0 + 1, B, &join_stanza("s", "Bob"));
+    assert_forgotten(&h, &out, "s");
+}
+
+/// The owner destroys room r (the returned outbox): no tombstone is kept, and Bob's
+/// join creates the room anew (201, 110).
+#[track_caller]
+fn destroy_leaving_no_tombstone(h: &mut H) -> Outbox {
+    let out = h.svc.handle(Millis(h.now), full(A), el(DESTROY));
+    assert_eq!(h.svc.tombstones().count(), 0);
+    let join = h.join(B, "r", "Bob");
+    assert_eq!(statuses(&join[0].stanza), vec!["201", "110"]);
+    out
+}
+
+/// The join that gave `out` forgot r's tombstone (the store deletes it, then syncs;
+/// the service keeps no tombstone) and room `room` now exists.
+#[track_caller]
+fn assert_forgotten(h: &H, out: &Outbox, room: &str) {
+    match out.store_ops() {
+        [StoreOp::Delete(j), StoreOp::Sync] => assert_eq!(j.as_str(), ROOM),
+        other => panic!("expected the tombstone's deletion: {other:?}"),
+    }
+    assert_eq!(h.svc.tombstones().count(), 0);
+    assert!(h.room(room).is_some());
 }
 
 /// Bob's join got the tombstone's error with no reason and no venue (a bare

@@ -12,11 +12,12 @@ const ROOM: &str = "r@conference.localhost";
 
 /// A moderated room owned by A (nick Owner, moderator), with Bob a visitor and
 /// Carol made a participant.
-fn moderated(h: &mut H) {
+fn moderated(mut h: H) -> H {
     h.create(A, "r", "Owner", &bool_field("moderatedroom", true));
     let _ = h.join(B, "r", "Bob");
     let _ = h.join(C, "r", "Carol");
     let _ = h.set_role(A, "r", "Carol", "participant");
+    h
 }
 
 const REQUEST: &str = "<message to='r@conference.localhost' id='vr'>\
@@ -53,6 +54,20 @@ fn approval_form(to: &str, jid: &str, nick: &str) -> String {
     )
 }
 
+/// The room's error to the voice request from `to`: type `ty`, condition `cond`,
+/// Prosody's text `text`.
+fn refused_request(to: &str, ty: &str, cond: &str, text: &str) -> String {
+    format!(
+        "<message from='{ROOM}' to='{to}' id='vr' type='error'>\
+         <error type='{ty}' by='{ROOM}'><{cond} xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
+         <text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>{text}</text></error></message>"
+    )
+}
+
+fn bob_role(h: &H) -> server::Role {
+    h.room("r").unwrap().occupant("Bob").unwrap().role
+}
+
 fn stanzas(out: Vec<Sent>) -> Vec<(String, Element)> {
     out.into_iter().map(|o| (o.to.to_string(), o.stanza)).collect()
 }
@@ -61,8 +76,7 @@ use server::xml::Element;
 
 #[test]
 fn a_visitors_request_goes_to_the_moderators_and_an_approval_grants_voice() {
-    let mut h = H::default();
-    moderated(&mut h);
+    let mut h = moderated(H::default());
     // §7.13: only the moderator (the owner) gets the form; Carol and Bob get nothing.
     let out = stanzas(h.send(B, REQUEST));
     assert_eq!(out.len(), 1, "{out:#?}");
@@ -95,10 +109,7 @@ fn a_visitors_request_goes_to_the_moderators_and_an_approval_grants_voice() {
     assert_stanza(&out[0].1, &presence(C, "", "", ""));
     assert_stanza(&out[1].1, &presence(A, &bob_jid, &owner_jid, ""));
     assert_stanza(&out[2].1, &presence(B, &bob_jid, "", "<status code='110'/>"));
-    assert_eq!(
-        h.room("r").unwrap().occupant("Bob").unwrap().role,
-        server::Role::Participant
-    );
+    assert_eq!(bob_role(&h), server::Role::Participant);
     // Bob may speak now.
     let msg = "<message to='r@conference.localhost' type='groupchat'><body>thanks</body></message>";
     assert_eq!(h.send(B, msg).len(), 3);
@@ -110,28 +121,20 @@ fn an_approval_may_name_the_visitor_by_nick_or_bare_jid() {
         "<field var='muc#roomnick'><value>Bob</value></field>".to_string(),
         "<field var='muc#jid'><value>bob@localhost</value></field>".to_string(),
     ] {
-        let mut h = H::default();
-        moderated(&mut h);
+        let mut h = moderated(H::default());
         let out = h.send(A, &approval(&target, true));
         assert_eq!(out.len(), 3, "{out:#?}");
-        assert_eq!(
-            h.room("r").unwrap().occupant("Bob").unwrap().role,
-            server::Role::Participant
-        );
+        assert_eq!(bob_role(&h), server::Role::Participant);
     }
 }
 
 #[test]
 fn a_denied_or_moot_approval_changes_nothing_and_is_not_answered() {
-    let mut h = H::default();
-    moderated(&mut h);
+    let mut h = moderated(H::default());
     let bob = "<field var='muc#roomnick'><value>Bob</value></field>";
     // request_allow false: the moderator skipped the request.
     assert!(h.send(A, &approval(bob, false)).is_empty());
-    assert_eq!(
-        h.room("r").unwrap().occupant("Bob").unwrap().role,
-        server::Role::Visitor
-    );
+    assert_eq!(bob_role(&h), server::Role::Visitor);
     // Carol has voice already.
     let carol = "<field var='muc#roomnick'><value>Carol</value></field>";
     assert!(h.send(A, &approval(carol, true)).is_empty());
@@ -139,24 +142,17 @@ fn a_denied_or_moot_approval_changes_nothing_and_is_not_answered() {
 
 #[test]
 fn a_request_from_someone_with_voice_is_not_allowed() {
-    let mut h = H::default();
-    moderated(&mut h);
-    let out = stanzas(h.send(C, REQUEST));
-    assert_eq!(out.len(), 1, "{out:#?}");
-    assert_stanza(
-        &out[0].1,
-        &format!(
-            "<message from='{ROOM}' to='{C}' id='vr' type='error'>\
-             <error type='cancel' by='{ROOM}'><not-allowed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
-             <text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>Only visitors can request voice</text></error></message>"
-        ),
+    let mut h = moderated(H::default());
+    let why = "Only visitors can request voice";
+    assert_only(
+        &h.send(C, REQUEST),
+        &refused_request(C, "cancel", "not-allowed", why),
     );
 }
 
 #[test]
 fn a_request_from_a_non_occupant_is_not_acceptable() {
-    let mut h = H::default();
-    moderated(&mut h);
+    let mut h = moderated(H::default());
     assert_error(
         &h.send("dave@localhost/d", REQUEST),
         "dave@localhost/d",
@@ -167,18 +163,12 @@ fn a_request_from_a_non_occupant_is_not_acceptable() {
 
 #[test]
 fn a_second_request_within_the_interval_waits() {
-    let mut h = H::default();
-    moderated(&mut h);
+    let mut h = moderated(H::default());
     assert_eq!(h.send(B, REQUEST).len(), 1);
-    let out = stanzas(h.send(B, REQUEST));
-    assert_eq!(out.len(), 1, "{out:#?}");
-    assert_stanza(
-        &out[0].1,
-        &format!(
-            "<message from='{ROOM}' to='{B}' id='vr' type='error'>\
-             <error type='wait' by='{ROOM}'><resource-constraint xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
-             <text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>Please, wait for a while before sending new voice request</text></error></message>"
-        ),
+    let why = "Please, wait for a while before sending new voice request";
+    assert_only(
+        &h.send(B, REQUEST),
+        &refused_request(B, "wait", "resource-constraint", why),
     );
     // The limit is per user (by bare JID: another session of Bob's waits too)…
     let _ = h.join("bob@localhost/phone", "r", "Bob");
@@ -195,11 +185,10 @@ fn a_second_request_within_the_interval_waits() {
 
 #[test]
 fn a_zero_interval_lets_every_request_through() {
-    let mut h = H::new(ServiceConfig {
+    let mut h = moderated(H::new(ServiceConfig {
         voice_request_interval: server::Millis(0),
         ..ServiceConfig::new(MUC, 42)
-    });
-    moderated(&mut h);
+    }));
     for _ in 0..3 {
         assert_eq!(h.send(B, REQUEST).len(), 1);
     }
@@ -207,8 +196,7 @@ fn a_zero_interval_lets_every_request_through() {
 
 #[test]
 fn an_approval_naming_no_one_or_an_absent_occupant_is_refused() {
-    let mut h = H::default();
-    moderated(&mut h);
+    let mut h = moderated(H::default());
     assert_error(&h.send(A, &approval("", true)), A, "modify", "bad-request");
     let nobody = "<field var='muc#roomnick'><value>Nobody</value></field>";
     assert_error(&h.send(A, &approval(nobody, true)), A, "modify", "item-not-found");
@@ -227,22 +215,17 @@ fn an_approval_naming_no_one_or_an_absent_occupant_is_refused() {
 fn a_visitors_approval_form_is_a_request() {
     // Prosody tells a request from an answer by the sender's role: a visitor who
     // sends a filled-in approval asks for voice, and gets none by it.
-    let mut h = H::default();
-    moderated(&mut h);
+    let mut h = moderated(H::default());
     let bob = "<field var='muc#roomnick'><value>Bob</value></field>";
     let out = stanzas(h.send(B, &approval(bob, true)));
     assert_eq!(out.len(), 1);
     assert_stanza(&out[0].1, &approval_form(A, B, "Bob"));
-    assert_eq!(
-        h.room("r").unwrap().occupant("Bob").unwrap().role,
-        server::Role::Visitor
-    );
+    assert_eq!(bob_role(&h), server::Role::Visitor);
 }
 
 #[test]
 fn rooms_advertise_voice_requests() {
-    let mut h = H::default();
-    moderated(&mut h);
+    let mut h = moderated(H::default());
     let out = h.send(
         C,
         "<iq id='d' to='r@conference.localhost' type='get'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>",

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use server::xml::{parse_stanza, Element, Limits, Node};
-use server::{Millis, MucService, ServiceConfig};
+use server::{Millis, MucService, Outbox, ServiceConfig};
 
 pub const MUC: &str = "conference.localhost";
 
@@ -80,6 +80,40 @@ pub fn assert_has_result(out: &[Sent]) {
     );
 }
 
+/// The recipients of `out`, in order, are `want` (XEP-0045 §9–§10 fix who is told
+/// first: the actor's answer, the affected occupant, the others).
+#[track_caller]
+pub fn assert_recipients(out: &[Sent], want: &[&str]) {
+    let to: Vec<&str> = out.iter().map(|o| o.to.as_str()).collect();
+    assert_eq!(to, want, "{out:#?}");
+}
+
+/// The unavailable presence from `nick` in room `room` (a local part, on [`MUC`]) to
+/// `to`, carrying its occupant id and a `muc#user` `<x/>` holding `x_inner`
+/// (XEP-0045 §7.14, §9.1, §9.4: the removals and departures).
+pub fn unavailable(room: &str, nick: &str, to: &str, occupant_id: &str, x_inner: &str) -> String {
+    format!(
+        "<presence type='unavailable' from='{room}@{MUC}/{nick}' to='{to}'>\
+         <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{occupant_id}'/>\
+         <x xmlns='http://jabber.org/protocol/muc#user'>{x_inner}</x></presence>"
+    )
+}
+
+/// Each `(bare JID, affiliation)` of `want` holds in `room` (XEP-0045 §5.2).
+#[track_caller]
+pub fn assert_affiliations(room: &server::muc::Room, want: &[(&str, &str)]) {
+    for &(bare, aff) in want {
+        let got = room.affiliation(&jid::BareJid::new(bare).unwrap());
+        assert_eq!(got.as_str(), aff, "the affiliation of {bare}");
+    }
+}
+
+/// The presence that joins room `room` (a local part, on [`MUC`]) as `nick`
+/// (XEP-0045 §7.2).
+pub fn join_stanza(room: &str, nick: &str) -> String {
+    format!("<presence to='{room}@{MUC}/{nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+}
+
 /// One stanza as its recipient gets it: `to` written in.
 #[derive(Debug)]
 pub struct Sent {
@@ -99,6 +133,13 @@ impl Default for H {
 }
 
 impl H {
+    /// A service with the default configuration as `set` changes it.
+    pub fn configured(set: impl FnOnce(&mut ServiceConfig)) -> H {
+        let mut cfg = ServiceConfig::new(MUC, 42);
+        set(&mut cfg);
+        H::new(cfg)
+    }
+
     pub fn new(cfg: ServiceConfig) -> H {
         H {
             svc: MucService::new(cfg).expect("valid configuration"),
@@ -128,12 +169,14 @@ impl H {
     }
 
     pub fn join(&mut self, from: &str, room: &str, nick: &str) -> Vec<Sent> {
-        self.send(
-            from,
-            &format!(
-                "<presence to='{room}@{MUC}/{nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>"
-            ),
-        )
+        self.send(from, &join_stanza(room, nick))
+    }
+
+    /// Handles `xml` from `from` at `at` (ms since the epoch, the clock stays there)
+    /// and returns the whole outbox, store operations included.
+    pub fn handle_at(&mut self, at: u64, from: &str, xml: &str) -> Outbox {
+        self.now = at;
+        self.svc.handle(Millis(at), full(from), el(xml))
     }
 
     pub fn join_with(&mut self, from: &str, room: &str, nick: &str, x_inner: &str) -> Vec<Sent> {
