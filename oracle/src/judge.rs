@@ -619,148 +619,105 @@ mod tests {
     }
 
     const NO: Answer = Answer::Refused(Condition::Forbidden);
+    const OK: Answer = Answer::Accepted;
+
+    fn forbidden(k: Kind) -> Option<Violation> {
+        Some(Violation::ForbiddenSucceeded(k))
+    }
+
+    fn wrongly_refused(k: Kind) -> Option<Violation> {
+        Some(Violation::AllowedRefused(k))
+    }
+
+    /// One judged request: in room `.0`, `.1` asks `.2`; the service answers `.3` and
+    /// leaves the room as `.4` (`None`: gone); the judge must say `.5`.
+    type Row<'a> = (
+        &'a Snapshot,
+        &'a str,
+        &'a Request,
+        Answer,
+        Option<&'a Snapshot>,
+        Option<Violation>,
+    );
+
+    /// Every row's verdict is as it says; a failure names the row.
+    #[track_caller]
+    fn check(rows: &[Row]) {
+        for (i, &(before, actor, req, answer, after, want)) in rows.iter().enumerate() {
+            let got = judge(before, actor, req, answer, after);
+            assert_eq!(got, want, "row {i}: {actor} asks {req:?}, answered {answer:?}");
+        }
+    }
 
     #[test]
     fn affiliation_changes_follow_the_chart() {
         let r = room();
-        // An admin bans a member: allowed; done, nothing broken.
-        let after = set(r.clone(), "juliet@localhost", Outcast);
-        assert_eq!(
-            judge(
-                &r,
-                NURSE,
-                &aff("juliet@localhost", Outcast),
-                Answer::Accepted,
-                Some(&after)
-            ),
-            None
-        );
-        // Refused with forbidden: the converse.
-        assert_eq!(
-            judge(&r, NURSE, &aff("juliet@localhost", Outcast), NO, Some(&r)),
-            Some(Violation::AllowedRefused(Kind::Affiliation))
-        );
-        // Refused with conflict is not a permission refusal.
-        assert_eq!(
-            judge(
-                &r,
-                NURSE,
-                &aff("juliet@localhost", Outcast),
-                Answer::Refused(Condition::Conflict),
-                Some(&r)
-            ),
-            None
-        );
-        // An admin bans an owner or demotes another admin: forbidden.
-        let after = set(r.clone(), "romeo@localhost", Outcast);
-        assert_eq!(
-            judge(
-                &r,
-                NURSE,
-                &aff("romeo@localhost", Outcast),
-                Answer::Accepted,
-                Some(&after)
-            ),
-            Some(Violation::ForbiddenSucceeded(Kind::Affiliation))
-        );
-        assert_eq!(
-            judge(&r, NURSE, &aff("romeo@localhost", Outcast), NO, Some(&r)),
-            None
-        );
-        // A member changes nothing.
-        assert_eq!(
-            judge(
-                &r,
-                JULIET,
-                &aff("nurse@localhost", Member),
-                Answer::Accepted,
-                Some(&r)
-            ),
-            Some(Violation::ForbiddenSucceeded(Kind::Affiliation))
-        );
+        let ban_juliet = aff("juliet@localhost", Outcast);
+        let juliet_banned = set(r.clone(), "juliet@localhost", Outcast);
+        let ban_romeo = aff("romeo@localhost", Outcast);
+        let romeo_banned = set(r.clone(), "romeo@localhost", Outcast);
+        let drop_juliet = aff("juliet@localhost", Unaffiliated);
+        let juliet_dropped = set(r.clone(), "juliet@localhost", Unaffiliated);
+        let conflict = Answer::Refused(Condition::Conflict);
+        #[rustfmt::skip]
+        let rows: &[Row] = &[
+            // An admin bans a member: allowed; done, nothing broken.
+            (&r, NURSE, &ban_juliet, OK, Some(&juliet_banned), None),
+            // Refused with forbidden: the converse.
+            (&r, NURSE, &ban_juliet, NO, Some(&r), wrongly_refused(Kind::Affiliation)),
+            // Refused with conflict is not a permission refusal.
+            (&r, NURSE, &ban_juliet, conflict, Some(&r), None),
+            // An admin bans an owner or demotes another admin: forbidden.
+            (&r, NURSE, &ban_romeo, OK, Some(&romeo_banned), forbidden(Kind::Affiliation)),
+            (&r, NURSE, &ban_romeo, NO, Some(&r), None),
+            // A member changes nothing.
+            (&r, JULIET, &aff("nurse@localhost", Member), OK, Some(&r), forbidden(Kind::Affiliation)),
+            // Refused, yet the room changed: the change succeeded anyway.
+            (&r, JULIET, &drop_juliet, NO, Some(&juliet_dropped), forbidden(Kind::Affiliation)),
+        ];
+        check(rows);
         // The last owner may not go: refusing it is no violation.
         assert_eq!(allowed(&r, ROMEO, &aff("romeo@localhost", Member)), Some(false));
-        // Refused, yet the room changed: the change succeeded anyway.
-        let after = set(r.clone(), "juliet@localhost", Unaffiliated);
-        assert_eq!(
-            judge(
-                &r,
-                JULIET,
-                &aff("juliet@localhost", Unaffiliated),
-                NO,
-                Some(&after)
-            ),
-            Some(Violation::ForbiddenSucceeded(Kind::Affiliation))
-        );
     }
 
     #[test]
     fn an_outcast_is_lifted_only_by_an_allowed_change() {
         let r = room();
+        let lift = aff("tybalt@capulet.lit", Member);
         let lifted = set(r.clone(), "tybalt@capulet.lit", Member);
-        assert_eq!(
-            judge(
-                &r,
-                NURSE,
-                &aff("tybalt@capulet.lit", Member),
-                Answer::Accepted,
-                Some(&lifted)
-            ),
-            None
-        );
         // An invitation that lifts the ban.
         let invite = Request::Invite {
             invitee: "tybalt@capulet.lit".into(),
         };
-        assert_eq!(
-            judge(&r, ROMEO, &invite, Answer::Accepted, Some(&lifted)),
-            Some(Violation::OutcastLifted)
-        );
         // A domain ban lifted by a user's own entry is an allowed change for an admin…
         let mut d = set(room(), "capulet.lit", Outcast);
         d = set(d, "tybalt@capulet.lit", Unaffiliated);
         assert_eq!(d.affiliation("tybalt@capulet.lit"), Outcast);
         let own = set(d.clone(), "tybalt@capulet.lit", Member);
-        assert_eq!(
-            judge(
-                &d,
-                NURSE,
-                &aff("tybalt@capulet.lit", Member),
-                Answer::Accepted,
-                Some(&own)
-            ),
-            None
-        );
         // …but lifting the domain by a member's request is not.
-        let gone = set(d.clone(), "capulet.lit", Unaffiliated);
-        assert_eq!(
-            judge(
-                &d,
-                JULIET,
-                &aff("capulet.lit", Unaffiliated),
-                Answer::Accepted,
-                Some(&gone)
-            ),
-            Some(Violation::ForbiddenSucceeded(Kind::Affiliation))
-        );
+        let drop_domain = aff("capulet.lit", Unaffiliated);
+        let domain_gone = set(d.clone(), "capulet.lit", Unaffiliated);
         // An invitation into a members-only room may make an unaffiliated invitee a member.
         let mut m = room();
         m.flags.members_only = true;
-        let invite = Request::Invite {
+        let invite_mercutio = Request::Invite {
             invitee: "mercutio@localhost".into(),
         };
-        let after = set(m.clone(), "mercutio@localhost", Member);
-        assert_eq!(judge(&m, NURSE, &invite, Answer::Accepted, Some(&after)), None);
+        let mercutio_member = set(m.clone(), "mercutio@localhost", Member);
         // A member may not invite there unless allowinvites.
-        assert_eq!(
-            judge(&m, JULIET, &invite, Answer::Accepted, Some(&after)),
-            Some(Violation::ForbiddenSucceeded(Kind::Invite))
-        );
-        m.flags.allow_invites = true;
-        assert_eq!(
-            judge(&m, JULIET, &invite, NO, Some(&m)),
-            Some(Violation::AllowedRefused(Kind::Invite))
-        );
+        let mut open = m.clone();
+        open.flags.allow_invites = true;
+        #[rustfmt::skip]
+        let rows: &[Row] = &[
+            (&r, NURSE, &lift, OK, Some(&lifted), None),
+            (&r, ROMEO, &invite, OK, Some(&lifted), Some(Violation::OutcastLifted)),
+            (&d, NURSE, &lift, OK, Some(&own), None),
+            (&d, JULIET, &drop_domain, OK, Some(&domain_gone), forbidden(Kind::Affiliation)),
+            (&m, NURSE, &invite_mercutio, OK, Some(&mercutio_member), None),
+            (&m, JULIET, &invite_mercutio, OK, Some(&mercutio_member), forbidden(Kind::Invite)),
+            (&open, JULIET, &invite_mercutio, NO, Some(&open), wrongly_refused(Kind::Invite)),
+        ];
+        check(rows);
     }
 
     #[test]
@@ -772,20 +729,15 @@ mod tests {
         };
         // An admin kicks a member; not the owner.
         assert_eq!(allowed(&r, NURSE, &kick("Juliet")), Some(true));
-        assert_eq!(
-            judge(&r, NURSE, &kick("Romeo"), Answer::Accepted, Some(&r)),
-            Some(Violation::ForbiddenSucceeded(Kind::Role))
-        );
-        assert_eq!(
-            judge(
-                &r,
-                NURSE,
-                &kick("Juliet"),
-                Answer::Refused(Condition::NotAllowed),
-                Some(&r)
-            ),
-            Some(Violation::AllowedRefused(Kind::Role))
-        );
+        let not_allowed = Answer::Refused(Condition::NotAllowed);
+        #[rustfmt::skip]
+        let rows: &[Row] = &[
+            (&r, NURSE, &kick("Romeo"), OK, Some(&r), forbidden(Kind::Role)),
+            (&r, NURSE, &kick("Juliet"), not_allowed, Some(&r), wrongly_refused(Kind::Role)),
+            // Nobody holds the nick: the rules do not decide.
+            (&r, ROMEO, &kick("Mercutio"), NO, Some(&r), None),
+        ];
+        check(rows);
         // A participant grants nothing; an outsider neither.
         let voice = Request::Role {
             nick: "Nurse".into(),
@@ -793,9 +745,7 @@ mod tests {
         };
         assert_eq!(allowed(&r, JULIET, &voice), Some(false));
         assert_eq!(allowed(&r, TYBALT, &voice), Some(false));
-        // Nobody holds the nick: the rules do not decide.
         assert_eq!(allowed(&r, ROMEO, &kick("Mercutio")), None);
-        assert_eq!(judge(&r, ROMEO, &kick("Mercutio"), NO, Some(&r)), None);
     }
 
     #[test]
@@ -805,50 +755,28 @@ mod tests {
         f.whois = Whois::Anyone;
         let mut after = r.clone();
         after.flags = f;
-        assert_eq!(
-            judge(&r, ROMEO, &Request::Config(f), Answer::Accepted, Some(&after)),
-            None
-        );
-        assert_eq!(
-            judge(&r, NURSE, &Request::Config(f), Answer::Accepted, Some(&after)),
-            Some(Violation::ForbiddenSucceeded(Kind::Config))
-        );
-        assert_eq!(
-            judge(&r, ROMEO, &Request::Config(f), NO, Some(&r)),
-            Some(Violation::AllowedRefused(Kind::Config))
-        );
-        // A refused config that changed the room anyway.
-        assert_eq!(
-            judge(&r, NURSE, &Request::Config(f), NO, Some(&after)),
-            Some(Violation::ForbiddenSucceeded(Kind::Config))
-        );
-        assert_eq!(judge(&r, ROMEO, &Request::Destroy, Answer::Accepted, None), None);
-        assert_eq!(
-            judge(&r, NURSE, &Request::Destroy, Answer::Accepted, None),
-            Some(Violation::ForbiddenSucceeded(Kind::Destroy))
-        );
-        assert_eq!(
-            judge(&r, ROMEO, &Request::Destroy, NO, Some(&r)),
-            Some(Violation::AllowedRefused(Kind::Destroy))
-        );
+        let config = Request::Config(f);
         let mut said = r.clone();
         said.subject = Some("hi".into());
-        assert_eq!(
-            judge(&r, NURSE, &Request::Subject, Answer::Accepted, Some(&said)),
-            None
-        );
-        assert_eq!(
-            judge(&r, JULIET, &Request::Subject, Answer::Accepted, Some(&said)),
-            Some(Violation::ForbiddenSucceeded(Kind::Subject))
-        );
-        // Refused, and the subject did not change: fine.
-        assert_eq!(judge(&r, JULIET, &Request::Subject, NO, Some(&r)), None);
         let mut open = r.clone();
         open.flags.change_subject = true;
-        assert_eq!(
-            judge(&open, JULIET, &Request::Subject, NO, Some(&open)),
-            Some(Violation::AllowedRefused(Kind::Subject))
-        );
+        #[rustfmt::skip]
+        let rows: &[Row] = &[
+            (&r, ROMEO, &config, OK, Some(&after), None),
+            (&r, NURSE, &config, OK, Some(&after), forbidden(Kind::Config)),
+            (&r, ROMEO, &config, NO, Some(&r), wrongly_refused(Kind::Config)),
+            // A refused config that changed the room anyway.
+            (&r, NURSE, &config, NO, Some(&after), forbidden(Kind::Config)),
+            (&r, ROMEO, &Request::Destroy, OK, None, None),
+            (&r, NURSE, &Request::Destroy, OK, None, forbidden(Kind::Destroy)),
+            (&r, ROMEO, &Request::Destroy, NO, Some(&r), wrongly_refused(Kind::Destroy)),
+            (&r, NURSE, &Request::Subject, OK, Some(&said), None),
+            (&r, JULIET, &Request::Subject, OK, Some(&said), forbidden(Kind::Subject)),
+            // Refused, and the subject did not change: fine.
+            (&r, JULIET, &Request::Subject, NO, Some(&r), None),
+            (&open, JULIET, &Request::Subject, NO, Some(&open), wrongly_refused(Kind::Subject)),
+        ];
+        check(rows);
     }
 
     #[test]
@@ -857,39 +785,32 @@ mod tests {
         r.flags.password_protected = true;
         let mut inside = r.clone();
         inside.occupants[2].sessions.push(JULIET2.into());
-        // Juliet's second session without the password: admitted is a violation…
         let bare = Request::Join {
             password_given: false,
         };
-        assert_eq!(
-            judge(&r, JULIET2, &bare, Answer::Accepted, Some(&inside)),
-            Some(Violation::AdmittedWithoutPassword)
-        );
-        // …refused is right; with the password, admitted is right and refused wrong.
-        let nope = Answer::Refused(Condition::NotAuthorized);
-        assert_eq!(judge(&r, JULIET2, &bare, nope, Some(&r)), None);
         let pw = Request::Join { password_given: true };
-        assert_eq!(judge(&r, JULIET2, &pw, Answer::Accepted, Some(&inside)), None);
-        assert_eq!(
-            judge(&r, JULIET2, &pw, nope, Some(&r)),
-            Some(Violation::AllowedRefused(Kind::Admission))
-        );
-        // An outcast admitted.
+        let nope = Answer::Refused(Condition::NotAuthorized);
         let mut with_tybalt = r.clone();
         with_tybalt
             .occupants
             .push(occ("Tybalt", TYBALT, Role::Participant, Outcast));
-        assert_eq!(
-            judge(&r, TYBALT, &pw, Answer::Accepted, Some(&with_tybalt)),
-            Some(Violation::ForbiddenSucceeded(Kind::Admission))
-        );
-        // Presence from a session already inside is not an admission.
-        assert_eq!(judge(&r, JULIET, &bare, Answer::Accepted, Some(&r)), None);
-        // A conflict (nick taken) is not a bar's refusal.
-        assert_eq!(
-            judge(&r, JULIET2, &pw, Answer::Refused(Condition::Conflict), Some(&r)),
-            None
-        );
+        let conflict = Answer::Refused(Condition::Conflict);
+        #[rustfmt::skip]
+        let rows: &[Row] = &[
+            // Juliet's second session without the password: admitted is a violation…
+            (&r, JULIET2, &bare, OK, Some(&inside), Some(Violation::AdmittedWithoutPassword)),
+            // …refused is right; with the password, admitted is right and refused wrong.
+            (&r, JULIET2, &bare, nope, Some(&r), None),
+            (&r, JULIET2, &pw, OK, Some(&inside), None),
+            (&r, JULIET2, &pw, nope, Some(&r), wrongly_refused(Kind::Admission)),
+            // An outcast admitted.
+            (&r, TYBALT, &pw, OK, Some(&with_tybalt), forbidden(Kind::Admission)),
+            // Presence from a session already inside is not an admission.
+            (&r, JULIET, &bare, OK, Some(&r), None),
+            // A conflict (nick taken) is not a bar's refusal.
+            (&r, JULIET2, &pw, conflict, Some(&r), None),
+        ];
+        check(rows);
     }
 
     #[test]
