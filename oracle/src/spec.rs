@@ -459,51 +459,26 @@ mod tests {
         let unaffiliated_moderator = (Role::Moderator, Unaffiliated);
         let admin = (Role::Moderator, Admin);
         let owner = (Role::Moderator, Owner);
-        // §8.2: an unaffiliated moderator kicks a participant, not a member or an owner.
-        assert!(may_set_role(&change(
-            unaffiliated_moderator,
-            (Role::Participant, Unaffiliated),
-            Role::None
-        )));
-        assert!(!may_set_role(&change(
-            unaffiliated_moderator,
-            (Role::Participant, Member),
-            Role::None
-        )));
-        assert!(!may_set_role(&change(
-            unaffiliated_moderator,
-            (Role::Moderator, Owner),
-            Role::None
-        )));
-        // §8.3: voice; §9.6: moderator takes an admin.
-        assert!(may_set_role(&change(
-            unaffiliated_moderator,
-            (Role::Visitor, Unaffiliated),
-            Role::Participant
-        )));
-        assert!(!may_set_role(&change(
-            unaffiliated_moderator,
-            (Role::Participant, Unaffiliated),
-            Role::Moderator
-        )));
-        assert!(may_set_role(&change(
-            admin,
-            (Role::Participant, Member),
-            Role::Moderator
-        )));
-        // An admin may not touch an owner; an owner may kick an admin.
-        assert!(!may_set_role(&change(
-            admin,
-            (Role::Moderator, Owner),
-            Role::Participant
-        )));
-        assert!(may_set_role(&change(owner, (Role::Moderator, Admin), Role::None)));
-        // Not a moderator, or not an occupant: nothing.
-        assert!(!may_set_role(&change(
-            (Role::Participant, Owner),
-            (Role::Visitor, Unaffiliated),
-            Role::None
-        )));
+        // (actor, target, new role, allowed)
+        #[rustfmt::skip]
+        let rows = [
+            // §8.2: an unaffiliated moderator kicks a participant, not a member or an owner.
+            (unaffiliated_moderator, (Role::Participant, Unaffiliated), Role::None, true),
+            (unaffiliated_moderator, (Role::Participant, Member), Role::None, false),
+            (unaffiliated_moderator, (Role::Moderator, Owner), Role::None, false),
+            // §8.3: voice; §9.6: moderator takes an admin.
+            (unaffiliated_moderator, (Role::Visitor, Unaffiliated), Role::Participant, true),
+            (unaffiliated_moderator, (Role::Participant, Unaffiliated), Role::Moderator, false),
+            (admin, (Role::Participant, Member), Role::Moderator, true),
+            // An admin may not touch an owner; an owner may kick an admin.
+            (admin, (Role::Moderator, Owner), Role::Participant, false),
+            (owner, (Role::Moderator, Admin), Role::None, true),
+            // Not a moderator, or not an occupant: nothing.
+            ((Role::Participant, Owner), (Role::Visitor, Unaffiliated), Role::None, false),
+        ];
+        for (i, (actor, target, to, want)) in rows.into_iter().enumerate() {
+            assert_eq!(may_set_role(&change(actor, target, to)), want, "row {i}");
+        }
         let mut outsider = change(owner, (Role::Visitor, Unaffiliated), Role::None);
         outsider.actor_role = None;
         assert!(!may_set_role(&outsider));
