@@ -49,7 +49,7 @@ pub struct Cast {
 }
 
 /// A client's view of one room in the compact form the checker stores.
-pub type View = oracle::SlotView<MAX_NICKS>;
+pub type View = oracle::SlotView<MAX_NICKS, Nick>;
 
 /// Most rooms a scenario may use.
 pub const MAX_ROOMS: usize = crate::ops::ROOMS.len();
@@ -149,16 +149,9 @@ impl ClientState {
             Notice::Presence { room, presence: p } => {
                 let (unavailable, codes) = (p.unavailable, p.codes);
                 let r = self.room_mut(room);
-                let (fault, own) = r.side.observe(&oracle::Presence {
-                    from: p.from.0,
-                    unavailable,
-                    codes,
-                    destroyed: p.destroyed,
-                    seat: p.seat,
-                    new_nick: p.new_nick.map(|n| n.0),
-                });
+                let (fault, own) = r.side.observe(&p);
                 if let Some(n) = own {
-                    r.nick = Nick(n);
+                    r.nick = n;
                 }
                 self.removal_fault = self.removal_fault.or(fault);
                 use server::StatusCode::{AffiliationChanged, NickChanged, SelfPresence};

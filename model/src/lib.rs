@@ -36,7 +36,7 @@ use stateright::actor::{ActorModel, Network};
 /// Room `room`'s occupants as the clients' [`View`] shows them.
 pub fn room_view(svc: &MucService, room: u8, nicks: &Nicks) -> View {
     let room = BareJid::new(ops::room_jid(room)).expect("valid room JID");
-    oracle::expected_view(svc.room(&room), |n| nicks.get(n).0)
+    oracle::expected_view(svc.room(&room), |n| nicks.get(n))
 }
 
 pub type Model = ActorModel<MucActor, (), ()>;

@@ -19,6 +19,13 @@ pub const MAX_NICKS: usize = 16;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Nick(pub u8);
 
+/// A client's view keys its slots by the nick's index.
+impl oracle::SlotKey for Nick {
+    fn slot(&self) -> usize {
+        usize::from(self.0)
+    }
+}
+
 impl Nick {
     /// A nick the scenario never uses (a bug would have to invent it).
     pub const UNKNOWN: Nick = Nick(MAX_NICKS as u8 - 1);

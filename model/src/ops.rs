@@ -173,18 +173,8 @@ impl Op {
         iq_id: &str,
         targets: &[(String, String)],
     ) -> Option<Element> {
-        let join = |x: Element| {
-            Element::new("presence", ns::CLIENT)
-                .with_attr("to", format!("{room}/{nick}"))
-                .with_child(x)
-        };
-        let iq = |child: Element| {
-            Element::new("iq", ns::CLIENT)
-                .with_attr("to", room)
-                .with_attr("type", "set")
-                .with_attr("id", iq_id)
-                .with_child(child)
-        };
+        let join = |x: Element| join_presence(room, nick, x);
+        let iq = |child: Element| iq_set(room, iq_id, child);
         Some(match self {
             Op::Join => join(Element::new("x", ns::MUC)),
             Op::JoinWithPassword => join(
@@ -311,4 +301,22 @@ impl Op {
             Op::Leave | Op::Groupchat | Op::Disconnect => None,
         }
     }
+}
+
+/// The presence joining `room` (a room JID) as `nick`, carrying `x` (XEP-0045 §7.2:
+/// the `muc` `<x/>`).
+pub(crate) fn join_presence(room: &str, nick: &str, x: Element) -> Element {
+    Element::new("presence", ns::CLIENT)
+        .with_attr("to", format!("{room}/{nick}"))
+        .with_child(x)
+}
+
+/// An iq of type set to `room` with id `id`, carrying `child` (a muc#admin or
+/// muc#owner query).
+pub(crate) fn iq_set(room: &str, id: &str, child: Element) -> Element {
+    Element::new("iq", ns::CLIENT)
+        .with_attr("to", room)
+        .with_attr("type", "set")
+        .with_attr("id", id)
+        .with_child(child)
 }

@@ -6,7 +6,7 @@
 
 use crate::actor::{Cast, ClientSpec, MucActor};
 use crate::notice::Nicks;
-use crate::ops::{room_jid, ConfigField, Op, RoomOp, ROOMS};
+use crate::ops::{iq_set, join_presence, room_jid, ConfigField, Op, RoomOp, ROOMS};
 use server::jids::FullJid;
 use server::muc::submitted_field as field;
 use server::ns;
@@ -612,35 +612,20 @@ impl Scenario {
             if self.crashes > 0 {
                 form = form.with_child(field("muc#roomconfig_persistentroom", "1"));
             }
-            out.push((
-                owner.jid.clone(),
-                Element::new("presence", ns::CLIENT)
-                    .with_attr("to", format!("{room}/{}", owner.nick))
-                    .with_child(Element::new("x", ns::MUC)),
-            ));
-            out.push((
-                owner.jid.clone(),
-                Element::new("iq", ns::CLIENT)
-                    .with_attr("to", room)
-                    .with_attr("type", "set")
-                    .with_attr("id", format!("setup{r}"))
-                    .with_child(Element::new("query", ns::MUC_OWNER).with_child(form)),
-            ));
+            let owner_sends = |stanza| (owner.jid.clone(), stanza);
+            out.push(owner_sends(join_presence(
+                room,
+                &owner.nick,
+                Element::new("x", ns::MUC),
+            )));
+            let config = Element::new("query", ns::MUC_OWNER).with_child(form);
+            out.push(owner_sends(iq_set(room, &format!("setup{r}"), config)));
             for (i, (jid, aff)) in self.setup_affiliations.iter().enumerate() {
-                out.push((
-                    owner.jid.clone(),
-                    Element::new("iq", ns::CLIENT)
-                        .with_attr("to", room)
-                        .with_attr("type", "set")
-                        .with_attr("id", format!("setup{r}-{i}"))
-                        .with_child(
-                            Element::new("query", ns::MUC_ADMIN).with_child(
-                                Element::new("item", ns::MUC_ADMIN)
-                                    .with_attr("affiliation", *aff)
-                                    .with_attr("jid", jid.as_str()),
-                            ),
-                        ),
-                ));
+                let item = Element::new("item", ns::MUC_ADMIN)
+                    .with_attr("affiliation", *aff)
+                    .with_attr("jid", jid.as_str());
+                let query = Element::new("query", ns::MUC_ADMIN).with_child(item);
+                out.push(owner_sends(iq_set(room, &format!("setup{r}-{i}"), query)));
             }
             for c in &self.present {
                 let client = &self.clients[*c];
@@ -648,12 +633,7 @@ impl Scenario {
                 if password {
                     x.push(Element::new("password", ns::MUC).with_text("secret"));
                 }
-                out.push((
-                    client.jid.clone(),
-                    Element::new("presence", ns::CLIENT)
-                        .with_attr("to", format!("{room}/{}", client.nick))
-                        .with_child(x),
-                ));
+                out.push((client.jid.clone(), join_presence(room, &client.nick, x)));
             }
         }
         out

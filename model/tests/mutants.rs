@@ -3,7 +3,7 @@
 //! against the bug and passes against the real service.
 #![cfg(feature = "mutants")]
 
-use mucsim_model::check::{run, verdicts, CheckOptions};
+use mucsim_model::check::{run, verdicts, CheckOptions, Counterexample};
 use mucsim_model::properties::{
     invariant_property, ALLOWED_NOT_REFUSED, DURABLE_AFFILIATIONS, NO_FORBIDDEN_SUCCEEDS,
     OUTCAST_BY_ALLOWED_CHANGE, PASSWORD_EVERY_JOIN, REAL_JID_BY_WHOIS, REPLY_ORDER, VIEWS_AGREE,
@@ -19,8 +19,10 @@ fn world(mutant: Option<Mutant>) -> World {
     World::new(cfg)
 }
 
-fn caught(mutant: Mutant, scenario: Scenario, property: &str) {
-    let mut s = scenario;
+/// Checks `scenario` with `mutant` in the service, stopping at the first failure of
+/// `property`, and returns that property's counterexample (panics when it holds).
+fn counterexample(scenario: &Scenario, mutant: Mutant, property: &str) -> Counterexample {
+    let mut s = scenario.clone();
     s.mutant = Some(mutant);
     let name: &'static str = Box::leak(property.to_string().into_boxed_str());
     let opts = CheckOptions {
@@ -28,10 +30,16 @@ fn caught(mutant: Mutant, scenario: Scenario, property: &str) {
         ..CheckOptions::default()
     };
     let checker = run(&s, &opts).unwrap();
-    let vs = verdicts(&*checker, &s);
-    let v = vs.iter().find(|v| v.name == property).expect("property exists");
-    assert!(!v.holds, "{mutant:?} was not caught by '{property}'");
-    let cx = v.counterexample.as_ref().expect("a counterexample");
+    let v = verdicts(&*checker, &s)
+        .into_iter()
+        .find(|v| v.name == property)
+        .expect("property exists");
+    assert!(!v.holds, "{}: {mutant:?} was not caught by '{property}'", s.name);
+    v.counterexample.expect("a counterexample")
+}
+
+fn caught(mutant: Mutant, scenario: Scenario, property: &str) {
+    let cx = counterexample(&scenario, mutant, property);
     assert!(cx.transcript.contains("sends:"), "{}", cx.transcript);
     let text = cx.scs.clone().expect("a script");
     let script = parse(&text).unwrap_or_else(|e| panic!("the written script parses: {e}\n{text}"));
@@ -111,20 +119,11 @@ fn nick_change_skipping_uniqueness_breaks_client_views_too() {
 
 #[test]
 fn answering_before_the_change_is_durable() {
-    let mut s = Scenario::durability();
-    s.mutant = Some(Mutant::AnswerBeforeDurable);
-    let opts = CheckOptions {
-        stop_at: vec![DURABLE_AFFILIATIONS],
-        ..CheckOptions::default()
-    };
-    let checker = run(&s, &opts).unwrap();
-    let vs = verdicts(&*checker, &s);
-    let v = vs
-        .iter()
-        .find(|v| v.name == DURABLE_AFFILIATIONS)
-        .expect("property exists");
-    assert!(!v.holds, "the durability mutant was not caught");
-    let cx = v.counterexample.as_ref().expect("a counterexample");
+    let cx = counterexample(
+        &Scenario::durability(),
+        Mutant::AnswerBeforeDurable,
+        DURABLE_AFFILIATIONS,
+    );
     // The transcript shows the answer going out before the write is durable, then the crash.
     let t = &cx.transcript;
     let unsynced = t.find("sends").and_then(|_| t.find("(no sync: not yet durable)"));
@@ -192,18 +191,9 @@ fn real_jids_to_a_participant_in_a_semi_anonymous_room() {
 /// item 6, on the swarm branch.
 #[test]
 fn an_invitation_lifting_a_ban() {
-    let mut s = Scenario::named("invitations").unwrap();
+    let s = Scenario::named("invitations").unwrap();
     assert!(Scenario::DEFAULT_SET.contains(&"invitations"));
-    s.mutant = Some(Mutant::InviteLiftsBan);
-    let opts = CheckOptions {
-        stop_at: vec![OUTCAST_BY_ALLOWED_CHANGE],
-        ..CheckOptions::default()
-    };
-    let checker = run(&s, &opts).unwrap();
-    let vs = verdicts(&*checker, &s);
-    let v = vs.iter().find(|v| v.name == OUTCAST_BY_ALLOWED_CHANGE).unwrap();
-    assert!(!v.holds, "InviteLiftsBan was not caught");
-    let cx = v.counterexample.as_ref().expect("a counterexample");
+    let cx = counterexample(&s, Mutant::InviteLiftsBan, OUTCAST_BY_ALLOWED_CHANGE);
     assert!(cx.transcript.contains("invite"), "{}", cx.transcript);
 }
 
@@ -214,24 +204,11 @@ fn a_tombstone_answered_before_it_is_durable_is_caught() {
     // The owner destroys the (persistent) room while Juliet joins; one crash.
     let mut s = Scenario::generate(2, 1, &[OpKind::Join, OpKind::Destroy]).unwrap();
     s.crashes = 1;
-    s.mutant = Some(Mutant::AnswerBeforeDurable);
-    let opts = CheckOptions {
-        stop_at: vec![DURABLE_TOMBSTONES],
-        ..CheckOptions::default()
-    };
-    let checker = run(&s, &opts).unwrap();
-    let vs = verdicts(&*checker, &s);
-    let v = vs
-        .iter()
-        .find(|v| v.name == DURABLE_TOMBSTONES)
-        .expect("property exists");
-    assert!(!v.holds, "the lost tombstone was not caught");
-    let t = &v.counterexample.as_ref().expect("a counterexample").transcript;
+    let t = &counterexample(&s, Mutant::AnswerBeforeDurable, DURABLE_TOMBSTONES).transcript;
     let unsynced = t.find("writes the tombstone of room@conference.localhost (no sync: not yet durable)");
     let crash = t.find("CRASHES");
     assert!(matches!((unsynced, crash), (Some(w), Some(c)) if w < c), "{t}");
     // Without the mutant the property holds in the same scenario.
-    s.mutant = None;
     let checker = run(&s, &CheckOptions::default()).unwrap();
     let vs = verdicts(&*checker, &s);
     let always = |v: &&mucsim_model::check::Verdict| v.expectation == stateright::Expectation::Always;
@@ -256,20 +233,7 @@ fn answering_on_the_wrong_side_of_the_removal() {
             "role='none'",
         ),
     ] {
-        let mut s = s;
-        s.mutant = Some(Mutant::RemovalAnswerSwapped);
-        let opts = CheckOptions {
-            stop_at: vec![REPLY_ORDER],
-            ..CheckOptions::default()
-        };
-        let checker = run(&s, &opts).unwrap();
-        let vs = verdicts(&*checker, &s);
-        let v = vs
-            .iter()
-            .find(|v| v.name == REPLY_ORDER)
-            .expect("property exists");
-        assert!(!v.holds, "{}: the swapped answer was not caught", s.name);
-        let cx = v.counterexample.as_ref().expect("a counterexample");
+        let cx = counterexample(&s, Mutant::RemovalAnswerSwapped, REPLY_ORDER);
         assert!(cx.transcript.contains(request), "{}", cx.transcript);
     }
 }

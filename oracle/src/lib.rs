@@ -38,4 +38,4 @@ mod view;
 pub use codes::Codes;
 pub use iqs::{IqBits, IqLedger, Iqs};
 pub use side::{Presence, RemovalFault, RoomSide};
-pub use view::{expected_view, Seat, SlotView, View};
+pub use view::{expected_view, Seat, SlotKey, SlotView, View};

@@ -3,6 +3,7 @@
 use server::muc::Room;
 use server::{Affiliation, Role};
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 
 /// What a client knows of one occupant: its affiliation and role as the last
 /// presence from it said (XEP-0045 §7.2.3, the `<item/>`).
@@ -17,23 +18,35 @@ pub trait View: Default + PartialEq + std::fmt::Debug {
 }
 
 /// The compact form: one slot per nick a scenario can produce (the model's
-/// explored state). A nick beyond the last slot shares the last one.
+/// explored state). A nick beyond the last slot shares the last one. `K` is the
+/// nick's type (its [`SlotKey`] is the slot); it takes no room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SlotView<const N: usize>(pub [Option<Seat>; N]);
+pub struct SlotView<const N: usize, K = u8>(pub [Option<Seat>; N], PhantomData<fn() -> K>);
 
-impl<const N: usize> Default for SlotView<N> {
-    fn default() -> Self {
-        SlotView([None; N])
+/// A nick the compact form keys its slots by: the slot's index.
+pub trait SlotKey: Clone + PartialEq + std::fmt::Debug {
+    fn slot(&self) -> usize;
+}
+
+impl SlotKey for u8 {
+    fn slot(&self) -> usize {
+        usize::from(*self)
     }
 }
 
-impl<const N: usize> View for SlotView<N> {
-    type Nick = u8;
-    fn set(&mut self, nick: &u8, seat: Seat) {
-        self.0[usize::from(*nick).min(N - 1)] = Some(seat);
+impl<const N: usize, K> Default for SlotView<N, K> {
+    fn default() -> Self {
+        SlotView([None; N], PhantomData)
     }
-    fn remove(&mut self, nick: &u8) {
-        self.0[usize::from(*nick).min(N - 1)] = None;
+}
+
+impl<const N: usize, K: SlotKey> View for SlotView<N, K> {
+    type Nick = K;
+    fn set(&mut self, nick: &K, seat: Seat) {
+        self.0[nick.slot().min(N - 1)] = Some(seat);
+    }
+    fn remove(&mut self, nick: &K) {
+        self.0[nick.slot().min(N - 1)] = None;
     }
 }
 
