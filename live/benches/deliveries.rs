@@ -16,7 +16,7 @@ const OCCUPANTS: usize = 100;
 
 #[path = "../../server/benches/support/workload.rs"]
 mod workload;
-use workload::{el, jid, joins, service};
+use workload::{bench_on_fresh_service, el, handle_all, jid, joins, service};
 
 /// Handles each stanza and writes each stanza of its outbox into `buf` with
 /// `write`; the number of deliveries (stanzas written) and of bytes.
@@ -63,13 +63,6 @@ fn serve_all_by_copy(
     })
 }
 
-fn outbox_only(svc: &mut MucService, input: &[(jid::FullJid, Element)]) -> usize {
-    input
-        .iter()
-        .map(|(from, stanza)| svc.handle(Millis(0), from.clone(), stanza.clone()).len())
-        .sum()
-}
-
 fn session() -> ComponentSession {
     ComponentSession::new("conference.localhost", "secret")
 }
@@ -96,35 +89,19 @@ fn join_storm(c: &mut Criterion) {
             )
         },
     );
-    g.bench_with_input(
-        BenchmarkId::new("join_storm_serialized_by_copy", OCCUPANTS),
-        &js,
-        |b, js| {
-            let mut buf = String::new();
-            b.iter_batched(
-                service,
-                |mut svc| black_box(serve_all_by_copy(&mut svc, js, &mut buf)),
-                criterion::BatchSize::LargeInput,
-            )
-        },
-    );
-    g.bench_with_input(
-        BenchmarkId::new("join_storm_outbox_only", OCCUPANTS),
-        &js,
-        |b, js| {
-            b.iter_batched(
-                service,
-                |mut svc| black_box(outbox_only(&mut svc, js)),
-                criterion::BatchSize::LargeInput,
-            )
-        },
-    );
+    let mut buf = String::new();
+    let by_copy = BenchmarkId::new("join_storm_serialized_by_copy", OCCUPANTS);
+    bench_on_fresh_service(&mut g, by_copy, &js[..], |svc, js| {
+        serve_all_by_copy(svc, js, &mut buf)
+    });
+    let outbox_only = BenchmarkId::new("join_storm_outbox_only", OCCUPANTS);
+    bench_on_fresh_service(&mut g, outbox_only, &js[..], handle_all);
     g.finish();
 }
 
 fn fan_out(c: &mut Criterion) {
     let mut svc = service();
-    let _ = outbox_only(&mut svc, &joins(OCCUPANTS));
+    let _ = handle_all(&mut svc, &joins(OCCUPANTS));
     let msg = [(
         jid("user0@localhost/res"),
         el("<message to='room@conference.localhost' type='groupchat' id='m'><body>Hello, everyone in the room!</body></message>"),
@@ -149,7 +126,7 @@ fn fan_out(c: &mut Criterion) {
         b.iter(|| black_box(serve_all_by_copy(&mut svc, &msg, &mut buf)))
     });
     g.bench_function(BenchmarkId::new("groupchat_outbox_only", OCCUPANTS), |b| {
-        b.iter(|| black_box(outbox_only(&mut svc, &msg)))
+        b.iter(|| black_box(handle_all(&mut svc, &msg)))
     });
     g.finish();
 }

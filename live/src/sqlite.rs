@@ -500,39 +500,28 @@ impl SqliteStore {
             }
             lists.0.insert(jid, aff);
         }
-        let mut stmt = self
-            .conn
-            .prepare("SELECT jid, config, subject_by, subject_text FROM rooms ORDER BY jid")
-            .map_err(sql)?;
-        let mut rows = stmt.query([]).map_err(sql)?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next().map_err(sql)? {
+        let query = "SELECT jid, config, subject_by, subject_text FROM rooms ORDER BY jid";
+        let out = self.each_row(query, |r| {
             let jid = text(&self.path, r, 0, "rooms", "jid", "?")?.unwrap_or_default();
             let config = text(&self.path, r, 1, "rooms", "config", &jid)?.unwrap_or_default();
             let subject_by = text(&self.path, r, 2, "rooms", "subject_by", &jid)?;
             let subject_text = text(&self.path, r, 3, "rooms", "subject_text", &jid)?;
-            let room = BareJid::new(&jid).map_err(|e| corrupt(format!("room '{jid}': rooms.jid: {e}")))?;
-            // Two rows differing only by case would both be this room.
-            if room.as_str() != jid {
-                return Err(corrupt(format!(
-                    "room '{jid}': rooms.jid is not in its normal form ({room}); the service never writes that"
-                )));
-            }
+            let room = room_jid(&self.path, "rooms", &jid)?;
             let form = parse_stanza(config.as_bytes(), server::ns::DATA, &Limits::default())
                 .map_err(|e| corrupt(format!("room {jid}: rooms.config: {e}")))?;
             let config = RoomConfig::from_submission(&form)
                 .map_err(|e| corrupt(format!("room {jid}: rooms.config: {e}")))?;
             let subject = subject_text.map(|text| Subject { by: subject_by, text });
             let (affiliations, reserved, ban_reasons) = affs.remove(&jid).unwrap_or_default();
-            out.push(RoomRecord {
+            Ok(RoomRecord {
                 affiliations,
                 reserved,
                 ban_reasons,
                 jid: room,
                 config,
                 subject,
-            });
-        }
+            })
+        })?;
         if let Some(room) = affs.keys().next() {
             return Err(corrupt(format!("affiliations for {room}, which is not stored")));
         }
@@ -548,23 +537,12 @@ impl SqliteStore {
         }
         let corrupt = |why: String| StoreError::Corrupt(self.path.clone(), why);
         let sql = |e| StoreError::Sqlite(self.path.clone(), e);
-        let mut stmt = self
-            .conn
-            .prepare("SELECT jid, reason, alternate, expires FROM tombstones ORDER BY jid")
-            .map_err(sql)?;
-        let mut rows = stmt.query([]).map_err(sql)?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next().map_err(sql)? {
+        let query = "SELECT jid, reason, alternate, expires FROM tombstones ORDER BY jid";
+        self.each_row(query, |r| {
             let jid = text(&self.path, r, 0, "tombstones", "jid", "?")?.unwrap_or_default();
             let reason = text(&self.path, r, 1, "tombstones", "reason", &jid)?;
             let alternate = text(&self.path, r, 2, "tombstones", "alternate", &jid)?;
-            let room =
-                BareJid::new(&jid).map_err(|e| corrupt(format!("room '{jid}': tombstones.jid: {e}")))?;
-            if room.as_str() != jid {
-                return Err(corrupt(format!(
-                    "room '{jid}': tombstones.jid is not in its normal form ({room}); the service never writes that"
-                )));
-            }
+            let room = room_jid(&self.path, "tombstones", &jid)?;
             let alternate = alternate
                 .map(|a| {
                     BareJid::new(&a)
@@ -579,12 +557,27 @@ impl SqliteStore {
                     )))
                 }
             };
-            out.push(Tombstone {
+            Ok(Tombstone {
                 jid: room,
                 reason,
                 alternate,
                 expires,
-            });
+            })
+        })
+    }
+
+    /// `each` of the rows `query` selects, in order; the first error stops it.
+    fn each_row<T>(
+        &self,
+        query: &str,
+        mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let sql = |e| StoreError::Sqlite(self.path.clone(), e);
+        let mut stmt = self.conn.prepare(query).map_err(sql)?;
+        let mut rows = stmt.query([]).map_err(sql)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(sql)? {
+            out.push(each(r)?);
         }
         Ok(out)
     }
@@ -706,6 +699,20 @@ impl SqliteStore {
 /// Column `i` (`table.field`) of a row of room `room` as text (`None` for NULL). A
 /// value that is not UTF-8 text is [`StoreError::Corrupt`] naming the room and the
 /// field (rusqlite alone would say "Conversion error from type Text").
+/// The room address `jid` read from `table.jid`: a bare JID in its normal form (two
+/// rows differing only by case would both be this room), else
+/// [`StoreError::Corrupt`] naming the row.
+fn room_jid(path: &Path, table: &str, jid: &str) -> Result<BareJid, StoreError> {
+    let corrupt = |why: String| StoreError::Corrupt(path.into(), format!("room '{jid}': {table}.jid{why}"));
+    let room = BareJid::new(jid).map_err(|e| corrupt(format!(": {e}")))?;
+    if room.as_str() != jid {
+        return Err(corrupt(format!(
+            " is not in its normal form ({room}); the service never writes that"
+        )));
+    }
+    Ok(room)
+}
+
 fn text(
     path: &Path,
     r: &rusqlite::Row<'_>,

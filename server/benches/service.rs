@@ -2,42 +2,28 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use server::xml::Element;
-use server::{Millis, MucService};
+use server::Millis;
 use std::hint::black_box;
 
 #[path = "support/workload.rs"]
 mod workload;
-use workload::{el, jid, joins, service};
-
-fn run_joins(svc: &mut MucService, joins: &[(jid::FullJid, Element)]) -> usize {
-    let mut delivered = 0;
-    for (from, p) in joins {
-        delivered += svc.handle(Millis(0), from.clone(), p.clone()).len();
-    }
-    delivered
-}
+use workload::{bench_on_fresh_service, el, handle_all, jid, joins, service};
 
 fn join_storm(c: &mut Criterion) {
     let mut g = c.benchmark_group("join_storm");
     for n in [10usize, 100, 1000] {
         let js = joins(n);
-        let delivered = run_joins(&mut service(), &js);
+        let delivered = handle_all(&mut service(), &js);
         g.throughput(Throughput::Elements(delivered as u64));
         g.sample_size(if n == 1000 { 10 } else { 30 });
-        g.bench_with_input(BenchmarkId::from_parameter(n), &js, |b, js| {
-            b.iter_batched(
-                service,
-                |mut svc| black_box(run_joins(&mut svc, js)),
-                criterion::BatchSize::LargeInput,
-            )
-        });
+        bench_on_fresh_service(&mut g, BenchmarkId::from_parameter(n), &js[..], handle_all);
     }
     g.finish();
 }
 
 fn fan_out(c: &mut Criterion) {
     let mut svc = service();
-    let _ = run_joins(&mut svc, &joins(100));
+    let _ = handle_all(&mut svc, &joins(100));
     let from = jid("user0@localhost/res");
     let msg = el("<message to='room@conference.localhost' type='groupchat' id='m'><body>Hello, everyone in the room!</body></message>");
     let delivered = svc.handle(Millis(0), from.clone(), msg.clone()).len();
@@ -53,7 +39,7 @@ fn fan_out(c: &mut Criterion) {
 fn affiliation_churn(c: &mut Criterion) {
     let mut svc = service();
     let owner = jid("user0@localhost/res");
-    let _ = run_joins(&mut svc, &joins(10));
+    let _ = handle_all(&mut svc, &joins(10));
     let iqs: Vec<Element> = (0..100)
         .flat_map(|i| {
             ["member", "none"].map(|a| {

@@ -400,6 +400,11 @@ fn refused_between_good(bad: &str, limits: Limits) -> RefusedStanza {
     }
 }
 
+/// The limit `bad` (between two good stanzas, under [`small_limits`]) is refused for.
+fn limit_of(bad: &str) -> StanzaLimit {
+    refused_between_good(bad, small_limits()).limit
+}
+
 #[test]
 fn a_too_deep_stanza_is_refused_alone() {
     let bad = format!(
@@ -448,19 +453,14 @@ fn too_many_children_is_refused_alone() {
         "<message from='u@x/r' to='room@muc.x'>{}</message>",
         "<a/>".repeat(5)
     );
-    let r = refused_between_good(&bad, small_limits());
-    assert_eq!(r.limit, StanzaLimit::Children(3));
+    assert_eq!(limit_of(&bad), StanzaLimit::Children(3));
 }
 
 #[test]
 fn too_much_text_is_refused_alone() {
-    let bad = format!(
-        "<message from='u@x/r' to='room@muc.x'><body>{}&amp;{}</body></message>",
-        "t".repeat(15),
-        "t".repeat(15)
-    );
-    let r = refused_between_good(&bad, small_limits());
-    assert_eq!(r.limit, StanzaLimit::Text(20));
+    let t = "t".repeat(15);
+    let bad = format!("<message from='u@x/r' to='room@muc.x'><body>{t}&amp;{t}</body></message>");
+    assert_eq!(limit_of(&bad), StanzaLimit::Text(20));
 }
 
 #[test]
