@@ -4,10 +4,31 @@
 use mucsim_sim::swarm::ops::Op;
 #[cfg(feature = "mutants")]
 use mucsim_sim::swarm::Check;
-use mucsim_sim::swarm::{execute, plan::plan, shard, Step, SwarmConfig};
+use mucsim_sim::swarm::{execute, plan::plan, shard, RunResult, Step, SwarmConfig};
 
 fn cfg() -> SwarmConfig {
     SwarmConfig::new(8, 3, 300)
+}
+
+/// The world of seed `seed`'s plan of `planned` steps (8 clients, 3 rooms), driven
+/// by `steps` instead; asserts every check holds and returns the run.
+#[track_caller]
+fn replay_clean(planned: usize, seed: u64, steps: Vec<Step>) -> RunResult {
+    let cfg = SwarmConfig::new(8, 3, planned);
+    let p = plan(&cfg, seed);
+    let r = execute(&cfg, &p, &steps, false);
+    assert!(r.failure.is_none(), "{:?}", r.failure);
+    r
+}
+
+/// Client `client` joins room `room` with nick `nick`, without a password.
+fn join(client: u8, room: u8, nick: u8) -> Step {
+    Step::Op(Op::Join {
+        client,
+        room,
+        nick,
+        password: false,
+    })
 }
 
 #[test]
@@ -54,26 +75,18 @@ fn many_seeds_run_clean() {
 fn a_second_session_of_the_creator_cannot_enter_a_locked_room() {
     // Found by `mucsim sim` (seed 0): after Romeo destroyed a room, Tybalt re-created
     // it (locked) and his other session joined under another nick.
-    let cfg = SwarmConfig::new(8, 3, 3);
-    let mut p = plan(&cfg, 0);
-    let join = |client, nick| {
-        Step::Op(Op::Join {
-            client,
-            room: 2,
-            nick,
-            password: false,
-        })
-    };
-    p.steps = vec![
-        Step::Op(Op::Destroy { client: 0, room: 2 }),
-        Step::Quiesce,
-        join(6, 6),
-        Step::Quiesce,
-        join(7, 13),
-        Step::Quiesce,
-    ];
-    let r = execute(&cfg, &p, &p.steps, false);
-    assert!(r.failure.is_none(), "{:?}", r.failure);
+    replay_clean(
+        3,
+        0,
+        vec![
+            Step::Op(Op::Destroy { client: 0, room: 2 }),
+            Step::Quiesce,
+            join(6, 2, 6),
+            Step::Quiesce,
+            join(7, 2, 13),
+            Step::Quiesce,
+        ],
+    );
 }
 
 #[test]
@@ -82,8 +95,6 @@ fn revoking_a_user_under_a_domain_ban_bans_the_user() {
     // affiliated: `localhost` banned, Tybalt an admin in the room; Romeo sets
     // Tybalt's own affiliation to none, so the domain's ban is Tybalt's, and the
     // service left him in the room as an outcast.
-    let cfg = SwarmConfig::new(8, 3, 6);
-    let mut p = plan(&cfg, 3);
     let affiliate = |target, affiliation| {
         Step::Op(Op::Affiliate {
             client: 1,
@@ -92,26 +103,24 @@ fn revoking_a_user_under_a_domain_ban_bans_the_user() {
             affiliation,
         })
     };
-    p.steps = vec![
-        affiliate(6, 1),
-        Step::Op(Op::AffiliateDomain {
-            client: 1,
-            room: 0,
-            affiliation: 4,
-        }),
-        Step::Quiesce,
-        Step::Op(Op::Join {
-            client: 7,
-            room: 0,
-            nick: 7,
-            password: false,
-        }),
-        Step::Quiesce,
-        affiliate(6, 3),
-        Step::Quiesce,
-    ];
-    let r = execute(&cfg, &p, &p.steps, false);
-    assert!(r.failure.is_none(), "{:?}", r.failure);
+    let ban_domain = Step::Op(Op::AffiliateDomain {
+        client: 1,
+        room: 0,
+        affiliation: 4,
+    });
+    let r = replay_clean(
+        6,
+        3,
+        vec![
+            affiliate(6, 1),
+            ban_domain,
+            Step::Quiesce,
+            join(7, 0, 7),
+            Step::Quiesce,
+            affiliate(6, 3),
+            Step::Quiesce,
+        ],
+    );
     let room = server::jids::BareJid::new("room@conference.localhost").unwrap();
     let room = r.world.service().room(&room).expect("the room");
     assert!(
@@ -126,33 +135,21 @@ fn an_owner_who_gave_up_moderation_sees_no_real_jids() {
     // a participant in the semi-anonymous room; his second session, joining, was
     // sent Juliet's real JID (the service let owners and admins see them whatever
     // their role; XEP-0045 §7.2.5 reads the role).
-    let cfg = SwarmConfig::new(8, 3, 3);
-    let mut p = plan(&cfg, 6);
-    p.steps = vec![
-        Step::Op(Op::Join {
-            client: 2,
-            room: 0,
-            nick: 2,
-            password: false,
-        }),
+    let demote_self = Step::Op(Op::Role {
+        client: 0,
+        room: 0,
+        nick: 0,
+        role: 1,
+    });
+    let steps = vec![
+        join(2, 0, 2),
         Step::Quiesce,
-        Step::Op(Op::Role {
-            client: 0,
-            room: 0,
-            nick: 0,
-            role: 1,
-        }),
+        demote_self,
         Step::Quiesce,
-        Step::Op(Op::Join {
-            client: 1,
-            room: 0,
-            nick: 0,
-            password: false,
-        }),
+        join(1, 0, 0),
         Step::Quiesce,
     ];
-    let r = execute(&cfg, &p, &p.steps, false);
-    assert!(r.failure.is_none(), "{:?}", r.failure);
+    replay_clean(3, 6, steps);
 }
 
 /// The check each deliberate bug trips first, and whether its script can fail on its
