@@ -18,6 +18,9 @@ const NS_ROSTER: &str = "jabber:iq:roster";
 #[derive(Debug)]
 pub(crate) enum Route {
     ToClient(ConnId, Element),
+    /// A stanza of the service's to one of its open sessions, its body shared with
+    /// the other recipients (the world's delivery; [`HomeServer::open_session`]).
+    ServiceToClient(ConnId, server::Outgoing),
     /// Into the MUC service, sent by this session.
     ToService(FullJid, Element),
     /// A stanza this session sent that went over the service stream's per-stanza
@@ -155,6 +158,29 @@ impl HomeServer {
         self.refuse(&r.head(), Refusal::StanzaLimit(r.limit).error_element(None), &by)
     }
 
+    /// The open session whose full JID is `to`, which [`HomeServer::deliver`] hands
+    /// any stanza to as it is. Sessions are bound on this domain with a node
+    /// (`World::connect`), so such a `to` passes `deliver`'s checks of the address.
+    pub fn open_session(&self, to: &Jid) -> Option<ConnId> {
+        let full = to.try_as_full().ok()?;
+        self.sessions
+            .iter()
+            .position(|c| c.open && &c.jid == full)
+            .map(ConnId)
+    }
+
+    /// A stanza of the service's: as [`HomeServer::deliver`] would route
+    /// `o.element()`, without copying the body when `o.to` is an open session.
+    pub fn deliver_outgoing(&mut self, o: server::Outgoing) -> Vec<Route> {
+        match self.open_session(&o.to) {
+            Some(conn) => vec![Route::ServiceToClient(conn, o)],
+            None => {
+                let el = o.element();
+                self.deliver(&o.to, el)
+            }
+        }
+    }
+
     /// Delivers a stanza to a local address (from a client, or from the service).
     pub fn deliver(&mut self, to: &Jid, el: Element) -> Vec<Route> {
         if to.domain().as_str() != self.domain || to.node().is_none() {
@@ -163,10 +189,8 @@ impl HomeServer {
         }
         // To a session that exists, whatever the stanza (e.g. the error answering an
         // iq without id, which is itself not a valid iq).
-        if let Ok(full) = to.try_as_full() {
-            if let Some(i) = self.sessions.iter().position(|c| c.open && &c.jid == full) {
-                return vec![Route::ToClient(ConnId(i), el)];
-            }
+        if let Some(conn) = self.open_session(to) {
+            return vec![Route::ToClient(conn, el)];
         }
         let kind = match Stanza::parse(el.clone()) {
             Ok(st) => st.kind,

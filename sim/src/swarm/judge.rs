@@ -71,6 +71,12 @@ fn room_of(el: &Element) -> Option<BareJid> {
     BareJid::new(to.split('/').next()?).ok()
 }
 
+/// The bare part of a full JID, borrowed (what `to_bare().to_string()` spells).
+fn bare_of(full: &FullJid) -> &str {
+    let s = full.as_str();
+    &s[..s.len() - full.resource().as_str().len() - 1]
+}
+
 fn is_true(v: &str) -> Option<bool> {
     match v {
         "1" | "true" => Some(true),
@@ -241,17 +247,23 @@ impl ServiceTap for Judge {
             // occupant (same nick, §7.2.1 several sessions) adds none, so a full
             // room does not bar it. (The judge's `join_of` reads `full` as is; this
             // belongs there, and is asked for in issue 20's report.)
-            let mut before = before.clone();
-            if let (Some("presence"), Some(nick)) = (
-                Some(&*el.name),
-                el.attr("to").and_then(|t| t.split_once('/')).map(|(_, n)| n),
-            ) {
-                let bare = from.to_bare().to_string();
-                if before.occupant_named(nick).is_some_and(|o| o.bare == bare) {
-                    before.full = false;
-                }
-            }
-            let before = &before;
+            let rejoin = before.full
+                && &*el.name == "presence"
+                && el
+                    .attr("to")
+                    .and_then(|t| t.split_once('/'))
+                    .and_then(|(_, nick)| before.occupant_named(nick))
+                    .is_some_and(|o| o.bare == bare_of(from));
+            let not_full;
+            let before = if rejoin {
+                not_full = Snapshot {
+                    full: false,
+                    ..before.clone()
+                };
+                &not_full
+            } else {
+                before
+            };
             if let Some(req) = request_of(el, before, password.as_deref()) {
                 let reply = Answer::of_reply(&sender, out);
                 if let Some(v) = judge::judge(before, &sender, &req, reply, after.as_ref()) {
