@@ -57,8 +57,9 @@ pub fn probe_join(room: &str) -> (Element, Element) {
 #[derive(Debug, Default)]
 pub struct Judge {
     /// The addressed room's bare JID, its snapshot and its password when the input
-    /// arrived.
-    before: Option<(String, Option<Snapshot>, Option<String>)>,
+    /// arrived, and whether the input is a request the judge judges (if not, the
+    /// snapshot is [`Snapshot::of_occupants`]).
+    before: Option<(String, Option<Snapshot>, Option<String>, bool)>,
     /// The violations found so far, oldest first (the driver takes them).
     pub found: Vec<Finding>,
     /// The first reply that broke one of XEP-0045's order rules (`oracle::order`,
@@ -214,11 +215,19 @@ impl ServiceTap for Judge {
     fn before(&mut self, svc: &MucService, _from: &FullJid, el: &Element) {
         self.before = room_of(el).map(|jid| {
             let room = svc.room(&jid);
-            (
-                jid.to_string(),
-                room.map(Snapshot::of),
-                room.and_then(|r| r.config().password.clone()),
-            )
+            let password = room.and_then(|r| r.config().password.clone());
+            // Only a request is judged against the stored affiliations; any other
+            // input's snapshot serves `real_jid_shown`, which reads none.
+            // (`request_of` reads the snapshot's flags only.)
+            let snapshot = room.map(|r| {
+                let s = Snapshot::of_occupants(r);
+                match request_of(el, &s, password.as_deref()) {
+                    Some(_) => (s.with_affiliations(r), true),
+                    None => (s, false),
+                }
+            });
+            let judged = snapshot.as_ref().is_some_and(|(_, j)| *j);
+            (jid.to_string(), snapshot.map(|(s, _)| s), password, judged)
         });
     }
 
@@ -234,12 +243,21 @@ impl ServiceTap for Judge {
                 ));
             }
         }
-        let Some((room, before, password)) = self.before.take() else {
+        let Some((room, before, password, judged)) = self.before.take() else {
             return;
         };
         let jid = BareJid::new(&room).ok();
         let now = jid.as_ref().and_then(|j| svc.room(j));
-        let after = now.map(Snapshot::of);
+        let shown = judge::shown_real_jids(out);
+        // The room after a request, whole; after any other input, only when a real
+        // JID from it was shown, as `real_jid_shown` reads it (no affiliations).
+        let after = if judged {
+            now.map(Snapshot::of)
+        } else if shown.iter().any(|(_, r, _)| *r == room) {
+            now.map(Snapshot::of_occupants)
+        } else {
+            None
+        };
         let sender = from.to_string();
         let id = el.attr("id").map(str::to_string);
         if let Some(before) = &before {
@@ -324,7 +342,7 @@ impl ServiceTap for Judge {
             _ => None,
         };
         let rooms: Vec<&Snapshot> = before.iter().chain(after.iter()).chain(vanished.iter()).collect();
-        for (viewer, from_room, nick) in judge::shown_real_jids(out) {
+        for (viewer, from_room, nick) in shown {
             if from_room != room {
                 continue;
             }
