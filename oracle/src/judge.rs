@@ -316,7 +316,11 @@ pub fn allowed(before: &Snapshot, actor: &str, req: &Request) -> Option<bool> {
     let actor_occ = before.occupant_of(actor);
     Some(match req {
         Request::Affiliation(items) => {
-            let mut after: Vec<(String, Affiliation)> = before.affiliations.clone();
+            let mut after: Vec<(&str, Affiliation)> = before
+                .affiliations
+                .iter()
+                .map(|(j, a)| (j.as_str(), *a))
+                .collect();
             for (jid, to) in items {
                 let from = if jid.contains('@') {
                     before.affiliation(jid)
@@ -328,7 +332,7 @@ pub fn allowed(before: &Snapshot, actor: &str, req: &Request) -> Option<bool> {
                 }
                 after.retain(|(j, _)| j != jid);
                 if *to != Affiliation::None {
-                    after.push((jid.clone(), *to));
+                    after.push((jid, *to));
                 }
             }
             let owners = after.iter().filter(|(_, a)| *a == Affiliation::Owner).count();
@@ -530,11 +534,15 @@ pub fn judge(
     if people.iter().any(|p| lifted(p) && !lifted_by_ask(p)) {
         return Some(Violation::OutcastLifted);
     }
-    // Compared as sets of (JID, affiliation), in sorted order; borrowed, not copied.
-    expected.sort_unstable();
+    // Compared as sets of (JID, affiliation), in sorted order; borrowed, not copied,
+    // and sorted only when they differ in the order given (equal lists are equal
+    // sets).
     let mut now: Vec<(&str, Affiliation)> =
         after.affiliations.iter().map(|(j, a)| (j.as_str(), *a)).collect();
-    now.sort_unstable();
+    if expected != now {
+        expected.sort_unstable();
+        now.sort_unstable();
+    }
     if expected != now {
         return Some(Violation::ForbiddenSucceeded(if asked {
             k

@@ -53,13 +53,24 @@ pub fn probe_join(room: &str) -> (Element, Element) {
     (join, answer("presence", "error", Some(PROBE_ID)))
 }
 
+/// The addressed room as an input reached the service.
+#[derive(Debug)]
+struct Before {
+    jid: BareJid,
+    /// `jid` as a string.
+    room: String,
+    /// Its snapshot, if it exists: whole for a request, else
+    /// [`Snapshot::of_occupants`].
+    snapshot: Option<Snapshot>,
+    /// The request the input makes ([`request_of`], with the room's password then).
+    request: Option<Request>,
+}
+
 /// The swarm's judge: a [`ServiceTap`] collecting [`Finding`]s.
 #[derive(Debug, Default)]
 pub struct Judge {
-    /// The addressed room's bare JID, its snapshot and its password when the input
-    /// arrived, and whether the input is a request the judge judges (if not, the
-    /// snapshot is [`Snapshot::of_occupants`]).
-    before: Option<(String, Option<Snapshot>, Option<String>, bool)>,
+    /// The addressed room when the input arrived.
+    before: Option<Before>,
     /// The violations found so far, oldest first (the driver takes them).
     pub found: Vec<Finding>,
     /// The first reply that broke one of XEP-0045's order rules (`oracle::order`,
@@ -215,19 +226,26 @@ impl ServiceTap for Judge {
     fn before(&mut self, svc: &MucService, _from: &FullJid, el: &Element) {
         self.before = room_of(el).map(|jid| {
             let room = svc.room(&jid);
-            let password = room.and_then(|r| r.config().password.clone());
             // Only a request is judged against the stored affiliations; any other
             // input's snapshot serves `real_jid_shown`, which reads none.
             // (`request_of` reads the snapshot's flags only.)
-            let snapshot = room.map(|r| {
-                let s = Snapshot::of_occupants(r);
-                match request_of(el, &s, password.as_deref()) {
-                    Some(_) => (s.with_affiliations(r), true),
-                    None => (s, false),
+            let (snapshot, request) = match room {
+                Some(r) => {
+                    let password = r.config().password.as_deref();
+                    let s = Snapshot::of_occupants(r);
+                    match request_of(el, &s, password) {
+                        Some(req) => (Some(s.with_affiliations(r)), Some(req)),
+                        None => (Some(s), None),
+                    }
                 }
-            });
-            let judged = snapshot.as_ref().is_some_and(|(_, j)| *j);
-            (jid.to_string(), snapshot.map(|(s, _)| s), password, judged)
+                None => (None, None),
+            };
+            Before {
+                room: jid.to_string(),
+                jid,
+                snapshot,
+                request,
+            }
         });
     }
 
@@ -243,15 +261,20 @@ impl ServiceTap for Judge {
                 ));
             }
         }
-        let Some((room, before, password, judged)) = self.before.take() else {
+        let Some(Before {
+            jid,
+            room,
+            snapshot: before,
+            request,
+        }) = self.before.take()
+        else {
             return;
         };
-        let jid = BareJid::new(&room).ok();
-        let now = jid.as_ref().and_then(|j| svc.room(j));
+        let now = svc.room(&jid);
         let shown = judge::shown_real_jids(out);
         // The room after a request, whole; after any other input, only when a real
         // JID from it was shown, as `real_jid_shown` reads it (no affiliations).
-        let after = if judged {
+        let after = if request.is_some() {
             now.map(Snapshot::of)
         } else if shown.iter().any(|(_, r, _)| *r == room) {
             now.map(Snapshot::of_occupants)
@@ -282,10 +305,11 @@ impl ServiceTap for Judge {
             } else {
                 before
             };
-            if let Some(req) = request_of(el, before, password.as_deref()) {
+            // Named before the input, against the same flags.
+            if let Some(req) = &request {
                 let reply = Answer::of_reply(&sender, out);
-                if let Some(v) = judge::judge(before, &sender, &req, reply, after.as_ref()) {
-                    let forbidden = judge::allowed(before, &sender, &req) == Some(false);
+                if let Some(v) = judge::judge(before, &sender, req, reply, after.as_ref()) {
+                    let forbidden = judge::allowed(before, &sender, req) == Some(false);
                     let id = id.as_deref();
                     let expect = match v {
                         Violation::ForbiddenSucceeded(_) | Violation::AdmittedWithoutPassword => {
@@ -300,7 +324,7 @@ impl ServiceTap for Judge {
                             .affiliations
                             .iter()
                             .map(|(j, _)| j)
-                            .chain(std::iter::once(&match &req {
+                            .chain(std::iter::once(&match req {
                                 Request::Invite { invitee } => invitee.clone(),
                                 _ => String::new(),
                             }))
@@ -331,7 +355,7 @@ impl ServiceTap for Judge {
         // it vanish: the removals it tells of are sent under the new configuration,
         // so the room after it is the one asked for, empty.
         let vanished = match (&before, &after, el.child("query", ns::MUC_OWNER)) {
-            (Some(b), None, Some(_)) => match request_of(el, b, None) {
+            (Some(b), None, Some(_)) => match request {
                 Some(Request::Config(flags)) => Some(Snapshot {
                     flags,
                     occupants: Vec::new(),
