@@ -6,6 +6,33 @@
 
 pub use jid::{BareJid, FullJid, Jid};
 
+/// [`Jid::to_bare`] and [`FullJid::to_bare`] without formatting: the `jid` crate
+/// writes `node@domain` anew through `format!`; this copies the normalized string
+/// and cuts the resource off ([`Jid::into_bare`]). The same `BareJid` (JIDs compare
+/// by their normalized string).
+pub trait Bare {
+    fn bare(&self) -> BareJid;
+}
+
+impl Bare for Jid {
+    fn bare(&self) -> BareJid {
+        self.clone().into_bare()
+    }
+}
+
+impl Bare for FullJid {
+    fn bare(&self) -> BareJid {
+        self.clone().into_bare()
+    }
+}
+
+/// The bare part of a full JID as it is written (`node@domain`), borrowed:
+/// `full.to_bare().as_str()` without building a `BareJid`.
+pub fn bare_str(full: &FullJid) -> &str {
+    let s = full.as_str();
+    &s[..s.len() - full.resource().as_str().len() - 1]
+}
+
 /// Stringprep's table B.1 ("commonly mapped to nothing": soft hyphen, zero-width
 /// joiners, variation selectors, ...), which lenient resourceprep removes; used to
 /// name a nick that strict validation refuses the way a lenient server spells it.

@@ -3,7 +3,7 @@
 //! of a server for local delivery, offline messages and unavailable-on-disconnect.
 
 use mucsim_scansion::ConnId;
-use server::jids::{BareJid, FullJid, Jid};
+use server::jids::{bare_str, Bare, BareJid, FullJid, Jid};
 use server::ns;
 use server::refusal::{error_element, ErrorType};
 use server::stanza::{IqType, Kind, MessageType, PresenceType, Stanza, StanzaError};
@@ -94,7 +94,7 @@ impl HomeServer {
         let me = self.sessions[conn.0].jid.clone();
         if let Some(from) = el.attr("from") {
             let owned = Jid::new(from)
-                .map(|j| j.as_str() == me.as_str() || j.as_str() == me.to_bare().as_str())
+                .map(|j| j.as_str() == me.as_str() || j.as_str() == bare_str(&me))
                 .unwrap_or(false);
             if !owned {
                 return vec![Route::CloseStream(conn, "invalid-from".into())];
@@ -197,12 +197,12 @@ impl HomeServer {
             Err(_) => return Vec::new(),
         };
         // A bare JID, or a full JID with no such session (RFC 6121 §8.5.2, §8.5.3.2).
-        let bare = to.to_bare();
+        let bare = to.bare();
         let targets: Vec<ConnId> = self
             .sessions
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.open && c.available && c.priority >= 0 && c.jid.to_bare() == bare)
+            .filter(|(_, c)| c.open && c.available && c.priority >= 0 && bare_str(&c.jid) == bare.as_str())
             .map(|(i, _)| ConnId(i))
             .collect();
         match kind {
@@ -296,7 +296,7 @@ impl HomeServer {
                     .unwrap_or(0);
                 let mut out = self.own_sessions(&me, ConnId(usize::MAX), &st.el);
                 if initial {
-                    for m in self.offline.remove(&me.to_bare()).unwrap_or_default() {
+                    for m in self.offline.remove(&me.bare()).unwrap_or_default() {
                         let mut m = m;
                         m.set_attr("to", me.as_str());
                         out.push(Route::ToClient(conn, m));
@@ -314,19 +314,19 @@ impl HomeServer {
                 out
             }
             Kind::Presence(_) => Vec::new(),
-            Kind::Message(_) => self.deliver(&Jid::from(me.to_bare()), st.el),
+            Kind::Message(_) => self.deliver(&Jid::from(me.bare()), st.el),
             Kind::Iq(_) => self.for_server(st),
         }
     }
 
     /// A copy of `pres` to each available session of `me`'s account except `skip`.
     fn own_sessions(&self, me: &FullJid, skip: ConnId, pres: &Element) -> Vec<Route> {
-        let bare = me.to_bare();
+        let bare = bare_str(me);
         self.sessions
             .iter()
             .enumerate()
             .filter(|(i, c)| {
-                *i != skip.0 && c.open && (c.available || &c.jid == me) && c.jid.to_bare() == bare
+                *i != skip.0 && c.open && (c.available || &c.jid == me) && bare_str(&c.jid) == bare
             })
             .map(|(i, c)| {
                 let mut p = pres.clone();

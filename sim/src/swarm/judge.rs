@@ -15,7 +15,7 @@
 
 use crate::world::ServiceTap;
 use oracle::judge::{self, Answer, Request, Snapshot, Violation};
-use server::jids::{BareJid, FullJid};
+use server::jids::{bare_str, BareJid, FullJid};
 use server::ns;
 use server::xml::Element;
 use server::{Affiliation, MucService, Outgoing, Role};
@@ -81,12 +81,6 @@ pub struct Judge {
 fn room_of(el: &Element) -> Option<BareJid> {
     let to = el.attr("to")?;
     BareJid::new(to.split('/').next()?).ok()
-}
-
-/// The bare part of a full JID, borrowed (what `to_bare().to_string()` spells).
-fn bare_of(full: &FullJid) -> &str {
-    let s = full.as_str();
-    &s[..s.len() - full.resource().as_str().len() - 1]
 }
 
 fn is_true(v: &str) -> Option<bool> {
@@ -294,7 +288,7 @@ impl ServiceTap for Judge {
                     .attr("to")
                     .and_then(|t| t.split_once('/'))
                     .and_then(|(_, nick)| before.occupant_named(nick))
-                    .is_some_and(|o| o.bare == bare_of(from));
+                    .is_some_and(|o| o.bare == bare_str(from));
             let not_full;
             let before = if rejoin {
                 not_full = Snapshot {
