@@ -124,6 +124,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn bare_is_to_bare_without_formatting() {
+        for s in [
+            "juliet@capulet.lit/balcony",
+            "Juliet@Capulet.LIT/Balcony ",
+            "capulet.lit/r",
+            "romeo@montague.lit",
+        ] {
+            let jid = Jid::new(s).unwrap();
+            assert_eq!(jid.bare(), jid.to_bare());
+            assert_eq!(jid.bare().as_str(), jid.to_bare().as_str());
+            if let Ok(full) = FullJid::new(s) {
+                assert_eq!(full.bare(), full.to_bare());
+                assert_eq!(bare_str(&full), full.to_bare().as_str());
+            }
+        }
+    }
+
+    #[test]
     fn the_precis_nickname_profile_keys_and_refusals() {
         assert_eq!(nick_key("Bob "), nick_key("bob"));
         assert_eq!(nick_key("\u{FF22}OB"), nick_key("bob"));
