@@ -6,6 +6,33 @@
 
 pub use jid::{BareJid, FullJid, Jid};
 
+/// [`Jid::to_bare`] and [`FullJid::to_bare`] without formatting: the `jid` crate
+/// writes `node@domain` anew through `format!`; this copies the normalized string
+/// and cuts the resource off ([`Jid::into_bare`]). The same `BareJid` (JIDs compare
+/// by their normalized string).
+pub trait Bare {
+    fn bare(&self) -> BareJid;
+}
+
+impl Bare for Jid {
+    fn bare(&self) -> BareJid {
+        self.clone().into_bare()
+    }
+}
+
+impl Bare for FullJid {
+    fn bare(&self) -> BareJid {
+        self.clone().into_bare()
+    }
+}
+
+/// The bare part of a full JID as it is written (`node@domain`), borrowed:
+/// `full.to_bare().as_str()` without building a `BareJid`.
+pub fn bare_str(full: &FullJid) -> &str {
+    let s = full.as_str();
+    &s[..s.len() - full.resource().as_str().len() - 1]
+}
+
 /// Stringprep's table B.1 ("commonly mapped to nothing": soft hyphen, zero-width
 /// joiners, variation selectors, ...), which lenient resourceprep removes; used to
 /// name a nick that strict validation refuses the way a lenient server spells it.
@@ -95,6 +122,24 @@ pub fn is_strict_nick(room: &BareJid, nick: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bare_is_to_bare_without_formatting() {
+        for s in [
+            "juliet@capulet.lit/balcony",
+            "Juliet@Capulet.LIT/Balcony ",
+            "capulet.lit/r",
+            "romeo@montague.lit",
+        ] {
+            let jid = Jid::new(s).unwrap();
+            assert_eq!(jid.bare(), jid.to_bare());
+            assert_eq!(jid.bare().as_str(), jid.to_bare().as_str());
+            if let Ok(full) = FullJid::new(s) {
+                assert_eq!(full.bare(), full.to_bare());
+                assert_eq!(bare_str(&full), full.to_bare().as_str());
+            }
+        }
+    }
 
     #[test]
     fn the_precis_nickname_profile_keys_and_refusals() {

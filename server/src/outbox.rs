@@ -103,6 +103,11 @@ impl Outbox {
         self.items.iter()
     }
 
+    /// The stanzas, in order.
+    pub fn as_slice(&self) -> &[Outgoing] {
+        &self.items
+    }
+
     pub fn into_vec(self) -> Vec<Outgoing> {
         self.items
     }

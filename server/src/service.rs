@@ -6,6 +6,7 @@
 
 use crate::config::{ConfigError, Ctx, Mutant, ServiceConfig};
 use crate::invariants::{check_room, room_violations, Violation};
+use crate::jids::Bare;
 use crate::muc::room::Room;
 use crate::muc::{self, Affiliation, Millis, RoomFate};
 use crate::ns;
@@ -152,7 +153,7 @@ impl MucService {
                     .filter_map(|r| r.record().map(|rec| (r.jid().clone(), Some(rec))))
                     .collect(),
                 Some(to) => {
-                    let room = to.to_bare();
+                    let room = to.bare();
                     let before = self.rooms.get(&room).and_then(Room::record);
                     vec![(room, before)]
                 }
@@ -164,7 +165,7 @@ impl MucService {
             .then(|| stanza.attr("to").and_then(|t| Jid::new(t).ok()))
             .flatten()
             .map(|to| {
-                let room = to.to_bare();
+                let room = to.bare();
                 let before = self.rooms.get(&room).and_then(Room::record);
                 (room, before)
             });
@@ -265,12 +266,12 @@ impl MucService {
             return;
         }
         if to.node().is_some() {
-            let room_jid = to.to_bare();
+            let room_jid = to.bare();
             if let Some(t) = self.tombstones.get(&room_jid) {
                 // Prosody: a lapsed tombstone, or a service administrator's join,
                 // clears it and the room may be created again.
                 let admin_joins = st.kind == Kind::Presence(PresenceType::Available)
-                    && self.cfg.admins.contains(&from.to_bare());
+                    && self.cfg.admins.contains(&from.bare());
                 if t.lapsed(now) || admin_joins {
                     self.tombstones.remove(&room_jid);
                     unburied.push(room_jid);
@@ -307,7 +308,7 @@ impl MucService {
             }
             return;
         }
-        let room_jid = to.to_bare();
+        let room_jid = to.bare();
         let nick = to.resource().map(|r| r.as_str().to_string());
         // XEP-0045 §7.2.9 → RFC 8266: a nick the PRECIS Nickname profile refuses
         // (empty once its rules apply, e.g. only spaces) cannot be taken: not by a
@@ -395,7 +396,7 @@ impl MucService {
         if matches!(st.kind, Kind::Iq(_)) || to.node().is_none() {
             return;
         }
-        let room_jid = to.to_bare();
+        let room_jid = to.bare();
         if let Some(room) = self.rooms.get_mut(&room_jid) {
             muc::join::bounced_error(room, from, st, out);
             if room.vanishes() {

@@ -3,7 +3,7 @@
 //! of a server for local delivery, offline messages and unavailable-on-disconnect.
 
 use mucsim_scansion::ConnId;
-use server::jids::{BareJid, FullJid, Jid};
+use server::jids::{bare_str, Bare, BareJid, FullJid, Jid};
 use server::ns;
 use server::refusal::{error_element, ErrorType};
 use server::stanza::{IqType, Kind, MessageType, PresenceType, Stanza, StanzaError};
@@ -18,6 +18,9 @@ const NS_ROSTER: &str = "jabber:iq:roster";
 #[derive(Debug)]
 pub(crate) enum Route {
     ToClient(ConnId, Element),
+    /// A stanza of the service's to one of its open sessions, its body shared with
+    /// the other recipients (the world's delivery; [`HomeServer::open_session`]).
+    ServiceToClient(ConnId, server::Outgoing),
     /// Into the MUC service, sent by this session.
     ToService(FullJid, Element),
     /// A stanza this session sent that went over the service stream's per-stanza
@@ -91,7 +94,7 @@ impl HomeServer {
         let me = self.sessions[conn.0].jid.clone();
         if let Some(from) = el.attr("from") {
             let owned = Jid::new(from)
-                .map(|j| j.as_str() == me.as_str() || j.as_str() == me.to_bare().as_str())
+                .map(|j| j.as_str() == me.as_str() || j.as_str() == bare_str(&me))
                 .unwrap_or(false);
             if !owned {
                 return vec![Route::CloseStream(conn, "invalid-from".into())];
@@ -155,6 +158,29 @@ impl HomeServer {
         self.refuse(&r.head(), Refusal::StanzaLimit(r.limit).error_element(None), &by)
     }
 
+    /// The open session whose full JID is `to`, which [`HomeServer::deliver`] hands
+    /// any stanza to as it is. Sessions are bound on this domain with a node
+    /// (`World::connect`), so such a `to` passes `deliver`'s checks of the address.
+    pub fn open_session(&self, to: &Jid) -> Option<ConnId> {
+        let full = to.try_as_full().ok()?;
+        self.sessions
+            .iter()
+            .position(|c| c.open && &c.jid == full)
+            .map(ConnId)
+    }
+
+    /// A stanza of the service's: as [`HomeServer::deliver`] would route
+    /// `o.element()`, without copying the body when `o.to` is an open session.
+    pub fn deliver_outgoing(&mut self, o: server::Outgoing) -> Vec<Route> {
+        match self.open_session(&o.to) {
+            Some(conn) => vec![Route::ServiceToClient(conn, o)],
+            None => {
+                let el = o.element();
+                self.deliver(&o.to, el)
+            }
+        }
+    }
+
     /// Delivers a stanza to a local address (from a client, or from the service).
     pub fn deliver(&mut self, to: &Jid, el: Element) -> Vec<Route> {
         if to.domain().as_str() != self.domain || to.node().is_none() {
@@ -163,22 +189,20 @@ impl HomeServer {
         }
         // To a session that exists, whatever the stanza (e.g. the error answering an
         // iq without id, which is itself not a valid iq).
-        if let Ok(full) = to.try_as_full() {
-            if let Some(i) = self.sessions.iter().position(|c| c.open && &c.jid == full) {
-                return vec![Route::ToClient(ConnId(i), el)];
-            }
+        if let Some(conn) = self.open_session(to) {
+            return vec![Route::ToClient(conn, el)];
         }
         let kind = match Stanza::parse(el.clone()) {
             Ok(st) => st.kind,
             Err(_) => return Vec::new(),
         };
         // A bare JID, or a full JID with no such session (RFC 6121 §8.5.2, §8.5.3.2).
-        let bare = to.to_bare();
+        let bare = to.bare();
         let targets: Vec<ConnId> = self
             .sessions
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.open && c.available && c.priority >= 0 && c.jid.to_bare() == bare)
+            .filter(|(_, c)| c.open && c.available && c.priority >= 0 && bare_str(&c.jid) == bare.as_str())
             .map(|(i, _)| ConnId(i))
             .collect();
         match kind {
@@ -272,7 +296,7 @@ impl HomeServer {
                     .unwrap_or(0);
                 let mut out = self.own_sessions(&me, ConnId(usize::MAX), &st.el);
                 if initial {
-                    for m in self.offline.remove(&me.to_bare()).unwrap_or_default() {
+                    for m in self.offline.remove(&me.bare()).unwrap_or_default() {
                         let mut m = m;
                         m.set_attr("to", me.as_str());
                         out.push(Route::ToClient(conn, m));
@@ -290,19 +314,19 @@ impl HomeServer {
                 out
             }
             Kind::Presence(_) => Vec::new(),
-            Kind::Message(_) => self.deliver(&Jid::from(me.to_bare()), st.el),
+            Kind::Message(_) => self.deliver(&Jid::from(me.bare()), st.el),
             Kind::Iq(_) => self.for_server(st),
         }
     }
 
     /// A copy of `pres` to each available session of `me`'s account except `skip`.
     fn own_sessions(&self, me: &FullJid, skip: ConnId, pres: &Element) -> Vec<Route> {
-        let bare = me.to_bare();
+        let bare = bare_str(me);
         self.sessions
             .iter()
             .enumerate()
             .filter(|(i, c)| {
-                *i != skip.0 && c.open && (c.available || &c.jid == me) && c.jid.to_bare() == bare
+                *i != skip.0 && c.open && (c.available || &c.jid == me) && bare_str(&c.jid) == bare
             })
             .map(|(i, c)| {
                 let mut p = pres.clone();

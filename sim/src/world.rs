@@ -85,7 +85,7 @@ pub use mucsim_scansion::ConnId;
 pub(crate) struct Conn {
     pub label: String,
     /// Stanzas delivered to the client and not yet taken by whoever drives it.
-    pub inbox: VecDeque<Element>,
+    pub inbox: VecDeque<Delivery>,
     /// Latest delivery time scheduled on each direction, to keep each link FIFO.
     up_last: u64,
     down_last: u64,
@@ -102,7 +102,34 @@ enum Hop {
     /// The client closes its stream after everything it sent before.
     Close(ConnId),
     /// Server to client.
-    Down(ConnId, Element),
+    Down(ConnId, Delivery),
+}
+
+/// A stanza delivered to a client: whole, or one the service sent, whose body the
+/// other recipients of a broadcast share ([`server::Outgoing`]: `to` beside the body).
+#[derive(Debug)]
+pub enum Delivery {
+    Whole(Element),
+    Service(server::Outgoing),
+}
+
+impl Delivery {
+    /// The complete stanza, `to` included.
+    pub fn into_element(self) -> Element {
+        match self {
+            Delivery::Whole(el) => el,
+            Delivery::Service(o) => o.element(),
+        }
+    }
+
+    /// The stanza for a reader that does not look at its `to` (the client it reached
+    /// knows its own address): a service stanza's shared body carries none.
+    pub fn ignoring_to(&self) -> &Element {
+        match self {
+            Delivery::Whole(el) => el,
+            Delivery::Service(o) => &o.body,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -448,6 +475,12 @@ impl World {
 
     /// Takes the next stanza the client has read, if any.
     pub fn take_received(&mut self, conn: ConnId) -> Option<Element> {
+        self.conns[conn.0].inbox.pop_front().map(Delivery::into_element)
+    }
+
+    /// Takes the next stanza the client has read, if any, without writing its `to`
+    /// into a service stanza's shared body ([`Delivery::ignoring_to`]).
+    pub fn take_delivery(&mut self, conn: ConnId) -> Option<Delivery> {
         self.conns[conn.0].inbox.pop_front()
     }
 
@@ -573,7 +606,13 @@ impl World {
                 Route::ToClient(conn, el) => {
                     if self.home.session(conn).open {
                         let at = self.down_time(conn);
-                        self.schedule(at, Hop::Down(conn, el));
+                        self.schedule(at, Hop::Down(conn, Delivery::Whole(el)));
+                    }
+                }
+                Route::ServiceToClient(conn, o) => {
+                    if self.home.session(conn).open {
+                        let at = self.down_time(conn);
+                        self.schedule(at, Hop::Down(conn, Delivery::Service(o)));
                     }
                 }
                 Route::ToService(from, el) => {
@@ -584,8 +623,7 @@ impl World {
                     });
                     let out = self.service.handle(self.now(), from, el);
                     if let (Some(tap), Some((from, el))) = (self.tap.as_mut(), watched) {
-                        let sent: Vec<server::Outgoing> = out.iter().cloned().collect();
-                        tap.after(&self.service, &from, &el, &sent);
+                        tap.after(&self.service, &from, &el, out.as_slice());
                     }
                     if self.violation.is_none() {
                         self.violation = self.service.check_invariants().err();
@@ -597,19 +635,19 @@ impl World {
                         self.transcript.push(self.now(), &domain, Event::Note(text));
                     }
                     for o in before {
-                        queue.extend(self.home.deliver(&o.to, o.element()));
+                        queue.extend(self.home.deliver_outgoing(o));
                     }
                     self.storage.absorb(&store);
                     self.storage.note_tombstones(&self.service);
                     for o in after {
-                        queue.extend(self.home.deliver(&o.to, o.element()));
+                        queue.extend(self.home.deliver_outgoing(o));
                     }
                 }
                 Route::RefusedToService(from, r) => {
                     self.stats.service_inputs += 1;
                     let out = self.service.refuse_stanza(&Jid::from(from), &r);
                     for o in out {
-                        queue.extend(self.home.deliver(&o.to, o.element()));
+                        queue.extend(self.home.deliver_outgoing(o));
                     }
                 }
                 Route::CloseStream(conn, condition) => {
@@ -619,18 +657,19 @@ impl World {
         }
     }
 
-    fn arrive_at_client(&mut self, conn: ConnId, el: Element) {
+    fn arrive_at_client(&mut self, conn: ConnId, d: Delivery) {
         if !self.home.session(conn).open {
             return;
         }
         let c = &mut self.conns[conn.0];
         self.stats.delivered += 1;
         if self.cfg.record_transcript {
-            c.inbox.push_back(el.clone());
+            let el = d.into_element();
+            c.inbox.push_back(Delivery::Whole(el.clone()));
             let label = c.label.clone();
             self.transcript.push(self.now(), &label, Event::Receive(el));
         } else {
-            c.inbox.push_back(el);
+            c.inbox.push_back(d);
         }
     }
 

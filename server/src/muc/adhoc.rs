@@ -7,6 +7,7 @@ use super::form::{field, values};
 use super::owner::destroy;
 use super::room::Room;
 use crate::config::ServiceConfig;
+use crate::jids::Bare;
 use crate::ns;
 use crate::outbox::Outbox;
 use crate::refusal::Refusal;
@@ -39,7 +40,7 @@ pub(crate) fn execute(
     if cmd.attr("node") != Some(NODE_DESTROY) {
         return Err(Refusal::ServiceUnavailable);
     }
-    if !cfg.admins.contains(&from.to_bare()) {
+    if !cfg.admins.contains(&from.bare()) {
         return Err(Refusal::Forbidden);
     }
     // A session id that names the request, deterministically.

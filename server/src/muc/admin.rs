@@ -6,6 +6,7 @@ use super::presence::{Notice, Removal};
 use super::room::Room;
 use super::{Affiliation, Role};
 use crate::config::{Ctx, Faults, Mutant};
+use crate::jids::Bare;
 use crate::ns;
 use crate::outbox::Outbox;
 use crate::refusal::Refusal;
@@ -35,7 +36,7 @@ fn parse_item(room: &Room, item: &Element) -> Result<Change, Refusal> {
             Ok(j) if j.resource().is_some() => {
                 return Err(Refusal::JidMalformed("Bare JID expected, got full JID"))
             }
-            Ok(j) => Some(j.to_bare()),
+            Ok(j) => Some(j.bare()),
         },
     };
     let nick = match item.attr("nick") {
@@ -125,7 +126,7 @@ fn may_set_affiliation(
 /// Prosody answers every refusal here `not-allowed`.
 fn may_set_role(faults: Faults, room: &Room, actor: &FullJid, nick: &str, to: Role) -> Result<(), Refusal> {
     let target = room.occupant(nick).ok_or(Refusal::OccupantNotFound)?;
-    let actor_aff = room.affiliation(&actor.to_bare());
+    let actor_aff = room.affiliation(&actor.bare());
     match room.occupant_by_session(actor) {
         Some(a) if a.role == Role::Moderator => {}
         _ => return Err(Refusal::Forbidden),
@@ -189,7 +190,7 @@ pub(crate) fn set(
         .collect::<Result<Vec<_>, _>>()?;
 
     // Check the whole batch against the state it would see, item by item.
-    let actor_bare = from.to_bare();
+    let actor_bare = from.bare();
     let mut planned = room.affiliation_table().clone();
     let aff_in = |m: &std::collections::BTreeMap<BareJid, Affiliation>, j: &BareJid| {
         m.get(j).copied().unwrap_or(Affiliation::None)
@@ -487,7 +488,7 @@ pub(crate) fn set_role_as(
 /// Retrieving a list (XEP-0045 §9.5, §8.5), with Prosody's permissions.
 pub(crate) fn get(room: &Room, from: &FullJid, query: &Element) -> Result<Element, Refusal> {
     let item = query.child("item", ns::MUC_ADMIN).ok_or(Refusal::BadAdminItem)?;
-    let actor_aff = room.affiliation(&from.to_bare());
+    let actor_aff = room.affiliation(&from.bare());
     let mut reply = Element::new("query", ns::MUC_ADMIN);
     match (item.attr("affiliation"), item.attr("role")) {
         (Some(a), None) => {

@@ -4,6 +4,7 @@ use super::presence::{Notice, Removal};
 use super::room::{Occupant, Room, Session, StoredPresence};
 use super::{Affiliation, Millis, Role, StatusCode};
 use crate::config::{Ctx, Mutant};
+use crate::jids::Bare;
 use crate::ns;
 use crate::outbox::Outbox;
 use crate::refusal::Refusal;
@@ -34,7 +35,7 @@ pub(crate) fn create_room(
         return Err(Refusal::JoinWithoutMucX);
     }
     let mut room = Room::new(jid, ctx.cfg.room_defaults.clone(), ctx.cfg.lock_new_rooms);
-    let bare = from.to_bare();
+    let bare = from.bare();
     room.set_affiliation(bare.clone(), Affiliation::Owner);
     let occ = Occupant {
         nick: nick.to_string(),
@@ -115,7 +116,7 @@ fn join(
     nick: &str,
     out: &mut Outbox,
 ) -> Result<(), Refusal> {
-    let bare = from.to_bare();
+    let bare = from.bare();
     let aff = room.affiliation(&bare);
     // Prosody's muc_room_locking denies every join but the creating one, the owner's
     // other sessions included (found by `mucsim sim`: a second session of the
@@ -226,7 +227,7 @@ fn change_nick(
     new: &str,
     out: &mut Outbox,
 ) -> Result<(), Refusal> {
-    let bare = from.to_bare();
+    let bare = from.bare();
     if room.reserved_by(new).is_some_and(|j| j != &bare) {
         return Err(Refusal::NickConflict);
     }

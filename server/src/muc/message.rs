@@ -4,6 +4,7 @@
 use super::room::{HistoryEntry, Room};
 use super::{Affiliation, Role};
 use crate::config::{Ctx, Faults, Mutant};
+use crate::jids::Bare;
 use crate::ns;
 use crate::outbox::Outbox;
 use crate::refusal::Refusal;
@@ -146,7 +147,7 @@ pub(crate) fn to_room(
         .with_child(Element::new("x", "jabber:x:conference").with_attr("jid", room.jid().as_str()))
         .with_child(body_with_reason(body, &reason));
     // XEP-0045 §9.3 / Prosody: inviting into a members-only room grants membership.
-    let invitee = to.to_bare();
+    let invitee = to.bare();
     let grantable = match room.affiliation(&invitee) {
         Affiliation::None => true,
         Affiliation::Outcast => faults.on(Mutant::InviteLiftsBan),
@@ -191,8 +192,8 @@ fn forward_decline(
         .attr("to")
         .and_then(|t| Jid::new(t).ok())
         .ok_or(Refusal::JidMalformed("decline without a valid 'to'"))?;
-    let decliner = from.to_bare();
-    let occupant_sessions: Option<Vec<FullJid>> = if &to.to_bare() == room.jid() {
+    let decliner = from.bare();
+    let occupant_sessions: Option<Vec<FullJid>> = if &to.bare() == room.jid() {
         let occ = to
             .resource()
             .and_then(|nick| room.occupant(nick.as_str()))
@@ -204,7 +205,7 @@ fn forward_decline(
         room.take_invitation(&decliner, &inviter);
         Some(sessions)
     } else {
-        let inviter = to.to_bare();
+        let inviter = to.bare();
         let invited = room.take_invitation(&decliner, &inviter);
         if !invited && !room.occupants().any(|o| o.bare == inviter) {
             return Err(Refusal::UnknownInviter);

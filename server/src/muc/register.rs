@@ -7,6 +7,7 @@ use super::form::{field, values};
 use super::room::Room;
 use super::Affiliation;
 use crate::config::Faults;
+use crate::jids::Bare;
 use crate::ns;
 use crate::outbox::Outbox;
 use crate::refusal::Refusal;
@@ -44,7 +45,7 @@ pub(crate) fn iq(
     query: &Element,
     out: &mut Outbox,
 ) -> Result<(), Refusal> {
-    let user = from.to_bare();
+    let user = from.bare();
     let affiliation = room.affiliation(&user);
     match affiliation {
         Affiliation::Outcast => return Err(Refusal::Banned),
@@ -109,7 +110,7 @@ pub(crate) fn iq(
 /// nickname, if any.
 pub(crate) fn reserved_nick_info(room: &Room, from: &FullJid, node: &str) -> Element {
     let mut q = Element::new("query", ns::DISCO_INFO).with_attr("node", node);
-    if let Some(nick) = room.reserved_nick(&from.to_bare()) {
+    if let Some(nick) = room.reserved_nick(&from.bare()) {
         q.push(
             Element::new("identity", ns::DISCO_INFO)
                 .with_attr("category", "conference")

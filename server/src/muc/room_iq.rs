@@ -6,6 +6,7 @@
 use super::room::Room;
 use super::{Affiliation, RoomFate};
 use crate::config::Ctx;
+use crate::jids::Bare;
 use crate::ns;
 use crate::outbox::Outbox;
 use crate::refusal::Refusal;
@@ -55,7 +56,7 @@ pub(crate) fn iq_to_room(
     let query = st.payload().expect("get/set have one payload");
     let me = room.jid().as_str().to_string();
     // XEP-0045 §10.1: a locked room does not exist for anyone but its owners.
-    if room.is_locked() && room.affiliation(&from.to_bare()) != Affiliation::Owner {
+    if room.is_locked() && room.affiliation(&from.bare()) != Affiliation::Owner {
         return Err(Refusal::RoomLocked);
     }
     let result = |payload: Option<Element>| {
@@ -67,7 +68,7 @@ pub(crate) fn iq_to_room(
     };
     match (ty, &*query.name, &*query.ns) {
         (IqType::Get, "query", ns::MUC_OWNER) => {
-            if room.affiliation(&from.to_bare()) != Affiliation::Owner {
+            if room.affiliation(&from.bare()) != Affiliation::Owner {
                 return Err(Refusal::OwnerOnly);
             }
             let q = Element::new("query", ns::MUC_OWNER).with_child(room.config().form(room.jid().as_str()));
@@ -75,7 +76,7 @@ pub(crate) fn iq_to_room(
             Ok(RoomFate::Keep)
         }
         (IqType::Set, "query", ns::MUC_OWNER) => {
-            if room.affiliation(&from.to_bare()) != Affiliation::Owner {
+            if room.affiliation(&from.bare()) != Affiliation::Owner {
                 return Err(Refusal::OwnerOnly);
             }
             super::owner::owner_set(room, ctx, from, st, query, out)

@@ -152,8 +152,9 @@ impl Driver {
     pub fn absorb(&mut self, world: &mut World) -> Result<(), Tripped> {
         for c in 0..self.clients.len() {
             let conn = self.clients[c].conn;
-            while let Some(el) = world.take_received(conn) {
-                self.observe(c, &el)?;
+            // `observe` reads no `to`: the shared body of a service stanza will do.
+            while let Some(d) = world.take_delivery(conn) {
+                self.observe(c, d.ignoring_to())?;
             }
         }
         Ok(())

@@ -15,7 +15,7 @@
 
 use crate::world::ServiceTap;
 use oracle::judge::{self, Answer, Request, Snapshot, Violation};
-use server::jids::{BareJid, FullJid};
+use server::jids::{bare_str, BareJid, FullJid};
 use server::ns;
 use server::xml::Element;
 use server::{Affiliation, MucService, Outgoing, Role};
@@ -53,12 +53,24 @@ pub fn probe_join(room: &str) -> (Element, Element) {
     (join, answer("presence", "error", Some(PROBE_ID)))
 }
 
+/// The addressed room as an input reached the service.
+#[derive(Debug)]
+struct Before {
+    jid: BareJid,
+    /// `jid` as a string.
+    room: String,
+    /// Its snapshot, if it exists: whole for a request, else
+    /// [`Snapshot::of_occupants`].
+    snapshot: Option<Snapshot>,
+    /// The request the input makes ([`request_of`], with the room's password then).
+    request: Option<Request>,
+}
+
 /// The swarm's judge: a [`ServiceTap`] collecting [`Finding`]s.
 #[derive(Debug, Default)]
 pub struct Judge {
-    /// The addressed room's bare JID, its snapshot and its password when the input
-    /// arrived.
-    before: Option<(String, Option<Snapshot>, Option<String>)>,
+    /// The addressed room when the input arrived.
+    before: Option<Before>,
     /// The violations found so far, oldest first (the driver takes them).
     pub found: Vec<Finding>,
     /// The first reply that broke one of XEP-0045's order rules (`oracle::order`,
@@ -208,11 +220,26 @@ impl ServiceTap for Judge {
     fn before(&mut self, svc: &MucService, _from: &FullJid, el: &Element) {
         self.before = room_of(el).map(|jid| {
             let room = svc.room(&jid);
-            (
-                jid.to_string(),
-                room.map(Snapshot::of),
-                room.and_then(|r| r.config().password.clone()),
-            )
+            // Only a request is judged against the stored affiliations; any other
+            // input's snapshot serves `real_jid_shown`, which reads none.
+            // (`request_of` reads the snapshot's flags only.)
+            let (snapshot, request) = match room {
+                Some(r) => {
+                    let password = r.config().password.as_deref();
+                    let s = Snapshot::of_occupants(r);
+                    match request_of(el, &s, password) {
+                        Some(req) => (Some(s.with_affiliations(r)), Some(req)),
+                        None => (Some(s), None),
+                    }
+                }
+                None => (None, None),
+            };
+            Before {
+                room: jid.to_string(),
+                jid,
+                snapshot,
+                request,
+            }
         });
     }
 
@@ -228,12 +255,26 @@ impl ServiceTap for Judge {
                 ));
             }
         }
-        let Some((room, before, password)) = self.before.take() else {
+        let Some(Before {
+            jid,
+            room,
+            snapshot: before,
+            request,
+        }) = self.before.take()
+        else {
             return;
         };
-        let jid = BareJid::new(&room).ok();
-        let now = jid.as_ref().and_then(|j| svc.room(j));
-        let after = now.map(Snapshot::of);
+        let now = svc.room(&jid);
+        let shown = judge::shown_real_jids(out);
+        // The room after a request, whole; after any other input, only when a real
+        // JID from it was shown, as `real_jid_shown` reads it (no affiliations).
+        let after = if request.is_some() {
+            now.map(Snapshot::of)
+        } else if shown.iter().any(|(_, r, _)| *r == room) {
+            now.map(Snapshot::of_occupants)
+        } else {
+            None
+        };
         let sender = from.to_string();
         let id = el.attr("id").map(str::to_string);
         if let Some(before) = &before {
@@ -241,21 +282,28 @@ impl ServiceTap for Judge {
             // occupant (same nick, §7.2.1 several sessions) adds none, so a full
             // room does not bar it. (The judge's `join_of` reads `full` as is; this
             // belongs there, and is asked for in issue 20's report.)
-            let mut before = before.clone();
-            if let (Some("presence"), Some(nick)) = (
-                Some(&*el.name),
-                el.attr("to").and_then(|t| t.split_once('/')).map(|(_, n)| n),
-            ) {
-                let bare = from.to_bare().to_string();
-                if before.occupant_named(nick).is_some_and(|o| o.bare == bare) {
-                    before.full = false;
-                }
-            }
-            let before = &before;
-            if let Some(req) = request_of(el, before, password.as_deref()) {
+            let rejoin = before.full
+                && &*el.name == "presence"
+                && el
+                    .attr("to")
+                    .and_then(|t| t.split_once('/'))
+                    .and_then(|(_, nick)| before.occupant_named(nick))
+                    .is_some_and(|o| o.bare == bare_str(from));
+            let not_full;
+            let before = if rejoin {
+                not_full = Snapshot {
+                    full: false,
+                    ..before.clone()
+                };
+                &not_full
+            } else {
+                before
+            };
+            // Named before the input, against the same flags.
+            if let Some(req) = &request {
                 let reply = Answer::of_reply(&sender, out);
-                if let Some(v) = judge::judge(before, &sender, &req, reply, after.as_ref()) {
-                    let forbidden = judge::allowed(before, &sender, &req) == Some(false);
+                if let Some(v) = judge::judge(before, &sender, req, reply, after.as_ref()) {
+                    let forbidden = judge::allowed(before, &sender, req) == Some(false);
                     let id = id.as_deref();
                     let expect = match v {
                         Violation::ForbiddenSucceeded(_) | Violation::AdmittedWithoutPassword => {
@@ -270,7 +318,7 @@ impl ServiceTap for Judge {
                             .affiliations
                             .iter()
                             .map(|(j, _)| j)
-                            .chain(std::iter::once(&match &req {
+                            .chain(std::iter::once(&match req {
                                 Request::Invite { invitee } => invitee.clone(),
                                 _ => String::new(),
                             }))
@@ -301,7 +349,7 @@ impl ServiceTap for Judge {
         // it vanish: the removals it tells of are sent under the new configuration,
         // so the room after it is the one asked for, empty.
         let vanished = match (&before, &after, el.child("query", ns::MUC_OWNER)) {
-            (Some(b), None, Some(_)) => match request_of(el, b, None) {
+            (Some(b), None, Some(_)) => match request {
                 Some(Request::Config(flags)) => Some(Snapshot {
                     flags,
                     occupants: Vec::new(),
@@ -312,7 +360,7 @@ impl ServiceTap for Judge {
             _ => None,
         };
         let rooms: Vec<&Snapshot> = before.iter().chain(after.iter()).chain(vanished.iter()).collect();
-        for (viewer, from_room, nick) in judge::shown_real_jids(out) {
+        for (viewer, from_room, nick) in shown {
             if from_room != room {
                 continue;
             }
