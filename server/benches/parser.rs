@@ -7,21 +7,9 @@ use criterion::{criterion_group, Criterion, Throughput};
 use server::xml::{Limits, StreamParser};
 use std::hint::black_box;
 
-fn stream_bytes() -> Vec<u8> {
-    let mut s = String::from(
-        "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>",
-    );
-    for i in 0..2000 {
-        s.push_str(&format!(
-            "<message to='room@conference.localhost' type='groupchat' id='msg{i}'><body>Message number {i} &amp; some text &lt;here&gt;</body>\
-             <active xmlns='http://jabber.org/protocol/chatstates'/></message>\
-             <presence to='room@conference.localhost/nick{i}' id='p{i}'><show>away</show><status>Out for lunch</status>\
-             <c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://example.org' ver='abcdefghij='/></presence>"
-        ));
-    }
-    s.push_str("</stream:stream>");
-    s.into_bytes()
-}
+#[path = "common/stream_bytes.rs"]
+mod stream_bytes;
+use stream_bytes::stream_bytes;
 
 fn parser(c: &mut Criterion) {
     let bytes = stream_bytes();
