@@ -160,6 +160,8 @@ struct Frame {
     qname: Option<String>,
     text_bytes: usize,
     child_elements: usize,
+    /// Where this element's children begin in [`StreamParser::nodes`].
+    first_child: usize,
 }
 
 /// The top-level element being skipped: the qualified names of its open elements,
@@ -197,6 +199,11 @@ pub struct StreamParser {
     error: Option<XmlError>,
     /// Text of the innermost open element not yet added to it (see `flush_text`).
     text: String,
+    /// The children of every open element, innermost last (each [`Frame`] knows where
+    /// its own begin). They move into their element when it closes, into a `Vec` of
+    /// exactly their number: one allocation of the right size per element with
+    /// children, instead of a vector grown child by child.
+    nodes: Vec<Node>,
     /// Scratch for [`scan_plain_attrs`], kept to reuse its allocation.
     attr_spans: Vec<[usize; 4]>,
     /// Set while a top-level element over a per-stanza limit is skipped.
@@ -227,6 +234,7 @@ impl StreamParser {
             consumed_any: false,
             error: None,
             text: String::new(),
+            nodes: Vec::new(),
             attr_spans: Vec::new(),
             skip: None,
             over_size: false,
@@ -289,6 +297,7 @@ impl StreamParser {
             self.buf = Vec::new();
             self.stack.clear();
             self.text = String::new();
+            self.nodes = Vec::new();
             self.skip = None;
         }
         r
@@ -433,6 +442,7 @@ impl StreamParser {
         }
         self.stack.clear();
         self.text.clear();
+        self.nodes.clear();
         self.skip = Some(Box::new(skip));
     }
 
@@ -604,7 +614,7 @@ impl StreamParser {
             }
             self.bind(p, &value)?;
         } else {
-            *prefixed_attrs |= key.contains(':');
+            *prefixed_attrs |= key.bytes().any(|c| c == b':');
             el.attrs.push(Attr {
                 ns: Name::Borrowed(""),
                 name: known.map_or_else(|| intern::name(key), Name::Borrowed),
@@ -652,6 +662,13 @@ impl StreamParser {
         let mut spans = std::mem::take(&mut self.attr_spans);
         spans.clear();
         if scan_plain_attrs(raw, self.limits.max_attrs, &mut spans) {
+            // One allocation of the right size for the attributes that are not
+            // namespace declarations (a hint only: `attribute` decides).
+            let decls = spans
+                .iter()
+                .filter(|&&[ks, ke, ..]| raw[ks..ke].starts_with("xmlns"))
+                .count();
+            el.attrs.reserve_exact(spans.len() - decls);
             for &[ks, ke, vs, ve] in &spans {
                 let key = &raw[ks..ke];
                 let known = self.check_attr_key(&el, key)?;
@@ -780,6 +797,7 @@ impl StreamParser {
             qname,
             text_bytes: 0,
             child_elements: 0,
+            first_child: self.nodes.len(),
         });
         if empty {
             self.close_top(out);
@@ -847,11 +865,14 @@ impl StreamParser {
 
     fn close_top(&mut self, out: &mut Vec<StreamEvent>) {
         self.flush_text();
-        let frame = self.stack.pop().expect("close_top with an open element");
+        let mut frame = self.stack.pop().expect("close_top with an open element");
         self.pop_scope();
-        match self.stack.last_mut() {
-            Some(parent) => parent.el.children.push(Node::Element(frame.el)),
-            None => {
+        if self.nodes.len() > frame.first_child {
+            frame.el.children = self.nodes.drain(frame.first_child..).collect();
+        }
+        match self.stack.is_empty() {
+            false => self.nodes.push(Node::Element(frame.el)),
+            true => {
                 out.push(StreamEvent::Stanza(frame.el));
                 if self.state == State::BeforeRoot {
                     self.state = State::AfterRoot;
@@ -915,8 +936,8 @@ impl StreamParser {
             self.text.clear();
             t
         };
-        let top = self.stack.last_mut().expect("text inside an element");
-        top.el.children.push(Node::Text(text));
+        debug_assert!(!self.stack.is_empty(), "text inside an element");
+        self.nodes.push(Node::Text(text));
     }
 }
 
