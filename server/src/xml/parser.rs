@@ -614,7 +614,8 @@ impl StreamParser {
             }
             self.bind(p, &value)?;
         } else {
-            *prefixed_attrs |= key.bytes().any(|c| c == b':');
+            // A name the table knows has no prefix.
+            *prefixed_attrs |= known.is_none() && key.bytes().any(|c| c == b':');
             el.attrs.push(Attr {
                 ns: Name::Borrowed(""),
                 name: known.map_or_else(|| intern::name(key), Name::Borrowed),
@@ -697,7 +698,12 @@ impl StreamParser {
         let qname = e.name();
         let qname = qname.as_ref();
         let known = known_or_checked(qname)?;
-        let (prefix, local) = split_qname(qname);
+        // A name the table knows has no prefix.
+        let (prefix, local) = if known.is_some() {
+            ("", qname)
+        } else {
+            split_qname(qname)
+        };
         el.ns = self
             .lookup(prefix)
             .ok_or_else(|| XmlError::UnboundPrefix(prefix.to_string()))?
@@ -725,7 +731,7 @@ impl StreamParser {
             for i in 1..el.attrs.len() {
                 let (head, tail) = el.attrs.split_at(i);
                 let a = &tail[0];
-                if head.iter().any(|x| x.ns == a.ns && x.name == a.name) {
+                if head.iter().any(|x| same_name(&x.name, &a.name) && x.ns == a.ns) {
                     return Err(XmlError::DuplicateAttribute(a.name.to_string()));
                 }
             }
@@ -958,10 +964,16 @@ fn head_of(el: &Element, limit: StanzaLimit) -> RefusedStanza {
     }
 }
 
-/// Checks that `q` is a qualified name, at no cost when the name table knows it as
-/// one; returns the table's copy then.
+/// `a == b` for names, comparing length and first byte before the bytes (attribute
+/// names on one element mostly differ there, and a call to memcmp is then saved).
+fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
+}
+
+/// Checks that `q` is a qualified name, at no cost when the name table knows it as an
+/// NCName (a name without a prefix); returns the table's copy then.
 fn known_or_checked(q: &str) -> Result<Option<&'static str>, XmlError> {
-    match intern::known_qname(q) {
+    match intern::known_ncname(q) {
         Some(k) => Ok(Some(k)),
         None => check_qname(q).map(|()| None),
     }
