@@ -442,7 +442,7 @@ impl StreamParser {
         }
         self.stack.clear();
         self.text.clear();
-        self.nodes.clear();
+        self.nodes = Vec::new();
         self.skip = Some(Box::new(skip));
     }
 
@@ -876,14 +876,17 @@ impl StreamParser {
         if self.nodes.len() > frame.first_child {
             frame.el.children = self.nodes.drain(frame.first_child..).collect();
         }
-        match self.stack.is_empty() {
-            false => self.nodes.push(Node::Element(frame.el)),
-            true => {
-                out.push(StreamEvent::Stanza(frame.el));
-                if self.state == State::BeforeRoot {
-                    self.state = State::AfterRoot;
-                }
-            }
+        if !self.stack.is_empty() {
+            self.nodes.push(Node::Element(frame.el));
+            return;
+        }
+        out.push(StreamEvent::Stanza(frame.el));
+        if self.state == State::BeforeRoot {
+            self.state = State::AfterRoot;
+        }
+        // Between stanzas the stack is empty; a large stanza's room is not kept.
+        if self.nodes.capacity() > MAX_KEPT_NODES {
+            self.nodes = Vec::new();
         }
     }
 
@@ -946,6 +949,10 @@ impl StreamParser {
         self.nodes.push(Node::Text(text));
     }
 }
+
+/// Room for this many nodes in [`StreamParser::nodes`] is kept from one stanza to the
+/// next; a stanza that needed more gives it back when it ends.
+const MAX_KEPT_NODES: usize = 64;
 
 /// Past this many attributes or namespace declarations on one element, duplicates
 /// are looked for by sorting rather than pairwise.
