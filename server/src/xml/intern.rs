@@ -138,9 +138,10 @@ pub fn name(s: &str) -> Name {
     }
 }
 
-/// The table's copy of `s` when `s` is in the table and is a qualified name (so the
-/// parser, having found it, need not check its characters again).
-pub(super) fn known_qname(s: &str) -> Option<&'static str> {
+/// The table's copy of `s` when `s` is in the table and is an unprefixed qualified
+/// name, an NCName (so the parser, having found it, need not check its characters
+/// again nor look for a prefix in it).
+pub(super) fn known_ncname(s: &str) -> Option<&'static str> {
     match lookup(s) {
         Some((t, true)) => Some(t),
         _ => None,
@@ -169,7 +170,7 @@ fn hash(b: &[u8]) -> usize {
     (h >> 54) as usize
 }
 
-/// A table entry and whether it is a qualified name (namespace URIs mostly are not).
+/// A table entry and whether it is an NCName (namespace URIs are not).
 type Slot = Option<(&'static str, bool)>;
 
 /// An open-addressed table over [`TABLE`], built on first use: one hash and usually
@@ -186,7 +187,7 @@ fn slots() -> &'static [Slot] {
                 }
                 i = (i + 1) % SLOTS;
             }
-            v[i] = Some((t, check_qname(t).is_ok()));
+            v[i] = Some((t, check_qname(t).is_ok() && !t.contains(':')));
         }
         v
     })
@@ -198,9 +199,9 @@ fn lookup(s: &str) -> Option<(&'static str, bool)> {
     }
     let slots = slots();
     let mut i = hash(s.as_bytes()) % SLOTS;
-    while let Some((t, is_qname)) = slots[i] {
+    while let Some((t, is_ncname)) = slots[i] {
         if t == s {
-            return Some((t, is_qname));
+            return Some((t, is_ncname));
         }
         i = (i + 1) % SLOTS;
     }
@@ -222,9 +223,11 @@ mod tests {
             assert_eq!(super::lookup(t).map(|(s, _)| s), Some(*t));
         }
         // Names are known as qualified names; URIs that are not names are not.
-        assert_eq!(super::known_qname("presence"), Some("presence"));
-        assert_eq!(super::known_qname("http://jabber.org/protocol/caps"), None);
-        assert_eq!(super::known_qname("zzz"), None);
+        assert_eq!(super::known_ncname("presence"), Some("presence"));
+        assert_eq!(super::known_ncname("http://jabber.org/protocol/caps"), None);
+        // A qualified name with a prefix is not an NCName: its prefix must be resolved.
+        assert_eq!(super::known_ncname("jabber:client"), None);
+        assert_eq!(super::known_ncname("zzz"), None);
     }
 
     #[test]

@@ -160,6 +160,8 @@ struct Frame {
     qname: Option<String>,
     text_bytes: usize,
     child_elements: usize,
+    /// Where this element's children begin in [`StreamParser::nodes`].
+    first_child: usize,
 }
 
 /// The top-level element being skipped: the qualified names of its open elements,
@@ -197,6 +199,11 @@ pub struct StreamParser {
     error: Option<XmlError>,
     /// Text of the innermost open element not yet added to it (see `flush_text`).
     text: String,
+    /// The children of every open element, innermost last (each [`Frame`] knows where
+    /// its own begin). They move into their element when it closes, into a `Vec` of
+    /// exactly their number: one allocation of the right size per element with
+    /// children, instead of a vector grown child by child.
+    nodes: Vec<Node>,
     /// Scratch for [`scan_plain_attrs`], kept to reuse its allocation.
     attr_spans: Vec<[usize; 4]>,
     /// Set while a top-level element over a per-stanza limit is skipped.
@@ -227,6 +234,7 @@ impl StreamParser {
             consumed_any: false,
             error: None,
             text: String::new(),
+            nodes: Vec::new(),
             attr_spans: Vec::new(),
             skip: None,
             over_size: false,
@@ -289,6 +297,7 @@ impl StreamParser {
             self.buf = Vec::new();
             self.stack.clear();
             self.text = String::new();
+            self.nodes = Vec::new();
             self.skip = None;
         }
         r
@@ -433,6 +442,7 @@ impl StreamParser {
         }
         self.stack.clear();
         self.text.clear();
+        self.nodes = Vec::new();
         self.skip = Some(Box::new(skip));
     }
 
@@ -604,7 +614,8 @@ impl StreamParser {
             }
             self.bind(p, &value)?;
         } else {
-            *prefixed_attrs |= key.contains(':');
+            // A name the table knows has no prefix.
+            *prefixed_attrs |= known.is_none() && key.bytes().any(|c| c == b':');
             el.attrs.push(Attr {
                 ns: Name::Borrowed(""),
                 name: known.map_or_else(|| intern::name(key), Name::Borrowed),
@@ -652,6 +663,13 @@ impl StreamParser {
         let mut spans = std::mem::take(&mut self.attr_spans);
         spans.clear();
         if scan_plain_attrs(raw, self.limits.max_attrs, &mut spans) {
+            // One allocation of the right size for the attributes that are not
+            // namespace declarations (a hint only: `attribute` decides).
+            let decls = spans
+                .iter()
+                .filter(|&&[ks, ke, ..]| raw[ks..ke].starts_with("xmlns"))
+                .count();
+            el.attrs.reserve_exact(spans.len() - decls);
             for &[ks, ke, vs, ve] in &spans {
                 let key = &raw[ks..ke];
                 let known = self.check_attr_key(&el, key)?;
@@ -680,7 +698,12 @@ impl StreamParser {
         let qname = e.name();
         let qname = qname.as_ref();
         let known = known_or_checked(qname)?;
-        let (prefix, local) = split_qname(qname);
+        // A name the table knows has no prefix.
+        let (prefix, local) = if known.is_some() {
+            ("", qname)
+        } else {
+            split_qname(qname)
+        };
         el.ns = self
             .lookup(prefix)
             .ok_or_else(|| XmlError::UnboundPrefix(prefix.to_string()))?
@@ -708,7 +731,7 @@ impl StreamParser {
             for i in 1..el.attrs.len() {
                 let (head, tail) = el.attrs.split_at(i);
                 let a = &tail[0];
-                if head.iter().any(|x| x.ns == a.ns && x.name == a.name) {
+                if head.iter().any(|x| same_name(&x.name, &a.name) && x.ns == a.ns) {
                     return Err(XmlError::DuplicateAttribute(a.name.to_string()));
                 }
             }
@@ -780,6 +803,7 @@ impl StreamParser {
             qname,
             text_bytes: 0,
             child_elements: 0,
+            first_child: self.nodes.len(),
         });
         if empty {
             self.close_top(out);
@@ -847,16 +871,22 @@ impl StreamParser {
 
     fn close_top(&mut self, out: &mut Vec<StreamEvent>) {
         self.flush_text();
-        let frame = self.stack.pop().expect("close_top with an open element");
+        let mut frame = self.stack.pop().expect("close_top with an open element");
         self.pop_scope();
-        match self.stack.last_mut() {
-            Some(parent) => parent.el.children.push(Node::Element(frame.el)),
-            None => {
-                out.push(StreamEvent::Stanza(frame.el));
-                if self.state == State::BeforeRoot {
-                    self.state = State::AfterRoot;
-                }
-            }
+        if self.nodes.len() > frame.first_child {
+            frame.el.children = self.nodes.drain(frame.first_child..).collect();
+        }
+        if !self.stack.is_empty() {
+            self.nodes.push(Node::Element(frame.el));
+            return;
+        }
+        out.push(StreamEvent::Stanza(frame.el));
+        if self.state == State::BeforeRoot {
+            self.state = State::AfterRoot;
+        }
+        // Between stanzas the stack is empty; a large stanza's room is not kept.
+        if self.nodes.capacity() > MAX_KEPT_NODES {
+            self.nodes = Vec::new();
         }
     }
 
@@ -915,10 +945,14 @@ impl StreamParser {
             self.text.clear();
             t
         };
-        let top = self.stack.last_mut().expect("text inside an element");
-        top.el.children.push(Node::Text(text));
+        debug_assert!(!self.stack.is_empty(), "text inside an element");
+        self.nodes.push(Node::Text(text));
     }
 }
+
+/// Room for this many nodes in [`StreamParser::nodes`] is kept from one stanza to the
+/// next; a stanza that needed more gives it back when it ends.
+const MAX_KEPT_NODES: usize = 64;
 
 /// Past this many attributes or namespace declarations on one element, duplicates
 /// are looked for by sorting rather than pairwise.
@@ -937,10 +971,16 @@ fn head_of(el: &Element, limit: StanzaLimit) -> RefusedStanza {
     }
 }
 
-/// Checks that `q` is a qualified name, at no cost when the name table knows it as
-/// one; returns the table's copy then.
+/// `a == b` for names, comparing length and first byte before the bytes (attribute
+/// names on one element mostly differ there, and a call to memcmp is then saved).
+fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
+}
+
+/// Checks that `q` is a qualified name, at no cost when the name table knows it as an
+/// NCName (a name without a prefix); returns the table's copy then.
 fn known_or_checked(q: &str) -> Result<Option<&'static str>, XmlError> {
-    match intern::known_qname(q) {
+    match intern::known_ncname(q) {
         Some(k) => Ok(Some(k)),
         None => check_qname(q).map(|()| None),
     }

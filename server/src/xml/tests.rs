@@ -175,6 +175,32 @@ fn second_root_and_stray_text_are_refused() {
 }
 
 #[test]
+fn names_the_table_knows_take_the_same_checks() {
+    // Known attribute names, duplicated: caught whether they differ in length, in the
+    // first byte, or only later.
+    for dup in [
+        "<a to='1' id='2' to='3'/>",
+        "<a type='1' to='2' type='3'/>",
+        "<a id='1' jid='2' id='3'/>",
+    ] {
+        assert!(
+            matches!(stanza(dup), Err(XmlError::DuplicateAttribute(_))),
+            "{dup}"
+        );
+    }
+    assert_eq!(stanza("<a to='1' id='2' jid='3'/>").map(|e| e.attrs.len()), Ok(3));
+    // An entry of the table that is a prefixed name (a namespace URI such as
+    // `jabber:client`) still has its prefix resolved, as element and as attribute.
+    let el = stanza("<jabber:client xmlns:jabber='urn:x' jabber:client='v'/>").unwrap();
+    assert!(el.is("client", "urn:x"), "{el:?}");
+    assert_eq!(el.attr_ns("urn:x", "client"), Some("v"));
+    assert_eq!(
+        stanza("<jabber:client/>"),
+        Err(XmlError::UnboundPrefix("jabber".into()))
+    );
+}
+
+#[test]
 fn malformed_input_is_refused() {
     assert!(matches!(stanza("<a></b>"), Err(XmlError::MismatchedEnd { .. })));
     assert_eq!(stanza("<a>"), Err(XmlError::Truncated));
