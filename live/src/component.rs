@@ -225,7 +225,7 @@ impl ComponentSession {
                 }
             }
             (State::Open, StreamEvent::Stanza(el)) => self.stanza(el, out),
-            (State::Open, StreamEvent::Refused(r)) => self.refused(r, out),
+            (State::Open, StreamEvent::Refused(r)) => self.refused(*r, out),
             (_, ev) => {
                 let why = format!("unexpected {} before the handshake", describe(&ev));
                 self.fail(StreamCondition::NotAuthorized, &why, out);

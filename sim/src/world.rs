@@ -432,7 +432,7 @@ impl World {
         for ev in events {
             match ev {
                 StreamEvent::Stanza(el) => self.send(conn, el)?,
-                StreamEvent::Refused(r) => self.send_refused(conn, r)?,
+                StreamEvent::Refused(r) => self.send_refused(conn, *r)?,
                 StreamEvent::Open(_) | StreamEvent::Close => {}
             }
         }

@@ -420,7 +420,7 @@ fn refused_between_good(bad: &str, limits: Limits) -> RefusedStanza {
         [StreamEvent::Open(_), StreamEvent::Stanza(a), StreamEvent::Refused(r), StreamEvent::Stanza(b)] => {
             assert_eq!(a.attr("id"), Some("g1"));
             assert!(b.is("presence", "jabber:client"));
-            r.clone()
+            (**r).clone()
         }
         other => panic!("expected good, refusal, good: {other:?}"),
     }
