@@ -341,10 +341,15 @@ fn snapshots(cast: &Cast, svc: &MucService) -> Vec<Option<Snapshot>> {
 
 /// The service with its hash computed once, when it changes: a state is hashed every
 /// time the checker meets it, and the service is by far its largest part. The cast
-/// rides along (not hashed) so a symmetry rewrite can rename sessions.
+/// rides along (not hashed) so a symmetry rewrite can rename sessions. A state is
+/// never changed once built (a new step builds a new one), so the invariants the
+/// service breaks are also computed once, on the first property that asks.
 #[derive(Clone)]
 pub struct ServerState {
     hash: u64,
+    /// Bit `i`: the service breaks [`server::Invariant::ALL`]`[i]`
+    /// ([`MucService::violations`]); filled on the first [`ServerState::violates`].
+    violated: std::sync::OnceLock<u32>,
     pub svc: MucService,
     pub durability: Durability,
     pub judged: Judged,
@@ -374,7 +379,7 @@ impl ServerState {
         order_fault: Option<&'static str>,
         cast: Arc<Cast>,
     ) -> ServerState {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut h = hasher();
         svc.hash(&mut h);
         durability.hash(&mut h);
         judged.hash(&mut h);
@@ -383,6 +388,7 @@ impl ServerState {
         }
         ServerState {
             hash: h.finish(),
+            violated: std::sync::OnceLock::new(),
             svc,
             durability,
             judged,
@@ -390,6 +396,39 @@ impl ServerState {
             cast,
         }
     }
+
+    /// Whether the service breaks `inv` (one of [`MucService::violations`]). The
+    /// `always` property of each invariant asks this; the service's rooms are walked
+    /// once per state, not once per invariant.
+    pub fn violates(&self, inv: server::Invariant) -> bool {
+        let bits = *self.violated.get_or_init(|| {
+            self.svc.violations().iter().fold(0, |bits, v| {
+                bits | server::Invariant::ALL
+                    .iter()
+                    .position(|i| *i == v.invariant)
+                    .map_or(0, |i| 1 << i)
+            })
+        });
+        server::Invariant::ALL
+            .iter()
+            .position(|i| *i == inv)
+            .is_some_and(|i| bits & (1 << i) != 0)
+    }
+}
+
+/// The hasher of a server state's cached hash: aHash with fixed keys (stateright
+/// fingerprints states with the same), several times faster than SipHash on the
+/// service's many short strings. Only equal states must hash equally within one
+/// run; the keys are fixed so that runs are alike too.
+fn hasher() -> impl Hasher {
+    use std::hash::BuildHasher;
+    ahash::RandomState::with_seeds(
+        0x243f_6a88_85a3_08d3,
+        0x1319_8a2e_0370_7344,
+        0xa409_3822_299f_31d0,
+        0x082e_fa98_ec4e_6c89,
+    )
+    .build_hasher()
 }
 
 /// The rooms only: the configuration and the cast are the same in every state.
