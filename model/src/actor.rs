@@ -182,8 +182,9 @@ pub enum Msg {
     Disconnect { rooms: u8 },
     /// Server → client: what the client reads of the stanzas the service sent it in
     /// answer to one input, in order. The service writes one input's answers in one
-    /// go, and the client reads them in one go.
-    Notices(Vec<Notice>),
+    /// go, and the client reads them in one go. Shared: the checker copies every
+    /// message in flight with each state, and a symmetry rewrite copies them again.
+    Notices(Arc<[Notice]>),
 }
 
 /// What the service receives, in order, when client `index` sends `msg`.
@@ -667,7 +668,7 @@ impl Actor for MucActor {
                 }
                 for (to, batch) in batches.into_iter().enumerate() {
                     if !batch.is_empty() {
-                        o.send(Id::from(to + 1), Msg::Notices(batch));
+                        o.send(Id::from(to + 1), Msg::Notices(batch.into()));
                     }
                 }
                 *state = Cow::Owned(State::Server(ServerState::judged(
@@ -685,7 +686,7 @@ impl Actor for MucActor {
                     _ => return,
                 }
                 if let State::Client(st) = state.to_mut() {
-                    for n in &batch {
+                    for n in batch.iter() {
                         st.observe(n);
                     }
                 }
