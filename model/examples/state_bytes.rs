@@ -12,7 +12,7 @@ use mucsim_model::scenario::{OpKind, Scenario};
 use mucsim_model::State;
 use stateright::Model;
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
@@ -56,7 +56,7 @@ struct Totals {
     rooms: usize,
     /// Server states counted once per distinct `Arc` (states share unchanged ones).
     server_unshared: usize,
-    servers: HashSet<usize>,
+    servers: BTreeSet<usize>,
 }
 
 fn main() {
@@ -74,7 +74,7 @@ fn main() {
     let scenario = Scenario::generate(3, 1, &[Join, MembersOnly, Grant, Revoke, Disconnect])
         .expect("the bench's BFS scenario is valid");
     let model = mucsim_model::model(&scenario).expect("a model of a valid scenario");
-    let mut seen = HashSet::new();
+    let mut seen = BTreeSet::new();
     let mut queue: VecDeque<_> = model.init_states().into_iter().collect();
     let mut t = Totals::default();
     while let Some(s) = queue.pop_front() {
