@@ -8,6 +8,12 @@ use mucsim_sim::scansion::RunOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// mimalloc, not the system allocator: the model checker clones and drops a service
+/// per step (rooms are maps of strings), and glibc's malloc and free were 40 % of its
+/// instructions (callgrind, `check --scenario revocation`; docs/performance.md).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "mucsim",

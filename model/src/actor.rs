@@ -175,8 +175,9 @@ pub enum Msg {
     Disconnect { rooms: u8 },
     /// Server → client: what the client reads of the stanzas the service sent it in
     /// answer to one input, in order. The service writes one input's answers in one
-    /// go, and the client reads them in one go.
-    Notices(Vec<Notice>),
+    /// go, and the client reads them in one go. Shared: the checker copies every
+    /// message in flight with each state, and a symmetry rewrite copies them again.
+    Notices(Arc<[Notice]>),
 }
 
 /// What the service receives, in order, when client `index` sends `msg`.
@@ -334,10 +335,15 @@ fn snapshots(cast: &Cast, svc: &MucService) -> Vec<Option<Snapshot>> {
 
 /// The service with its hash computed once, when it changes: a state is hashed every
 /// time the checker meets it, and the service is by far its largest part. The cast
-/// rides along (not hashed) so a symmetry rewrite can rename sessions.
+/// rides along (not hashed) so a symmetry rewrite can rename sessions. A state is
+/// never changed once built (a new step builds a new one), so the invariants the
+/// service breaks are also computed once, on the first property that asks.
 #[derive(Clone)]
 pub struct ServerState {
     hash: u64,
+    /// Bit `i`: the service breaks [`server::Invariant::ALL`]`[i]`
+    /// ([`MucService::violations`]); filled on the first [`ServerState::violates`].
+    violated: std::sync::OnceLock<u32>,
     pub svc: MucService,
     pub durability: Durability,
     pub judged: Judged,
@@ -367,7 +373,7 @@ impl ServerState {
         order_fault: Option<&'static str>,
         cast: Arc<Cast>,
     ) -> ServerState {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut h = hasher();
         svc.hash(&mut h);
         durability.hash(&mut h);
         judged.hash(&mut h);
@@ -376,6 +382,7 @@ impl ServerState {
         }
         ServerState {
             hash: h.finish(),
+            violated: std::sync::OnceLock::new(),
             svc,
             durability,
             judged,
@@ -383,6 +390,39 @@ impl ServerState {
             cast,
         }
     }
+
+    /// Whether the service breaks `inv` (one of [`MucService::violations`]). The
+    /// `always` property of each invariant asks this; the service's rooms are walked
+    /// once per state, not once per invariant.
+    pub fn violates(&self, inv: server::Invariant) -> bool {
+        let bits = *self.violated.get_or_init(|| {
+            self.svc.violations().iter().fold(0, |bits, v| {
+                bits | server::Invariant::ALL
+                    .iter()
+                    .position(|i| *i == v.invariant)
+                    .map_or(0, |i| 1 << i)
+            })
+        });
+        server::Invariant::ALL
+            .iter()
+            .position(|i| *i == inv)
+            .is_some_and(|i| bits & (1 << i) != 0)
+    }
+}
+
+/// The hasher of a server state's cached hash: aHash with fixed keys (stateright
+/// fingerprints states with the same), several times faster than SipHash on the
+/// service's many short strings. Only equal states must hash equally within one
+/// run; the keys are fixed so that runs are alike too.
+fn hasher() -> impl Hasher {
+    use std::hash::BuildHasher;
+    ahash::RandomState::with_seeds(
+        0x243f_6a88_85a3_08d3,
+        0x1319_8a2e_0370_7344,
+        0xa409_3822_299f_31d0,
+        0x082e_fa98_ec4e_6c89,
+    )
+    .build_hasher()
 }
 
 /// The rooms only: the configuration and the cast are the same in every state.
@@ -621,7 +661,7 @@ impl Actor for MucActor {
                 }
                 for (to, batch) in batches.into_iter().enumerate() {
                     if !batch.is_empty() {
-                        o.send(Id::from(to + 1), Msg::Notices(batch));
+                        o.send(Id::from(to + 1), Msg::Notices(batch.into()));
                     }
                 }
                 *state = Cow::Owned(State::Server(ServerState::judged(
@@ -639,7 +679,7 @@ impl Actor for MucActor {
                     _ => return,
                 }
                 if let State::Client(st) = state.to_mut() {
-                    for n in &batch {
+                    for n in batch.iter() {
                         st.observe(n);
                     }
                 }

@@ -110,7 +110,13 @@ pub fn permute(s: &S, perm: &[usize]) -> S {
     let cast = &server_state.cast;
     let map: DenseNatMap<Id, Id> = perm.iter().map(|&p| Id::from(p)).collect::<Vec<Id>>().into();
     let plan = RewritePlan::new(map, |x: &Id, m: &DenseNatMap<Id, Id>| m[*x]);
-    let mut actor_states = plan.reindex(&s.actor_states);
+    // The clients' states move as they are (shared, not copied: `plan.reindex` would
+    // rewrite, i.e. clone, every actor's state, the server's whole service too); the
+    // server's is replaced below.
+    let mut actor_states = s.actor_states.clone();
+    for (old, state) in s.actor_states.iter().enumerate() {
+        actor_states[perm[old]] = Arc::clone(state);
+    }
     // Session names follow the clients: the client that moves from actor a to b
     // takes b's full JID.
     let jid_of = |actor: usize| cast.clients[actor - 1].jid.clone();

@@ -242,9 +242,11 @@ mod tests {
     }
 
     fn room(svc: &mut MucService) -> &mut Room {
-        svc.rooms_mut()
-            .get_mut(&BareJid::new("r@conference.localhost").unwrap())
-            .unwrap()
+        std::sync::Arc::make_mut(
+            svc.rooms_mut()
+                .get_mut(&BareJid::new("r@conference.localhost").unwrap())
+                .unwrap(),
+        )
     }
 
     #[track_caller]

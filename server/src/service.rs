@@ -34,13 +34,17 @@ fn may_change_kept(el: &Element) -> bool {
 
 /// The service's whole state is its rooms and the tombstones of destroyed kept rooms;
 /// the configuration is shared (cloning a service for the model checker copies the
-/// state only) and fixed for the service's life.
+/// state only) and fixed for the service's life. Each room is shared too and copied
+/// on write (`Arc::make_mut` where a stanza changes it): a clone of the service
+/// copies the map of room addresses, and a step of the model checker copies only
+/// the room it touches. A service that is never cloned (`mucsim serve`, the
+/// simulator) holds the only reference to each room, so nothing is ever copied.
 #[derive(Clone, Debug)]
 pub struct MucService {
     cfg: Arc<ServiceConfig>,
     /// `cfg.domain` as a JID (checked at construction): the `to` of an unaddressed stanza.
     domain: Arc<Jid>,
-    rooms: BTreeMap<BareJid, Room>,
+    rooms: BTreeMap<BareJid, Arc<Room>>,
     /// Destroyed kept rooms whose address answers `gone` until the tombstone lapses
     /// (`ServiceConfig::tombstone_expiry`); never the address of a room.
     tombstones: BTreeMap<BareJid, Tombstone>,
@@ -96,7 +100,7 @@ impl MucService {
     /// sessions that behave alike may swap names without changing what the service does.
     pub fn rename_sessions(&mut self, f: &dyn Fn(&FullJid) -> FullJid) {
         for room in self.rooms.values_mut() {
-            room.rename_sessions(f);
+            Arc::make_mut(room).rename_sessions(f);
         }
     }
 
@@ -110,11 +114,11 @@ impl MucService {
 
     /// Read-only view of every room, in JID order.
     pub fn rooms(&self) -> impl Iterator<Item = &Room> {
-        self.rooms.values()
+        self.rooms.values().map(|r| &**r)
     }
 
     pub fn room(&self, jid: &BareJid) -> Option<&Room> {
-        self.rooms.get(jid)
+        self.rooms.get(jid).map(|r| &**r)
     }
 
     /// Every tombstone held (lapsed ones included until a stanza to their address,
@@ -154,7 +158,7 @@ impl MucService {
                     .collect(),
                 Some(to) => {
                     let room = to.bare();
-                    let before = self.rooms.get(&room).and_then(Room::record);
+                    let before = self.rooms.get(&room).and_then(|r| r.record());
                     vec![(room, before)]
                 }
                 None => Vec::new(),
@@ -166,20 +170,20 @@ impl MucService {
             .flatten()
             .map(|to| {
                 let room = to.bare();
-                let before = self.rooms.get(&room).and_then(Room::record);
+                let before = self.rooms.get(&room).and_then(|r| r.record());
                 (room, before)
             });
         let mut unburied = Vec::new();
         self.dispatch(now, &from, stanza, &mut out, &mut unburied);
         if let Some((room, before)) = unchecked {
             debug_assert!(
-                self.rooms.get(&room).and_then(Room::record) == before,
+                self.rooms.get(&room).and_then(|r| r.record()) == before,
                 "a stanza may_change_kept skips changed the kept record of {room}"
             );
         }
         let mut ops = Vec::new();
         for (room, before) in kept {
-            let after = self.rooms.get(&room).and_then(Room::record);
+            let after = self.rooms.get(&room).and_then(|r| r.record());
             if before != after {
                 ops.push(match (after, self.tombstones.get(&room)) {
                     (Some(r), _) => StoreOp::Put(Arc::new(r)),
@@ -301,7 +305,13 @@ impl MucService {
                         }
                     })
                 }
-                None => muc::disco::service_stanza(&self.cfg.domain, self.rooms.values(), from, &st, out),
+                None => muc::disco::service_stanza(
+                    &self.cfg.domain,
+                    self.rooms.values().map(|r| &**r),
+                    from,
+                    &st,
+                    out,
+                ),
             };
             if let Err(r) = answered {
                 self.refuse(from, &st, r, None, out);
@@ -323,7 +333,7 @@ impl MucService {
         }
         let ctx = Ctx { now, cfg: &self.cfg };
         let result = match self.rooms.get_mut(&room_jid) {
-            Some(room) => route_to_room(room, &ctx, from, &st, nick.as_deref(), out),
+            Some(room) => route_to_room(Arc::make_mut(room), &ctx, from, &st, nick.as_deref(), out),
             None => match (st.kind, nick.as_deref()) {
                 (Kind::Presence(PresenceType::Available), Some(nick)) => {
                     if self.rooms.len() + self.tombstones.len() >= self.cfg.limits.max_rooms {
@@ -340,7 +350,7 @@ impl MucService {
                         Err(Refusal::PolicyLimit("too many rooms"))
                     } else {
                         muc::join::create_room(&ctx, from, &st, room_jid.clone(), nick, out).map(|room| {
-                            self.rooms.insert(room_jid.clone(), room);
+                            self.rooms.insert(room_jid.clone(), Arc::new(room));
                             RoomFate::Keep
                         })
                     }
@@ -398,6 +408,7 @@ impl MucService {
         }
         let room_jid = to.bare();
         if let Some(room) = self.rooms.get_mut(&room_jid) {
+            let room = Arc::make_mut(room);
             muc::join::bounced_error(room, from, st, out);
             if room.vanishes() {
                 self.rooms.remove(&room_jid);
@@ -416,7 +427,7 @@ impl MucService {
 
     /// Every violation, for reports that want them all.
     pub fn violations(&self) -> Vec<Violation> {
-        self.rooms.values().flat_map(room_violations).collect()
+        self.rooms().flat_map(room_violations).collect()
     }
 
     /// The records of every kept room, in JID order (what a full store holds).
@@ -476,7 +487,7 @@ impl MucService {
             let jid = r.jid.clone();
             let room = Room::from_record(r);
             check_room(&room).map_err(RestoreError::Invariant)?;
-            if svc.rooms.insert(jid.clone(), room).is_some() {
+            if svc.rooms.insert(jid.clone(), Arc::new(room)).is_some() {
                 return Err(RestoreError::Duplicate(jid.to_string()));
             }
         }
@@ -493,7 +504,7 @@ impl MucService {
     }
 
     #[cfg(test)]
-    pub(crate) fn rooms_mut(&mut self) -> &mut BTreeMap<BareJid, Room> {
+    pub(crate) fn rooms_mut(&mut self) -> &mut BTreeMap<BareJid, Arc<Room>> {
         &mut self.rooms
     }
 }

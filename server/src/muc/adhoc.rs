@@ -15,6 +15,7 @@ use crate::stanza::{iq_result, Stanza};
 use crate::xml::Element;
 use jid::{BareJid, FullJid};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub const NODE_DESTROY: &str = "http://prosody.im/protocol/muc#destroy";
 
@@ -31,7 +32,7 @@ fn command(node: &str, status: &str, session: &str) -> Element {
 /// `JidMalformed` (a room in the form is not a JID).
 pub(crate) fn execute(
     cfg: &ServiceConfig,
-    rooms: &mut BTreeMap<BareJid, Room>,
+    rooms: &mut BTreeMap<BareJid, Arc<Room>>,
     from: &FullJid,
     st: &Stanza,
     cmd: &Element,
@@ -79,7 +80,8 @@ pub(crate) fn execute(
         .collect::<Result<_, _>>()?;
     let mut destroyed = Vec::new();
     for jid in wanted {
-        if let Some(mut room) = rooms.remove(&jid) {
+        if let Some(room) = rooms.remove(&jid) {
+            let mut room = Arc::unwrap_or_clone(room);
             destroy(&mut room, &Element::new("destroy", ns::MUC_OWNER), out);
             destroyed.push(room);
         }
