@@ -10,15 +10,17 @@
 #   deliveries       fan-out and join storm, 100 occupants, serialized as `mucsim
 #                    serve` writes them, and the outbox-only figure, per second
 #   swarm            simulated stanzas/s per core (`mucsim sim --threads 1`)
-#   fuzzing          execs/s of each cargo-fuzz target with scripts/fuzz.sh's options
+#   fuzzing          execs/s of each cargo-fuzz target, before (every crate instrumented,
+#                    AddressSanitizer, value profiling) and after (scripts/fuzz.sh today)
 #
 #   scripts/bench-compare.sh [SECTION...]    SECTION: model parser deliveries swarm fuzz
 #
 # Environment: THREADS (default: the number of cores; Paxos uses every core, so keep
 # it so for a like-with-like ratio), BFS_ARGS (mucsim's BFS scenario; default the
 # three-client generated one, whose frontier fits in ~1 GB: the default scenario's
-# takes ~6 GB), FUZZ_SECONDS (per target, default 20), SWARM_SEEDS (default 0..40).
-# Builds first (not timed); the measuring takes about 6 minutes on 2 cores.
+# takes ~6 GB), SWARM_SEEDS (default 0..40), FUZZ_SECONDS and FUZZ_ROUNDS (each
+# target runs ROUNDS times per setup, SECONDS each; default 2 x 10 s).
+# Builds first (not timed); the measuring takes about 7 minutes on 2 cores (fuzz: 3).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
@@ -28,7 +30,8 @@ want() { local s; for s in "${sections[@]}"; do [ "$s" = "$1" ] && return 0; don
 
 threads="${THREADS:-$(nproc)}"
 bfs_args="${BFS_ARGS:---clients 3 --ops join,members-only,grant,revoke,disconnect}"
-fuzz_secs="${FUZZ_SECONDS:-20}"
+fuzz_secs="${FUZZ_SECONDS:-10}"
+fuzz_rounds="${FUZZ_ROUNDS:-2}"
 swarm_seeds="${SWARM_SEEDS:-0..40}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -121,17 +124,52 @@ if want swarm; then
 fi
 
 if want fuzz; then
-  echo "== fuzzing (execs/s over ${fuzz_secs} s from the seed corpus; scripts/fuzz.sh's options)"
+  # BEFORE is the setup until this section was written (scripts/fuzz.sh at f93d7e6):
+  # every crate instrumented, AddressSanitizer, value profiling. AFTER is today's
+  # scripts/fuzz.sh: only this repository's crates instrumented (fuzz/instrument-ours.sh),
+  # AddressSanitizer without allocation stacks and fake stacks (service_ops: no sanitizer,
+  # fuzz/target/ours-nosan), no value profiling. Same target bodies, same
+  # seeds, same dictionary and -max_len; the two alternate per target (before, after,
+  # before, after, ...) so that both see the same minutes of this shared machine.
+  # execs/s is libFuzzer's count over wall time; per CPU second (user + system) is
+  # printed too, as the machine's other load moves wall rates.
+  echo "== fuzzing (execs/s from the seed corpus, before/after alternating ${fuzz_rounds} x ${fuzz_secs} s per target)"
   export RUSTC_BOOTSTRAP=1
   cd fuzz
-  sanitizer=()
-  cargo fuzz build -O >/dev/null 2>&1 || { sanitizer=(-s none); cargo fuzz build -O "${sanitizer[@]}" >/dev/null 2>&1; }
+  before_san=()
+  cargo fuzz build -O >/dev/null 2>&1 || { before_san=(-s none); cargo fuzz build -O "${before_san[@]}" >/dev/null 2>&1; }
+  [ ${#before_san[@]} -eq 0 ] || echo "  note: AddressSanitizer does not build here; BEFORE runs without it"
+  after_san=()
+  RUSTC_WRAPPER="$PWD/instrument-ours.sh" cargo fuzz build -O --target-dir target/ours >/dev/null 2>&1 || {
+    after_san=(-s none); RUSTC_WRAPPER="$PWD/instrument-ours.sh" cargo fuzz build -O "${after_san[@]}" --target-dir target/ours >/dev/null 2>&1; }
+  RUSTC_WRAPPER="$PWD/instrument-ours.sh" cargo fuzz build -O -s none --target-dir target/ours-nosan service_ops >/dev/null 2>&1
+  triple="$(rustc -vV | sed -n 's/^host: //p')"
+  fuzz_run() { # label asan-options binary-dir target libFuzzer-options... -> appends "execs cpu-seconds wall-seconds" to $work/$label-$target
+    local label="$1" asan="$2" dir="$3" t="$4"
+    shift 4
+    rm -rf "$work/corpus"; mkdir -p "$work/corpus"
+    cp corpus/"$t"/seed-* "$work/corpus/"
+    ASAN_OPTIONS="detect_odr_violation=0$asan" /usr/bin/time -f '%U %S %e' -o "$work/time" \
+      "$dir/$triple/release/$t" "$work/corpus" -dict=xml.dict -max_len=2048 "$@" \
+      -max_total_time="$fuzz_secs" -print_final_stats=1 -artifact_prefix="$work/" >"$work/fuzz.log" 2>&1 ||
+      echo "  $t ($label): a finding (see $work/fuzz.log)"
+    awk '/stat::number_of_executed_units/ { n = $2 } END { printf "%d ", n }' "$work/fuzz.log" >>"$work/$label-$t"
+    awk '{ printf "%.2f %.2f\n", $1 + $2, $3 }' "$work/time" >>"$work/$label-$t"
+  }
+  printf '  %-16s %16s %16s %7s %20s %7s\n' target "before execs/s" "after execs/s" ratio "per CPU s: before" after
   for t in xml_stream stanza service_ops scansion_parse; do
-    mkdir -p "$work/corpus-$t"
-    cp corpus/"$t"/seed-* "$work/corpus-$t/"
-    cargo fuzz run -O "${sanitizer[@]}" "$t" "$work/corpus-$t" -- -dict=xml.dict -max_len=2048 -use_value_profile=1 \
-      -max_total_time="$fuzz_secs" -print_final_stats=1 >"$work/fuzz-$t.log" 2>&1 || echo "  $t: a finding (see fuzz/artifacts/$t)"
-    awk -v t="$t" '/stat::number_of_executed_units/ { n = $2 } /stat::average_exec_per_sec/ { r = $2 }
-      END { printf "  %-16s %8d execs/s (%d execs)\n", t, r, n }' "$work/fuzz-$t.log"
+    for _ in $(seq "$fuzz_rounds"); do
+      fuzz_run before "" target "$t" -use_value_profile=1
+      if [ "$t" = service_ops ]; then
+        fuzz_run after "" target/ours-nosan "$t"
+      else
+        fuzz_run after ":malloc_context_size=0:detect_stack_use_after_return=0" target/ours "$t"
+      fi
+    done
+    read -r bn bc bw < <(awk '{ n += $1; c += $2; w += $3 } END { print n, c, w }' "$work/before-$t")
+    read -r an ac aw < <(awk '{ n += $1; c += $2; w += $3 } END { print n, c, w }' "$work/after-$t")
+    awk -v t="$t" -v bn="$bn" -v bc="$bc" -v bw="$bw" -v an="$an" -v ac="$ac" -v aw="$aw" 'BEGIN {
+      printf "  %-16s %16.0f %16.0f %6.1fx %20.0f %7.0f  (%.1fx per CPU s)\n", t, bn / bw, an / aw, (an / aw) / (bn / bw), bn / bc, an / ac, (an / ac) / (bn / bc) }'
   done
+  cd ..
 fi
