@@ -18,14 +18,10 @@ fn main() {
         eprintln!("usage: exec_cost TARGET [ROUNDS]");
         std::process::exit(2);
     };
-    let rounds: usize = match args.get(2).map(|r| r.parse()) {
-        None => 20,
-        Some(Ok(n)) => n,
-        Some(Err(e)) => {
-            eprintln!("exec_cost: ROUNDS: {e}");
-            std::process::exit(2);
-        }
-    };
+    let rounds: usize = args.get(2).map_or(Ok(20), |r| r.parse()).unwrap_or_else(|e| {
+        eprintln!("exec_cost: ROUNDS: {e}");
+        std::process::exit(2)
+    });
     let Some((_, body)) = mucsim_hostile::TARGETS.iter().find(|(n, _)| n == name) else {
         eprintln!("exec_cost: no target {name}");
         std::process::exit(2);

@@ -32,14 +32,10 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let n: usize = match args.get(2).map(|s| s.parse()) {
-        None => 1,
-        Some(Ok(n)) => n,
-        Some(Err(e)) => {
-            eprintln!("parse_profile: bad N: {e}\n{usage}");
-            std::process::exit(2);
-        }
-    };
+    let n: usize = args.get(2).map_or(Ok(1), |s| s.parse()).unwrap_or_else(|e| {
+        eprintln!("parse_profile: bad N: {e}\n{usage}");
+        std::process::exit(2)
+    });
     let bytes = readers::stream_bytes();
     for _ in 0..n {
         black_box(read(&bytes));
