@@ -316,18 +316,18 @@ impl ServiceTap for Judge {
                     let probe = match (v, &after, expect.is_none()) {
                         (Violation::OutcastLifted, Some(after), true) => before
                             .affiliations
-                            .iter()
-                            .map(|(j, _)| j)
-                            .chain(std::iter::once(&match req {
-                                Request::Invite { invitee } => invitee.clone(),
-                                _ => String::new(),
+                            .keys()
+                            .map(|j| j.as_str())
+                            .chain(std::iter::once(match req {
+                                Request::Invite { invitee } => invitee.as_str(),
+                                _ => "",
                             }))
                             .find(|j| {
                                 j.contains('@')
                                     && before.affiliation(j) == Affiliation::Outcast
                                     && after.affiliation(j) != Affiliation::Outcast
                             })
-                            .map(|j| (j.clone(), room.clone())),
+                            .map(|j| (j.to_string(), room.clone())),
                         _ => None,
                     };
                     self.found.push(Finding {
