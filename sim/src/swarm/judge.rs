@@ -78,9 +78,17 @@ pub struct Judge {
     pub order: Option<String>,
 }
 
-fn room_of(el: &Element) -> Option<BareJid> {
+/// The room `el` is addressed to, as the service names it. A `to` whose bare part
+/// is already some room's JID, byte for byte, is that room (JIDs are compared in
+/// their normal form, which normalizing leaves alone) without parsing it again;
+/// any other is parsed, as the service does.
+fn room_of(svc: &MucService, el: &Element) -> Option<BareJid> {
     let to = el.attr("to")?;
-    BareJid::new(to.split('/').next()?).ok()
+    let bare = to.split('/').next()?;
+    if let Some(room) = svc.rooms().find(|r| r.jid().as_str() == bare) {
+        return Some(room.jid().clone());
+    }
+    BareJid::new(bare).ok()
 }
 
 fn is_true(v: &str) -> Option<bool> {
@@ -218,7 +226,7 @@ fn without_jid(leaked: &Element) -> Option<Element> {
 
 impl ServiceTap for Judge {
     fn before(&mut self, svc: &MucService, _from: &FullJid, el: &Element) {
-        self.before = room_of(el).map(|jid| {
+        self.before = room_of(svc, el).map(|jid| {
             let room = svc.room(&jid);
             // Only a request is judged against the stored affiliations; any other
             // input's snapshot serves `real_jid_shown`, which reads none.
