@@ -129,7 +129,7 @@ pub fn request_of(el: &Element, before: &Snapshot, password: Option<&str>) -> Op
                 for i in &items {
                     let to = Affiliation::parse(i.attr("affiliation")?)?;
                     let jid = BareJid::new(i.attr("jid")?).ok()?;
-                    out.push((jid.to_string(), to));
+                    out.push((jid.into_inner(), to));
                 }
                 return (!out.is_empty()).then_some(Request::Affiliation(out));
             }
@@ -170,7 +170,7 @@ pub fn request_of(el: &Element, before: &Snapshot, password: Option<&str>) -> Op
             let invite = el.child("x", ns::MUC_USER)?.child("invite", ns::MUC_USER)?;
             let invitee = BareJid::new(invite.attr("to")?).ok()?;
             Some(Request::Invite {
-                invitee: invitee.to_string(),
+                invitee: invitee.into_inner(),
             })
         }
         _ => None,
