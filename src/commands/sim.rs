@@ -150,6 +150,16 @@ pub fn sim(a: &SimArgs) -> ExitCode {
         ran as f64 / secs,
         count(threads, "thread")
     );
+    // What a "stanza" above is: each one sent and each one delivered; the service's
+    // own rate is per input it handled (setup traffic excluded from both counts,
+    // not from the time).
+    println!(
+        "stanzas: {} sent by clients, {} delivered to them; the service handled {} ({:.0} inputs/s)",
+        stats.sent,
+        stats.stanzas - stats.sent,
+        count(stats.inputs as usize, "input"),
+        stats.inputs as f64 / secs,
+    );
     let counts: Vec<String> = stats.ops.iter().map(|(k, v)| format!("{k} {v}")).collect();
     println!("operations: {}", counts.join(", "));
     match swept.failed.first() {

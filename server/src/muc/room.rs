@@ -13,6 +13,7 @@ use crate::store::RoomRecord;
 use crate::xml::Element;
 use jid::{BareJid, FullJid};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 /// What a session last said in its presence: the id (echoed in broadcasts, as
 /// Prosody does) and the payload children, minus the `<x xmlns=muc>` join element
@@ -74,8 +75,11 @@ pub struct Room {
     /// XEP-0045 §10.1: created but not yet configured.
     locked: bool,
     subject: Option<Subject>,
-    /// Never holds `Affiliation::None`: absence means none.
-    affiliations: BTreeMap<BareJid, Affiliation>,
+    /// Never holds `Affiliation::None`: absence means none. Shared, copied on
+    /// write ([`Room::set_affiliation`]): a reader that keeps the map
+    /// ([`Room::shared_affiliations`], e.g. a judge's snapshot before an input)
+    /// costs a reference count, and a room clone does not copy it.
+    affiliations: Arc<BTreeMap<BareJid, Affiliation>>,
     /// How many keys of `affiliations` are bare domains; while none are, a user's
     /// affiliation is one map lookup (no domain-wide ban to look for).
     domain_affiliations: usize,
@@ -116,7 +120,7 @@ impl Room {
             config,
             locked,
             subject: None,
-            affiliations: BTreeMap::new(),
+            affiliations: Arc::default(),
             domain_affiliations: 0,
             reserved: BTreeMap::new(),
             ban_reasons: BTreeMap::new(),
@@ -223,6 +227,14 @@ impl Room {
         self.affiliations.iter().map(|(j, a)| (j, *a))
     }
 
+    /// The stored affiliations (never `None`), by JID, shared: a clone is a
+    /// reference count, and keeps the map as it is now (the room copies it before
+    /// its next change). Two rooms whose maps are `Arc::ptr_eq` hold the same
+    /// affiliations; unequal pointers say nothing (compare the maps).
+    pub fn shared_affiliations(&self) -> &Arc<BTreeMap<BareJid, Affiliation>> {
+        &self.affiliations
+    }
+
     /// A user's affiliation: the one stored for the bare JID, which takes precedence;
     /// otherwise a domain-wide ban (`outcast` on a bare domain) applies to everyone at
     /// that domain, as in Prosody's `get_affiliation`.
@@ -320,10 +332,14 @@ impl Room {
         let domain_only = usize::from(bare.node().is_none());
         if aff == Affiliation::None {
             self.reserved.remove(&bare);
-            if self.affiliations.remove(&bare).is_some() {
+            // Copied (if shared) only when there is something to remove.
+            if self.affiliations.contains_key(&bare) {
+                Arc::make_mut(&mut self.affiliations).remove(&bare);
                 self.domain_affiliations -= domain_only;
             }
-        } else if self.affiliations.insert(bare, aff).is_none() {
+        } else if self.affiliations.get(&bare) == Some(&aff) {
+            // Already so: the map is not copied.
+        } else if Arc::make_mut(&mut self.affiliations).insert(bare, aff).is_none() {
             self.domain_affiliations += domain_only;
         }
     }
@@ -509,7 +525,7 @@ impl Room {
         RoomFields {
             config: &mut self.config,
             locked: &mut self.locked,
-            affiliations: &mut self.affiliations,
+            affiliations: Arc::make_mut(&mut self.affiliations),
             reserved: &mut self.reserved,
             occupants: &mut self.occupants,
             by_session: &mut self.by_session,
@@ -537,7 +553,7 @@ impl Room {
         Some(RoomRecord {
             jid: self.jid.clone(),
             config: self.config.clone(),
-            affiliations: self.affiliations.clone(),
+            affiliations: (*self.affiliations).clone(),
             reserved: self.reserved.clone(),
             ban_reasons: self.ban_reasons.clone(),
             subject: self.subject.clone(),

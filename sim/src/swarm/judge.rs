@@ -78,9 +78,17 @@ pub struct Judge {
     pub order: Option<String>,
 }
 
-fn room_of(el: &Element) -> Option<BareJid> {
+/// The room `el` is addressed to, as the service names it. A `to` whose bare part
+/// is already some room's JID, byte for byte, is that room (JIDs are compared in
+/// their normal form, which normalizing leaves alone) without parsing it again;
+/// any other is parsed, as the service does.
+fn room_of(svc: &MucService, el: &Element) -> Option<BareJid> {
     let to = el.attr("to")?;
-    BareJid::new(to.split('/').next()?).ok()
+    let bare = to.split('/').next()?;
+    if let Some(room) = svc.rooms().find(|r| r.jid().as_str() == bare) {
+        return Some(room.jid().clone());
+    }
+    BareJid::new(bare).ok()
 }
 
 fn is_true(v: &str) -> Option<bool> {
@@ -121,7 +129,7 @@ pub fn request_of(el: &Element, before: &Snapshot, password: Option<&str>) -> Op
                 for i in &items {
                     let to = Affiliation::parse(i.attr("affiliation")?)?;
                     let jid = BareJid::new(i.attr("jid")?).ok()?;
-                    out.push((jid.to_string(), to));
+                    out.push((jid.into_inner(), to));
                 }
                 return (!out.is_empty()).then_some(Request::Affiliation(out));
             }
@@ -162,7 +170,7 @@ pub fn request_of(el: &Element, before: &Snapshot, password: Option<&str>) -> Op
             let invite = el.child("x", ns::MUC_USER)?.child("invite", ns::MUC_USER)?;
             let invitee = BareJid::new(invite.attr("to")?).ok()?;
             Some(Request::Invite {
-                invitee: invitee.to_string(),
+                invitee: invitee.into_inner(),
             })
         }
         _ => None,
@@ -218,7 +226,7 @@ fn without_jid(leaked: &Element) -> Option<Element> {
 
 impl ServiceTap for Judge {
     fn before(&mut self, svc: &MucService, _from: &FullJid, el: &Element) {
-        self.before = room_of(el).map(|jid| {
+        self.before = room_of(svc, el).map(|jid| {
             let room = svc.room(&jid);
             // Only a request is judged against the stored affiliations; any other
             // input's snapshot serves `real_jid_shown`, which reads none.
@@ -316,18 +324,18 @@ impl ServiceTap for Judge {
                     let probe = match (v, &after, expect.is_none()) {
                         (Violation::OutcastLifted, Some(after), true) => before
                             .affiliations
-                            .iter()
-                            .map(|(j, _)| j)
-                            .chain(std::iter::once(&match req {
-                                Request::Invite { invitee } => invitee.clone(),
-                                _ => String::new(),
+                            .keys()
+                            .map(|j| j.as_str())
+                            .chain(std::iter::once(match req {
+                                Request::Invite { invitee } => invitee.as_str(),
+                                _ => "",
                             }))
                             .find(|j| {
                                 j.contains('@')
                                     && before.affiliation(j) == Affiliation::Outcast
                                     && after.affiliation(j) != Affiliation::Outcast
                             })
-                            .map(|j| (j.clone(), room.clone())),
+                            .map(|j| (j.to_string(), room.clone())),
                         _ => None,
                     };
                     self.found.push(Finding {

@@ -233,7 +233,14 @@ pub struct Failure {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     pub steps: u64,
+    /// Stanzas the simulated network carried after the setup: sent by clients
+    /// plus delivered to them (a groupchat message to 8 occupants counts 9).
     pub stanzas: u64,
+    /// Of `stanzas`, those the clients sent.
+    pub sent: u64,
+    /// Inputs the service handled after the setup (`World::stats().service_inputs`:
+    /// every stanza routed to it, and every one its stream parser refused).
+    pub inputs: u64,
     pub faults: u64,
     /// Service crashes (each followed by a restart from the disk).
     pub crashes: u64,
@@ -244,6 +251,8 @@ impl Stats {
     pub fn add(&mut self, o: &Stats) {
         self.steps += o.steps;
         self.stanzas += o.stanzas;
+        self.sent += o.sent;
+        self.inputs += o.inputs;
         self.faults += o.faults;
         self.crashes += o.crashes;
         for (k, v) in &o.ops {
@@ -319,7 +328,7 @@ pub fn execute(cfg: &SwarmConfig, plan: &Plan, steps: &[Step], record: bool) -> 
     if let Err(what) = driver.absorb(&mut world) {
         return failed(world, stats, 0, what);
     }
-    let sent_before = stanzas(&world);
+    let base = world.stats();
     for (i, step) in steps.iter().enumerate() {
         let mut quiesce = false;
         match step {
@@ -342,20 +351,20 @@ pub fn execute(cfg: &SwarmConfig, plan: &Plan, steps: &[Step], record: bool) -> 
                 stats.crashes += 1;
                 stats.faults += 1;
                 if let Err(what) = driver.crash(&mut world) {
-                    stats.stanzas = stanzas(&world) - sent_before;
+                    count(&mut stats, &world, &base);
                     return failed(world, stats, i, what);
                 }
             }
         }
         stats.steps += 1;
         if let Err(what) = driver.check(&mut world, quiesce) {
-            stats.stanzas = stanzas(&world) - sent_before;
+            count(&mut stats, &world, &base);
             return failed(world, stats, i, what);
         }
     }
     world.run_until_quiet();
     let end = driver.check(&mut world, true);
-    stats.stanzas = stanzas(&world) - sent_before;
+    count(&mut stats, &world, &base);
     match end {
         Ok(()) => RunResult {
             failure: None,
@@ -366,10 +375,13 @@ pub fn execute(cfg: &SwarmConfig, plan: &Plan, steps: &[Step], record: bool) -> 
     }
 }
 
-/// Stanzas the simulated network carried: sent by clients and delivered to them.
-fn stanzas(world: &World) -> u64 {
+/// The traffic since `base` into `stats`: stanzas the simulated network carried
+/// (sent by clients and delivered to them), of which sent, and the service's inputs.
+fn count(stats: &mut Stats, world: &World, base: &crate::world::Stats) {
     let s = world.stats();
-    s.sent + s.delivered
+    stats.sent = s.sent - base.sent;
+    stats.stanzas = stats.sent + (s.delivered - base.delivered);
+    stats.inputs = s.service_inputs - base.service_inputs;
 }
 
 fn failed(world: World, stats: Stats, step: usize, t: Tripped) -> RunResult {
