@@ -120,7 +120,7 @@ fi
 if want swarm; then
   echo "== swarm (one thread: simulated stanzas/s per core)"
   cargo build --quiet --release
-  ./target/release/mucsim sim --threads 1 --seeds "$swarm_seeds" 2>/dev/null | grep 'stanzas/s' | sed 's/^/  /'
+  ./target/release/mucsim sim --threads 1 --seeds "$swarm_seeds" 2>/dev/null | grep -E 'stanzas/s|inputs/s' | sed 's/^/  /'
 fi
 
 if want fuzz; then
