@@ -439,10 +439,7 @@ fn judge_input(
 /// Each of the cast's rooms as the service holds it now.
 fn snapshots(cast: &Cast, svc: &MucService) -> Vec<Option<Snapshot>> {
     (0..cast.rooms as u8)
-        .map(|r| {
-            let jid = server::jids::BareJid::new(room_jid(r)).expect("a room JID is valid");
-            svc.room(&jid).map(Snapshot::of)
-        })
+        .map(|r| svc.room(crate::ops::room_bare_jid(r)).map(Snapshot::of))
         .collect()
 }
 
