@@ -823,6 +823,69 @@ mod tests {
         assert_eq!(a.cmp(&a.clone()), std::cmp::Ordering::Equal);
     }
 
+    /// The packed, cached hash of a client state tells apart states that differ in
+    /// any one field (a packing that dropped a field would merge states the checker
+    /// must keep apart), and a changed copy does not keep its original's hash.
+    #[test]
+    fn a_client_state_hash_sees_every_field() {
+        use server::{Affiliation, Role};
+        let hash = |c: &ClientState| {
+            let mut h = std::hash::DefaultHasher::new();
+            c.hash(&mut h);
+            h.finish()
+        };
+        let base = ClientState::new(Nick(1), 3, 1);
+        let h0 = hash(&base);
+        type Change = Box<dyn Fn(&mut ClientState)>;
+        let changes: Vec<(&str, Change)> = vec![
+            ("connected", Box::new(|c| c.connected = false)),
+            ("remaining", Box::new(|c| c.remaining = 1)),
+            ("iqs", Box::new(|c| c.iqs.sent(2))),
+            ("saw_revocation", Box::new(|c| c.saw_revocation = true)),
+            (
+                "saw_registration_required",
+                Box::new(|c| c.saw_registration_required = true),
+            ),
+            ("nick", Box::new(|c| c.rooms[1].nick = Nick(2))),
+            ("directed", Box::new(|c| c.rooms[1].directed = true)),
+            ("in_room", Box::new(|c| c.rooms[1].side.in_room = true)),
+            ("leaving", Box::new(|c| c.rooms[0].side.leaving = 1)),
+            ("joining", Box::new(|c| c.rooms[0].side.joining = 1)),
+            (
+                "view",
+                Box::new(|c| c.rooms[0].side.view.0[15] = Some((Affiliation::Outcast, Role::None))),
+            ),
+            (
+                "seat",
+                Box::new(|c| {
+                    c.rooms[0].side.view.0[3] = Some((Affiliation::Member, Role::Visitor));
+                }),
+            ),
+            (
+                "removal_fault",
+                Box::new(|c| {
+                    c.removal_fault = Some(RemovalFault::NoCause(oracle::Codes::default()));
+                }),
+            ),
+        ];
+        let mut seat = base.clone();
+        seat.rooms[0].side.view.0[3] = Some((Affiliation::None, Role::Participant));
+        for (field, change) in &changes {
+            let mut c = base.clone();
+            change(&mut c);
+            assert_ne!(c, base, "{field}");
+            assert_ne!(hash(&c), h0, "{field} is not in the hash");
+            if *field == "seat" {
+                assert_ne!(
+                    hash(&c),
+                    hash(&seat),
+                    "the seat's affiliation and role are packed apart"
+                );
+            }
+        }
+        assert_eq!(hash(&base.clone()), h0, "a copy hashes as its original");
+    }
+
     fn notice(xml: &str, nicks: &Nicks) -> Notice {
         let el = server::xml::parse_stanza(xml.as_bytes(), server::ns::CLIENT, &Default::default())
             .expect("a stanza");
