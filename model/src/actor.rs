@@ -68,8 +68,11 @@ pub struct RoomState {
 }
 
 /// One client actor's state: small and `Copy`-sized fields, because the checker
-/// stores one per client per state. Every judgement is the oracle's.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// stores one per client per state. Every judgement is the oracle's. Its hash is
+/// computed once, on first use (see the `Hash` impl): a state the checker holds is
+/// never changed (a step changes a copy, and a copy starts without a hash), and
+/// most steps leave most clients as they were, shared between the states.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ClientState {
     pub connected: bool,
     /// Operations not yet performed (bits index the client's op list).
@@ -80,6 +83,115 @@ pub struct ClientState {
     pub removal_fault: Option<RemovalFault>,
     pub saw_revocation: bool,
     pub saw_registration_required: bool,
+    /// The hash, once computed. Not part of the state: equal, ordered and shown as
+    /// nothing; a clone starts without one.
+    hash: HashCache,
+}
+
+/// A client state's hash once computed (see [`ClientState`]).
+#[derive(Default)]
+struct HashCache(std::sync::OnceLock<u64>);
+
+impl Clone for HashCache {
+    fn clone(&self) -> Self {
+        HashCache::default()
+    }
+}
+
+impl PartialEq for HashCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for HashCache {}
+
+impl PartialOrd for HashCache {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for HashCache {
+    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
+}
+
+/// Every field but the hash.
+impl std::fmt::Debug for ClientState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientState")
+            .field("connected", &self.connected)
+            .field("remaining", &self.remaining)
+            .field("rooms", &self.rooms)
+            .field("iqs", &self.iqs)
+            .field("removal_fault", &self.removal_fault)
+            .field("saw_revocation", &self.saw_revocation)
+            .field("saw_registration_required", &self.saw_registration_required)
+            .finish()
+    }
+}
+
+/// The bytes of one room's part of a client's hash: nick, directed, in room,
+/// leaving, joining, then one byte per view slot.
+const ROOM_BYTES: usize = 5 + MAX_NICKS;
+
+/// The cached hash of the fields (computed on first use; debug builds check that
+/// the state was not changed since).
+impl Hash for ClientState {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let fields = || {
+            let mut h = hasher();
+            self.hash_fields(&mut h);
+            h.finish()
+        };
+        let hash = *self.hash.0.get_or_init(fields);
+        debug_assert_eq!(hash, fields(), "a client state changed after it was hashed");
+        state.write_u64(hash);
+    }
+}
+
+impl ClientState {
+    /// Every field written as one run of bytes, each field and each slot of each
+    /// view packed in a byte or a word (a slot: 0 when empty, else 1 + affiliation
+    /// × 4 + role), instead of a derived field-by-field hash, which wrote every slot
+    /// of every view separately (about a hundred writes per client). The packing is
+    /// injective and a function of every field, so equal states hash equally (as
+    /// `Eq` needs) and unequal ones are not made alike.
+    fn hash_fields<H: Hasher>(&self, state: &mut H) {
+        let mut buf = [0u8; 1 + 4 + 12 + 2 + MAX_ROOMS * ROOM_BYTES];
+        let mut at = 0;
+        let mut put = |bytes: &[u8]| {
+            buf[at..at + bytes.len()].copy_from_slice(bytes);
+            at += bytes.len();
+        };
+        put(&[u8::from(self.connected)]);
+        put(&self.remaining.to_le_bytes());
+        put(&self.iqs.sent.to_le_bytes());
+        put(&self.iqs.answered.to_le_bytes());
+        put(&self.iqs.twice.to_le_bytes());
+        put(&[
+            u8::from(self.saw_revocation),
+            u8::from(self.saw_registration_required),
+        ]);
+        for room in &self.rooms {
+            put(&[
+                room.nick.0,
+                u8::from(room.directed),
+                u8::from(room.side.in_room),
+                room.side.leaving,
+                room.side.joining,
+            ]);
+            let mut slots = [0u8; MAX_NICKS];
+            for (byte, slot) in slots.iter_mut().zip(&room.side.view.0) {
+                *byte = slot.map_or(0, |(a, r)| 1 + (a as u8) * 4 + r as u8);
+            }
+            put(&slots);
+        }
+        state.write(&buf);
+        self.removal_fault.hash(state);
+    }
 }
 
 impl ClientState {
@@ -102,6 +214,7 @@ impl ClientState {
             removal_fault: None,
             saw_revocation: false,
             saw_registration_required: false,
+            hash: HashCache::default(),
         }
     }
 
@@ -326,10 +439,7 @@ fn judge_input(
 /// Each of the cast's rooms as the service holds it now.
 fn snapshots(cast: &Cast, svc: &MucService) -> Vec<Option<Snapshot>> {
     (0..cast.rooms as u8)
-        .map(|r| {
-            let jid = server::jids::BareJid::new(room_jid(r)).expect("a room JID is valid");
-            svc.room(&jid).map(Snapshot::of)
-        })
+        .map(|r| svc.room(crate::ops::room_bare_jid(r)).map(Snapshot::of))
         .collect()
 }
 
@@ -711,6 +821,69 @@ mod tests {
         assert_ne!(a.cmp(&b), std::cmp::Ordering::Equal);
         assert_eq!(a.cmp(&b), b.cmp(&a).reverse());
         assert_eq!(a.cmp(&a.clone()), std::cmp::Ordering::Equal);
+    }
+
+    /// The packed, cached hash of a client state tells apart states that differ in
+    /// any one field (a packing that dropped a field would merge states the checker
+    /// must keep apart), and a changed copy does not keep its original's hash.
+    #[test]
+    fn a_client_state_hash_sees_every_field() {
+        use server::{Affiliation, Role};
+        let hash = |c: &ClientState| {
+            let mut h = std::hash::DefaultHasher::new();
+            c.hash(&mut h);
+            h.finish()
+        };
+        let base = ClientState::new(Nick(1), 3, 1);
+        let h0 = hash(&base);
+        type Change = Box<dyn Fn(&mut ClientState)>;
+        let changes: Vec<(&str, Change)> = vec![
+            ("connected", Box::new(|c| c.connected = false)),
+            ("remaining", Box::new(|c| c.remaining = 1)),
+            ("iqs", Box::new(|c| c.iqs.sent(2))),
+            ("saw_revocation", Box::new(|c| c.saw_revocation = true)),
+            (
+                "saw_registration_required",
+                Box::new(|c| c.saw_registration_required = true),
+            ),
+            ("nick", Box::new(|c| c.rooms[1].nick = Nick(2))),
+            ("directed", Box::new(|c| c.rooms[1].directed = true)),
+            ("in_room", Box::new(|c| c.rooms[1].side.in_room = true)),
+            ("leaving", Box::new(|c| c.rooms[0].side.leaving = 1)),
+            ("joining", Box::new(|c| c.rooms[0].side.joining = 1)),
+            (
+                "view",
+                Box::new(|c| c.rooms[0].side.view.0[15] = Some((Affiliation::Outcast, Role::None))),
+            ),
+            (
+                "seat",
+                Box::new(|c| {
+                    c.rooms[0].side.view.0[3] = Some((Affiliation::Member, Role::Visitor));
+                }),
+            ),
+            (
+                "removal_fault",
+                Box::new(|c| {
+                    c.removal_fault = Some(RemovalFault::NoCause(oracle::Codes::default()));
+                }),
+            ),
+        ];
+        let mut seat = base.clone();
+        seat.rooms[0].side.view.0[3] = Some((Affiliation::None, Role::Participant));
+        for (field, change) in &changes {
+            let mut c = base.clone();
+            change(&mut c);
+            assert_ne!(c, base, "{field}");
+            assert_ne!(hash(&c), h0, "{field} is not in the hash");
+            if *field == "seat" {
+                assert_ne!(
+                    hash(&c),
+                    hash(&seat),
+                    "the seat's affiliation and role are packed apart"
+                );
+            }
+        }
+        assert_eq!(hash(&base.clone()), h0, "a copy hashes as its original");
     }
 
     fn notice(xml: &str, nicks: &Nicks) -> Notice {

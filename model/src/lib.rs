@@ -29,14 +29,12 @@ pub use actor::{Cast, ClientSpec, Msg, MucActor, State};
 
 use actor::View;
 use notice::Nicks;
-use server::jids::BareJid;
 use server::MucService;
 use stateright::actor::{ActorModel, Network};
 
 /// Room `room`'s occupants as the clients' [`View`] shows them.
 pub fn room_view(svc: &MucService, room: u8, nicks: &Nicks) -> View {
-    let room = BareJid::new(ops::room_jid(room)).expect("valid room JID");
-    oracle::expected_view(svc.room(&room), |n| nicks.get(n))
+    oracle::expected_view(svc.room(ops::room_bare_jid(room)), |n| nicks.get(n))
 }
 
 pub type Model = ActorModel<MucActor, (), ()>;

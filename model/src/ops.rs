@@ -15,6 +15,19 @@ pub fn room_jid(room: u8) -> &'static str {
     ROOMS[usize::from(room).min(ROOMS.len() - 1)]
 }
 
+/// The room with index `room`, parsed once (the server actor looks rooms up by it
+/// on every input).
+pub fn room_bare_jid(room: u8) -> &'static server::jids::BareJid {
+    static JIDS: std::sync::OnceLock<Vec<server::jids::BareJid>> = std::sync::OnceLock::new();
+    let jids = JIDS.get_or_init(|| {
+        ROOMS
+            .iter()
+            .map(|r| server::jids::BareJid::new(r).expect("a room JID is valid"))
+            .collect()
+    });
+    &jids[usize::from(room).min(ROOMS.len() - 1)]
+}
+
 /// The index of a room by its bare JID.
 pub fn room_index(bare: &str) -> Option<u8> {
     ROOMS.iter().position(|r| *r == bare).map(|i| i as u8)

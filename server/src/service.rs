@@ -95,12 +95,16 @@ impl MucService {
         })
     }
 
-    /// Renames real session JIDs everywhere the service holds them (`f` must be a
+    /// Renames real session JIDs everywhere the service holds them: `f` gives a
+    /// session's new name, or `None` for a session that keeps its name (together a
     /// bijection on sessions). A model checker uses it for symmetry reduction: two
-    /// sessions that behave alike may swap names without changing what the service does.
-    pub fn rename_sessions(&mut self, f: &dyn Fn(&FullJid) -> FullJid) {
+    /// sessions that behave alike may swap names without changing what the service
+    /// does. Rooms that hold no renamed session stay shared (not copied).
+    pub fn rename_sessions(&mut self, f: &dyn Fn(&FullJid) -> Option<FullJid>) {
         for room in self.rooms.values_mut() {
-            Arc::make_mut(room).rename_sessions(f);
+            if room.holds_session(|j| f(j).is_some()) {
+                Arc::make_mut(room).rename_sessions(f);
+            }
         }
     }
 

@@ -532,16 +532,24 @@ impl Room {
         }
     }
 
-    /// See [`crate::MucService::rename_sessions`].
-    pub(crate) fn rename_sessions(&mut self, f: &dyn Fn(&FullJid) -> FullJid) {
+    /// Whether one of the room's sessions (real full JIDs of its occupants)
+    /// satisfies `p`.
+    pub(crate) fn holds_session(&self, p: impl Fn(&FullJid) -> bool) -> bool {
+        self.by_session.keys().any(p)
+    }
+
+    /// See [`crate::MucService::rename_sessions`] (`None`: the session keeps its name).
+    pub(crate) fn rename_sessions(&mut self, f: &dyn Fn(&FullJid) -> Option<FullJid>) {
         for occ in self.occupants.values_mut() {
             for s in &mut occ.sessions {
-                s.jid = f(&s.jid);
+                if let Some(to) = f(&s.jid) {
+                    s.jid = to;
+                }
             }
         }
         self.by_session = std::mem::take(&mut self.by_session)
             .into_iter()
-            .map(|(j, n)| (f(&j), n))
+            .map(|(j, n)| (f(&j).unwrap_or(j), n))
             .collect();
     }
 
