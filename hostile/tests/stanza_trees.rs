@@ -52,3 +52,36 @@ fn the_last_owner_may_not_leave() {
         );
     check_tree(demote, true);
 }
+
+/// `encode` is `check`'s decoding inverted: the bytes decode to the tree it says,
+/// which is the tree itself when the vocabulary can say all of it.
+#[test]
+fn encoded_trees_decode_back() {
+    use mucsim_hostile::tree::{decode, encode};
+    let sayable = Element::new("iq", ns::CLIENT)
+        .with_attr("to", "room@conference.localhost")
+        .with_attr("type", "set")
+        .with_child(
+            Element::new("query", ns::MUC_ADMIN).with_child(
+                Element::new("item", ns::MUC_ADMIN)
+                    .with_attr("jid", "romeo@localhost")
+                    .with_attr("affiliation", "member"),
+            ),
+        );
+    let (bytes, got) = encode(&sayable, true).expect("sayable");
+    assert_eq!(got, sayable);
+    assert_eq!(decode(&bytes), Some((sayable, true)));
+    // Text, an unknown attribute and a fourth child are dropped.
+    let mut partly = Element::new("message", ns::CLIENT)
+        .with_attr("to", "room@conference.localhost")
+        .with_attr("xml:lang", "en");
+    for _ in 0..4 {
+        partly.push(Element::new("body", ns::CLIENT));
+    }
+    partly.children.push(server::xml::Node::Text("hi".into()));
+    let (bytes, got) = encode(&partly, false).expect("sayable root");
+    assert_eq!(got.elements().count(), 3);
+    assert_eq!(got.attrs.len(), 1);
+    assert_eq!(decode(&bytes), Some((got, false)));
+    assert!(encode(&Element::new("stream", "urn:example:none"), false).is_none());
+}
