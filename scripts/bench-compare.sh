@@ -127,8 +127,8 @@ if want fuzz; then
   # BEFORE is the setup until this section was written (scripts/fuzz.sh at f93d7e6):
   # every crate instrumented, AddressSanitizer, value profiling. AFTER is today's
   # scripts/fuzz.sh: only this repository's crates instrumented (fuzz/instrument-ours.sh),
-  # AddressSanitizer without allocation stacks and fake stacks (service_ops: no sanitizer,
-  # fuzz/target/ours-nosan), no value profiling. Same target bodies, same
+  # AddressSanitizer without allocation stacks and fake stacks (stanza and service_ops:
+  # no sanitizer, fuzz/target/ours-nosan), no value profiling. Same target bodies, same
   # seeds, same dictionary and -max_len; the two alternate per target (before, after,
   # before, after, ...) so that both see the same minutes of this shared machine.
   # execs/s is libFuzzer's count over wall time; per CPU second (user + system) is
@@ -142,7 +142,9 @@ if want fuzz; then
   after_san=()
   RUSTC_WRAPPER="$PWD/instrument-ours.sh" cargo fuzz build -O --target-dir target/ours >/dev/null 2>&1 || {
     after_san=(-s none); RUSTC_WRAPPER="$PWD/instrument-ours.sh" cargo fuzz build -O "${after_san[@]}" --target-dir target/ours >/dev/null 2>&1; }
-  RUSTC_WRAPPER="$PWD/instrument-ours.sh" cargo fuzz build -O -s none --target-dir target/ours-nosan service_ops >/dev/null 2>&1
+  for t in stanza service_ops; do
+    RUSTC_WRAPPER="$PWD/instrument-ours.sh" cargo fuzz build -O -s none --target-dir target/ours-nosan "$t" >/dev/null 2>&1
+  done
   triple="$(rustc -vV | sed -n 's/^host: //p')"
   fuzz_run() { # label asan-options binary-dir target libFuzzer-options... -> appends "execs cpu-seconds wall-seconds" to $work/$label-$target
     local label="$1" asan="$2" dir="$3" t="$4"
@@ -160,7 +162,7 @@ if want fuzz; then
   for t in xml_stream stanza service_ops scansion_parse; do
     for _ in $(seq "$fuzz_rounds"); do
       fuzz_run before "" target "$t" -use_value_profile=1
-      if [ "$t" = service_ops ]; then
+      if [ "$t" = service_ops ] || [ "$t" = stanza ]; then
         fuzz_run after "" target/ours-nosan "$t"
       else
         fuzz_run after ":malloc_context_size=0:detect_stack_use_after_return=0" target/ours "$t"

@@ -71,6 +71,11 @@ const VALUES: &[&str] = &[
     "0",
     "Juliet",
     "",
+    // The room owner's bare JID and nick: without them no muc#admin or muc#owner
+    // item could name the owner (an item's `jid` must be bare, XEP-0045 §9), so the
+    // owner's own affiliation changes (§10.6, the last owner) were out of reach.
+    "romeo@localhost",
+    "Romeo",
 ];
 
 /// Only characters XML 1.0 allows (a parsed stanza can hold no others).
@@ -166,6 +171,9 @@ fn world() -> &'static (MucService, FullJid, FullJid) {
     WORLD.get_or_init(|| {
         let mut svc = MucService::new(ServiceConfig {
             assert_invariants: false,
+            // The planted bug `scripts/fuzz.sh` checks the target finds.
+            #[cfg(feature = "planted-mutant")]
+            mutant: Some(server::Mutant::LastOwnerMayLeave),
             ..ServiceConfig::new("conference.localhost", 1)
         })
         .expect("valid configuration");
@@ -189,8 +197,15 @@ fn world() -> &'static (MucService, FullJid, FullJid) {
 }
 
 pub fn check(data: &[u8]) {
-    let mut u = Unstructured::new(data);
-    let Ok(el) = arbitrary_stanza(&mut u) else { return };
+    let Some((el, from_romeo)) = decode(data) else {
+        return;
+    };
+    check_tree(el, from_romeo);
+}
+
+/// The assertions of [`check`] on one tree, sent by the room's owner Romeo (an
+/// occupant) when `from_romeo`, else by Juliet (a stranger). Panics on a finding.
+pub fn check_tree(el: Element, from_romeo: bool) {
     let is_error_in = el.attr("type") == Some("error");
     match Stanza::parse(el.clone()) {
         Ok(st) => assert_eq!(st.el, el, "the typed view keeps the element"),
@@ -209,11 +224,7 @@ pub fn check(data: &[u8]) {
     // set up once per process and copied for each input (setting it up again each
     // time cost more than the rest of the exec).
     let (mut svc, romeo, juliet) = world().clone();
-    let from = if u.arbitrary::<bool>().unwrap_or(false) {
-        romeo
-    } else {
-        juliet
-    };
+    let from = if from_romeo { romeo } else { juliet };
     let iq_request = el.name == "iq"
         && el.ns == ns::CLIENT
         && matches!(el.attr("type"), Some("get") | Some("set"))
@@ -258,4 +269,74 @@ impl<'a> Arbitrary<'a> for ArbitraryStanza {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
         arbitrary_stanza(u).map(ArbitraryStanza)
     }
+}
+
+fn index(vocab: &[&str], s: &str) -> Option<u8> {
+    vocab
+        .iter()
+        .position(|v| *v == s)
+        .and_then(|i| u8::try_from(i).ok())
+}
+
+/// Appends the bytes [`element`] decodes into `e` reduced to what the vocabulary
+/// can say, and returns that reduced element; `None` when `e`'s own name or
+/// namespace is not in the vocabulary.
+fn encode_element(e: &Element, depth: usize, out: &mut Vec<u8>) -> Option<Element> {
+    let (name, ns) = (index(NAMES, &e.name)?, index(NAMESPACES, &e.ns)?);
+    // ratio(7, 8) true (byte 0: 1 + 0 % 8 <= 7), then the index.
+    out.extend_from_slice(&[0, name, ns]);
+    let mut got = Element::new(e.name.clone(), e.ns.clone());
+    let attrs: Vec<(u8, u8)> = e
+        .attrs
+        .iter()
+        .filter(|a| a.ns.is_empty())
+        .filter_map(|a| Some((index(ATTRS, &a.name)?, index(VALUES, &a.value)?)))
+        .take(4)
+        .collect();
+    out.push(attrs.len() as u8);
+    for (n, v) in attrs {
+        // Name: ratio(7, 8) true, index; value: ratio(3, 4) true, index.
+        out.extend_from_slice(&[0, n, 0, v]);
+        got.set_attr(ATTRS[usize::from(n)], VALUES[usize::from(v)].to_string());
+    }
+    if depth < 5 {
+        let at = out.len();
+        out.push(0);
+        let mut n = 0u8;
+        for c in e.elements() {
+            if n == 3 {
+                break;
+            }
+            let mut bytes = vec![1]; // ratio(1, 4) false (1 + 1 % 4 > 1): an element
+            if let Some(child) = encode_element(c, depth + 1, &mut bytes) {
+                out.extend_from_slice(&bytes);
+                got.push(child);
+                n += 1;
+            }
+        }
+        out[at] = n;
+    }
+    Some(got)
+}
+
+/// The inverse of [`check`]'s decoding, for seed corpora: bytes that [`check`]
+/// decodes into `el` reduced to what the target's vocabulary can say (attributes,
+/// children and text it cannot say dropped; at most 4 attributes and 3 children per
+/// element, depth 6), sent by Romeo when `from_romeo`. Returns the bytes and the
+/// tree they decode to; `None` when the root's name or namespace is not in the
+/// vocabulary. Follows `arbitrary` 1.x's `int_in_range` (one byte, modulo the range).
+pub fn encode(el: &Element, from_romeo: bool) -> Option<(Vec<u8>, Element)> {
+    let mut out = Vec::new();
+    let got = encode_element(el, 0, &mut out)?;
+    // ratio(7, 8) false (byte 7: 1 + 7 % 8 > 7): the root keeps its own name; then
+    // the sender.
+    out.extend_from_slice(&[7, u8::from(from_romeo)]);
+    Some((out, got))
+}
+
+/// What [`check`] decodes `data` into: the tree and whether Romeo sends it.
+pub fn decode(data: &[u8]) -> Option<(Element, bool)> {
+    let mut u = Unstructured::new(data);
+    let el = arbitrary_stanza(&mut u).ok()?;
+    Some((el, u.arbitrary::<bool>().unwrap_or(false)))
 }

@@ -42,8 +42,22 @@ fn main() {
     for (name, text) in &all {
         write(&root.join("scansion_parse"), name, text.as_bytes());
         write(&root.join("service_ops"), name, text.as_bytes());
-        write(&root.join("stanza"), name, text.as_bytes());
         let Ok(script) = parse(text) else { continue };
+        // Every stanza the script sends, as the bytes the stanza target decodes into
+        // it (reduced to the target's vocabulary), sent by Romeo when the script's
+        // client is called Romeo; the same bytes once.
+        let mut seen = std::collections::BTreeSet::new();
+        for a in &script.actions {
+            if let ActionKind::Sends(els) = &a.kind {
+                for e in els {
+                    if let Some((bytes, _)) = mucsim_hostile::tree::encode(e, a.client == "Romeo") {
+                        if seen.insert(bytes.clone()) {
+                            write(&root.join("stanza"), &format!("{name}-{}", seen.len()), &bytes);
+                        }
+                    }
+                }
+            }
+        }
         // Every stanza the script sends or expects, as one stream body after the
         // header xml_stream adds (mode byte 0).
         let mut body = vec![0u8];
